@@ -1,0 +1,362 @@
+//! The extractive composer: the sentences of the retrieved passages that answer the question.
+
+use std::collections::HashSet;
+
+use sitechat_core::model::SourceRef;
+use sitechat_search::{analyze_with, Hit, TextAnalyzer};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Most sentences in one answer.
+pub const MAX_SENTENCES: usize = 4;
+/// Longest snippet quoted with a source, in characters.
+pub const SNIPPET_CHARS: usize = 240;
+
+/// An answer before the bot's threshold is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub text: String,
+    /// See the crate documentation.
+    pub confidence: f64,
+    pub sources: Vec<SourceRef>,
+}
+
+struct Sentence {
+    hit: usize,
+    index: usize,
+    text: String,
+    terms: HashSet<String>,
+}
+
+fn is_list_item(s: &str) -> bool {
+    let s = s.trim_start();
+    s.starts_with("- ")
+        || s.starts_with("* ")
+        || s.starts_with("• ")
+        || s.split_once(". ").is_some_and(|(n, _)| {
+            !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+/// Splits a passage into sentences; each line of a list is a sentence of its own.
+pub fn split_sentences(text: &str) -> Vec<String> {
+    text.lines()
+        .flat_map(|line| {
+            if is_list_item(line) {
+                vec![line.trim().to_owned()]
+            } else {
+                line.split_sentence_bounds()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+        })
+        .collect()
+}
+
+fn snippet(text: &str, around: &str) -> String {
+    let start = text.find(around).unwrap_or(0);
+    // Start at the used sentence when it lies beyond the snippet, otherwise at the passage start.
+    let from = if text[..start].chars().count() + around.chars().count() > SNIPPET_CHARS {
+        start
+    } else {
+        0
+    };
+    let rest = &text[from..];
+    if rest.chars().count() <= SNIPPET_CHARS {
+        return rest.to_owned();
+    }
+    let cut: String = rest.chars().take(SNIPPET_CHARS).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > SNIPPET_CHARS / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end())
+}
+
+fn source_ref(hit: &Hit, used: &str) -> SourceRef {
+    let url = hit.url.as_ref().map(|u| match &hit.anchor {
+        Some(anchor) if !u.contains('#') => format!("{u}#{anchor}"),
+        _ => u.clone(),
+    });
+    SourceRef {
+        source_id: hit.source_id.clone(),
+        chunk_id: hit.chunk_id.clone(),
+        title: if hit.heading.is_empty() {
+            hit.title.clone()
+        } else {
+            format!("{} › {}", hit.title, hit.heading)
+        },
+        url,
+        snippet: snippet(&hit.text, used),
+    }
+}
+
+/// Composes an answer to a question from retrieved passages (best first). `terms` are the
+/// question's distinct analysed terms and `idf` their weights, in the same order. `None` when no
+/// sentence shares a single term with the question.
+pub fn compose(
+    terms: &[String],
+    idf: &[f32],
+    hits: &[Hit],
+    analyzer: &mut TextAnalyzer,
+) -> Option<Draft> {
+    let total: f64 = idf.iter().map(|&w| f64::from(w)).sum();
+    if total <= 0.0 || hits.is_empty() {
+        return None;
+    }
+    let weight = |covered: &HashSet<String>| -> f64 {
+        terms
+            .iter()
+            .zip(idf)
+            .filter(|(t, _)| covered.contains(*t))
+            .map(|(_, &w)| f64::from(w))
+            .sum::<f64>()
+            / total
+    };
+    let question: HashSet<&String> = terms.iter().collect();
+    let sentences: Vec<Sentence> = hits
+        .iter()
+        .enumerate()
+        .flat_map(|(h, hit)| {
+            split_sentences(&hit.text)
+                .into_iter()
+                .enumerate()
+                .map(move |(i, text)| (h, i, text))
+        })
+        .map(|(hit, index, text)| {
+            let terms = analyze_with(analyzer, &text)
+                .into_iter()
+                .filter(|t| question.contains(t))
+                .collect();
+            Sentence {
+                hit,
+                index,
+                text,
+                terms,
+            }
+        })
+        .collect();
+
+    // The best sentence: most of the question's weight, then the better-ranked passage.
+    let best = sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, weight(&s.terms)))
+        .filter(|(_, w)| *w > 0.0)
+        .max_by(|(ia, wa), (ib, wb)| {
+            wa.total_cmp(wb)
+                .then_with(|| sentences[*ib].hit.cmp(&sentences[*ia].hit))
+                .then(ib.cmp(ia))
+        })?
+        .0;
+
+    let mut chosen = vec![best];
+    let mut covered = sentences[best].terms.clone();
+    let mut seen: HashSet<String> = HashSet::from([normalise(&sentences[best].text)]);
+
+    // Keep what the best sentence announces: a list after a colon, or the next sentence when the
+    // best one is too short to stand alone.
+    let lead = &sentences[best];
+    let mut next = best + 1;
+    let mut extra = 0;
+    while next < sentences.len() && sentences[next].hit == lead.hit {
+        let s = &sentences[next];
+        let announces_list = lead.text.ends_with(':') && is_list_item(&s.text) && extra < 8;
+        let too_short = extra == 0 && lead.text.chars().count() < 25 && !lead.text.ends_with('?');
+        if !(announces_list || too_short) {
+            break;
+        }
+        seen.insert(normalise(&s.text));
+        chosen.push(next);
+        covered.extend(s.terms.iter().cloned());
+        next += 1;
+        extra += 1;
+    }
+
+    // Then sentences that add question words not yet covered, most added weight first.
+    while chosen.len() < MAX_SENTENCES + extra {
+        let base = weight(&covered);
+        let candidate = sentences
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| !chosen.contains(i) && !seen.contains(&normalise(&s.text)))
+            .map(|(i, s)| {
+                let mut with = covered.clone();
+                with.extend(s.terms.iter().cloned());
+                (i, weight(&with) - base)
+            })
+            .filter(|(_, gain)| *gain > 1e-9)
+            .max_by(|(ia, ga), (ib, gb)| ga.total_cmp(gb).then(ib.cmp(ia)));
+        let Some((i, _)) = candidate else { break };
+        seen.insert(normalise(&sentences[i].text));
+        covered.extend(sentences[i].terms.iter().cloned());
+        chosen.push(i);
+    }
+
+    chosen.sort_by_key(|&i| (sentences[i].hit, sentences[i].index));
+    let mut text = String::new();
+    let mut sources: Vec<SourceRef> = Vec::new();
+    for &i in &chosen {
+        let s = &sentences[i];
+        if !text.is_empty() {
+            text.push(if is_list_item(&s.text) { '\n' } else { ' ' });
+        }
+        text.push_str(&s.text);
+        let hit = &hits[s.hit];
+        if !sources.iter().any(|r| r.chunk_id == hit.chunk_id) {
+            sources.push(source_ref(hit, &s.text));
+        }
+    }
+    Some(Draft {
+        text,
+        confidence: weight(&covered).clamp(0.0, 1.0),
+        sources,
+    })
+}
+
+fn normalise(s: &str) -> String {
+    s.unicode_words()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use sitechat_core::{ChunkId, SourceId};
+
+    use super::*;
+
+    fn hit(text: &str) -> Hit {
+        Hit {
+            chunk_id: ChunkId::generate(),
+            source_id: SourceId::generate(),
+            title: "Help".into(),
+            heading: String::new(),
+            anchor: Some("hours".into()),
+            url: Some("https://shop.example/help".into()),
+            text: text.into(),
+            score: 1.0,
+        }
+    }
+
+    fn run(question: &str, idf: &[(&str, f32)], hits: &[Hit]) -> Option<Draft> {
+        let mut analyzer = sitechat_search::analyzer("en");
+        let mut terms = analyze_with(&mut analyzer, question);
+        terms.sort();
+        terms.dedup();
+        let weights: Vec<f32> = terms
+            .iter()
+            .map(|t| idf.iter().find(|(k, _)| k == t).map_or(1.0, |(_, w)| *w))
+            .collect();
+        compose(&terms, &weights, hits, &mut analyzer)
+    }
+
+    #[test]
+    fn the_answering_sentence_is_picked_out_of_its_passage() {
+        let hits = [hit("Welcome to our shop, we love plants. Our shop is open from 9am to 6pm on weekdays. We ship plants across Europe.")];
+        let draft = run(
+            "When is the shop open?",
+            &[("shop", 0.5), ("open", 2.0)],
+            &hits,
+        )
+        .unwrap();
+        assert_eq!(draft.text, "Our shop is open from 9am to 6pm on weekdays.");
+        assert!(
+            (draft.confidence - 1.0).abs() < 1e-9,
+            "{}",
+            draft.confidence
+        );
+        assert_eq!(draft.sources.len(), 1);
+        assert_eq!(
+            draft.sources[0].url.as_deref(),
+            Some("https://shop.example/help#hours")
+        );
+    }
+
+    #[test]
+    fn a_question_about_something_never_mentioned_has_low_confidence() {
+        let hits = [hit("We sell garden plants and seeds.")];
+        let draft = run(
+            "Do you sell helicopters?",
+            &[("sell", 0.3), ("helicopt", 1.4)],
+            &hits,
+        )
+        .unwrap();
+        assert!(draft.confidence < 0.3, "{}", draft.confidence);
+    }
+
+    #[test]
+    fn a_list_announced_by_the_best_sentence_is_kept_whole() {
+        let hits = [hit("To return an item:\n1. Log in\n2. Open your orders\n3. Press return\nRefunds take 5 days.")];
+        let draft = run(
+            "How do I return an item?",
+            &[("return", 2.0), ("item", 1.0)],
+            &hits,
+        )
+        .unwrap();
+        assert_eq!(
+            draft.text,
+            "To return an item:\n1. Log in\n2. Open your orders\n3. Press return"
+        );
+    }
+
+    #[test]
+    fn sentences_from_several_passages_cover_a_two_part_question() {
+        let hits = [
+            hit("Shipping within France takes two days."),
+            hit("Returns are accepted within thirty days of delivery."),
+        ];
+        let draft = run(
+            "shipping time and returns policy",
+            &[
+                ("ship", 2.0),
+                ("time", 0.5),
+                ("return", 2.0),
+                ("polici", 0.5),
+            ],
+            &hits,
+        )
+        .unwrap();
+        assert!(
+            draft.text.contains("Shipping within France"),
+            "{}",
+            draft.text
+        );
+        assert!(
+            draft.text.contains("Returns are accepted"),
+            "{}",
+            draft.text
+        );
+        assert_eq!(draft.sources.len(), 2);
+    }
+
+    #[test]
+    fn duplicate_sentences_are_said_once() {
+        let hits = [
+            hit("Delivery is free over 50 euros."),
+            hit("Delivery is free over 50 euros!"),
+        ];
+        let draft = run(
+            "is delivery free",
+            &[("deliveri", 1.0), ("free", 1.0)],
+            &hits,
+        )
+        .unwrap();
+        assert_eq!(draft.text.matches("Delivery").count(), 1, "{}", draft.text);
+    }
+
+    #[test]
+    fn nothing_in_common_means_no_draft() {
+        let hits = [hit("We sell garden plants and seeds.")];
+        assert!(run("parking", &[], &hits).is_none());
+    }
+
+    #[test]
+    fn a_long_passage_is_quoted_around_the_used_sentence() {
+        let filler = "Lorem ipsum dolor sit amet consectetur. ".repeat(10);
+        let text = format!("{filler}Parking is free behind the store.");
+        let s = snippet(&text, "Parking is free behind the store.");
+        assert!(s.starts_with("Parking"), "{s}");
+    }
+}

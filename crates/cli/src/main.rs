@@ -1,0 +1,242 @@
+//! The `sitechat` binary: a thin layer of commands over the server library.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sitechat_core::{config::LogFormat, AccountId, KeyId, Scope};
+use sitechat_server::{
+    auth::generate_key,
+    config::{load, Overrides},
+    Bootstrap, Server,
+};
+use sitechat_store::{NewKey, PageRequest};
+
+#[derive(Parser)]
+#[command(name = "sitechat", version, about = "A self-hosted AI customer-support agent", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Configuration file (default: ./sitechat.toml when it exists).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the database and indexes live [env: SITECHAT_DATA_DIR] [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address and port to listen on [env: SITECHAT_BIND] [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: Option<String>,
+    },
+    /// Manage API keys directly in the data directory (works while the server is stopped too).
+    Keys {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Rebuild search indexes from the database.
+    Reindex {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Create a key and print its secret (shown only once).
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Comma-separated scopes: admin, chat, read.
+        #[arg(long, default_value = "admin", value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// The account (default: the operator's).
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
+    },
+    /// List keys (prefixes only).
+    List {
+        /// The account (default: the operator's).
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// The key id (`key_…`).
+        id: String,
+        /// The account (default: the operator's).
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SITECHAT_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,tower_http=info,sqlx=warn,tantivy=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn config_of(
+    common: &Common,
+    bind: Option<String>,
+) -> anyhow::Result<sitechat_core::config::Config> {
+    load(
+        common.config.as_deref(),
+        Overrides {
+            bind,
+            data_dir: common.data_dir.as_ref().map(|p| p.display().to_string()),
+        },
+    )
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { common, bind } => {
+            let config = config_of(&common, bind)?;
+            init_logging(config.log_format);
+            let server = Server::start(config).await?;
+            if let Bootstrap::Generated { secret, file } = server.bootstrap() {
+                println!(
+                    "Operator API key (shown once; also saved to {}):\n  {secret}",
+                    file.display()
+                );
+            }
+            println!(
+                "sitechat listening on http://{}  (API reference: http://{}/docs)",
+                server.addr(),
+                server.addr()
+            );
+            server.run_until(shutdown_signal()).await
+        }
+        Command::Keys { common, action } => {
+            let config = config_of(&common, None)?;
+            let store = sitechat_store::Store::open(&config.data_dir.join("sitechat.db")).await?;
+            let operator =
+                || async {
+                    store.operator_account().await?.map(|a| a.id).context(
+                        "no operator account yet: start the server once with `sitechat serve`",
+                    )
+                };
+            let account = |given: Option<String>| async {
+                match given {
+                    Some(id) => Ok(AccountId::parse(&id)?),
+                    None => operator().await,
+                }
+            };
+            match action {
+                KeysAction::Create {
+                    name,
+                    scopes,
+                    account: acc,
+                } => {
+                    let account = account(acc).await?;
+                    store
+                        .get_account(&account)
+                        .await
+                        .context("no such account")?;
+                    let scopes = scopes
+                        .iter()
+                        .map(|s| {
+                            Scope::parse(s.trim()).with_context(|| {
+                                format!("`{s}` is not a scope (admin, chat, read)")
+                            })
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    let generated = generate_key();
+                    let key = store
+                        .insert_key(NewKey {
+                            account_id: account,
+                            name,
+                            prefix: generated.prefix,
+                            secret_hash: generated.hash,
+                            scopes,
+                        })
+                        .await?;
+                    println!("{}\t{}", key.id, generated.secret);
+                }
+                KeysAction::List { account: acc } => {
+                    let account = account(acc).await?;
+                    let mut after = None;
+                    loop {
+                        let page = store
+                            .list_keys(&account, PageRequest { limit: 100, after })
+                            .await?;
+                        for k in &page.items {
+                            let scopes: Vec<_> = k.scopes.iter().map(|s| s.as_str()).collect();
+                            println!("{}\t{}…\t{}\t{}", k.id, k.prefix, scopes.join(","), k.name);
+                        }
+                        match page.next_cursor {
+                            Some(c) => after = Some(c),
+                            None => break,
+                        }
+                    }
+                }
+                KeysAction::Revoke { id, account: acc } => {
+                    let account = account(acc).await?;
+                    store.delete_key(&account, &KeyId::parse(&id)?).await?;
+                    println!("revoked {id}");
+                }
+            }
+            Ok(())
+        }
+        Command::Reindex { common } => {
+            let config = config_of(&common, None)?;
+            init_logging(config.log_format);
+            let state = sitechat_server::open_state(config).await?;
+            let rebuilt = sitechat_server::services::knowledge::reconcile_indexes(
+                &state.store,
+                &state.index,
+                true,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for (bot, n) in &rebuilt {
+                println!("{bot}\t{n} passages");
+            }
+            println!("rebuilt {} bot index(es)", rebuilt.len());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Domain records as the native API shows them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::{
+    AccountId, BotId, ChunkId, ContactId, ConversationId, KeyId, MessageId, Plan, Scope, SourceId,
+};
+
+/// A tenant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub plan: Plan,
+    /// The operator account may create other accounts.
+    pub is_operator: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// An API key as listed: never the secret, only its visible prefix.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiKey {
+    pub id: KeyId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// The first characters of the secret, enough to recognise it (`sk_ab12cd34…`).
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// How a bot behaves when it answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BotSettings {
+    /// The first message a visitor sees.
+    pub greeting: String,
+    /// What the bot says when its knowledge does not answer the question well enough.
+    pub fallback_message: String,
+    /// Answers whose confidence is below this are replaced by the fallback message.
+    pub confidence_threshold: f64,
+}
+
+impl BotSettings {
+    pub const DEFAULT_THRESHOLD: f64 = 0.35;
+}
+
+impl Default for BotSettings {
+    fn default() -> Self {
+        Self {
+            greeting: "Hi! How can I help you today?".to_owned(),
+            fallback_message: "Sorry, I couldn't find an answer to that in what I know. Could you rephrase it, or would you like me to put you in touch with a person?".to_owned(),
+            confidence_threshold: Self::DEFAULT_THRESHOLD,
+        }
+    }
+}
+
+/// An assistant trained on one website.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Bot {
+    pub id: BotId,
+    pub name: String,
+    pub website_url: Option<String>,
+    /// Language code of the bot's content and replies.
+    pub language: String,
+    pub industry: Option<String>,
+    pub settings: BotSettings,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The kind of a knowledge entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Text,
+    Url,
+    Website,
+    Spreadsheet,
+    File,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Text => "text",
+            SourceKind::Url => "url",
+            SourceKind::Website => "website",
+            SourceKind::Spreadsheet => "spreadsheet",
+            SourceKind::File => "file",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Text,
+            Self::Url,
+            Self::Website,
+            Self::Spreadsheet,
+            Self::File,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == value)
+    }
+}
+
+/// One knowledge entry.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Source {
+    pub id: SourceId,
+    pub bot_id: BotId,
+    pub kind: SourceKind,
+    pub title: String,
+    pub url: Option<String>,
+    /// Characters of text the source holds.
+    pub characters: i64,
+    pub chunks: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A passage of a source, the unit of retrieval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub id: ChunkId,
+    pub bot_id: BotId,
+    pub source_id: SourceId,
+    /// Position of the chunk in its source, from 0.
+    pub ordinal: i64,
+    /// The source's (or page's) title.
+    pub title: String,
+    /// The headings above the passage, outermost first, joined by " › ".
+    pub heading: String,
+    /// Fragment identifier of the nearest heading, if any.
+    pub anchor: Option<String>,
+    pub url: Option<String>,
+    pub text: String,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Visitor,
+    Bot,
+    Agent,
+    System,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Visitor => "visitor",
+            Role::Bot => "bot",
+            Role::Agent => "agent",
+            Role::System => "system",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "visitor" => Some(Role::Visitor),
+            "bot" => Some(Role::Bot),
+            "agent" => Some(Role::Agent),
+            "system" => Some(Role::System),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of answer a bot message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Composed from the bot's knowledge, with sources.
+    Answered,
+    /// A curated answer returned verbatim.
+    Curated,
+    /// Nothing good enough to answer from: the fallback message.
+    Fallback,
+    /// A greeting, thanks or goodbye.
+    Smalltalk,
+    /// The visitor asked for a human.
+    Handoff,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Answered,
+        Outcome::Curated,
+        Outcome::Fallback,
+        Outcome::Smalltalk,
+        Outcome::Handoff,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Curated => "curated",
+            Outcome::Fallback => "fallback",
+            Outcome::Smalltalk => "smalltalk",
+            Outcome::Handoff => "handoff",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == value)
+    }
+}
+
+/// Where part of an answer came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SourceRef {
+    pub source_id: SourceId,
+    pub chunk_id: ChunkId,
+    pub title: String,
+    /// The page, with the anchor of the nearest heading when there is one.
+    pub url: Option<String>,
+    /// The passage text the answer was taken from, shortened.
+    pub snippet: String,
+}
+
+/// A conversation's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// The bot answers.
+    Bot,
+    Ended,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Bot => "bot",
+            ConversationStatus::Ended => "ended",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "bot" => Some(Self::Bot),
+            "ended" => Some(Self::Ended),
+            _ => None,
+        }
+    }
+}
+
+/// One thread between a visitor and a bot.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub bot_id: BotId,
+    pub contact_id: Option<ContactId>,
+    /// The visitor's own key for themselves, when the client gave one.
+    pub external_id: Option<String>,
+    /// `api`, `widget`, `whatsapp`, …
+    pub channel: String,
+    pub status: ConversationStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub role: Role,
+    pub text: String,
+    /// For bot messages: how sure the bot is that the text answers the question, in [0, 1].
+    pub confidence: Option<f64>,
+    /// For bot messages: what kind of answer this is.
+    pub outcome: Option<Outcome>,
+    pub sources: Vec<SourceRef>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}

@@ -1,0 +1,530 @@
+//! Per-bot search indexes.
+//!
+//! Each bot has its own tantivy index in its own directory (`<root>/<bot_id>/`), so one bot can
+//! never retrieve another's passages: isolation is by construction, not by a filter that a query
+//! could forget. The database is the source of truth; an index can always be rebuilt from it.
+//!
+//! Text is analysed per bot language: split into words, lower-cased, folded to ASCII, stop words
+//! removed and stemmed (for the languages tantivy has stemmers for). The same analysis serves the
+//! answer composer ([`SearchIndex::analyze`]) so that "match" means the same thing everywhere.
+//!
+//! All methods block (disk I/O, index commits): call them from a blocking pool.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, OnceLock, RwLock},
+};
+
+use sitechat_core::{model::Chunk, BotId, ChunkId, SourceId};
+use tantivy::{
+    collector::TopDocs,
+    query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery},
+    schema::{
+        Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+    },
+    tokenizer::{
+        AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+        StopWordFilter, TokenStream,
+    },
+    Index, IndexReader, ReloadPolicy, TantivyDocument, Term,
+};
+
+/// What can go wrong in an index.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index directory error: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+}
+
+pub use tantivy::tokenizer::TextAnalyzer;
+
+pub type Result<T, E = SearchError> = std::result::Result<T, E>;
+
+/// Budget of one index writer. Writers live only for the duration of a write.
+const WRITER_MEMORY: usize = 32 * 1024 * 1024;
+const ANALYZER: &str = "sitechat";
+
+/// A passage found by a search, with everything needed to cite it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub chunk_id: ChunkId,
+    pub source_id: SourceId,
+    pub title: String,
+    pub heading: String,
+    pub anchor: Option<String>,
+    pub url: Option<String>,
+    pub text: String,
+    /// BM25 score (higher is better; not comparable across questions).
+    pub score: f32,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    chunk_id: Field,
+    source_id: Field,
+    title: Field,
+    heading: Field,
+    anchor: Field,
+    url: Field,
+    text: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let analysed = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let fields = Fields {
+        chunk_id: builder.add_text_field("chunk_id", STRING | STORED),
+        source_id: builder.add_text_field("source_id", STRING | STORED),
+        title: builder.add_text_field("title", analysed.clone()),
+        heading: builder.add_text_field("heading", analysed.clone()),
+        anchor: builder.add_text_field("anchor", STORED),
+        url: builder.add_text_field("url", STORED),
+        text: builder.add_text_field("text", analysed),
+    };
+    (builder.build(), fields)
+}
+
+/// tantivy's language for a language code, when it has a stemmer for it.
+fn tantivy_language(code: &str) -> Option<Language> {
+    let primary = code.split('-').next().unwrap_or(code);
+    Some(match primary {
+        "ar" => Language::Arabic,
+        "da" => Language::Danish,
+        "nl" => Language::Dutch,
+        "en" => Language::English,
+        "fi" => Language::Finnish,
+        "fr" => Language::French,
+        "de" => Language::German,
+        "el" => Language::Greek,
+        "hu" => Language::Hungarian,
+        "it" => Language::Italian,
+        "no" | "nb" | "nn" => Language::Norwegian,
+        "pt" => Language::Portuguese,
+        "ro" => Language::Romanian,
+        "ru" => Language::Russian,
+        "es" => Language::Spanish,
+        "sv" => Language::Swedish,
+        "ta" => Language::Tamil,
+        "tr" => Language::Turkish,
+        _ => return None,
+    })
+}
+
+/// Stop words of a language: NLTK's lists (which, unlike tantivy's built-in ones, include question
+/// words such as "what" and "how", so a question's weight rests on the words that carry its
+/// meaning). Malay shares Indonesian's function words.
+fn stop_words(primary: &str) -> Option<Vec<String>> {
+    let code = if primary == "ms" { "id" } else { primary };
+    stop_words::lookup(code).map(|words| words.iter().map(|w| (*w).to_owned()).collect())
+}
+
+/// The analyser for a bot's language (built once per language, then cloned).
+pub fn analyzer(language: &str) -> TextAnalyzer {
+    static CACHE: OnceLock<Mutex<HashMap<String, TextAnalyzer>>> = OnceLock::new();
+    let primary = language.split('-').next().unwrap_or(language).to_owned();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    cache
+        .entry(primary.clone())
+        .or_insert_with(|| build_analyzer(&primary))
+        .clone()
+}
+
+fn build_analyzer(primary: &str) -> TextAnalyzer {
+    let mut builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser)
+        .dynamic();
+    if let Some(words) = stop_words(primary) {
+        builder = builder.filter_dynamic(StopWordFilter::remove(words));
+    }
+    builder = builder.filter_dynamic(AsciiFoldingFilter);
+    if let Some(lang) = tantivy_language(primary) {
+        builder = builder.filter_dynamic(Stemmer::new(lang));
+    }
+    builder.build()
+}
+
+/// The terms of a text, as the bot's index sees them (in order, repeats kept).
+pub fn analyze_with(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    while let Some(token) = stream.next() {
+        terms.push(token.text.clone());
+    }
+    terms
+}
+
+struct BotIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    language: String,
+    /// Serialises writers of this bot's index.
+    write_lock: Mutex<()>,
+}
+
+impl BotIndex {
+    fn open(dir: &Path, language: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)?;
+        let index = Index::open_or_create(directory, schema)?;
+        index.tokenizers().register(ANALYZER, analyzer(language));
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            language: language.to_owned(),
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    fn write(
+        &self,
+        f: impl FnOnce(&mut tantivy::IndexWriter, &Fields) -> Result<()>,
+    ) -> Result<()> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        f(&mut writer, &self.fields)?;
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+}
+
+/// All bots' indexes under one root directory.
+pub struct SearchIndex {
+    root: PathBuf,
+    open: RwLock<HashMap<BotId, Arc<BotIndex>>>,
+}
+
+impl SearchIndex {
+    /// Uses `root` for the indexes, creating it if needed.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        Ok(Self {
+            root,
+            open: RwLock::new(HashMap::new()),
+        })
+    }
+
+    fn bot(&self, bot: &BotId, language: &str) -> Result<Arc<BotIndex>> {
+        if let Some(index) = self.open.read().unwrap_or_else(|p| p.into_inner()).get(bot) {
+            if index.language == language {
+                return Ok(index.clone());
+            }
+        }
+        let mut open = self.open.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = open.get(bot) {
+            if index.language == language {
+                return Ok(index.clone());
+            }
+        }
+        let index = Arc::new(BotIndex::open(&self.root.join(bot.as_str()), language)?);
+        open.insert(bot.clone(), index.clone());
+        Ok(index)
+    }
+
+    /// Adds passages to a bot's index and makes them searchable.
+    pub fn add_chunks(&self, bot: &BotId, language: &str, chunks: &[Chunk]) -> Result<()> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let index = self.bot(bot, language)?;
+        index.write(|writer, f| {
+            for chunk in chunks {
+                writer.add_document(chunk_document(f, chunk))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes every passage of a source from a bot's index.
+    pub fn delete_source(&self, bot: &BotId, language: &str, source: &SourceId) -> Result<()> {
+        let index = self.bot(bot, language)?;
+        index.write(|writer, f| {
+            writer.delete_term(Term::from_field_text(f.source_id, source.as_str()));
+            Ok(())
+        })
+    }
+
+    /// Replaces a bot's whole index with the given passages (all of them, in batches).
+    pub fn rebuild<I>(&self, bot: &BotId, language: &str, batches: I) -> Result<u64>
+    where
+        I: IntoIterator<Item = Result<Vec<Chunk>>>,
+    {
+        self.forget(bot);
+        let dir = self.root.join(bot.as_str());
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        let index = self.bot(bot, language)?;
+        let mut count = 0;
+        index.write(|writer, f| {
+            for batch in batches {
+                for chunk in batch? {
+                    writer.add_document(chunk_document(f, &chunk))?;
+                    count += 1;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(count)
+    }
+
+    /// Deletes a bot's index from disk.
+    pub fn drop_bot(&self, bot: &BotId) -> Result<()> {
+        self.forget(bot);
+        let dir = self.root.join(bot.as_str());
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
+    fn forget(&self, bot: &BotId) {
+        self.open
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(bot);
+    }
+
+    /// How many passages a bot's index holds.
+    pub fn doc_count(&self, bot: &BotId, language: &str) -> Result<u64> {
+        Ok(self.bot(bot, language)?.reader.searcher().num_docs())
+    }
+
+    /// The best `limit` passages for a question, by BM25 over text, title and headings.
+    pub fn search(
+        &self,
+        bot: &BotId,
+        language: &str,
+        question: &str,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        let index = self.bot(bot, language)?;
+        let f = index.fields;
+        let mut analyzer = analyzer(language);
+        let mut terms = analyze_with(&mut analyzer, question);
+        terms.sort();
+        terms.dedup();
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for term in &terms {
+            for (field, boost) in [(f.text, 1.0), (f.title, 1.5), (f.heading, 1.2)] {
+                let query = TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(query), boost)),
+                ));
+            }
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = index.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let text = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let optional = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            hits.push(Hit {
+                chunk_id: ChunkId::from_trusted(text(f.chunk_id)),
+                source_id: SourceId::from_trusted(text(f.source_id)),
+                title: text(f.title),
+                heading: text(f.heading),
+                anchor: optional(f.anchor),
+                url: optional(f.url),
+                text: text(f.text),
+                score,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// Inverse document frequencies of terms in a bot's passages (BM25's idf: a term in no passage
+    /// gets the highest weight, a term in every passage almost none).
+    pub fn idf(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<Vec<f32>> {
+        let index = self.bot(bot, language)?;
+        let searcher = index.reader.searcher();
+        let n = searcher.num_docs() as f32;
+        terms
+            .iter()
+            .map(|term| {
+                let df = searcher.doc_freq(&Term::from_field_text(index.fields.text, term))? as f32;
+                Ok((1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+            })
+            .collect()
+    }
+}
+
+fn chunk_document(f: &Fields, chunk: &Chunk) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.chunk_id, chunk.id.as_str());
+    doc.add_text(f.source_id, chunk.source_id.as_str());
+    doc.add_text(f.title, &chunk.title);
+    doc.add_text(f.heading, &chunk.heading);
+    if let Some(anchor) = &chunk.anchor {
+        doc.add_text(f.anchor, anchor);
+    }
+    if let Some(url) = &chunk.url {
+        doc.add_text(f.url, url);
+    }
+    doc.add_text(f.text, &chunk.text);
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(bot: &BotId, source: &SourceId, text: &str) -> Chunk {
+        Chunk {
+            id: ChunkId::generate(),
+            bot_id: bot.clone(),
+            source_id: source.clone(),
+            ordinal: 0,
+            title: "Shop".into(),
+            heading: String::new(),
+            anchor: None,
+            url: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_bot_never_sees_another_bots_passages() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let (a, b) = (BotId::generate(), BotId::generate());
+        let src = SourceId::generate();
+        index
+            .add_chunks(
+                &a,
+                "en",
+                &[chunk(&a, &src, "Our opening hours are nine to five.")],
+            )
+            .unwrap();
+        index
+            .add_chunks(&b, "en", &[chunk(&b, &src, "Shipping takes three days.")])
+            .unwrap();
+        assert_eq!(index.search(&a, "en", "opening hours", 5).unwrap().len(), 1);
+        assert!(index
+            .search(&b, "en", "opening hours", 5)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn stemming_matches_other_forms_of_a_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let src = SourceId::generate();
+        index
+            .add_chunks(
+                &bot,
+                "en",
+                &[chunk(&bot, &src, "We ship orders worldwide.")],
+            )
+            .unwrap();
+        let hits = index.search(&bot, "en", "Do you do shipping?", 5).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].text, "We ship orders worldwide.");
+    }
+
+    #[test]
+    fn deleting_a_source_removes_its_passages_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let (s1, s2) = (SourceId::generate(), SourceId::generate());
+        index
+            .add_chunks(
+                &bot,
+                "en",
+                &[
+                    chunk(&bot, &s1, "Refunds within 30 days."),
+                    chunk(&bot, &s2, "Refunds are free."),
+                ],
+            )
+            .unwrap();
+        index.delete_source(&bot, "en", &s1).unwrap();
+        let hits = index.search(&bot, "en", "refunds", 5).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].source_id, s2);
+    }
+
+    #[test]
+    fn a_term_absent_from_every_passage_weighs_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let src = SourceId::generate();
+        index
+            .add_chunks(
+                &bot,
+                "en",
+                &[
+                    chunk(&bot, &src, "parcel tracking"),
+                    chunk(&bot, &src, "parcel returns"),
+                ],
+            )
+            .unwrap();
+        let idf = index
+            .idf(
+                &bot,
+                "en",
+                &["parcel".into(), "track".into(), "helicopt".into()],
+            )
+            .unwrap();
+        assert!(idf[0] < idf[1] && idf[1] < idf[2], "{idf:?}");
+    }
+
+    #[test]
+    fn stop_words_are_not_terms() {
+        let mut a = analyzer("en");
+        assert_eq!(
+            analyze_with(&mut a, "What are your opening hours?"),
+            vec!["open", "hour"]
+        );
+        let mut fr = analyzer("fr");
+        assert_eq!(
+            analyze_with(&mut fr, "Quels sont vos horaires ?"),
+            vec!["quel", "horair"]
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! sitechat's HTTP server: the native API (`/v1`), health, metrics and the API reference.
+//!
+//! [`Server::start`] is what `sitechat serve` and the integration tests both call: it opens the
+//! data directory, applies migrations, makes sure the operator can log in, reconciles the search
+//! indexes with the database and serves until it is stopped.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod routes;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderName, HeaderValue, Method},
+    middleware,
+    response::{Html, IntoResponse},
+    Json, Router,
+};
+use sitechat_answer::AnswerEngine;
+use sitechat_core::config::Config;
+use sitechat_search::SearchIndex;
+use sitechat_store::Store;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use services::accounts::Bootstrap;
+
+use crate::{error::ApiError, limits::RateLimits, state::AppState, telemetry::Metrics};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sitechat",
+        description = "A self-hosted AI customer-support agent: bots trained on your content answer visitors with sources."
+    ),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "bots", description = "Assistants, one per website"),
+        (name = "knowledge", description = "What a bot knows"),
+        (name = "chat", description = "Visitor messages and conversations"),
+        (name = "accounts", description = "Tenants"),
+        (name = "keys", description = "API keys"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sk_…")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+/// The API's routes with the OpenAPI document describing them.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (authenticated, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::accounts::router())
+        .merge(routes::keys::router())
+        .merge(routes::bots::router())
+        .merge(routes::sources::router())
+        .merge(routes::chat::router())
+        .split_for_parts();
+    let authenticated = authenticated.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_key,
+    ));
+    let (public, public_spec) = routes::health::router().split_for_parts();
+    let mut spec = spec;
+    spec.merge(public_spec);
+    let router = authenticated.merge(public).with_state(state);
+    (router, spec)
+}
+
+/// The whole application: API, docs, and the layers every request passes through.
+pub fn app(state: AppState) -> Router {
+    let (router, spec) = api(state.clone());
+    let spec_json = serde_json::to_value(&spec).unwrap_or_default();
+    let reference = Arc::new(routes::docs::render_reference(&spec_json));
+    let spec_json = Arc::new(spec_json);
+    let request_id = HeaderName::from_static("x-request-id");
+
+    let mut app = router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { Json((*spec_json).clone()) }),
+        )
+        .route(
+            "/docs",
+            axum::routing::get(move || async move { Html((*reference).clone()) }),
+        )
+        .fallback(|request: Request| async move {
+            ApiError::not_found(format!(
+                "route {} {}",
+                request.method(),
+                request.uri().path()
+            ))
+        })
+        .method_not_allowed_fallback(|request: Request| async move {
+            let mut response = ApiError::InvalidRequest {
+                message: format!(
+                    "{} is not allowed on {}",
+                    request.method(),
+                    request.uri().path()
+                ),
+                details: None,
+                status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            }
+            .into_response();
+            *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+            response
+        })
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::record,
+        ));
+    if let Some(cors) = cors_layer(&state.config.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static("x-api-key"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        return Some(layer.allow_origin(AllowOrigin::any()));
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(layer.allow_origin(list))
+}
+
+/// Opens the data directory: database (migrated) and search indexes, reconciled.
+pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = Store::open(&config.data_dir.join("sitechat.db"))
+        .await
+        .context("cannot open the database")?;
+    let index = Arc::new(
+        SearchIndex::open(config.data_dir.join("index"))
+            .context("cannot open the search indexes")?,
+    );
+    Ok(AppState {
+        engine: AnswerEngine::new(index.clone()),
+        limits: Arc::new(RateLimits::new(config.rate_limits)),
+        metrics: Arc::new(Metrics::new()),
+        config: Arc::new(config),
+        store,
+        index,
+    })
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    bootstrap: Bootstrap,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Starts serving on the configured address (port 0 picks a free one).
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let bind = config.bind;
+        let admin_key = config.admin_key.clone();
+        let state = open_state(config).await?;
+        let bootstrap = services::accounts::bootstrap_operator(
+            &state.store,
+            &state.config.data_dir,
+            admin_key.as_ref(),
+        )
+        .await?;
+        let rebuilt = services::knowledge::reconcile_indexes(&state.store, &state.index, false)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reconcile the search indexes: {e}"))?;
+        if !rebuilt.is_empty() {
+            tracing::warn!(
+                bots = rebuilt.len(),
+                "search indexes rebuilt from the database"
+            );
+        }
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = app(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "sitechat is listening");
+        Ok(Server {
+            addr,
+            bootstrap,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What start-up did about the operator key (a generated key is to be shown once).
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting requests, lets those in flight finish, and closes the database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await??;
+        self.state.store.close().await;
+        Ok(())
+    }
+
+    /// Serves until `signal` completes, then stops gracefully.
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        signal.await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}

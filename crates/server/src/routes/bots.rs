@@ -1,0 +1,210 @@
+//! Bots.
+
+use axum::{extract::State, http::StatusCode, Json};
+use serde::Deserialize;
+use sitechat_core::{
+    model::{Bot, BotSettings},
+    validate::{threshold, BotMessage, BotName, HttpUrl, Language, ValidationError},
+    BotId,
+};
+use sitechat_store::{BotPatch, NewBot};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    auth::Caller,
+    error::{ApiResult, ErrorBody},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    routes::{double_option, non_empty, List, PageQuery},
+    services::bots,
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_bot, list_bots))
+        .routes(routes!(get_bot, update_bot, delete_bot))
+}
+
+/// Settings to change; absent fields keep their value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub greeting: Option<String>,
+    pub fallback_message: Option<String>,
+    /// In [0, 1]; answers less confident than this get the fallback message.
+    pub confidence_threshold: Option<f64>,
+}
+
+impl SettingsPatch {
+    fn apply(self, mut settings: BotSettings) -> Result<BotSettings, ValidationError> {
+        if let Some(g) = self.greeting {
+            settings.greeting = BotMessage::parse("settings.greeting", &g)?.into_inner();
+        }
+        if let Some(f) = self.fallback_message {
+            settings.fallback_message =
+                BotMessage::parse("settings.fallback_message", &f)?.into_inner();
+        }
+        if let Some(t) = self.confidence_threshold {
+            settings.confidence_threshold = threshold("settings.confidence_threshold", t)?;
+        }
+        Ok(settings)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBot {
+    pub name: String,
+    /// The website the bot is about (crawling it comes with training).
+    pub website_url: Option<String>,
+    /// Language of the content and replies (default `en`).
+    pub language: Option<String>,
+    pub industry: Option<String>,
+    pub settings: Option<SettingsPatch>,
+}
+
+impl CreateBot {
+    fn parse(self) -> Result<NewBot, ValidationError> {
+        Ok(NewBot {
+            name: BotName::parse("name", &self.name)?.into_inner(),
+            website_url: non_empty(self.website_url)
+                .map(|u| HttpUrl::parse("website_url", &u).map(|u| u.as_str().to_owned()))
+                .transpose()?,
+            language: Language::parse("language", self.language.as_deref().unwrap_or("en"))?
+                .as_str()
+                .to_owned(),
+            industry: non_empty(self.industry)
+                .map(|i| BotName::parse("industry", &i).map(BotName::into_inner))
+                .transpose()?,
+            settings: self
+                .settings
+                .unwrap_or_default()
+                .apply(BotSettings::default())?,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBot {
+    pub name: Option<String>,
+    /// A URL, or `null` to clear it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub website_url: Option<Option<String>>,
+    pub language: Option<String>,
+    /// A text, or `null` to clear it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub industry: Option<Option<String>>,
+    pub settings: Option<SettingsPatch>,
+}
+
+impl UpdateBot {
+    fn parse(self, current: &BotSettings) -> Result<BotPatch, ValidationError> {
+        Ok(BotPatch {
+            name: self
+                .name
+                .map(|n| BotName::parse("name", &n).map(BotName::into_inner))
+                .transpose()?,
+            website_url: self
+                .website_url
+                .map(|u| {
+                    non_empty(u)
+                        .map(|u| HttpUrl::parse("website_url", &u).map(|u| u.as_str().to_owned()))
+                        .transpose()
+                })
+                .transpose()?,
+            language: self
+                .language
+                .map(|l| Language::parse("language", &l).map(|l| l.as_str().to_owned()))
+                .transpose()?,
+            industry: self
+                .industry
+                .map(|i| {
+                    non_empty(i)
+                        .map(|i| BotName::parse("industry", &i).map(BotName::into_inner))
+                        .transpose()
+                })
+                .transpose()?,
+            settings: self
+                .settings
+                .map(|s| s.apply(current.clone()))
+                .transpose()?,
+        })
+    }
+}
+
+/// Creates a bot. Refused with 409 when the plan's bot allowance is used up.
+#[utoipa::path(post, path = "/v1/bots", tag = "bots", request_body = CreateBot,
+    responses((status = 201, body = Bot), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn create_bot(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBot>,
+) -> ApiResult<(StatusCode, Json<Bot>)> {
+    let bot = bots::create(&state, &caller, body.parse()?).await?;
+    Ok((StatusCode::CREATED, Json(bot)))
+}
+
+/// Lists the account's bots, oldest first.
+#[utoipa::path(get, path = "/v1/bots", tag = "bots", params(PageQuery),
+    responses((status = 200, body = List<Bot>), (status = 400, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn list_bots(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<List<Bot>>> {
+    let page = bots::list(&state, &caller, page.parse()?).await?;
+    Ok(Json(List::from_page(page, |b| b)))
+}
+
+/// One bot of the account; another account's bot is not found.
+#[utoipa::path(get, path = "/v1/bots/{id}", tag = "bots",
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 200, body = Bot), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn get_bot(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Bot>> {
+    let id = BotId::parse(&id)?;
+    Ok(Json(bots::get(&state, &caller, &id).await?))
+}
+
+/// Changes a bot's name, website, language, industry or settings. Changing the language
+/// re-analyses its knowledge.
+#[utoipa::path(patch, path = "/v1/bots/{id}", tag = "bots", request_body = UpdateBot,
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 200, body = Bot), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn update_bot(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateBot>,
+) -> ApiResult<Json<Bot>> {
+    let id = BotId::parse(&id)?;
+    let current = bots::get(&state, &caller, &id).await?;
+    let patch = body.parse(&current.settings)?;
+    Ok(Json(bots::update(&state, &caller, &id, patch).await?))
+}
+
+/// Deletes a bot with all its knowledge and conversations.
+#[utoipa::path(delete, path = "/v1/bots/{id}", tag = "bots",
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn delete_bot(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let id = BotId::parse(&id)?;
+    bots::delete(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

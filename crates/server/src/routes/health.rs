@@ -1,0 +1,96 @@
+//! Health and metrics.
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(metrics))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `degraded` when a component is down.
+    pub status: &'static str,
+    pub version: &'static str,
+    pub database: Component,
+    pub search: Component,
+    pub models: Models,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Component {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Models {
+    /// `not_loaded`: no embedding model is installed; retrieval uses BM25 only.
+    pub embedding: &'static str,
+    /// How questions are matched to passages.
+    pub retrieval: &'static str,
+    /// Engines available to bots.
+    pub engines: Vec<&'static str>,
+}
+
+/// Reports whether the database and the search indexes work, and which models are loaded.
+/// Answers 503 when the database does not respond.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let database = match state.store.ping().await {
+        Ok(()) => Component {
+            status: "ok",
+            detail: None,
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "health: database check failed");
+            Component {
+                status: "down",
+                detail: Some("the database does not respond".to_owned()),
+            }
+        }
+    };
+    let search = Component {
+        status: "ok",
+        detail: Some("per-bot BM25 indexes (tantivy)".to_owned()),
+    };
+    let ok = database.status == "ok";
+    let body = Health {
+        status: if ok { "ok" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        database,
+        search,
+        models: Models {
+            embedding: "not_loaded",
+            retrieval: "bm25",
+            engines: vec!["extractive"],
+        },
+    };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+/// Prometheus metrics: requests by route and status, request latency, answers by outcome.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

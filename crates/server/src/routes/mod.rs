@@ -1,0 +1,83 @@
+//! The native API's routes. Each handler states the rule it implements, parses its input into
+//! typed values, calls one service function and renders the result.
+
+pub mod accounts;
+pub mod bots;
+pub mod chat;
+pub mod docs;
+pub mod health;
+pub mod keys;
+pub mod sources;
+
+use serde::{Deserialize, Serialize};
+use sitechat_store::{Cursor, Page, PageRequest};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// Paging of every list: `limit` (1–100, default 20) and the `cursor` of the previous page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items to return, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn parse(self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(Self::DEFAULT_LIMIT);
+        if !(1..=Self::MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid(format!(
+                "limit must be between 1 and {} (got {limit})",
+                Self::MAX_LIMIT
+            )));
+        }
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
+                ApiError::invalid("cursor is not one this server issued; pass the `next_cursor` of the previous page")
+            })?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Pass as `cursor` to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
+        Self {
+            has_more: page.next_cursor.is_some(),
+            next_cursor: page.next_cursor.map(Cursor::encode),
+            data: page.items.into_iter().map(f).collect(),
+        }
+    }
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Reads an optional, trimmed string, treating an empty one as absent.
+pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}

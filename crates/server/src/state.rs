@@ -1,0 +1,21 @@
+//! What every handler and service shares.
+
+use std::sync::Arc;
+
+use sitechat_answer::AnswerEngine;
+use sitechat_core::config::Config;
+use sitechat_search::SearchIndex;
+use sitechat_store::Store;
+
+use crate::{limits::RateLimits, telemetry::Metrics};
+
+/// The application: configuration, database, search indexes, answer engine, limits, metrics.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub index: Arc<SearchIndex>,
+    pub engine: AnswerEngine,
+    pub limits: Arc<RateLimits>,
+    pub metrics: Arc<Metrics>,
+}

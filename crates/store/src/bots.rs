@@ -1,0 +1,201 @@
+//! Bots.
+
+use sitechat_core::{
+    model::{Bot, BotSettings},
+    now, AccountId, BotId,
+};
+use sqlx::Row;
+
+use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+
+/// A bot to create; its values are already validated.
+#[derive(Debug, Clone)]
+pub struct NewBot {
+    pub name: String,
+    pub website_url: Option<String>,
+    pub language: String,
+    pub industry: Option<String>,
+    pub settings: BotSettings,
+}
+
+/// Changes to a bot; `None` leaves a field as it is, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct BotPatch {
+    pub name: Option<String>,
+    pub website_url: Option<Option<String>>,
+    pub language: Option<String>,
+    pub industry: Option<Option<String>>,
+    pub settings: Option<BotSettings>,
+}
+
+fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
+    let settings: String = row.try_get("settings")?;
+    Ok(Bot {
+        id: BotId::from_trusted(row.try_get("id")?),
+        name: row.try_get("name")?,
+        website_url: row.try_get("website_url")?,
+        language: row.try_get("language")?,
+        industry: row.try_get("industry")?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Corrupt(format!("bot settings: {e}")))?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn settings_json(settings: &BotSettings) -> Result<String> {
+    serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// Creates a bot, refusing when the account already has `max_bots`.
+    pub async fn create_bot(
+        &self,
+        account: &AccountId,
+        new: NewBot,
+        max_bots: Option<u32>,
+    ) -> Result<Bot> {
+        let at = now();
+        let bot = Bot {
+            id: BotId::generate(),
+            name: new.name,
+            website_url: new.website_url,
+            language: new.language,
+            industry: new.industry,
+            settings: new.settings,
+            created_at: at,
+            updated_at: at,
+        };
+        let mut tx = self.pool.begin().await?;
+        if let Some(max) = max_bots {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bots WHERE account_id = ?")
+                .bind(account.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            if count >= i64::from(max) {
+                return Err(StoreError::Conflict(format!(
+                    "the account's plan allows {max} bot(s); delete one or change plan"
+                )));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO bots (id, account_id, name, website_url, language, industry, settings, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(bot.id.as_str())
+        .bind(account.as_str())
+        .bind(&bot.name)
+        .bind(&bot.website_url)
+        .bind(&bot.language)
+        .bind(&bot.industry)
+        .bind(settings_json(&bot.settings)?)
+        .bind(bot.created_at)
+        .bind(bot.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(bot)
+    }
+
+    /// A bot of the account.
+    pub async fn get_bot(&self, account: &AccountId, id: &BotId) -> Result<Bot> {
+        let row = sqlx::query("SELECT * FROM bots WHERE id = ? AND account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("bot"))?;
+        bot_from_row(&row)
+    }
+
+    pub async fn list_bots(&self, account: &AccountId, page: PageRequest) -> Result<Page<Bot>> {
+        let rows =
+            sqlx::query("SELECT * FROM bots WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+                .bind(account.as_str())
+                .bind(page.after_seq())
+                .bind(page.fetch_limit())
+                .fetch_all(&self.pool)
+                .await?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((r.try_get("seq")?, bot_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, page))
+    }
+
+    /// Every bot id with its language, across accounts (for rebuilding indexes).
+    pub async fn all_bots(&self) -> Result<Vec<(BotId, String)>> {
+        let rows = sqlx::query("SELECT id, language FROM bots ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    BotId::from_trusted(r.try_get("id")?),
+                    r.try_get("language")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn update_bot(
+        &self,
+        account: &AccountId,
+        id: &BotId,
+        patch: BotPatch,
+    ) -> Result<Bot> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT * FROM bots WHERE id = ? AND account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("bot"))?;
+        let mut bot = bot_from_row(&row)?;
+        if let Some(name) = patch.name {
+            bot.name = name;
+        }
+        if let Some(url) = patch.website_url {
+            bot.website_url = url;
+        }
+        if let Some(language) = patch.language {
+            bot.language = language;
+        }
+        if let Some(industry) = patch.industry {
+            bot.industry = industry;
+        }
+        if let Some(settings) = patch.settings {
+            bot.settings = settings;
+        }
+        bot.updated_at = now();
+        sqlx::query(
+            "UPDATE bots SET name = ?, website_url = ?, language = ?, industry = ?, settings = ?, updated_at = ?
+             WHERE id = ? AND account_id = ?",
+        )
+        .bind(&bot.name)
+        .bind(&bot.website_url)
+        .bind(&bot.language)
+        .bind(&bot.industry)
+        .bind(settings_json(&bot.settings)?)
+        .bind(bot.updated_at)
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(bot)
+    }
+
+    /// Deletes a bot with its knowledge and conversations.
+    pub async fn delete_bot(&self, account: &AccountId, id: &BotId) -> Result<()> {
+        let done = sqlx::query("DELETE FROM bots WHERE id = ? AND account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("bot"));
+        }
+        Ok(())
+    }
+}

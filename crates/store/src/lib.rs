@@ -1,0 +1,131 @@
+//! Persistence. This crate owns every SQL statement in sitechat.
+//!
+//! [`Store`] is the one boundary: SQLite in WAL mode now (the embedded default); the PostgreSQL
+//! backend will sit behind the same methods, chosen from the database URL, with its own
+//! migrations under `migrations/postgres`. Every read and write that belongs to a tenant takes the
+//! tenant's [`AccountId`] and filters on it in SQL, so a key of one account can never reach another
+//! account's rows: a row of another tenant is simply [`StoreError::NotFound`].
+
+mod accounts;
+mod bots;
+mod conversations;
+mod error;
+mod knowledge;
+mod usage;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use base64::Engine;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use accounts::{KeyRecord, NewKey};
+pub use bots::{BotPatch, NewBot};
+pub use conversations::{NewMessage, StartConversation};
+pub use error::StoreError;
+pub use knowledge::NewSource;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// One page of a list, and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A position in a list: opaque to clients, the row's `seq` inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(i64);
+
+impl Cursor {
+    /// Parses a cursor a client sent back; `None` if it is not one of ours.
+    pub fn parse(value: &str) -> Option<Cursor> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(value)
+            .ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        text.strip_prefix("s:")?.parse().ok().map(Cursor)
+    }
+
+    pub fn encode(self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("s:{}", self.0))
+    }
+}
+
+/// What page of a list to read.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+impl PageRequest {
+    fn after_seq(&self) -> i64 {
+        self.after.map_or(0, |c| c.0)
+    }
+
+    /// Asks for one row more than the limit, to know whether another page follows.
+    fn fetch_limit(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+}
+
+/// Cuts the extra row off and turns it into the next cursor.
+fn paginate<T>(mut rows: Vec<(i64, T)>, page: PageRequest) -> Page<T> {
+    let more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|(seq, _)| Cursor(*seq))
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(|(_, item)| item).collect(),
+        next_cursor,
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(StoreError::Database)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// Answers whether the database responds.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (for a clean shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
