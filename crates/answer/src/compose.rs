@@ -8,6 +8,8 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// Most sentences in one answer.
 pub const MAX_SENTENCES: usize = 4;
+/// Share of the question's weight a sentence from another passage must add to join the answer.
+pub const MIN_GAIN_ELSEWHERE: f64 = 0.3;
 /// Longest snippet quoted with a source, in characters.
 pub const SNIPPET_CHARS: usize = 240;
 
@@ -92,12 +94,14 @@ fn source_ref(hit: &Hit, used: &str) -> SourceRef {
 }
 
 /// Composes an answer to a question from retrieved passages (best first). `terms` are the
-/// question's distinct analysed terms and `idf` their weights, in the same order. `None` when no
-/// sentence shares a single term with the question.
+/// question's distinct analysed terms and `idf` their weights, in the same order. Sentences of
+/// passages other than the best one join only a `multi_part` question. `None` when no sentence
+/// shares a single term with the question.
 pub fn compose(
     terms: &[String],
     idf: &[f32],
     hits: &[Hit],
+    multi_part: bool,
     analyzer: &mut TextAnalyzer,
 ) -> Option<Draft> {
     let total: f64 = idf.iter().map(|&w| f64::from(w)).sum();
@@ -144,7 +148,10 @@ pub fn compose(
         .map(|(i, s)| (i, weight(&s.terms)))
         .filter(|(_, w)| *w > 0.0)
         .max_by(|(ia, wa), (ib, wb)| {
+            // Equal weight: the shorter sentence says it more directly; then the better passage.
+            let words = |i: usize| sentences[i].text.unicode_words().count();
             wa.total_cmp(wb)
+                .then_with(|| words(*ib).cmp(&words(*ia)))
                 .then_with(|| sentences[*ib].hit.cmp(&sentences[*ia].hit))
                 .then(ib.cmp(ia))
         })?
@@ -185,7 +192,17 @@ pub fn compose(
                 with.extend(s.terms.iter().cloned());
                 (i, weight(&with) - base)
             })
-            .filter(|(_, gain)| *gain > 1e-9)
+            // Another passage must add a real part of the question, not a stray common word.
+            .filter(|(i, gain)| {
+                let same_passage = chosen
+                    .iter()
+                    .any(|&c| sentences[c].hit == sentences[*i].hit);
+                if same_passage {
+                    *gain > 1e-9
+                } else {
+                    multi_part && *gain > MIN_GAIN_ELSEWHERE
+                }
+            })
             .max_by(|(ia, ga), (ib, gb)| ga.total_cmp(gb).then(ib.cmp(ia)));
         let Some((i, _)) = candidate else { break };
         seen.insert(normalise(&sentences[i].text));
@@ -249,7 +266,13 @@ mod tests {
             .iter()
             .map(|t| idf.iter().find(|(k, _)| k == t).map_or(1.0, |(_, w)| *w))
             .collect();
-        compose(&terms, &weights, hits, &mut analyzer)
+        compose(
+            &terms,
+            &weights,
+            hits,
+            crate::question::read("en", question).multi_part,
+            &mut analyzer,
+        )
     }
 
     #[test]

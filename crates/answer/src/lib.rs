@@ -24,6 +24,7 @@
 //! below the bot's threshold is replaced by its fallback message.
 
 mod compose;
+pub mod question;
 
 use std::sync::Arc;
 
@@ -78,19 +79,28 @@ impl AnswerEngine {
         language: &str,
         question: &str,
     ) -> Result<Option<Draft>, SearchError> {
+        let question = question::read(language, question);
         let mut analyzer = sitechat_search::analyzer(language);
-        let mut terms = sitechat_search::analyze_with(&mut analyzer, question);
+        let mut terms = sitechat_search::analyze_with(&mut analyzer, &question.topic);
         terms.sort();
         terms.dedup();
         if terms.is_empty() {
             return Ok(None);
         }
-        let hits = self.index.search(bot, language, question, RETRIEVE_K)?;
+        let hits = self
+            .index
+            .search(bot, language, &question.topic, RETRIEVE_K)?;
         if hits.is_empty() {
             return Ok(None);
         }
         let idf = self.index.idf(bot, language, &terms)?;
-        Ok(compose(&terms, &idf, &hits, &mut analyzer))
+        Ok(compose(
+            &terms,
+            &idf,
+            &hits,
+            question.multi_part,
+            &mut analyzer,
+        ))
     }
 }
 

@@ -47,7 +47,7 @@ pub struct BotSettings {
 }
 
 impl BotSettings {
-    pub const DEFAULT_THRESHOLD: f64 = 0.35;
+    pub const DEFAULT_THRESHOLD: f64 = 0.45;
 }
 
 impl Default for BotSettings {
