@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn paragraphs_are_packed_up_to_the_target_length() {
         let paragraph = "Sentence about something useful here. ".repeat(5);
-        let text = vec![paragraph.trim(); 12].join("\n\n");
+        let text = [paragraph.trim(); 12].join("\n\n");
         let passages = chunk_text(&text);
         assert!(passages.len() > 1);
         for p in &passages {
