@@ -5,9 +5,15 @@
 //! answer rather than at a whole page. A heading change always starts a new passage, so each
 //! passage knows its heading path ("Shipping › International") and the heading's anchor. A
 //! paragraph longer than [`MAX_CHARS`] is cut between sentences. Markdown-style headings (`# …`)
-//! are recognised in plain text; HTML extraction will hand over its headings the same way.
+//! are recognised in plain text by [`chunk_text`]; the extractors hand over their headings as the
+//! sections of a [`Document`], which [`chunk_document`] packs with the same rules.
 
 use unicode_segmentation::UnicodeSegmentation;
+
+use crate::document::Document;
+
+/// Joins the headings of a passage's heading path.
+pub const HEADING_SEPARATOR: &str = " › ";
 
 /// Preferred passage length, in characters.
 pub const TARGET_CHARS: usize = 900;
@@ -51,17 +57,20 @@ fn markdown_heading(line: &str) -> Option<(usize, &str)> {
 
 struct Builder {
     passages: Vec<Passage>,
-    headings: Vec<(usize, String)>,
+    /// Heading path of the passage being built.
+    heading: String,
+    anchor: Option<String>,
     current: String,
 }
 
 impl Builder {
-    fn heading_path(&self) -> String {
-        self.headings
-            .iter()
-            .map(|(_, h)| h.as_str())
-            .collect::<Vec<_>>()
-            .join(" › ")
+    fn new() -> Self {
+        Builder {
+            passages: Vec::new(),
+            heading: String::new(),
+            anchor: None,
+            current: String::new(),
+        }
     }
 
     fn flush(&mut self) {
@@ -71,20 +80,17 @@ impl Builder {
             return;
         }
         self.passages.push(Passage {
-            heading: self.heading_path(),
-            anchor: self
-                .headings
-                .last()
-                .map(|(_, h)| slug(h))
-                .filter(|s| !s.is_empty()),
+            heading: self.heading.clone(),
+            anchor: self.anchor.clone(),
             text: text.to_owned(),
         });
     }
 
-    fn heading(&mut self, level: usize, text: &str) {
+    /// Ends the current passage and starts one under a new heading path.
+    fn start(&mut self, heading: String, anchor: Option<String>) {
         self.flush();
-        self.headings.retain(|(l, _)| *l < level);
-        self.headings.push((level, text.to_owned()));
+        self.heading = heading;
+        self.anchor = anchor;
     }
 
     fn paragraph(&mut self, paragraph: &str) {
@@ -106,9 +112,35 @@ impl Builder {
     }
 }
 
-/// Cuts a long paragraph between sentences into pieces of at most [`MAX_CHARS`]; a sentence longer
-/// than that is cut between words.
+/// Cuts a long paragraph into pieces of at most [`MAX_CHARS`]: a paragraph of several lines (a
+/// list, a table) between lines, packed up to [`TARGET_CHARS`]; otherwise between sentences; a
+/// sentence longer than that is cut between words.
 fn split_long(paragraph: &str) -> Vec<String> {
+    if paragraph.contains('\n') {
+        let mut pieces: Vec<String> = Vec::new();
+        let mut piece = String::new();
+        for line in paragraph.lines().filter(|l| !l.trim().is_empty()) {
+            let pieces_of_line = if line.chars().count() > MAX_CHARS {
+                split_long(line)
+            } else {
+                vec![line.to_owned()]
+            };
+            for line in pieces_of_line {
+                let len = piece.chars().count();
+                if len > 0 && len + 1 + line.chars().count() > TARGET_CHARS {
+                    pieces.push(std::mem::take(&mut piece));
+                }
+                if !piece.is_empty() {
+                    piece.push('\n');
+                }
+                piece.push_str(&line);
+            }
+        }
+        if !piece.is_empty() {
+            pieces.push(piece);
+        }
+        return pieces;
+    }
     let mut pieces = Vec::new();
     let mut piece = String::new();
     for sentence in paragraph.split_sentence_bounds() {
@@ -134,14 +166,33 @@ fn split_long(paragraph: &str) -> Vec<String> {
     pieces
 }
 
+/// Splits a [`Document`] into passages with the same size rules as [`chunk_text`]: each section's
+/// paragraphs are packed up to [`TARGET_CHARS`], a paragraph longer than [`MAX_CHARS`] is cut
+/// between lines (lists, tables) or sentences. A new heading path or anchor starts a new passage;
+/// consecutive sections with the same heading path and anchor are packed together.
+pub fn chunk_document(doc: &Document) -> Vec<Passage> {
+    let mut builder = Builder::new();
+    for section in &doc.sections {
+        let heading = section.headings.join(HEADING_SEPARATOR);
+        if heading != builder.heading || section.anchor != builder.anchor {
+            builder.start(heading, section.anchor.clone());
+        }
+        for paragraph in section.text.split("\n\n") {
+            let paragraph = paragraph.trim_matches('\n');
+            if !paragraph.trim().is_empty() {
+                builder.paragraph(paragraph);
+            }
+        }
+    }
+    builder.flush();
+    builder.passages
+}
+
 /// Splits text into passages. Blank lines separate paragraphs; lines within a paragraph are
 /// joined with spaces, except list items, which keep their own lines.
 pub fn chunk_text(text: &str) -> Vec<Passage> {
-    let mut builder = Builder {
-        passages: Vec::new(),
-        headings: Vec::new(),
-        current: String::new(),
-    };
+    let mut builder = Builder::new();
+    let mut headings: Vec<(usize, String)> = Vec::new();
     let mut paragraph: Vec<&str> = Vec::new();
     let emit = |builder: &mut Builder, lines: &mut Vec<&str>| {
         if lines.is_empty() {
@@ -165,7 +216,14 @@ pub fn chunk_text(text: &str) -> Vec<Passage> {
     for line in text.lines() {
         if let Some((level, heading)) = markdown_heading(line) {
             emit(&mut builder, &mut paragraph);
-            builder.heading(level, heading);
+            headings.retain(|(l, _)| *l < level);
+            headings.push((level, heading.to_owned()));
+            let path = headings
+                .iter()
+                .map(|(_, h)| h.as_str())
+                .collect::<Vec<_>>()
+                .join(HEADING_SEPARATOR);
+            builder.start(path, Some(slug(heading)).filter(|s| !s.is_empty()));
         } else if line.trim().is_empty() {
             emit(&mut builder, &mut paragraph);
         } else {
@@ -180,6 +238,7 @@ pub fn chunk_text(text: &str) -> Vec<Passage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Section;
 
     #[test]
     fn short_text_is_one_passage() {
@@ -248,5 +307,105 @@ mod tests {
     #[test]
     fn slugs_look_like_static_site_anchors() {
         assert_eq!(slug("Shipping & Costs (EU)"), "shipping-costs-eu");
+    }
+
+    fn section(headings: &[&str], anchor: Option<&str>, text: &str) -> Section {
+        Section {
+            headings: headings.iter().map(|h| h.to_string()).collect(),
+            anchor: anchor.map(str::to_owned),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn document_sections_become_passages_with_their_heading_path() {
+        let doc = Document {
+            sections: vec![
+                section(&[], None, "Welcome."),
+                section(
+                    &["Help", "Shipping"],
+                    Some("ship"),
+                    "We ship.\n\n- by post\n- by courier",
+                ),
+                section(&["Help", "Returns"], Some("returns"), "Thirty days."),
+            ],
+            ..Document::default()
+        };
+        let passages = chunk_document(&doc);
+        assert_eq!(
+            passages,
+            [
+                Passage {
+                    heading: String::new(),
+                    anchor: None,
+                    text: "Welcome.".into()
+                },
+                Passage {
+                    heading: "Help › Shipping".into(),
+                    anchor: Some("ship".into()),
+                    text: "We ship.\n\n- by post\n- by courier".into()
+                },
+                Passage {
+                    heading: "Help › Returns".into(),
+                    anchor: Some("returns".into()),
+                    text: "Thirty days.".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn short_sections_with_the_same_heading_path_are_merged() {
+        let doc = Document {
+            sections: vec![
+                section(&["FAQ"], Some("faq"), "Question one?"),
+                section(&["FAQ"], Some("faq"), "Question two?"),
+                section(&[], Some("page=2"), "Page two."),
+                section(&[], Some("page=3"), "Page three."),
+            ],
+            ..Document::default()
+        };
+        let passages = chunk_document(&doc);
+        assert_eq!(passages.len(), 3);
+        assert_eq!(passages[0].text, "Question one?\n\nQuestion two?");
+        assert_eq!(passages[2].anchor.as_deref(), Some("page=3"));
+    }
+
+    #[test]
+    fn a_long_section_is_split_like_text() {
+        let paragraph = "Sentence about something useful here. ".repeat(5);
+        let text = [paragraph.trim(); 12].join("\n\n");
+        let doc = Document {
+            sections: vec![section(&["Guide"], Some("guide"), &text)],
+            ..Document::default()
+        };
+        let passages = chunk_document(&doc);
+        assert_eq!(
+            passages.iter().map(|p| &p.text).collect::<Vec<_>>(),
+            chunk_text(&text)
+                .iter()
+                .map(|p| &p.text)
+                .collect::<Vec<_>>()
+        );
+        assert!(passages.len() > 1);
+        assert!(passages.iter().all(|p| p.heading == "Guide"));
+    }
+
+    #[test]
+    fn a_long_list_is_cut_between_items() {
+        let list: Vec<String> = (1..=60)
+            .map(|i| format!("{i}. Step number {i} of the assembly instructions"))
+            .collect();
+        let doc = Document {
+            sections: vec![section(&[], None, &list.join("\n"))],
+            ..Document::default()
+        };
+        let passages = chunk_document(&doc);
+        assert!(passages.len() > 1);
+        let lines: Vec<&str> = passages.iter().flat_map(|p| p.text.lines()).collect();
+        assert_eq!(lines, list.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(passages
+            .iter()
+            .all(|p| p.text.chars().count() <= TARGET_CHARS));
     }
 }

@@ -1,0 +1,1159 @@
+//! Main-content extraction from HTML.
+//!
+//! Parsing is html5ever's (through `scraper`), so broken markup is repaired exactly as a browser
+//! would and entities are decoded. What counts as content is decided here, by hand, because a
+//! support bot needs both things the readability-style crates trade away: the heading structure
+//! (for passage headings and `#anchor` links to the exact place) and a strict removal of
+//! boilerplate (a cookie banner or a menu quoted as an answer is worse than no answer).
+//!
+//! The rules, in order:
+//!
+//! 1. The content root is the first visible `<main>` or `[role=main]`; else the `<article>` when
+//!    there is one (or one that holds at least two thirds of all articles' text); else `<body>`.
+//!    If the root yields no text, `<body>` is used instead.
+//! 2. Inside it, these are skipped with everything they hold: scripts, styles, `noscript`,
+//!    `template`, `svg`, `iframe`, media; form controls and their labels (the `form` itself is
+//!    kept: some sites wrap the whole page in one); buttons, except an accordion's (one with
+//!    `aria-controls`, `aria-expanded` or `data-toggle`, or whose text is a question); `nav`;
+//!    page-level `header` (one inside an `article`, `main` or `section` is the article's own and
+//!    is kept); `footer`; `aside` (except a call-out inside an `article`); `dialog`; elements with
+//!    `role` navigation, banner, contentinfo, complementary, search, dialog or alertdialog;
+//!    `hidden` elements and `aria-hidden="true"`, except `hidden="until-found"` and collapsed
+//!    accordion panels (named by an `aria-controls`, or `role=region|tabpanel`), whose text a
+//!    visitor can open; and cookie/consent banners and pop-ups, found by the words of their `id`
+//!    and `class` (cookie, consent, gdpr, banner, popup, modal, newsletter, subscribe …).
+//!    The last two rules are guessing, so they never remove an element that holds more than half
+//!    of the root's text (a page wrapper set `aria-hidden` while a modal was open, a
+//!    `content-banner` container), and a "banner" holding an `h1` is the page's hero, not an ad.
+//! 3. Headings h1–h6 build the heading path; paragraphs and other blocks become paragraphs;
+//!    lists become one line per item; data tables become one line per row (layout tables —
+//!    `role=presentation`, or holding headings or other tables — are read as ordinary blocks);
+//!    `pre` keeps its lines; `<br>` is a line break and two in a row end a paragraph.
+//!    Whitespace is collapsed as a browser does, so inline elements join words exactly as they
+//!    are displayed.
+//!
+//! Links, the title, the language and the canonical URL are read from the whole page.
+
+use std::collections::HashSet;
+
+use ego_tree::iter::Edge;
+use ego_tree::NodeRef;
+use scraper::{ElementRef, Html, Node, Selector};
+use url::Url;
+
+use crate::document::{
+    collapse_whitespace, detect_language, language_tag, place_cells, render_table, Cell, Document,
+    Inline, SectionBuilder,
+};
+
+pub(super) fn extract(source: &str, base_url: Option<&Url>) -> Document {
+    let page = Html::parse_document(source);
+    let base = effective_base(&page, base_url);
+
+    let body = select_first(&page, "body").unwrap_or_else(|| page.root_element());
+    let controlled = controlled_ids(&page);
+    let mut sections = None;
+    if let Some(root) = content_root(&page) {
+        let found = Extractor::run(root, &controlled);
+        if !found.is_empty() {
+            sections = Some(found);
+        }
+    }
+    let sections = sections.unwrap_or_else(|| Extractor::run(body, &controlled));
+
+    let title = title(&page).unwrap_or_else(|| {
+        select_first(&page, "h1")
+            .map(|h1| {
+                strip_permalinks(&collapse_whitespace(&h1.text().collect::<String>())).to_owned()
+            })
+            .unwrap_or_default()
+    });
+
+    let mut doc = Document {
+        title,
+        language: None,
+        sections,
+        canonical: canonical(&page, base.as_ref()),
+        links: links(&page, base.as_ref()),
+    };
+    doc.language = page
+        .root_element()
+        .attr("lang")
+        .or_else(|| page.root_element().attr("xml:lang"))
+        .and_then(language_tag)
+        .or_else(|| detect_language(&format!("{}\n\n{}", doc.title, doc.full_text())));
+    doc
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).expect("a valid built-in selector")
+}
+
+fn select_first<'a>(page: &'a Html, css: &str) -> Option<ElementRef<'a>> {
+    page.select(&selector(css)).next()
+}
+
+/// The URL relative links are resolved against: `<base href>` (itself resolved against the
+/// page's URL), else the page's URL.
+fn effective_base(page: &Html, base_url: Option<&Url>) -> Option<Url> {
+    let declared = select_first(page, "base[href]").and_then(|b| b.attr("href"));
+    match (declared, base_url) {
+        (Some(href), Some(base)) => base.join(href.trim()).ok().or_else(|| Some(base.clone())),
+        (Some(href), None) => Url::parse(href.trim()).ok(),
+        (None, base) => base.cloned(),
+    }
+}
+
+/// Resolves an href to an absolute http(s) URL without its fragment.
+fn resolve(href: &str, base: Option<&Url>) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() || href.starts_with('#') {
+        return None;
+    }
+    let mut url = match base {
+        Some(base) => base.join(href).ok()?,
+        None => Url::parse(href).ok()?,
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.set_fragment(None);
+    Some(url)
+}
+
+fn canonical(page: &Html, base: Option<&Url>) -> Option<String> {
+    page.select(&selector("link[rel][href]"))
+        .find(|link| {
+            link.attr("rel").is_some_and(|rel| {
+                rel.split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("canonical"))
+            })
+        })
+        .and_then(|link| resolve(link.attr("href")?, base))
+        .map(String::from)
+}
+
+fn links(page: &Html, base: Option<&Url>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    page.select(&selector("a[href], area[href]"))
+        .filter_map(|a| resolve(a.attr("href")?, base))
+        .map(String::from)
+        .filter(|url| seen.insert(url.clone()))
+        .collect()
+}
+
+/// The `<title>`, without a trailing " | Site name" (or " - ", " – ", " — ", " · ", " :: ")
+/// when something is left before it.
+fn title(page: &Html) -> Option<String> {
+    let title = page.select(&selector("title")).find(|t| {
+        !t.ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| a.value().name() == "svg")
+    })?;
+    let title = collapse_whitespace(&title.text().collect::<String>());
+    if title.is_empty() {
+        return None;
+    }
+    let cut = [" | ", " - ", " – ", " — ", " · ", " :: ", " • "]
+        .iter()
+        .filter_map(|sep| title.rfind(sep))
+        .max();
+    if let Some(cut) = cut {
+        let kept = title[..cut].trim();
+        if !kept.is_empty() {
+            return Some(kept.to_owned());
+        }
+    }
+    Some(title)
+}
+
+/// Chooses the element that holds the page's main content (rule 1 of the module docs).
+fn content_root(page: &Html) -> Option<ElementRef<'_>> {
+    let visible = |el: &ElementRef| !el.value().attrs().any(|(name, _)| name == "hidden");
+    if let Some(main) = page
+        .select(&selector("main, [role=main]"))
+        .find(|el| visible(el))
+    {
+        return Some(main);
+    }
+    let articles: Vec<(ElementRef, usize)> = page
+        .select(&selector("article"))
+        .filter(|a| {
+            visible(a)
+                && !a.ancestors().filter_map(ElementRef::wrap).any(|anc| {
+                    matches!(
+                        anc.value().name(),
+                        "article" | "nav" | "aside" | "header" | "footer"
+                    )
+                })
+        })
+        .map(|a| (a, text_len(*a)))
+        .collect();
+    let total: usize = articles.iter().map(|(_, len)| len).sum();
+    let (best, len) = articles.into_iter().max_by_key(|(_, len)| *len)?;
+    (len * 3 >= total * 2 && len > 0).then_some(best)
+}
+
+/// Length of the visible text below a node (text in scripts and styles does not count).
+fn text_len(node: NodeRef<Node>) -> usize {
+    node.descendants()
+        .filter_map(|n| {
+            let text = n.value().as_text()?;
+            let parent = n.parent()?.value().as_element()?.name();
+            (!matches!(parent, "script" | "style" | "noscript" | "template"))
+                .then(|| text.trim().len())
+        })
+        .sum()
+}
+
+/// Elements dropped with everything they hold.
+const SKIPPED: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "frame", "frameset",
+    "object", "embed", "canvas", "video", "audio", "picture", "map", "head", "title", "meta",
+    "link", "base", "input", "select", "option", "optgroup", "datalist", "textarea", "output",
+    "meter", "progress", "nav", "footer", "dialog",
+];
+
+/// Elements that end the current paragraph.
+const BLOCKS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "caption",
+    "center",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "form",
+    "header",
+    "hgroup",
+    "hr",
+    "html",
+    "legend",
+    "li",
+    "main",
+    "menu",
+    "p",
+    "section",
+    "summary",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+];
+
+const SKIPPED_ROLES: &[&str] = &[
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "search",
+    "dialog",
+    "alertdialog",
+];
+
+/// Words of an id or class that mark a consent banner or a pop-up.
+const POPUP_WORDS: &[&str] = &[
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "ccpa",
+    "cookiebot",
+    "onetrust",
+    "banner",
+    "popup",
+    "modal",
+    "newsletter",
+    "subscribe",
+    "subscription",
+    "lightbox",
+];
+
+/// Walks the content root and builds sections.
+struct Extractor<'c> {
+    /// Ids of elements that a control (`aria-controls`) shows and hides: accordion panels.
+    controlled: &'c HashSet<String>,
+    builder: SectionBuilder,
+    inline: Inline,
+    /// Text length of the root: guessed boilerplate holding more than half of it is kept.
+    root_len: usize,
+    /// Element depth below the root.
+    depth: usize,
+}
+
+/// Below this depth, markup is read as flat text without recursion, so that broken pages (a
+/// thousand unclosed `<div>`s) cannot overflow the stack.
+const MAX_DEPTH: usize = 160;
+
+impl Extractor<'_> {
+    fn run(root: ElementRef, controlled: &HashSet<String>) -> Vec<crate::document::Section> {
+        let mut extractor = Extractor {
+            controlled,
+            builder: SectionBuilder::default(),
+            inline: Inline::default(),
+            root_len: text_len(*root),
+            depth: 0,
+        };
+        extractor.children(*root);
+        extractor.flush();
+        extractor.builder.finish()
+    }
+
+    fn children(&mut self, node: NodeRef<Node>) {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let mut inline = std::mem::take(&mut self.inline);
+            self.flat_text(node, &mut inline, true);
+            self.inline = inline;
+        } else {
+            for child in node.children() {
+                self.node(child);
+            }
+        }
+        self.depth -= 1;
+    }
+
+    fn node(&mut self, node: NodeRef<Node>) {
+        match node.value() {
+            Node::Text(text) => self.inline.text(text),
+            Node::Element(_) => {
+                let Some(el) = ElementRef::wrap(node) else {
+                    return;
+                };
+                if self.is_boilerplate(el) {
+                    return;
+                }
+                self.element(el);
+            }
+            _ => {}
+        }
+    }
+
+    fn element(&mut self, el: ElementRef) {
+        let name = el.value().name();
+        let depth = self.depth;
+        match name {
+            "br" => self.inline.line_break(),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.flush();
+                let level = name.as_bytes()[1] - b'0';
+                let text = self.inline_text(el, &mut None, depth);
+                self.builder
+                    .heading(level, strip_permalinks(&text), heading_id(el).as_deref());
+            }
+            "ul" | "ol" => {
+                self.flush();
+                let mut lines = Vec::new();
+                self.list(el, 0, depth, &mut lines);
+                self.builder.paragraph(&lines.join("\n"));
+            }
+            "table" if !is_layout_table(el) => {
+                self.flush();
+                let table = self.table(el, depth);
+                self.builder.paragraph(&table);
+            }
+            "pre" => {
+                self.flush();
+                let mut pre = Inline::default();
+                self.raw_text(*el, &mut pre, depth);
+                self.builder.paragraph(&pre.take_raw());
+            }
+            "img" => {}
+            _ if BLOCKS.contains(&name) || name == "table" => {
+                self.flush();
+                self.children(*el);
+                self.flush();
+            }
+            _ => self.children(*el),
+        }
+    }
+
+    /// Ends the current paragraph(s).
+    fn flush(&mut self) {
+        if self.inline.is_empty() {
+            self.inline = Inline::default();
+            return;
+        }
+        for paragraph in self.inline.take_paragraphs() {
+            self.builder.paragraph(&paragraph);
+        }
+    }
+
+    /// The text below a node, read without recursion: blocks end paragraphs (`paragraphs`) or
+    /// separate words, boilerplate is skipped.
+    fn flat_text(&self, node: NodeRef<Node>, inline: &mut Inline, paragraphs: bool) {
+        let mut skipping: Option<ego_tree::NodeId> = None;
+        let block_edge = |inline: &mut Inline| {
+            if paragraphs {
+                inline.line_break();
+                inline.line_break();
+            } else {
+                inline.space();
+            }
+        };
+        for edge in node.traverse() {
+            match edge {
+                Edge::Open(n) if skipping.is_none() && n.id() != node.id() => match n.value() {
+                    Node::Text(text) => inline.text(text),
+                    Node::Element(e) => {
+                        let el = ElementRef::wrap(n).expect("an element");
+                        if SKIPPED.contains(&e.name()) || self.is_boilerplate(el) {
+                            skipping = Some(n.id());
+                        } else if e.name() == "br" || BLOCKS.contains(&e.name()) {
+                            block_edge(inline);
+                        }
+                    }
+                    _ => {}
+                },
+                Edge::Close(n) => {
+                    if skipping == Some(n.id()) {
+                        skipping = None;
+                    } else if skipping.is_none()
+                        && n.value()
+                            .as_element()
+                            .is_some_and(|e| BLOCKS.contains(&e.name()))
+                    {
+                        block_edge(inline);
+                    }
+                }
+                Edge::Open(_) => {}
+            }
+        }
+    }
+
+    fn is_boilerplate(&self, el: ElementRef) -> bool {
+        let value = el.value();
+        let name = value.name();
+        if SKIPPED.contains(&name) {
+            return true;
+        }
+        if name == "header" && !is_scoped(el) {
+            return true;
+        }
+        if name == "aside"
+            && !el
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|a| a.value().name() == "article")
+        {
+            return true;
+        }
+        if let Some(role) = value.attr("role") {
+            if role
+                .split_ascii_whitespace()
+                .any(|r| SKIPPED_ROLES.contains(&r.to_ascii_lowercase().as_str()))
+            {
+                return true;
+            }
+        }
+        // A collapsed accordion panel is hidden until its button is pressed: it is content.
+        let panel = value.id().is_some_and(|id| self.controlled.contains(id))
+            || value
+                .attr("role")
+                .is_some_and(|r| matches!(r.trim(), "tabpanel" | "region"));
+        if !panel
+            && value
+                .attr("hidden")
+                .is_some_and(|h| !h.trim().eq_ignore_ascii_case("until-found"))
+        {
+            return true;
+        }
+        if name == "button" && !is_disclosure_button(el) {
+            return true;
+        }
+        if name == "label"
+            && el
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|a| a.value().name() == "form")
+        {
+            return true;
+        }
+        if matches!(name, "body" | "html" | "main" | "article")
+            || value.attr("role") == Some("main")
+        {
+            return false;
+        }
+        let guessed = (!panel
+            && value
+                .attr("aria-hidden")
+                .is_some_and(|h| h.trim().eq_ignore_ascii_case("true")))
+            || self.looks_like_popup(el);
+        guessed && text_len(*el) * 2 <= self.root_len
+    }
+
+    fn looks_like_popup(&self, el: ElementRef) -> bool {
+        let value = el.value();
+        let mut banner_only = true;
+        let mut matched = false;
+        for attr in [value.attr("id"), value.attr("class")]
+            .into_iter()
+            .flatten()
+        {
+            for word in words(attr) {
+                if POPUP_WORDS.contains(&word.as_str())
+                    || word.starts_with("cookie")
+                    || word.starts_with("consent")
+                {
+                    matched = true;
+                    banner_only &= word == "banner";
+                }
+            }
+        }
+        if !matched {
+            return false;
+        }
+        // A "hero banner" with the page's h1 is content.
+        !(banner_only && el.select(&selector("h1")).next().is_some())
+    }
+
+    /// The text of an element on one line (headings, list items, table cells). Nested lists are
+    /// not included; they are collected, with their depth, into `lists` when asked for.
+    fn inline_text<'a>(
+        &self,
+        el: ElementRef<'a>,
+        lists: &mut Option<Vec<(ElementRef<'a>, usize)>>,
+        depth: usize,
+    ) -> String {
+        let mut inline = Inline::default();
+        self.collect_inline(*el, &mut inline, lists, depth + 1);
+        inline.take_line()
+    }
+
+    fn collect_inline<'a>(
+        &self,
+        node: NodeRef<'a, Node>,
+        inline: &mut Inline,
+        lists: &mut Option<Vec<(ElementRef<'a>, usize)>>,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            self.flat_text(node, inline, false);
+            return;
+        }
+        for child in node.children() {
+            match child.value() {
+                Node::Text(text) => inline.text(text),
+                Node::Element(_) => {
+                    let Some(el) = ElementRef::wrap(child) else {
+                        continue;
+                    };
+                    if self.is_boilerplate(el) {
+                        continue;
+                    }
+                    let name = el.value().name();
+                    if let (Some(found), "ul" | "ol") = (lists.as_mut(), name) {
+                        found.push((el, depth));
+                        continue;
+                    }
+                    let block = name == "br" || BLOCKS.contains(&name) || name == "table";
+                    if block {
+                        inline.space();
+                    }
+                    self.collect_inline(child, inline, lists, depth + 1);
+                    if block {
+                        inline.space();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Text of a `pre`, verbatim (`<br>` as a line break).
+    fn raw_text(&self, node: NodeRef<Node>, out: &mut Inline, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.flat_text(node, out, false);
+            return;
+        }
+        for child in node.children() {
+            match child.value() {
+                Node::Text(text) => out.raw(text),
+                Node::Element(e) if e.name() == "br" => out.raw("\n"),
+                Node::Element(_) => {
+                    if let Some(el) = ElementRef::wrap(child) {
+                        if !self.is_boilerplate(el) {
+                            self.raw_text(child, out, depth + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// One line per item: "- item" or "1. item", nested lists indented by two spaces.
+    /// `level` is the list's nesting, `depth` its element depth.
+    fn list(&self, list: ElementRef, level: usize, depth: usize, lines: &mut Vec<String>) {
+        if depth > MAX_DEPTH {
+            let mut inline = Inline::default();
+            self.flat_text(*list, &mut inline, false);
+            lines.push(format!("{}- {}", "  ".repeat(level), inline.take_line()));
+            return;
+        }
+        let ordered = list.value().name() == "ol";
+        let mut number: i64 = list
+            .attr("start")
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1);
+        let indent = "  ".repeat(level);
+        for item in list.child_elements() {
+            if self.is_boilerplate(item) {
+                continue;
+            }
+            if item.value().name() != "li" {
+                // Sloppy markup: a list inside a list without an item.
+                if matches!(item.value().name(), "ul" | "ol") {
+                    self.list(item, level + 1, depth + 1, lines);
+                }
+                continue;
+            }
+            if let Some(value) = item.attr("value").and_then(|v| v.trim().parse().ok()) {
+                number = value;
+            }
+            let mut nested = Some(Vec::new());
+            let text = self.inline_text(item, &mut nested, depth + 1);
+            if !text.is_empty() {
+                let marker = if ordered {
+                    format!("{number}. ")
+                } else {
+                    "- ".to_owned()
+                };
+                lines.push(format!("{indent}{marker}{text}"));
+            }
+            number += 1;
+            for (list, depth) in nested.unwrap_or_default() {
+                self.list(list, level + 1, depth, lines);
+            }
+        }
+    }
+
+    /// A data table, one line per row (see [`render_table`]).
+    fn table(&self, table: ElementRef, depth: usize) -> String {
+        let caption = table
+            .child_elements()
+            .find(|c| c.value().name() == "caption")
+            .map(|c| self.inline_text(c, &mut None, depth + 1));
+        let mut head_rows = Vec::new();
+        let mut rows = Vec::new();
+        for child in table.child_elements() {
+            match child.value().name() {
+                "tr" => rows.push(child),
+                "thead" => {
+                    head_rows.extend(child.child_elements().filter(|r| r.value().name() == "tr"))
+                }
+                "tbody" | "tfoot" => {
+                    rows.extend(child.child_elements().filter(|r| r.value().name() == "tr"))
+                }
+                _ => {}
+            }
+        }
+        let cells = |row: ElementRef| -> Vec<Cell> {
+            place_cells(
+                row.child_elements()
+                    .filter(|c| matches!(c.value().name(), "td" | "th"))
+                    .map(|c| {
+                        let span = c
+                            .attr("colspan")
+                            .and_then(|s| s.trim().parse::<usize>().ok())
+                            .unwrap_or(1)
+                            .clamp(1, 100);
+                        (
+                            self.inline_text(c, &mut None, depth + 3),
+                            span,
+                            c.value().name() == "th",
+                        )
+                    }),
+            )
+        };
+        let mut rows: Vec<Vec<Cell>> = rows.into_iter().map(cells).collect();
+        let header = if let Some(&first) = head_rows.first() {
+            Some(cells(first))
+        } else if rows
+            .first()
+            .is_some_and(|r| r.len() > 1 && r.iter().all(|c| c.is_header))
+        {
+            Some(rows.remove(0))
+        } else {
+            None
+        };
+        render_table(caption.as_deref(), header.as_deref(), &rows)
+    }
+}
+
+/// The anchor of a heading: its id, else the id or name of an anchor inside it, else the id of
+/// the `section` it opens.
+fn heading_id(heading: ElementRef) -> Option<String> {
+    if let Some(id) = heading.attr("id").filter(|id| !id.trim().is_empty()) {
+        return Some(id.trim().to_owned());
+    }
+    if let Some(id) = heading
+        .descendent_elements()
+        .filter(|e| e.value().name() == "a")
+        .find_map(|e| e.attr("id").or_else(|| e.attr("name")))
+        .filter(|id| !id.trim().is_empty())
+    {
+        return Some(id.trim().to_owned());
+    }
+    let parent = heading.parent().and_then(ElementRef::wrap)?;
+    let opens_parent = parent
+        .child_elements()
+        .next()
+        .is_some_and(|first| first.id() == heading.id());
+    if opens_parent && parent.value().name() == "section" {
+        return parent
+            .attr("id")
+            .filter(|id| !id.trim().is_empty())
+            .map(|id| id.trim().to_owned());
+    }
+    None
+}
+
+/// A heading without the permalink marks documentation sites put before or after it
+/// ("Shipping ¶", "§ Variants", "Returns #").
+fn strip_permalinks(heading: &str) -> &str {
+    heading.trim_matches(|c: char| matches!(c, '¶' | '§' | '#' | '🔗' | '⚓') || c.is_whitespace())
+}
+
+/// Ids named by `aria-controls` anywhere in the page.
+fn controlled_ids(page: &Html) -> HashSet<String> {
+    page.select(&selector("[aria-controls]"))
+        .filter_map(|el| el.attr("aria-controls"))
+        .flat_map(str::split_ascii_whitespace)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A button that opens a panel (an accordion's question) rather than one that acts ("Add to
+/// cart", "Accept"): it says what it controls or toggles, or its text is a question.
+fn is_disclosure_button(button: ElementRef) -> bool {
+    let value = button.value();
+    value.attr("aria-controls").is_some()
+        || value.attr("aria-expanded").is_some()
+        || value.attr("data-toggle").is_some()
+        || value.attr("data-bs-toggle").is_some()
+        || button.text().collect::<String>().trim_end().ends_with('?')
+}
+
+/// A `header` inside an article, main or section belongs to it (it is not the page's banner).
+fn is_scoped(el: ElementRef) -> bool {
+    el.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        matches!(a.value().name(), "article" | "main" | "section")
+            || a.value().attr("role") == Some("main")
+    })
+}
+
+/// A table used for layout rather than data.
+fn is_layout_table(table: ElementRef) -> bool {
+    if table
+        .attr("role")
+        .is_some_and(|r| matches!(r.trim(), "presentation" | "none"))
+    {
+        return true;
+    }
+    table.descendent_elements().skip(1).any(|e| {
+        matches!(
+            e.value().name(),
+            "table" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+        )
+    })
+}
+
+/// Lower-cased words of an id or class attribute: split at anything but letters and digits and
+/// at camelCase humps ("cookieConsent-bar" → cookie, consent, bar).
+fn words(attr: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in attr.chars() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r##"<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+  <meta charset="utf-8">
+  <title>Shipping &amp; Returns | Acme Outdoor</title>
+  <link rel="canonical" href="/help/shipping">
+  <style>.x { color: red }</style>
+  <script>var tracking = "script text";</script>
+</head>
+<body>
+  <div id="cookie-banner" class="cc-window">
+    <p>We use cookies to improve your experience. <a href="/privacy#cookies">Learn more</a></p>
+    <button>Accept all</button>
+  </div>
+  <header class="site-header">
+    <a href="/"><img src="/logo.png" alt="Acme"></a>
+    <nav><ul><li><a href="/shop">Shop</a></li><li><a href="https://blog.acme.test/">Blog</a></li></ul></nav>
+  </header>
+  <main>
+    <article>
+      <h1>Shipping &amp; Returns</h1>
+      <p>We ship from our warehouse in <strong>Lyon</strong>.<span>Orders</span> <span>leave</span> within a day.</p>
+      <h2 id="delivery">Delivery times</h2>
+      <p>Standard delivery takes<br>3&nbsp;to&nbsp;5 working days.</p>
+      <h3>Costs</h3>
+      <table>
+        <thead><tr><th>Method</th><th>Price</th></tr></thead>
+        <tbody>
+          <tr><td>Standard</td><td>4.90 €</td></tr>
+          <tr><td>Express</td><td>9.90 €</td></tr>
+        </tbody>
+      </table>
+      <h2>Returns</h2>
+      <p>To return an item:</p>
+      <ol>
+        <li>Log in to <a href="/account?tab=orders#list">your account</a>.</li>
+        <li>Choose the order.</li>
+      </ol>
+      <ul><li>Free within 30 days</li><li>Refund in <em>5</em> days</li></ul>
+    </article>
+    <aside class="related"><p>Related: our hiking boots.</p></aside>
+  </main>
+  <footer><p>© 2024 Acme Outdoor</p><a href="/contact">Contact</a> <a href="mailto:help@acme.test">Mail</a></footer>
+</body>
+</html>"##;
+
+    fn page() -> Document {
+        let base = Url::parse("https://www.acme.test/help/shipping?ref=nav").unwrap();
+        extract(PAGE, Some(&base))
+    }
+
+    #[test]
+    fn the_main_article_becomes_sections_with_heading_paths_and_anchors() {
+        let doc = page();
+        let got: Vec<(Vec<&str>, Option<&str>, &str)> = doc
+            .sections
+            .iter()
+            .map(|s| {
+                (
+                    s.headings.iter().map(String::as_str).collect(),
+                    s.anchor.as_deref(),
+                    s.text.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    vec!["Shipping & Returns"],
+                    Some("shipping-returns"),
+                    "We ship from our warehouse in Lyon.Orders leave within a day."
+                ),
+                (
+                    vec!["Shipping & Returns", "Delivery times"],
+                    Some("delivery"),
+                    "Standard delivery takes\n3 to 5 working days."
+                ),
+                (
+                    vec!["Shipping & Returns", "Delivery times", "Costs"],
+                    Some("costs"),
+                    "Method: Standard; Price: 4.90 €\nMethod: Express; Price: 9.90 €"
+                ),
+                (
+                    vec!["Shipping & Returns", "Returns"],
+                    Some("returns"),
+                    "To return an item:\n\n1. Log in to your account.\n2. Choose the order.\n\n- Free within 30 days\n- Refund in 5 days"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cookie_banner_is_not_content() {
+        let text = page().full_text();
+        for boilerplate in [
+            "cookies",
+            "Accept",
+            "Shop",
+            "Blog",
+            "Acme Outdoor",
+            "Contact",
+            "Related",
+            "script",
+            "color",
+        ] {
+            assert!(
+                !text.contains(boilerplate),
+                "{boilerplate:?} leaked into {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn links_include_navigation_as_absolute_urls_without_fragments() {
+        assert_eq!(
+            page().links,
+            [
+                "https://www.acme.test/privacy",
+                "https://www.acme.test/",
+                "https://www.acme.test/shop",
+                "https://blog.acme.test/",
+                "https://www.acme.test/account?tab=orders",
+                "https://www.acme.test/contact",
+            ]
+        );
+    }
+
+    #[test]
+    fn title_language_and_canonical_come_from_the_head() {
+        let doc = page();
+        assert_eq!(doc.title, "Shipping & Returns");
+        assert_eq!(doc.language.as_deref(), Some("en"));
+        assert_eq!(
+            doc.canonical.as_deref(),
+            Some("https://www.acme.test/help/shipping")
+        );
+    }
+
+    #[test]
+    fn without_main_the_body_minus_boilerplate_is_content() {
+        let html = r#"<html><body>
+            <div class="topbar" role="navigation"><a href="/a">Menu item</a></div>
+            <div class="modal fade" id="newsletterModal"><h2>Subscribe!</h2><p>Get our newsletter.</p></div>
+            <div class="content-wrapper">
+              <h2>Opening hours</h2>
+              <p>Monday to Friday, 9:00 to 18:00.</p>
+              <div aria-hidden="true">★★★★★</div>
+              <div hidden>Secret draft text</div>
+              <div hidden="until-found">Saturday by appointment.</div>
+            </div>
+            <footer>Footer text</footer>
+        </body></html>"#;
+        let doc = extract(html, None);
+        assert_eq!(doc.sections.len(), 1);
+        assert_eq!(doc.sections[0].headings, ["Opening hours"]);
+        assert_eq!(
+            doc.sections[0].text,
+            "Monday to Friday, 9:00 to 18:00.\n\nSaturday by appointment."
+        );
+        assert_eq!(doc.title, "", "no title and no h1");
+        assert!(doc.links.is_empty(), "relative links need a base URL");
+    }
+
+    #[test]
+    fn a_container_named_like_a_banner_is_kept_when_it_holds_the_content() {
+        let html = r#"<body><div class="page content-banner">
+            <h1>Welcome to Acme</h1><p>We sell outdoor gear for every season.</p>
+            <div class="promo-banner"><p>Sale!</p></div>
+        </div></body>"#;
+        let doc = extract(html, None);
+        assert_eq!(doc.title, "Welcome to Acme");
+        assert_eq!(doc.full_text(), "We sell outdoor gear for every season.");
+    }
+
+    #[test]
+    fn a_hero_banner_with_the_h1_is_content() {
+        let html = r#"<body>
+            <section class="hero banner"><h1>Tents that last</h1><p>Lifetime warranty on all tents.</p></section>
+            <section><h2>Materials</h2><p>Ripstop nylon and aluminium poles, tested in the Alps for years.</p></section>
+        </body>"#;
+        let doc = extract(html, None);
+        assert_eq!(doc.sections[0].text, "Lifetime warranty on all tents.");
+        assert_eq!(doc.sections[1].headings, ["Tents that last", "Materials"]);
+    }
+
+    #[test]
+    fn inline_elements_join_words_as_displayed() {
+        let html = "<main><p>Call<br>us: <b>0800</b> <i>123</i> or write<span> to </span>help@acme.test</p>\
+                    <p>one</p><p>two<br><br>three</p><div>four<div>five</div></div></main>";
+        let doc = extract(html, None);
+        assert_eq!(
+            doc.sections[0].text,
+            "Call\nus: 0800 123 or write to help@acme.test\n\none\n\ntwo\n\nthree\n\nfour\n\nfive"
+        );
+    }
+
+    #[test]
+    fn nested_lists_and_numbering_follow_the_markup() {
+        let html = r#"<main><ol start="3"><li>Pack the item<ul><li>in its box</li><li>with the label</li></ul></li><li value="7">Ship it</li></ol></main>"#;
+        let doc = extract(html, None);
+        assert_eq!(
+            doc.sections[0].text,
+            "3. Pack the item\n  - in its box\n  - with the label\n7. Ship it"
+        );
+    }
+
+    #[test]
+    fn a_table_without_header_row_joins_cells() {
+        let html = r#"<main>
+            <table><tr><td>Mon</td><td>9-17</td></tr><tr><td>Sat</td><td></td><td>closed</td></tr></table>
+            <table><tr><th>Phone</th><td>0800 123</td></tr><tr><th>Email</th><td>help@acme.test</td></tr></table>
+        </main>"#;
+        let doc = extract(html, None);
+        assert_eq!(
+            doc.sections[0].text,
+            "Mon | 9-17\nSat | closed\n\nPhone: 0800 123\nEmail: help@acme.test"
+        );
+    }
+
+    #[test]
+    fn a_layout_table_is_read_as_blocks() {
+        let html = r#"<body><table><tr><td><h1>Old site</h1><p>Made with tables.</p></td><td><p>Second column.</p></td></tr></table></body>"#;
+        let doc = extract(html, None);
+        assert_eq!(doc.sections[0].headings, ["Old site"]);
+        assert_eq!(doc.sections[0].text, "Made with tables.\n\nSecond column.");
+    }
+
+    #[test]
+    fn preformatted_text_keeps_its_lines() {
+        let html =
+            "<main><pre>\n  curl -X POST \\\n    https://api.acme.test/orders\n</pre></main>";
+        let doc = extract(html, None);
+        assert_eq!(
+            doc.sections[0].text,
+            "  curl -X POST \\\n    https://api.acme.test/orders"
+        );
+    }
+
+    #[test]
+    fn heading_anchors_come_from_ids_inside_or_around_the_heading() {
+        let html = r##"<main>
+            <h2><a name="faq-1"></a>Can I pay by card?</h2><p>Yes.</p>
+            <section id="warranty"><h2>Warranty</h2><p>Two years.</p></section>
+            <h2>★</h2><p>Stars.</p>
+            <h2 id="">Sizes <a class="headerlink" href="#sizes">¶</a><button id="copy">Copy</button></h2><p>S, M, L.</p>
+        </main>"##;
+        let doc = extract(html, None);
+        let anchors: Vec<Option<&str>> = doc.sections.iter().map(|s| s.anchor.as_deref()).collect();
+        assert_eq!(
+            anchors,
+            [Some("faq-1"), Some("warranty"), None, Some("sizes")]
+        );
+        assert_eq!(doc.sections[3].headings, ["Sizes"]);
+    }
+
+    #[test]
+    fn a_title_without_site_suffix_and_a_detected_language() {
+        let html = "<html><head><title>  Livraison - Retours | Acme  </title></head><body><p>Nous livrons \
+                    partout en France métropolitaine en trois jours ouvrés, et les retours sont gratuits \
+                    pendant trente jours.</p></body></html>";
+        let doc = extract(html, None);
+        assert_eq!(doc.title, "Livraison - Retours");
+        assert_eq!(doc.language.as_deref(), Some("fr"));
+        let html = "<title>| Acme</title>";
+        assert_eq!(extract(html, None).title, "| Acme");
+    }
+
+    #[test]
+    fn a_base_element_changes_how_links_resolve() {
+        let html = r##"<head><base href="/docs/v2/"><link rel="alternate canonical" href="intro"></head>
+            <body><a href="setup">Setup</a><a href="setup#step-2">Step 2</a><a href="javascript:void(0)">x</a><a href="#top">Top</a></body>"##;
+        let base = Url::parse("https://acme.test/docs/index.html").unwrap();
+        let doc = extract(html, Some(&base));
+        assert_eq!(doc.links, ["https://acme.test/docs/v2/setup"]);
+        assert_eq!(
+            doc.canonical.as_deref(),
+            Some("https://acme.test/docs/v2/intro")
+        );
+    }
+
+    #[test]
+    fn id_and_class_words_split_at_humps_and_dashes() {
+        assert_eq!(
+            words("cookieConsent-bar CybotDialog"),
+            ["cookie", "consent", "bar", "cybot", "dialog"]
+        );
+    }
+
+    #[test]
+    fn deeply_nested_markup_does_not_overflow_the_stack() {
+        let html = format!("<body>{}<p>Deep text.</p></body>", "<div>".repeat(20_000));
+        let doc = extract(&html, None);
+        assert_eq!(doc.full_text(), "Deep text.");
+    }
+
+    #[test]
+    fn an_svg_title_is_not_the_page_title() {
+        let html =
+            r#"<body><svg><title>Cart icon</title></svg><h1>Our shop</h1><p>Welcome.</p></body>"#;
+        assert_eq!(extract(html, None).title, "Our shop");
+    }
+
+    #[test]
+    fn a_wordpress_faq_page_keeps_its_questions_and_answers() {
+        let html = r##"<!doctype html><html lang="de"><head><title>FAQ – Gartenwelt</title></head>
+<body class="page modal-open">
+<div id="page" class="site">
+  <a class="skip-link screen-reader-text" href="#content">Zum Inhalt springen</a>
+  <header id="masthead" class="site-header"><div class="site-branding"><p class="site-title">Gartenwelt</p></div>
+    <nav id="site-navigation" class="main-navigation"><a href="/shop/">Shop</a></nav></header>
+  <div id="content" class="site-content">
+    <div id="primary" class="content-area"><main id="main" class="site-main">
+      <article id="post-12" class="page type-page">
+        <header class="entry-header"><h1 class="entry-title">Häufige Fragen</h1></header>
+        <div class="entry-content">
+          <details><summary>Wie lange dauert der Versand?</summary><p>Der Versand dauert zwei bis drei Werktage.</p></details>
+          <details><summary>Kann ich per Rechnung zahlen?</summary><p>Ja, ab der zweiten Bestellung.</p></details>
+          <div class="wp-block-subscribe"><p>Newsletter abonnieren</p></div>
+        </div>
+        <footer class="entry-footer"><span class="edit-link">Bearbeiten</span></footer>
+      </article>
+    </main></div>
+    <aside id="secondary" class="widget-area"><section class="widget"><h2>Neueste Beiträge</h2></section></aside>
+  </div>
+  <footer id="colophon" class="site-footer"><div class="site-info">Impressum</div></footer>
+</div>
+<div id="onetrust-consent-sdk"><div id="onetrust-banner-sdk"><p>Wir verwenden Cookies.</p><button>Alle akzeptieren</button></div></div>
+<script type="application/ld+json">{"@type": "FAQPage"}</script>
+</body></html>"##;
+        let doc = extract(html, None);
+        assert_eq!(doc.title, "FAQ");
+        assert_eq!(doc.language.as_deref(), Some("de"));
+        assert_eq!(doc.sections.len(), 1);
+        assert_eq!(doc.sections[0].headings, ["Häufige Fragen"]);
+        assert_eq!(
+            doc.sections[0].text,
+            "Wie lange dauert der Versand?\n\nDer Versand dauert zwei bis drei Werktage.\n\n\
+             Kann ich per Rechnung zahlen?\n\nJa, ab der zweiten Bestellung."
+        );
+    }
+
+    #[test]
+    fn accordion_answers_are_content_but_form_labels_are_not() {
+        let html = r#"<main>
+            <h2>FAQ</h2>
+            <button class="accordion" aria-expanded="false" aria-controls="a1">Do you deliver on Sundays?</button>
+            <div id="a1" hidden><p>No, Monday to Saturday only.</p></div>
+            <button class="add-to-cart">Add to cart</button>
+            <form><label for="email">Your email</label><input id="email"><button>Send</button></form>
+        </main>"#;
+        let doc = extract(html, None);
+        assert_eq!(
+            doc.sections[0].text,
+            "Do you deliver on Sundays?\n\nNo, Monday to Saturday only."
+        );
+    }
+}

@@ -1,0 +1,500 @@
+//! Spreadsheets (CSV and XLSX) as rows of named values.
+//!
+//! A spreadsheet source is a table of facts (products, prices, opening hours, FAQ pairs): each
+//! row becomes its own passage written as `"Header: value"` lines, so a search hit carries the
+//! column names that give the values their meaning.
+//!
+//! - CSV is read with the `csv` crate (quoted fields, quoted newlines). The delimiter is the one
+//!   of `,`, `;`, tab and `|` that appears most often in the header line (outside quotes), so
+//!   European exports with `;` work. The text is decoded from its byte-order mark (UTF-8,
+//!   UTF-16), else as UTF-8, and when that fails as Windows-1252 — the encoding Excel uses for
+//!   CSV on western-European Windows — rather than refused.
+//! - XLSX is read with `calamine`: the first worksheet that holds any data; integral numbers are
+//!   written without ".0"; dates as `YYYY-MM-DD` (with `HH:MM` when they have a time); error
+//!   cells (`#N/A`) count as empty.
+//!
+//! The first non-empty row is the header row. Empty rows are skipped and not counted. A header
+//! without a name is called "Column N". A CSV row with more non-empty cells than there are
+//! headers is an error that names its line (empty trailing cells, which spreadsheet programs
+//! like to add, are tolerated).
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader};
+
+use crate::extract::decode_text;
+
+/// The spreadsheet formats we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetKind {
+    Csv,
+    Xlsx,
+}
+
+/// A spreadsheet read as rows of named values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    /// Column names, from the header row.
+    pub headers: Vec<String>,
+    /// Each data row as `"Header: value"` lines joined by `"\n"`, empty cells skipped.
+    pub rows: Vec<String>,
+    /// Number of non-empty data rows in the file (more than `rows.len()` when truncated).
+    pub total_rows: usize,
+    /// Whether `rows` stops at `max_rows`.
+    pub truncated: bool,
+}
+
+/// Why a spreadsheet could not be read; the messages say what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SheetError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the first row must hold the column names, but it has none")]
+    NoHeaderNames,
+    #[error("the spreadsheet has headers but no rows")]
+    NoRows,
+    #[error(
+        "line {line} has {cells} values but the header row names only {headers} columns; \
+         quote values that contain the separator \"{separator}\""
+    )]
+    TooManyCells {
+        line: u64,
+        cells: usize,
+        headers: usize,
+        separator: char,
+    },
+    #[error("the CSV cannot be read{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+    Csv { line: Option<u64>, message: String },
+    #[error("the file is not a valid XLSX workbook (it may be corrupt, or an old .xls file: save it as .xlsx or CSV): {0}")]
+    NotXlsx(String),
+}
+
+/// Reads a spreadsheet. `max_rows` limits how many rows are returned; all rows are still read,
+/// validated and counted in `total_rows`.
+pub fn read_sheet(
+    bytes: &[u8],
+    kind: SheetKind,
+    max_rows: Option<usize>,
+) -> Result<Sheet, SheetError> {
+    match kind {
+        SheetKind::Csv => read_csv(bytes, max_rows),
+        SheetKind::Xlsx => read_xlsx(bytes, max_rows),
+    }
+}
+
+/// Accumulates rows: the header row first, then data rows.
+struct Rows {
+    headers: Option<Vec<String>>,
+    rows: Vec<String>,
+    total: usize,
+    max_rows: Option<usize>,
+}
+
+impl Rows {
+    fn new(max_rows: Option<usize>) -> Self {
+        Rows {
+            headers: None,
+            rows: Vec::new(),
+            total: 0,
+            max_rows,
+        }
+    }
+
+    /// Takes a row of trimmed cells: the first non-empty row is the header row; empty rows are
+    /// skipped.
+    fn push(&mut self, cells: Vec<String>) -> Result<(), SheetError> {
+        if cells.iter().all(|c| c.is_empty()) {
+            return Ok(());
+        }
+        let Some(headers) = &self.headers else {
+            let last = cells.iter().rposition(|c| !c.is_empty()).unwrap_or(0);
+            let headers: Vec<String> = cells
+                .into_iter()
+                .take(last + 1)
+                .enumerate()
+                .map(|(i, c)| {
+                    if c.is_empty() {
+                        format!("Column {}", i + 1)
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            self.headers = Some(headers);
+            return Ok(());
+        };
+        self.total += 1;
+        if self.max_rows.is_some_and(|max| self.rows.len() >= max) {
+            return Ok(());
+        }
+        let lines: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(i, value)| {
+                let name = headers
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("Column {}", i + 1));
+                format!("{name}: {value}")
+            })
+            .collect();
+        self.rows.push(lines.join("\n"));
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Sheet, SheetError> {
+        let headers = self.headers.ok_or(SheetError::Empty)?;
+        if self.total == 0 {
+            return Err(SheetError::NoRows);
+        }
+        Ok(Sheet {
+            headers,
+            truncated: self.rows.len() < self.total,
+            rows: self.rows,
+            total_rows: self.total,
+        })
+    }
+}
+
+fn read_csv(bytes: &[u8], max_rows: Option<usize>) -> Result<Sheet, SheetError> {
+    let text = decode_text(bytes, None);
+    if text.trim().is_empty() {
+        return Err(SheetError::Empty);
+    }
+    let delimiter = detect_delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Rows::new(max_rows);
+    let mut header_len = None;
+    for record in reader.records() {
+        let record = record.map_err(|e| SheetError::Csv {
+            line: e.position().map(|p| p.line()),
+            message: match e.kind() {
+                csv::ErrorKind::Io(e) => e.to_string(),
+                _ => e.to_string(),
+            },
+        })?;
+        let cells: Vec<String> = record
+            .iter()
+            .map(|c| c.trim().replace("\r\n", "\n"))
+            .collect();
+        match header_len {
+            // The first line that is not blank is the header row; a header row of empty cells
+            // (",,,") has no names.
+            None if cells.iter().all(String::is_empty) => return Err(SheetError::NoHeaderNames),
+            _ if cells.iter().all(String::is_empty) => continue,
+            None => {
+                header_len = Some(cells.iter().rposition(|c| !c.is_empty()).unwrap_or(0) + 1);
+            }
+            Some(headers) => {
+                let used = cells
+                    .iter()
+                    .rposition(|c| !c.is_empty())
+                    .map_or(0, |i| i + 1);
+                if used > headers {
+                    return Err(SheetError::TooManyCells {
+                        line: record.position().map_or(0, |p| p.line()),
+                        cells: used,
+                        headers,
+                        separator: delimiter as char,
+                    });
+                }
+            }
+        }
+        rows.push(cells)?;
+    }
+    rows.finish()
+}
+
+/// The separator of a CSV: whichever of `,` `;` tab `|` is most frequent in the first line,
+/// counting outside quotes (`,` when none is).
+fn detect_delimiter(text: &str) -> u8 {
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '\n' | '\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(entry) = counts.iter_mut().find(|(d, _)| *d as char == c) {
+                    entry.1 += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .max_by_key(|(d, n)| (*n, *d == b','))
+        .map_or(b',', |(d, _)| *d)
+}
+
+fn read_xlsx(bytes: &[u8], max_rows: Option<usize>) -> Result<Sheet, SheetError> {
+    if bytes.is_empty() {
+        return Err(SheetError::Empty);
+    }
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
+    let names = workbook.sheet_names();
+    for name in names {
+        let range = workbook
+            .worksheet_range(&name)
+            .map_err(|e| SheetError::NotXlsx(e.to_string()))?;
+        if range.is_empty() || range.used_cells().all(|(_, _, c)| cell_text(c).is_empty()) {
+            continue;
+        }
+        let mut rows = Rows::new(max_rows);
+        for row in range.rows() {
+            rows.push(row.iter().map(cell_text).collect())?;
+        }
+        if rows.headers.is_none() {
+            continue;
+        }
+        return rows.finish();
+    }
+    Err(SheetError::Empty)
+}
+
+/// A cell as text: integral numbers without ".0", dates as ISO dates, errors as empty.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) => s.trim().replace("\r\n", "\n"),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => number(*f),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+        Data::DateTime(dt) => {
+            if dt.is_duration() {
+                let seconds = (dt.as_f64() * 86_400.0).round() as i64;
+                let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+                if s == 0 {
+                    format!("{h}:{m:02}")
+                } else {
+                    format!("{h}:{m:02}:{s:02}")
+                }
+            } else {
+                let (year, month, day, hour, minute, second, _) = dt.to_ymd_hms_milli();
+                let time = match (hour, minute, second) {
+                    (0, 0, 0) => String::new(),
+                    (h, m, 0) => format!("{h:02}:{m:02}"),
+                    (h, m, s) => format!("{h:02}:{m:02}:{s:02}"),
+                };
+                if dt.as_f64() < 1.0 && !time.is_empty() {
+                    time
+                } else if time.is_empty() {
+                    format!("{year:04}-{month:02}-{day:02}")
+                } else {
+                    format!("{year:04}-{month:02}-{day:02} {time}")
+                }
+            }
+        }
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+    }
+}
+
+fn number(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &[u8]) -> Result<Sheet, SheetError> {
+        read_sheet(text, SheetKind::Csv, None)
+    }
+
+    #[test]
+    fn a_csv_row_becomes_named_values() {
+        let sheet = csv(b"Product,Price,Stock\nTent,199,\nStove,49.90,12\n").unwrap();
+        assert_eq!(sheet.headers, ["Product", "Price", "Stock"]);
+        assert_eq!(
+            sheet.rows,
+            [
+                "Product: Tent\nPrice: 199",
+                "Product: Stove\nPrice: 49.90\nStock: 12"
+            ]
+        );
+        assert_eq!(sheet.total_rows, 2);
+        assert!(!sheet.truncated);
+    }
+
+    #[test]
+    fn a_bom_and_semicolons_are_understood() {
+        let sheet =
+            csv("\u{feff}Nom;Prix;Remarque\r\nTente;199,00;\"solide; légère\"\r\n".as_bytes())
+                .unwrap();
+        assert_eq!(sheet.headers, ["Nom", "Prix", "Remarque"]);
+        assert_eq!(
+            sheet.rows,
+            ["Nom: Tente\nPrix: 199,00\nRemarque: solide; légère"]
+        );
+    }
+
+    #[test]
+    fn tabs_separate_when_the_header_has_tabs() {
+        let sheet = csv(b"Question\tAnswer\nDo you ship to Spain?\tYes, in 3 days.\n").unwrap();
+        assert_eq!(
+            sheet.rows,
+            ["Question: Do you ship to Spain?\nAnswer: Yes, in 3 days."]
+        );
+    }
+
+    #[test]
+    fn quoted_newlines_stay_in_their_cell() {
+        let sheet = csv(
+            b"Question,Answer\n\"Returns?\",\"Within 30 days.\r\nKeep the receipt.\"\nNext,Row\n",
+        )
+        .unwrap();
+        assert_eq!(
+            sheet.rows,
+            [
+                "Question: Returns?\nAnswer: Within 30 days.\nKeep the receipt.",
+                "Question: Next\nAnswer: Row"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_rows_are_skipped_and_not_counted() {
+        let sheet = csv(b"\n\na,b\n1,2\n,\n\n3,4\n , \n").unwrap();
+        assert_eq!(sheet.headers, ["a", "b"]);
+        assert_eq!(sheet.rows, ["a: 1\nb: 2", "a: 3\nb: 4"]);
+        assert_eq!(sheet.total_rows, 2);
+    }
+
+    #[test]
+    fn a_row_with_too_many_cells_names_its_line() {
+        let err = csv(b"name,price\ntent,199\nstove,49,90\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SheetError::TooManyCells {
+                    line: 3,
+                    cells: 3,
+                    headers: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 3 has 3 values but the header row names only 2 columns; quote values that contain the separator \",\""
+        );
+        // Trailing empty cells are not values.
+        assert!(csv(b"name,price\ntent,199,,\n").is_ok());
+    }
+
+    #[test]
+    fn an_empty_csv_and_one_with_only_headers_are_errors() {
+        assert!(matches!(csv(b""), Err(SheetError::Empty)));
+        assert!(matches!(csv(b" \n\n"), Err(SheetError::Empty)));
+        assert!(matches!(csv(b",,\n1,2\n"), Err(SheetError::NoHeaderNames)));
+        let err = csv(b"name,price\n\n").unwrap_err();
+        assert!(matches!(err, SheetError::NoRows));
+        assert_eq!(err.to_string(), "the spreadsheet has headers but no rows");
+    }
+
+    #[test]
+    fn windows_1252_csv_is_decoded_instead_of_refused() {
+        let sheet = csv(b"Caf\xe9;Prix\nCr\xe8me;3 \x80\n").unwrap();
+        assert_eq!(sheet.rows, ["Café: Crème\nPrix: 3 €"]);
+    }
+
+    #[test]
+    fn rows_stop_at_max_rows_but_all_are_counted() {
+        let sheet = read_sheet(b"n\n1\n2\n\n3\n4\n5\n", SheetKind::Csv, Some(2)).unwrap();
+        assert_eq!(sheet.rows, ["n: 1", "n: 2"]);
+        assert_eq!(sheet.total_rows, 5);
+        assert!(sheet.truncated);
+    }
+
+    #[test]
+    fn unnamed_columns_get_a_name() {
+        let sheet = csv(b"Name,,Price\nTent,green,199\n").unwrap();
+        assert_eq!(sheet.headers, ["Name", "Column 2", "Price"]);
+        assert_eq!(sheet.rows, ["Name: Tent\nColumn 2: green\nPrice: 199"]);
+    }
+
+    fn xlsx() -> Vec<u8> {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+        sheet.write(0, 0, "Product").unwrap();
+        sheet.write(0, 1, "Price").unwrap();
+        sheet.write(0, 2, "In stock").unwrap();
+        sheet.write(0, 3, "Since").unwrap();
+        sheet.write(1, 0, "Tent").unwrap();
+        sheet.write(1, 1, 199.0).unwrap();
+        sheet.write(1, 2, true).unwrap();
+        let day = ExcelDateTime::from_ymd(2024, 3, 15).unwrap();
+        sheet.write_datetime_with_format(1, 3, &day, &date).unwrap();
+        sheet.write(3, 0, "Stove").unwrap();
+        sheet.write(3, 1, 49.9).unwrap();
+        let moment = ExcelDateTime::from_ymd(2024, 3, 15)
+            .unwrap()
+            .and_hms(14, 30, 0)
+            .unwrap();
+        sheet
+            .write_datetime_with_format(3, 3, &moment, &datetime)
+            .unwrap();
+        workbook.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn an_xlsx_is_read_from_its_first_sheet() {
+        let sheet = read_sheet(&xlsx(), SheetKind::Xlsx, None).unwrap();
+        assert_eq!(sheet.headers, ["Product", "Price", "In stock", "Since"]);
+        assert_eq!(
+            sheet.rows,
+            [
+                "Product: Tent\nPrice: 199\nIn stock: TRUE\nSince: 2024-03-15",
+                "Product: Stove\nPrice: 49.9\nSince: 2024-03-15 14:30"
+            ]
+        );
+        assert_eq!(sheet.total_rows, 2);
+        let sheet = read_sheet(&xlsx(), SheetKind::Xlsx, Some(1)).unwrap();
+        assert_eq!(sheet.rows.len(), 1);
+        assert!(sheet.truncated);
+    }
+
+    #[test]
+    fn a_corrupt_xlsx_is_an_error() {
+        let mut bytes = xlsx();
+        bytes.truncate(bytes.len() / 2);
+        let err = read_sheet(&bytes, SheetKind::Xlsx, None).unwrap_err();
+        assert!(matches!(err, SheetError::NotXlsx(_)), "{err:?}");
+        assert!(matches!(
+            read_sheet(b"Product,Price\n", SheetKind::Xlsx, None),
+            Err(SheetError::NotXlsx(_))
+        ));
+        assert!(matches!(
+            read_sheet(b"", SheetKind::Xlsx, None),
+            Err(SheetError::Empty)
+        ));
+    }
+
+    #[test]
+    fn an_xlsx_with_only_headers_has_no_rows() {
+        use rust_xlsxwriter::Workbook;
+        let mut workbook = Workbook::new();
+        workbook.add_worksheet().write(0, 0, "Product").unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+        assert!(matches!(
+            read_sheet(&bytes, SheetKind::Xlsx, None),
+            Err(SheetError::NoRows)
+        ));
+    }
+}
