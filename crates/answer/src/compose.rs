@@ -39,8 +39,23 @@ fn is_list_item(s: &str) -> bool {
         })
 }
 
-/// Splits a passage into sentences; each line of a list is a sentence of its own.
+/// Whether a passage is a record of `Label: value` lines (a spreadsheet row, a spec sheet): such
+/// a passage is answered whole, since its lines mean something only together.
+fn is_record(text: &str) -> bool {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines.len() >= 2
+        && lines.iter().all(|l| {
+            l.split_once(": ")
+                .is_some_and(|(label, _)| !label.trim().is_empty() && label.chars().count() <= 40)
+        })
+}
+
+/// Splits a passage into sentences; each line of a list is a sentence of its own, and a record
+/// of `Label: value` lines stays one piece.
 pub fn split_sentences(text: &str) -> Vec<String> {
+    if is_record(text) {
+        return vec![text.trim().to_owned()];
+    }
     text.lines()
         .flat_map(|line| {
             if is_list_item(line) {
@@ -352,6 +367,23 @@ mod tests {
             draft.text
         );
         assert_eq!(draft.sources.len(), 2);
+    }
+
+    #[test]
+    fn a_record_is_answered_whole() {
+        let hits = [hit(
+            "sku: A-200\nname: Balcony planter 60cm\nprice: 29.90\nstock: 5",
+        )];
+        let draft = run(
+            "How much is the balcony planter?",
+            &[("balconi", 1.0), ("planter", 1.0)],
+            &hits,
+        )
+        .unwrap();
+        assert_eq!(
+            draft.text,
+            "sku: A-200\nname: Balcony planter 60cm\nprice: 29.90\nstock: 5"
+        );
     }
 
     #[test]

@@ -34,6 +34,16 @@ fn interrogatives(language: &str) -> &'static [&'static str] {
             "i would like to know",
             "i want to know",
             "tell me",
+            // Verbs that carry the asking, not the topic ("can I get a refund?").
+            "get",
+            "got",
+            "want",
+            "wanna",
+            "need",
+            "know",
+            "please",
+            "possible",
+            "able",
         ],
         "fr" => &[
             "combien de temps",
@@ -174,6 +184,16 @@ mod tests {
         assert!(!q.topic.contains("long"), "{}", q.topic);
         assert!(q.topic.contains("refunds take"));
         assert!(!q.multi_part);
+    }
+
+    #[test]
+    fn asking_verbs_are_not_part_of_the_topic() {
+        let q = read("en", "Can I get a refund, please?");
+        let mut analyzer = sitechat_search::analyzer("en");
+        assert_eq!(
+            sitechat_search::analyze_with(&mut analyzer, &q.topic),
+            ["refund"]
+        );
     }
 
     #[test]

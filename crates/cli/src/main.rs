@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+mod client;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -48,10 +50,59 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
-    /// Rebuild search indexes from the database.
+    /// Rebuild search indexes from the database (run it while the server is stopped).
     Reindex {
         #[command(flatten)]
         common: Common,
+    },
+    /// Add a web page, a whole website (--crawl) or a file (PDF, DOCX, Markdown, HTML, text, CSV,
+    /// XLSX) to a bot, through the running server, with progress.
+    Ingest {
+        /// An http(s) URL or a file path.
+        target: String,
+        /// The bot to teach (`bot_…`).
+        #[arg(long)]
+        bot: String,
+        /// With a URL: learn the whole website (sets it as the bot's website and trains).
+        #[arg(long)]
+        crawl: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Manage bots through the running server.
+    Bots {
+        #[command(subcommand)]
+        action: BotsAction,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Remote {
+    /// The server's base URL.
+    #[arg(long, env = "SITECHAT_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// API key (default: the operator key in <data-dir>/admin-key.txt).
+    #[arg(long, env = "SITECHAT_API_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// The server's data directory, where admin-key.txt is.
+    #[arg(long, value_name = "DIR", default_value = "./data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum BotsAction {
+    /// Crawl and index the bot's website (retrain when it was trained before).
+    Train {
+        /// The bot (`bot_…`).
+        id: String,
+        /// Follow the job with a progress bar until it ends.
+        #[arg(long)]
+        wait: bool,
+        /// Re-index every page, even unchanged ones.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        remote: Remote,
     },
 }
 
@@ -220,6 +271,27 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Ingest {
+            target,
+            bot,
+            crawl,
+            remote,
+        } => {
+            let client = client::Client::new(&remote.server, remote.key, &remote.data_dir)?;
+            client.ingest(&bot, &target, crawl).await
+        }
+        Command::Bots {
+            action:
+                BotsAction::Train {
+                    id,
+                    wait,
+                    force,
+                    remote,
+                },
+        } => {
+            let client = client::Client::new(&remote.server, remote.key, &remote.data_dir)?;
+            client.train(&id, force, wait).await
         }
         Command::Reindex { common } => {
             let config = config_of(&common, None)?;

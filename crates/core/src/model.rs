@@ -44,6 +44,23 @@ pub struct BotSettings {
     pub fallback_message: String,
     /// Answers whose confidence is below this are replaced by the fallback message.
     pub confidence_threshold: f64,
+    /// How the bot's website is crawled.
+    #[serde(default)]
+    pub crawl: CrawlSettings,
+}
+
+/// Per-bot crawl settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrawlSettings {
+    /// Only URL paths matching one of these globs are crawled (e.g. `/help/**`); empty: all.
+    pub include: Vec<String>,
+    /// URL paths matching one of these globs are skipped (e.g. `/blog/**`).
+    pub exclude: Vec<String>,
+    /// Most pages to index (the server's limit applies when larger or unset).
+    pub max_pages: Option<usize>,
+    /// Re-crawl the website every this many hours; unset: only when asked.
+    pub recrawl_hours: Option<u32>,
 }
 
 impl BotSettings {
@@ -56,6 +73,7 @@ impl Default for BotSettings {
             greeting: "Hi! How can I help you today?".to_owned(),
             fallback_message: "Sorry, I couldn't find an answer to that in what I know. Could you rephrase it, or would you like me to put you in touch with a person?".to_owned(),
             confidence_threshold: Self::DEFAULT_THRESHOLD,
+            crawl: CrawlSettings::default(),
         }
     }
 }
@@ -70,6 +88,12 @@ pub struct Bot {
     pub language: String,
     pub industry: Option<String>,
     pub settings: BotSettings,
+    /// State of the latest training job, if any.
+    pub training_status: Option<JobState>,
+    pub last_job_id: Option<crate::JobId>,
+    /// When the latest successful training finished.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_trained_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -284,4 +308,103 @@ pub struct Message {
     pub sources: Vec<SourceRef>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// A job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Queued,
+            Self::Running,
+            Self::Succeeded,
+            Self::Failed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled
+        )
+    }
+}
+
+/// What a training job was asked to do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct TrainParams {
+    /// The URL to crawl (the bot's website at the time the job was created).
+    pub url: String,
+    /// Re-fetch and re-index every page even when unchanged.
+    pub force_retrain: bool,
+    /// Follow links to pages not indexed before (false: only refresh known pages).
+    pub include_new_pages: bool,
+}
+
+/// Counters of a training job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct JobProgress {
+    pub pages_discovered: u64,
+    pub pages_fetched: u64,
+    pub pages_indexed: u64,
+    pub pages_unchanged: u64,
+    pub pages_skipped: u64,
+    pub pages_removed: u64,
+    pub chunks_created: u64,
+    /// Why the crawl stopped early, if it did (`max_pages`, `max_total_time`).
+    pub stopped_by: Option<String>,
+}
+
+/// A page a job did not index, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SkippedPage {
+    pub url: String,
+    /// Stable reason code: `robots_disallowed`, `http_status`, `duplicate_content`, …
+    pub reason: String,
+    pub message: String,
+}
+
+/// A durable background job.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Job {
+    pub id: crate::JobId,
+    pub bot_id: BotId,
+    /// `train`.
+    pub kind: String,
+    pub state: JobState,
+    pub params: TrainParams,
+    #[serde(flatten)]
+    pub progress: JobProgress,
+    pub error: Option<String>,
+    pub attempts: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
 }

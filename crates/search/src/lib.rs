@@ -259,6 +259,30 @@ impl SearchIndex {
         })
     }
 
+    /// Replaces sources in one commit: every passage of `remove` leaves the index, then `add`
+    /// enters it (a re-crawled page is in `remove` and its new passages in `add`).
+    pub fn apply(
+        &self,
+        bot: &BotId,
+        language: &str,
+        remove: &[SourceId],
+        add: &[Chunk],
+    ) -> Result<()> {
+        if remove.is_empty() && add.is_empty() {
+            return Ok(());
+        }
+        let index = self.bot(bot, language)?;
+        index.write(|writer, f| {
+            for source in remove {
+                writer.delete_term(Term::from_field_text(f.source_id, source.as_str()));
+            }
+            for chunk in add {
+                writer.add_document(chunk_document(f, chunk))?;
+            }
+            Ok(())
+        })
+    }
+
     /// Removes every passage of a source from a bot's index.
     pub fn delete_source(&self, bot: &BotId, language: &str, source: &SourceId) -> Result<()> {
         let index = self.bot(bot, language)?;

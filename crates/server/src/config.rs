@@ -34,8 +34,11 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config>
         None => figment = figment.merge(Toml::file("sitechat.toml")),
     }
     let figment = figment
+        // SITECHAT_LOG (the log filter), SITECHAT_SERVER and SITECHAT_API_KEY (client commands)
+        // are not server settings.
         .merge(
             Env::prefixed("SITECHAT_")
+                .ignore(&["log", "server", "api_key"])
                 .map(|key| key.as_str().to_ascii_lowercase().into())
                 .split("__"),
         )
@@ -55,4 +58,74 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config>
     figment
         .extract::<Config>()
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_environment_which_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "sitechat.toml",
+                "bind = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\nmax_body_bytes = 1000\n[crawl]\nmax_pages = 7\n",
+            )?;
+            jail.set_env("SITECHAT_DATA_DIR", "/from/env");
+            jail.set_env("SITECHAT_CRAWL__DELAY_MS", "5");
+            jail.set_env(
+                "SITECHAT_CORS_ORIGINS",
+                "https://a.example, https://b.example",
+            );
+            jail.set_env("SITECHAT_LOG", "debug");
+            let config = load(
+                None,
+                Overrides {
+                    bind: Some("127.0.0.1:9000".into()),
+                    data_dir: None,
+                },
+            )
+            .unwrap();
+            assert_eq!(config.bind.to_string(), "127.0.0.1:9000");
+            assert_eq!(config.data_dir, std::path::PathBuf::from("/from/env"));
+            assert_eq!(config.max_body_bytes, 1000);
+            assert_eq!(config.crawl.max_pages, 7);
+            assert_eq!(config.crawl.delay_ms, 5);
+            assert_eq!(
+                config.cors_origins,
+                ["https://a.example", "https://b.example"]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_or_malformed_setting_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SITECHAT_BIND", "not-an-address");
+            let err = load(None, Overrides::default())
+                .unwrap_err()
+                .to_string()
+                .to_lowercase();
+            assert!(err.contains("bind"), "{err}");
+            jail.set_env("SITECHAT_BIND", "127.0.0.1:1");
+            jail.set_env("SITECHAT_RATE_LIMIT", "false");
+            let err = load(None, Overrides::default())
+                .unwrap_err()
+                .to_string()
+                .to_lowercase();
+            assert!(err.contains("rate_limit"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_named_file_must_exist() {
+        let err = load(
+            Some(Path::new("/nonexistent/sitechat.toml")),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod limits;
 pub mod routes;
 pub mod services;
@@ -56,6 +57,7 @@ use crate::{error::ApiError, limits::RateLimits, state::AppState, telemetry::Met
     tags(
         (name = "bots", description = "Assistants, one per website"),
         (name = "knowledge", description = "What a bot knows"),
+        (name = "training", description = "Learning a website, as durable jobs"),
         (name = "chat", description = "Visitor messages and conversations"),
         (name = "accounts", description = "Tenants"),
         (name = "keys", description = "API keys"),
@@ -91,8 +93,9 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::accounts::router())
         .merge(routes::keys::router())
         .merge(routes::bots::router())
-        .merge(routes::sources::router())
+        .merge(routes::sources::router(state.config.max_upload_bytes))
         .merge(routes::chat::router())
+        .merge(routes::training::router())
         .split_for_parts();
     let authenticated = authenticated.route_layer(middleware::from_fn_with_state(
         state.clone(),
@@ -212,6 +215,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
         engine: AnswerEngine::new(index.clone()),
         limits: Arc::new(RateLimits::new(config.rate_limits)),
         metrics: Arc::new(Metrics::new()),
+        jobs_wake: Arc::new(tokio::sync::Notify::new()),
         config: Arc::new(config),
         store,
         index,
@@ -225,6 +229,7 @@ pub struct Server {
     state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    workers: Option<jobs::Workers>,
 }
 
 impl Server {
@@ -248,6 +253,14 @@ impl Server {
                 "search indexes rebuilt from the database"
             );
         }
+        let requeued = state.store.requeue_running_jobs().await?;
+        if requeued > 0 {
+            tracing::info!(
+                jobs = requeued,
+                "jobs interrupted by the last stop resume now"
+            );
+        }
+        let workers = jobs::Workers::spawn(state.clone(), state.config.training_workers.max(1));
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
@@ -268,6 +281,7 @@ impl Server {
             state,
             shutdown: Some(tx),
             task,
+            workers: Some(workers),
         })
     }
 
@@ -290,6 +304,9 @@ impl Server {
             let _ = tx.send(());
         }
         (&mut self.task).await??;
+        if let Some(workers) = self.workers.take() {
+            workers.stop().await;
+        }
         self.state.store.close().await;
         Ok(())
     }

@@ -18,4 +18,6 @@ pub struct AppState {
     pub engine: AnswerEngine,
     pub limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
+    /// Wakes the job workers when a job is enqueued.
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }

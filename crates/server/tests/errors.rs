@@ -13,9 +13,15 @@ async fn a_missing_or_unknown_key_is_refused() {
     let r = app.request(Method::GET, "/v1/bots", None, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "INVALID_API_KEY");
-    assert!(r.message().contains("Authorization: Bearer"), "{}", r.message());
+    assert!(
+        r.message().contains("Authorization: Bearer"),
+        "{}",
+        r.message()
+    );
 
-    let r = app.get("/v1/bots", "sk_not_a_real_key_at_all_000000000000").await;
+    let r = app
+        .get("/v1/bots", "sk_not_a_real_key_at_all_000000000000")
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "INVALID_API_KEY");
 
@@ -26,7 +32,11 @@ async fn a_missing_or_unknown_key_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "X-API-Key works as well as Bearer");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "X-API-Key works as well as Bearer"
+    );
 }
 
 #[tokio::test]
@@ -34,7 +44,13 @@ async fn a_key_without_the_needed_scope_is_forbidden() {
     let app = TestApp::start().await;
     let key = app.admin_key.clone();
     let bot = app.create_bot(&key, "Shop").await;
-    let read = app.post("/v1/keys", &key, json!({"name": "dashboard", "scopes": ["read"]})).await;
+    let read = app
+        .post(
+            "/v1/keys",
+            &key,
+            json!({"name": "dashboard", "scopes": ["read"]}),
+        )
+        .await;
     assert_eq!(read.status, StatusCode::CREATED, "{}", read.text);
     let read_key = read.body["secret"].as_str().unwrap();
 
@@ -43,18 +59,52 @@ async fn a_key_without_the_needed_scope_is_forbidden() {
     assert_eq!(r.code(), "INSUFFICIENT_PERMISSIONS");
     assert!(r.message().contains("admin"), "{}", r.message());
     let r = app.chat(read_key, &bot, json!({"message": "hi"})).await;
-    assert_eq!(r.code(), "INSUFFICIENT_PERMISSIONS", "read does not grant chat");
-    assert_eq!(app.get(&format!("/v1/bots/{bot}"), read_key).await.status, StatusCode::OK);
+    assert_eq!(
+        r.code(),
+        "INSUFFICIENT_PERMISSIONS",
+        "read does not grant chat"
+    );
+    assert_eq!(
+        app.get(&format!("/v1/bots/{bot}"), read_key).await.status,
+        StatusCode::OK
+    );
 
-    let chat = app.post("/v1/keys", &key, json!({"name": "widget", "scopes": ["chat"]})).await;
+    let chat = app
+        .post(
+            "/v1/keys",
+            &key,
+            json!({"name": "widget", "scopes": ["chat"]}),
+        )
+        .await;
     let chat_key = chat.body["secret"].as_str().unwrap();
-    assert_eq!(app.chat(chat_key, &bot, json!({"message": "hi"})).await.status, StatusCode::OK);
-    let r = app.post(&format!("/v1/bots/{bot}/sources/text"), chat_key, json!({"title": "t", "content": SHOP_FAQ})).await;
+    assert_eq!(
+        app.chat(chat_key, &bot, json!({"message": "hi"}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .post(
+            &format!("/v1/bots/{bot}/sources/text"),
+            chat_key,
+            json!({"title": "t", "content": SHOP_FAQ}),
+        )
+        .await;
     assert_eq!(r.code(), "INSUFFICIENT_PERMISSIONS");
 
     let tenant = app.create_account("pro").await;
-    let r = app.post("/v1/accounts", &tenant, json!({"name": "n", "plan": "free"})).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "only the operator creates accounts");
+    let r = app
+        .post(
+            "/v1/accounts",
+            &tenant,
+            json!({"name": "n", "plan": "free"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "only the operator creates accounts"
+    );
     assert!(r.message().contains("operator"));
 }
 
@@ -79,14 +129,26 @@ async fn malformed_json_wrong_types_and_unknown_fields_say_what_to_fix() {
 
     let r = app.post("/v1/bots", &key, json!({"name": 42})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.message().contains("name") && r.message().contains("expected a string"), "{}", r.message());
+    assert!(
+        r.message().contains("name") && r.message().contains("expected a string"),
+        "{}",
+        r.message()
+    );
 
     let r = app.post("/v1/bots", &key, json!({"nmae": "typo"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.message().contains("unknown field `nmae`"), "{}", r.message());
+    assert!(
+        r.message().contains("unknown field `nmae`"),
+        "{}",
+        r.message()
+    );
 
     let r = app.post("/v1/bots", &key, json!({})).await;
-    assert!(r.message().contains("missing field `name`"), "{}", r.message());
+    assert!(
+        r.message().contains("missing field `name`"),
+        "{}",
+        r.message()
+    );
 
     let r = app
         .client
@@ -98,18 +160,37 @@ async fn malformed_json_wrong_types_and_unknown_fields_say_what_to_fix() {
         .unwrap();
     let r = TestApp::read(r).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(r.message().contains("Content-Type: application/json"), "{}", r.message());
+    assert!(
+        r.message().contains("Content-Type: application/json"),
+        "{}",
+        r.message()
+    );
 
-    let r = app.post("/v1/bots", &key, json!({"name": "x", "website_url": "ftp://example.com"})).await;
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "x", "website_url": "ftp://example.com"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().starts_with("website_url:"), "{}", r.message());
     assert_eq!(r.body["error"]["details"]["field"], "website_url");
 
-    let r = app.post("/v1/bots", &key, json!({"name": "x", "settings": {"confidence_threshold": 2}})).await;
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "x", "settings": {"confidence_threshold": 2}}),
+        )
+        .await;
     assert!(r.message().contains("between 0 and 1"), "{}", r.message());
 
     let bots = app.get("/v1/bots", &key).await;
-    assert!(bots.body["data"].as_array().unwrap().is_empty(), "no refused request created a bot");
+    assert!(
+        bots.body["data"].as_array().unwrap().is_empty(),
+        "no refused request created a bot"
+    );
 }
 
 #[tokio::test]
@@ -119,17 +200,27 @@ async fn short_or_empty_knowledge_is_refused_and_nothing_is_written() {
     let bot = app.create_bot(&key, "Shop").await;
     let path = format!("/v1/bots/{bot}/sources/text");
 
-    let r = app.post(&path, &key, json!({"title": "Hours", "content": "9 to 5"})).await;
+    let r = app
+        .post(&path, &key, json!({"title": "Hours", "content": "9 to 5"}))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "INVALID_REQUEST");
-    assert!(r.message().contains("at least 10 characters"), "{}", r.message());
+    assert!(
+        r.message().contains("at least 10 characters"),
+        "{}",
+        r.message()
+    );
 
-    let r = app.post(&path, &key, json!({"title": "  ", "content": SHOP_FAQ})).await;
+    let r = app
+        .post(&path, &key, json!({"title": "  ", "content": SHOP_FAQ}))
+        .await;
     assert!(r.message().starts_with("title:"), "{}", r.message());
 
     let sources = app.get(&format!("/v1/bots/{bot}/sources"), &key).await;
     assert!(sources.body["data"].as_array().unwrap().is_empty());
-    let r = app.chat(&key, &bot, json!({"message": "opening hours"})).await;
+    let r = app
+        .chat(&key, &bot, json!({"message": "opening hours"}))
+        .await;
     assert_eq!(r.body["outcome"], "fallback");
 }
 
@@ -139,7 +230,13 @@ async fn an_oversized_body_is_refused_with_413() {
     let key = app.admin_key.clone();
     let bot = app.create_bot(&key, "Shop").await;
     let big = "word ".repeat(20_000);
-    let r = app.post(&format!("/v1/bots/{bot}/sources/text"), &key, json!({"title": "big", "content": big})).await;
+    let r = app
+        .post(
+            &format!("/v1/bots/{bot}/sources/text"),
+            &key,
+            json!({"title": "big", "content": big}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
     assert_eq!(r.code(), "PAYLOAD_TOO_LARGE");
     assert!(r.message().contains("larger than this server accepts"));
@@ -164,12 +261,25 @@ async fn unknown_and_malformed_ids_are_not_found() {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
         assert_eq!(r.code(), "RESOURCE_NOT_FOUND", "{path}");
     }
-    let r = app.chat(&key, &bot, json!({"message": "hi", "conversation_id": "conv_doesnotexist0000000"})).await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "hi", "conversation_id": "conv_doesnotexist0000000"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.message().contains("conversation"), "{}", r.message());
-    let r = app.chat(&key, "bot_doesnotexist00000000", json!({"message": "hi"})).await;
+    let r = app
+        .chat(&key, "bot_doesnotexist00000000", json!({"message": "hi"}))
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.delete("/v1/keys/key_doesnotexist00000000", &key).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.delete("/v1/keys/key_doesnotexist00000000", &key)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
     let r = app.get("/v1/nothing-here", &key).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -183,12 +293,23 @@ async fn unknown_and_malformed_ids_are_not_found() {
 async fn a_conversation_of_another_bot_is_not_found_and_nothing_is_written() {
     let app = TestApp::start().await;
     let key = app.admin_key.clone();
-    let (a, b) = (app.create_bot(&key, "A").await, app.create_bot(&key, "B").await);
+    let (a, b) = (
+        app.create_bot(&key, "A").await,
+        app.create_bot(&key, "B").await,
+    );
     let r = app.chat(&key, &a, json!({"message": "hello"})).await;
     let conv = r.body["conversation_id"].as_str().unwrap();
-    let r = app.chat(&key, &b, json!({"message": "hello", "conversation_id": conv})).await;
+    let r = app
+        .chat(
+            &key,
+            &b,
+            json!({"message": "hello", "conversation_id": conv}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let history = app.get(&format!("/v1/conversations/{conv}/messages"), &key).await;
+    let history = app
+        .get(&format!("/v1/conversations/{conv}/messages"), &key)
+        .await;
     assert_eq!(history.body["data"].as_array().unwrap().len(), 2);
 }
 
@@ -200,9 +321,17 @@ async fn chat_input_is_checked() {
     let r = app.chat(&key, &bot, json!({"message": "   "})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().starts_with("message:"), "{}", r.message());
-    let r = app.chat(&key, &bot, json!({"message": "x".repeat(4_001)})).await;
+    let r = app
+        .chat(&key, &bot, json!({"message": "x".repeat(4_001)}))
+        .await;
     assert!(r.message().contains("at most 4000"), "{}", r.message());
-    let r = app.chat(&key, &bot, json!({"message": "hi", "contact_id": "c".repeat(129)})).await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "hi", "contact_id": "c".repeat(129)}),
+        )
+        .await;
     assert!(r.message().starts_with("contact_id:"), "{}", r.message());
 }
 
@@ -216,15 +345,27 @@ async fn paging_parameters_are_checked_and_pages_cover_everything_once() {
     }
     let r = app.get("/v1/bots?limit=0", &key).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.message().contains("limit must be between 1 and 100"), "{}", r.message());
+    assert!(
+        r.message().contains("limit must be between 1 and 100"),
+        "{}",
+        r.message()
+    );
     let r = app.get("/v1/bots?limit=abc", &key).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.message().contains("invalid query string"), "{}", r.message());
+    assert!(
+        r.message().contains("invalid query string"),
+        "{}",
+        r.message()
+    );
     let r = app.get("/v1/bots?cursor=garbage", &key).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().contains("cursor"));
     let r = app.get("/v1/bots?page=2", &key).await;
-    assert!(r.message().contains("unknown field `page`"), "{}", r.message());
+    assert!(
+        r.message().contains("unknown field `page`"),
+        "{}",
+        r.message()
+    );
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -235,7 +376,13 @@ async fn paging_parameters_are_checked_and_pages_cover_everything_once() {
         };
         let r = app.get(&path, &key).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        seen.extend(r.body["data"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            r.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["id"].as_str().unwrap().to_owned()),
+        );
         if !r.body["has_more"].as_bool().unwrap() {
             assert!(r.body["next_cursor"].is_null());
             break;
@@ -253,7 +400,11 @@ async fn the_free_plan_is_limited_to_a_hundred_requests_an_hour() {
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.headers["x-ratelimit-limit"], "100");
     assert_eq!(first.headers["x-ratelimit-remaining"], "99");
-    let reset: u64 = first.headers["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    let reset: u64 = first.headers["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(reset > 1_700_000_000);
     for _ in 0..99 {
         assert_eq!(app.get("/v1/account", &key).await.status, StatusCode::OK);
@@ -261,11 +412,18 @@ async fn the_free_plan_is_limited_to_a_hundred_requests_an_hour() {
     let r = app.get("/v1/account", &key).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.code(), "RATE_LIMIT_EXCEEDED");
-    assert!(r.message().contains("100 requests an hour"), "{}", r.message());
+    assert!(
+        r.message().contains("100 requests an hour"),
+        "{}",
+        r.message()
+    );
     assert_eq!(r.headers["x-ratelimit-remaining"], "0");
     assert!(r.headers.contains_key("retry-after"));
     // The operator's own traffic is not limited by a tenant's allowance.
-    assert_eq!(app.get("/v1/account", &app.admin_key).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/account", &app.admin_key).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -275,16 +433,29 @@ async fn the_monthly_message_quota_stops_chat_before_anything_is_written() {
     let bot = app.create_bot(&key, "Shop").await;
     // The free plan answers 100 messages a month; the hourly limit (100 requests) allows 98 more
     // requests after the two above, so exhaust the quota directly in the store.
-    let server_state_account = app.get("/v1/account", &key).await.body["id"].as_str().unwrap().to_owned();
-    let store = sitechat_store::Store::open(&app.data_dir.join("sitechat.db")).await.unwrap();
+    let server_state_account = app.get("/v1/account", &key).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = sitechat_store::Store::open(&app.data_dir.join("sitechat.db"))
+        .await
+        .unwrap();
     let month = {
         let now = time::OffsetDateTime::now_utc();
         format!("{:04}-{:02}", now.year(), u8::from(now.month()))
     };
     let account = sitechat_core::AccountId::parse(&server_state_account).unwrap();
-    store.consume_quota(&account, "messages", &month, 100, Some(100)).await.unwrap().unwrap();
+    store
+        .consume_quota(&account, "messages", &month, 100, Some(100))
+        .await
+        .unwrap()
+        .unwrap();
     let r = app.chat(&key, &bot, json!({"message": "hello"})).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     assert_eq!(r.code(), "RATE_LIMIT_EXCEEDED");
-    assert!(r.message().contains("100 messages a month"), "{}", r.message());
+    assert!(
+        r.message().contains("100 messages a month"),
+        "{}",
+        r.message()
+    );
 }

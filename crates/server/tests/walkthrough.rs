@@ -15,7 +15,7 @@ async fn a_question_is_answered_from_the_text_with_its_source() {
         .post(
             "/v1/bots",
             &key,
-            json!({"name": "Lyon Shop", "website_url": "https://shop.example", "language": "en"}),
+            json!({"name": "Lyon Shop", "language": "en"}),
         )
         .await;
     assert_eq!(bot.status, StatusCode::CREATED, "{}", bot.text);

@@ -1,8 +1,8 @@
 //! Bots.
 
 use sitechat_core::{
-    model::{Bot, BotSettings},
-    now, AccountId, BotId,
+    model::{Bot, BotSettings, JobState},
+    now, AccountId, BotId, JobId,
 };
 use sqlx::Row;
 
@@ -28,8 +28,14 @@ pub struct BotPatch {
     pub settings: Option<BotSettings>,
 }
 
+const BOT_COLUMNS: &str = "b.*,
+    (SELECT state FROM jobs j WHERE j.bot_id = b.id ORDER BY j.seq DESC LIMIT 1) AS training_status,
+    (SELECT id FROM jobs j WHERE j.bot_id = b.id ORDER BY j.seq DESC LIMIT 1) AS last_job_id,
+    (SELECT MAX(finished_at) FROM jobs j WHERE j.bot_id = b.id AND j.state = 'succeeded') AS last_trained_at";
+
 fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
     let settings: String = row.try_get("settings")?;
+    let training_status: Option<String> = row.try_get("training_status")?;
     Ok(Bot {
         id: BotId::from_trusted(row.try_get("id")?),
         name: row.try_get("name")?,
@@ -38,6 +44,11 @@ fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
         industry: row.try_get("industry")?,
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(format!("bot settings: {e}")))?,
+        training_status: training_status.as_deref().and_then(JobState::parse),
+        last_job_id: row
+            .try_get::<Option<String>, _>("last_job_id")?
+            .map(JobId::from_trusted),
+        last_trained_at: row.try_get("last_trained_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -63,6 +74,9 @@ impl Store {
             language: new.language,
             industry: new.industry,
             settings: new.settings,
+            training_status: None,
+            last_job_id: None,
+            last_trained_at: None,
             created_at: at,
             updated_at: at,
         };
@@ -99,7 +113,8 @@ impl Store {
 
     /// A bot of the account.
     pub async fn get_bot(&self, account: &AccountId, id: &BotId) -> Result<Bot> {
-        let row = sqlx::query("SELECT * FROM bots WHERE id = ? AND account_id = ?")
+        let sql = format!("SELECT {BOT_COLUMNS} FROM bots b WHERE b.id = ? AND b.account_id = ?");
+        let row = sqlx::query(&sql)
             .bind(id.as_str())
             .bind(account.as_str())
             .fetch_optional(&self.pool)
@@ -109,13 +124,15 @@ impl Store {
     }
 
     pub async fn list_bots(&self, account: &AccountId, page: PageRequest) -> Result<Page<Bot>> {
-        let rows =
-            sqlx::query("SELECT * FROM bots WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-                .bind(account.as_str())
-                .bind(page.after_seq())
-                .bind(page.fetch_limit())
-                .fetch_all(&self.pool)
-                .await?;
+        let sql = format!(
+            "SELECT {BOT_COLUMNS} FROM bots b WHERE b.account_id = ? AND b.seq > ? ORDER BY b.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account.as_str())
+            .bind(page.after_seq())
+            .bind(page.fetch_limit())
+            .fetch_all(&self.pool)
+            .await?;
         let items = rows
             .iter()
             .map(|r| Ok((r.try_get("seq")?, bot_from_row(r)?)))
@@ -145,7 +162,8 @@ impl Store {
         patch: BotPatch,
     ) -> Result<Bot> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT * FROM bots WHERE id = ? AND account_id = ?")
+        let sql = format!("SELECT {BOT_COLUMNS} FROM bots b WHERE b.id = ? AND b.account_id = ?");
+        let row = sqlx::query(&sql)
             .bind(id.as_str())
             .bind(account.as_str())
             .fetch_optional(&mut *tx)

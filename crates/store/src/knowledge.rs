@@ -49,7 +49,75 @@ const SOURCE_COLUMNS: &str =
     "s.seq, s.id, s.bot_id, s.kind, s.title, s.url, s.characters, s.created_at,
     (SELECT COUNT(*) FROM chunks c WHERE c.source_id = s.id) AS chunk_count";
 
+pub(crate) async fn insert_chunk(
+    conn: &mut sqlx::SqliteConnection,
+    c: &Chunk,
+    source: &SourceId,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO chunks (id, bot_id, source_id, ordinal, title, heading, anchor, url, text)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.id.as_str())
+    .bind(c.bot_id.as_str())
+    .bind(source.as_str())
+    .bind(c.ordinal)
+    .bind(&c.title)
+    .bind(&c.heading)
+    .bind(&c.anchor)
+    .bind(&c.url)
+    .bind(&c.text)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Notes, in the transaction that changes a bot's chunks, that its index has a write to catch up.
+pub(crate) async fn mark_index_pending(
+    conn: &mut sqlx::SqliteConnection,
+    bot: &BotId,
+) -> Result<()> {
+    sqlx::query("UPDATE bots SET index_pending = index_pending + 1 WHERE id = ?")
+        .bind(bot.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
+    /// Records that one pending write reached the bot's index.
+    pub async fn index_caught_up(&self, bot: &BotId) -> Result<()> {
+        self.index_caught_up_by(bot, 1).await
+    }
+
+    /// Records that `n` pending writes reached the bot's index.
+    pub async fn index_caught_up_by(&self, bot: &BotId, n: u64) -> Result<()> {
+        sqlx::query("UPDATE bots SET index_pending = MAX(index_pending - ?, 0) WHERE id = ?")
+            .bind(n as i64)
+            .bind(bot.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a bot has chunk writes its index may not have (after a crash).
+    pub async fn index_pending(&self, bot: &BotId) -> Result<bool> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT index_pending FROM bots WHERE id = ?")
+            .bind(bot.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+
+    /// Marks a bot's index as matching the database (after a rebuild).
+    pub async fn clear_index_pending(&self, bot: &BotId) -> Result<()> {
+        sqlx::query("UPDATE bots SET index_pending = 0 WHERE id = ?")
+            .bind(bot.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Stores a source and all its chunks in one transaction, after checking that the bot belongs
     /// to the account.
     pub async fn insert_source(&self, account: &AccountId, new: &NewSource) -> Result<()> {
@@ -79,22 +147,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for c in &new.chunks {
-            sqlx::query(
-                "INSERT INTO chunks (id, bot_id, source_id, ordinal, title, heading, anchor, url, text)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(c.id.as_str())
-            .bind(c.bot_id.as_str())
-            .bind(c.source_id.as_str())
-            .bind(c.ordinal)
-            .bind(&c.title)
-            .bind(&c.heading)
-            .bind(&c.anchor)
-            .bind(&c.url)
-            .bind(&c.text)
-            .execute(&mut *tx)
-            .await?;
+            insert_chunk(&mut tx, c, &s.id).await?;
         }
+        mark_index_pending(&mut tx, &s.bot_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -171,6 +226,7 @@ impl Store {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
+        mark_index_pending(&mut tx, bot).await?;
         tx.commit().await?;
         Ok(chunk_ids.into_iter().map(ChunkId::from_trusted).collect())
     }

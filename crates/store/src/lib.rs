@@ -10,6 +10,7 @@ mod accounts;
 mod bots;
 mod conversations;
 mod error;
+mod jobs;
 mod knowledge;
 mod usage;
 
@@ -24,6 +25,7 @@ pub use accounts::{KeyRecord, NewKey};
 pub use bots::{BotPatch, NewBot};
 pub use conversations::{NewMessage, StartConversation};
 pub use error::StoreError;
+pub use jobs::{ClaimedJob, PageWrite, StoredPage};
 pub use knowledge::NewSource;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

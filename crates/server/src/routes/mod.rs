@@ -8,6 +8,7 @@ pub mod docs;
 pub mod health;
 pub mod keys;
 pub mod sources;
+pub mod training;
 
 use serde::{Deserialize, Serialize};
 use sitechat_store::{Cursor, Page, PageRequest};

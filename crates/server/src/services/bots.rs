@@ -10,6 +10,11 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewBot) -> ApiResult
     let max = caller.account.plan.limits().bots;
     let bot = state.store.create_bot(&caller.account.id, new, max).await?;
     tracing::info!(bot = %bot.id, account = %caller.account.id, "bot created");
+    if bot.website_url.is_some() {
+        // A bot made from a website starts learning it at once.
+        crate::services::training::start(state, caller, &bot.id, false, true).await?;
+        return Ok(state.store.get_bot(&caller.account.id, &bot.id).await?);
+    }
     Ok(bot)
 }
 

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sitechat_core::{
     model::{Chunk, Source, SourceKind},
     now,
-    validate::{SourceTitle, TextContent},
+    validate::{HttpUrl, SourceTitle, TextContent},
     BotId, ChunkId, Scope, SourceId,
 };
 use sitechat_store::{NewSource, Page, PageRequest, Store};
@@ -32,7 +32,7 @@ fn today() -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-/// Adds a text entry to a bot's knowledge.
+/// Adds a text entry to a bot's knowledge (Markdown-style `#` headings structure it).
 pub async fn add_text(
     state: &AppState,
     caller: &Caller,
@@ -40,13 +40,71 @@ pub async fn add_text(
     title: SourceTitle,
     content: TextContent,
 ) -> ApiResult<Added> {
+    let document = sitechat_ingest::extract::markdown(content.as_str());
+    let hash = hex::encode(Sha256::digest(content.as_str().as_bytes()));
+    store_passages(
+        state,
+        caller,
+        bot,
+        NewEntry {
+            kind: SourceKind::Text,
+            title: title.into_inner(),
+            url: None,
+            hash,
+            passages: Passages::Document(document),
+        },
+    )
+    .await
+}
+
+/// What an entry's passages are made from.
+pub enum Passages {
+    /// A document, cut into passages.
+    Document(sitechat_ingest::Document),
+    /// Ready-made entries, one passage each (spreadsheet rows).
+    Rows(Vec<String>),
+}
+
+/// A knowledge entry about to be stored.
+pub struct NewEntry {
+    pub kind: SourceKind,
+    pub title: String,
+    pub url: Option<String>,
+    /// Hash of the raw content.
+    pub hash: String,
+    pub passages: Passages,
+}
+
+/// The one path by which knowledge enters a bot: quota, passages, one transaction, the index.
+pub async fn store_passages(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    entry: NewEntry,
+) -> ApiResult<Added> {
     caller.require(Scope::Admin)?;
     let bot = state.store.get_bot(&caller.account.id, bot).await?;
-    let characters = content.as_str().chars().count() as i64;
+    let passages: Vec<sitechat_ingest::Passage> = match entry.passages {
+        Passages::Document(doc) => sitechat_ingest::chunk_document(&doc),
+        Passages::Rows(rows) => rows
+            .into_iter()
+            .map(|text| sitechat_ingest::Passage {
+                heading: String::new(),
+                anchor: None,
+                text,
+            })
+            .collect(),
+    };
+    if passages.is_empty() {
+        return Err(ApiError::invalid(
+            "the content has no text to answer from (only headings, or nothing readable)",
+        ));
+    }
+    let characters: i64 = passages.iter().map(|p| p.text.chars().count() as i64).sum();
     consume_upload_quota(state, caller, characters).await?;
 
     let source_id = SourceId::generate();
-    let chunks: Vec<Chunk> = sitechat_ingest::chunk_text(content.as_str())
+    let chunks: Vec<Chunk> = passages
         .into_iter()
         .enumerate()
         .map(|(i, p)| Chunk {
@@ -54,26 +112,26 @@ pub async fn add_text(
             bot_id: bot.id.clone(),
             source_id: source_id.clone(),
             ordinal: i as i64,
-            title: title.as_str().to_owned(),
+            title: entry.title.clone(),
             heading: p.heading,
             anchor: p.anchor,
-            url: None,
+            url: entry.url.clone(),
             text: p.text,
         })
         .collect();
     let source = Source {
         id: source_id,
         bot_id: bot.id.clone(),
-        kind: SourceKind::Text,
-        title: title.into_inner(),
-        url: None,
+        kind: entry.kind,
+        title: entry.title,
+        url: entry.url,
         characters,
         chunks: chunks.len() as i64,
         created_at: now(),
     };
     let new = NewSource {
         source: source.clone(),
-        content_hash: hex::encode(Sha256::digest(content.as_str().as_bytes())),
+        content_hash: entry.hash,
         chunks,
     };
     state.store.insert_source(&caller.account.id, &new).await?;
@@ -82,8 +140,11 @@ pub async fn add_text(
     let language = bot.language.clone();
     let chunks = new.chunks;
     let count = chunks.len();
-    let indexed =
-        blocking(move || Ok(index.add_chunks(&chunks[0].bot_id, &language, &chunks)?)).await;
+    let bot_id = bot.id.clone();
+    let indexed = blocking(move || Ok(index.add_chunks(&bot_id, &language, &chunks)?)).await;
+    if indexed.is_ok() {
+        state.store.index_caught_up(&bot.id).await?;
+    }
     if let Err(e) = indexed {
         // Undo, so that nothing half-written stays behind.
         if let Err(undo) = state
@@ -95,10 +156,222 @@ pub async fn add_text(
         }
         return Err(e);
     }
-    tracing::info!(bot = %bot.id, source = %source.id, chunks = count, "text source added");
+    tracing::info!(bot = %bot.id, source = %source.id, kind = source.kind.as_str(), chunks = count, "source added");
     Ok(Added {
         source,
         chunks_created: count,
+    })
+}
+
+/// Fetches one web page or document (through the SSRF guard) and adds it to the bot's knowledge.
+pub async fn add_url(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    url: HttpUrl,
+) -> ApiResult<Added> {
+    caller.require(Scope::Admin)?;
+    state.store.get_bot(&caller.account.id, bot).await?;
+    let limits = &state.config.crawl;
+    let fetcher = sitechat_crawl::Fetcher::new(sitechat_crawl::FetchConfig {
+        timeout: std::time::Duration::from_secs(limits.timeout_seconds),
+        max_bytes: limits.max_page_bytes,
+        allow_private: state.config.allow_private_networks,
+        ..sitechat_crawl::FetchConfig::default()
+    });
+    let fetched = fetcher
+        .fetch(url.as_url(), None)
+        .await
+        .map_err(|e| ApiError::invalid(format!("url: could not fetch {}: {e}", url.as_str())))?;
+    let final_url = fetched.final_url.clone();
+    let content_type = fetched.content_type.clone();
+    let body = fetched.body;
+    let base = final_url.clone();
+    let document = blocking(move || {
+        let kind = sitechat_ingest::detect_kind(content_type.as_deref(), Some(base.path()), &body).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "url: {} is {}, which sitechat cannot read; give a web page, a PDF or a text document",
+                base,
+                content_type.as_deref().unwrap_or("binary content")
+            ))
+        })?;
+        document_of(kind, &body, content_type.as_deref(), Some(&base))
+    })
+    .await?;
+    let title = if document.title.trim().is_empty() {
+        final_url.to_string()
+    } else {
+        document.title.clone()
+    };
+    let hash = sitechat_crawl::content_hash(&document);
+    store_passages(
+        state,
+        caller,
+        bot,
+        NewEntry {
+            kind: SourceKind::Url,
+            title,
+            url: Some(final_url.to_string()),
+            hash,
+            passages: Passages::Document(document),
+        },
+    )
+    .await
+}
+
+/// Reads a document of a known kind. Spreadsheets are refused here: they have their own endpoint.
+fn document_of(
+    kind: sitechat_ingest::FileKind,
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base: Option<&url::Url>,
+) -> ApiResult<sitechat_ingest::Document> {
+    use sitechat_ingest::{extract, FileKind};
+    let charset =
+        content_type.and_then(|c| c.split(';').find_map(|p| p.trim().strip_prefix("charset=")));
+    let doc = match kind {
+        FileKind::Html => extract::html(&sitechat_ingest::decode_text(bytes, charset), base),
+        FileKind::Markdown => extract::markdown(&sitechat_ingest::decode_text(bytes, charset)),
+        FileKind::Plain => extract::plain(&sitechat_ingest::decode_text(bytes, charset)),
+        FileKind::Pdf => extract::pdf(bytes).map_err(|e| ApiError::invalid(format!("file: {e}")))?,
+        FileKind::Docx => extract::docx(bytes).map_err(|e| ApiError::invalid(format!("file: {e}")))?,
+        FileKind::Csv | FileKind::Xlsx => {
+            return Err(ApiError::invalid(
+                "file: this is a spreadsheet; upload it to /v1/bots/{id}/sources/spreadsheet, where each row becomes one entry",
+            ))
+        }
+    };
+    Ok(doc)
+}
+
+/// An uploaded file.
+pub struct Upload {
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+fn upload_title(upload: &Upload, fallback: &str) -> String {
+    upload
+        .filename
+        .as_deref()
+        .map(|f| f.rsplit(['/', '\\']).next().unwrap_or(f).trim().to_owned())
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
+/// Adds an uploaded document (PDF, DOCX, Markdown, plain text, HTML).
+pub async fn add_file(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    upload: Upload,
+) -> ApiResult<Added> {
+    caller.require(Scope::Admin)?;
+    state.store.get_bot(&caller.account.id, bot).await?;
+    if upload.bytes.is_empty() {
+        return Err(ApiError::invalid("file: the file is empty"));
+    }
+    let title = upload_title(&upload, "document");
+    let hash = hex::encode(Sha256::digest(&upload.bytes));
+    let document = blocking(move || {
+        let kind = sitechat_ingest::detect_kind(upload.content_type.as_deref(), upload.filename.as_deref(), &upload.bytes)
+            .ok_or_else(|| ApiError::invalid("file: unsupported file type; upload a PDF, DOCX, Markdown, HTML or plain-text file"))?;
+        document_of(kind, &upload.bytes, upload.content_type.as_deref(), None)
+    })
+    .await?;
+    let title = if document.title.trim().is_empty() {
+        title
+    } else {
+        format!("{title} — {}", document.title.trim())
+    };
+    store_passages(
+        state,
+        caller,
+        bot,
+        NewEntry {
+            kind: SourceKind::File,
+            title,
+            url: None,
+            hash,
+            passages: Passages::Document(document),
+        },
+    )
+    .await
+}
+
+/// A spreadsheet just added.
+pub struct AddedSheet {
+    pub added: Added,
+    pub rows_processed: usize,
+    pub total_rows: usize,
+    pub truncated: bool,
+}
+
+/// Adds a CSV or XLSX upload: each row one entry, written as "Header: value" lines; rows beyond
+/// the plan's cap are left out and reported.
+pub async fn add_spreadsheet(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    upload: Upload,
+) -> ApiResult<AddedSheet> {
+    caller.require(Scope::Admin)?;
+    state.store.get_bot(&caller.account.id, bot).await?;
+    if upload.bytes.is_empty() {
+        return Err(ApiError::invalid("file: the file is empty"));
+    }
+    let max_rows = if state.config.rate_limits {
+        caller
+            .account
+            .plan
+            .limits()
+            .spreadsheet_rows
+            .map(|r| r as usize)
+    } else {
+        None
+    };
+    let title = upload_title(&upload, "spreadsheet");
+    let hash = hex::encode(Sha256::digest(&upload.bytes));
+    let sheet = blocking(move || {
+        let kind = match sitechat_ingest::detect_kind(
+            upload.content_type.as_deref(),
+            upload.filename.as_deref(),
+            &upload.bytes,
+        ) {
+            Some(sitechat_ingest::FileKind::Csv) => sitechat_ingest::SheetKind::Csv,
+            Some(sitechat_ingest::FileKind::Xlsx) => sitechat_ingest::SheetKind::Xlsx,
+            // Text without a known extension is read as CSV; the parser says if it is not.
+            Some(sitechat_ingest::FileKind::Plain) => sitechat_ingest::SheetKind::Csv,
+            _ => {
+                return Err(ApiError::invalid(
+                    "file: upload a .csv or .xlsx file (first row: column names)",
+                ))
+            }
+        };
+        sitechat_ingest::read_sheet(&upload.bytes, kind, max_rows)
+            .map_err(|e| ApiError::invalid(format!("file: {e}")))
+    })
+    .await?;
+    let rows_processed = sheet.rows.len();
+    let added = store_passages(
+        state,
+        caller,
+        bot,
+        NewEntry {
+            kind: SourceKind::Spreadsheet,
+            title,
+            url: None,
+            hash,
+            passages: Passages::Rows(sheet.rows),
+        },
+    )
+    .await?;
+    Ok(AddedSheet {
+        added,
+        rows_processed,
+        total_rows: sheet.total_rows,
+        truncated: sheet.truncated,
     })
 }
 
@@ -175,6 +448,9 @@ pub async fn delete(
     let index = state.index.clone();
     let (bot_id, language, source) = (bot.id.clone(), bot.language.clone(), id.clone());
     let removed = blocking(move || Ok(index.delete_source(&bot_id, &language, &source)?)).await;
+    if removed.is_ok() {
+        state.store.index_caught_up(&bot.id).await?;
+    }
     if let Err(e) = removed {
         tracing::error!(error = %e, bot = %bot.id, "could not remove a deleted source from the index; rebuilding it");
         rebuild_index(state, &bot.id, &bot.language).await?;
@@ -193,6 +469,8 @@ pub(crate) async fn rebuild_from_store(
     bot: &BotId,
     language: &str,
 ) -> ApiResult<u64> {
+    // Cleared first: a write that lands during the rebuild marks the bot pending again.
+    store.clear_index_pending(bot).await?;
     const BATCH: u32 = 500;
     let (store, index, bot, language) = (
         store.clone(),
@@ -242,8 +520,9 @@ pub async fn reconcile_indexes(
         let expected = store.count_bot_chunks(&bot).await?;
         let (idx, b, l) = (index.clone(), bot.clone(), language.clone());
         let actual = blocking(move || Ok(idx.doc_count(&b, &l)?)).await?;
-        if force || actual != expected {
-            tracing::warn!(bot = %bot, expected, actual, "rebuilding search index");
+        let pending = store.index_pending(&bot).await?;
+        if force || pending || actual != expected {
+            tracing::warn!(bot = %bot, expected, actual, pending, "rebuilding search index");
             let n = rebuild_from_store(store, index, &bot, &language).await?;
             rebuilt.push((bot, n));
         }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod bots;
 pub mod chat;
 pub mod knowledge;
+pub mod training;
 
 /// Runs blocking work (index access, CPU-bound composition) off the async runtime.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, crate::error::ApiError>

@@ -1,0 +1,89 @@
+//! The workers that run durable jobs.
+//!
+//! Each worker claims a job row, runs it, and finishes it; when the queue is empty it waits for a
+//! wake-up (a job was enqueued) or a short poll interval, so jobs queued by another process or
+//! left by a crashed one are picked up too. On shutdown a running job is handed back to the queue
+//! and resumes at the next start. Nothing here is a bare fire-and-forget task: the row is the
+//! work, the task only executes it.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{services::training, state::AppState};
+
+/// How long a claimed job stays ours without a progress report.
+pub const LEASE: time::Duration = time::Duration::seconds(60);
+const POLL: Duration = Duration::from_secs(2);
+
+/// The running workers.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `n` workers.
+    pub fn spawn(state: AppState, n: usize) -> Self {
+        let (stop, _) = watch::channel(false);
+        let handles = (0..n)
+            .map(|i| {
+                let state = state.clone();
+                let stop = stop.subscribe();
+                tokio::spawn(async move { work(i, state, stop).await })
+            })
+            .collect();
+        Workers { stop, handles }
+    }
+
+    /// Asks every worker to stop and waits for them; running jobs go back to the queue.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
+    let wake = Arc::clone(&state.jobs_wake);
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        match state.store.claim_job(LEASE).await {
+            Ok(Some(claimed)) => {
+                tracing::info!(worker, job = %claimed.job.id, bot = %claimed.job.bot_id, attempt = claimed.job.attempts, "job claimed");
+                match claimed.job.kind.as_str() {
+                    "train" => training::run(&state, claimed, stop.clone()).await,
+                    other => {
+                        tracing::error!(kind = other, "unknown job kind");
+                        let _ = state
+                            .store
+                            .finish_job(
+                                &claimed.job.id,
+                                sitechat_core::model::JobState::Failed,
+                                &claimed.job.progress,
+                                Some("unknown job kind"),
+                            )
+                            .await;
+                    }
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not claim a job");
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Training a bot from its website: the job that crawls, extracts, chunks and indexes.
+//!
+//! Every crawled page becomes (or replaces) one `website` source of the bot, keyed by its
+//! canonical URL, in one transaction with its chunks; so a job resumed after a crash converges on
+//! the same pages and chunks as an uninterrupted one, never duplicating any. Retrains send the
+//! stored ETag / Last-Modified and compare content hashes, so an unchanged page costs one
+//! conditional request and no re-chunking. When a crawl ends normally, pages that disappeared
+//! from the site leave the knowledge and the index.
+
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, Instant},
+};
+
+use sitechat_core::{
+    model::{Chunk, Job, JobProgress, JobState, SkippedPage, TrainParams},
+    now, BotId, ChunkId, JobId, Scope, SourceId,
+};
+use sitechat_crawl::{
+    CrawlConfig, CrawlEvent, CrawledPage, Crawler, FetchConfig, KnownPage, Validators,
+};
+use sitechat_store::{ClaimedJob, PageWrite};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiResult},
+    jobs::LEASE,
+    services::blocking,
+    state::AppState,
+};
+
+/// Pages written to the database between two index commits.
+const INDEX_BATCH: usize = 25;
+/// Longest time between two progress reports.
+const REPORT_EVERY: Duration = Duration::from_millis(500);
+
+/// Queues a training of the bot's website.
+pub async fn start(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    force_retrain: bool,
+    include_new_pages: bool,
+) -> ApiResult<Job> {
+    caller.require(Scope::Admin)?;
+    let bot = state.store.get_bot(&caller.account.id, bot).await?;
+    let url = bot.website_url.clone().ok_or_else(|| {
+        ApiError::invalid(
+            "the bot has no website_url to train from; set one with PATCH /v1/bots/{id}",
+        )
+    })?;
+    let params = TrainParams {
+        url,
+        force_retrain,
+        include_new_pages,
+    };
+    let job = state
+        .store
+        .enqueue_job(&caller.account.id, &bot.id, "train", &params)
+        .await?;
+    state.jobs_wake.notify_one();
+    tracing::info!(job = %job.id, bot = %bot.id, "training queued");
+    Ok(job)
+}
+
+pub async fn get(state: &AppState, caller: &Caller, id: &JobId) -> ApiResult<Job> {
+    caller.require(Scope::Read)?;
+    Ok(state.store.get_job(&caller.account.id, id).await?)
+}
+
+pub async fn skipped(state: &AppState, caller: &Caller, id: &JobId) -> ApiResult<Vec<SkippedPage>> {
+    caller.require(Scope::Read)?;
+    Ok(state.store.job_skips(&caller.account.id, id).await?)
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    page: sitechat_store::PageRequest,
+) -> ApiResult<sitechat_store::Page<Job>> {
+    caller.require(Scope::Read)?;
+    Ok(state.store.list_jobs(&caller.account.id, bot, page).await?)
+}
+
+pub async fn cancel(state: &AppState, caller: &Caller, id: &JobId) -> ApiResult<Job> {
+    caller.require(Scope::Admin)?;
+    Ok(state.store.cancel_job(&caller.account.id, id).await?)
+}
+
+/// When a running job should be done, extrapolated from its pace so far.
+pub fn estimated_completion(job: &Job, max_pages: usize) -> Option<time::OffsetDateTime> {
+    match job.state {
+        JobState::Queued => None,
+        JobState::Running => {
+            let started = job.started_at?;
+            let done = job.progress.pages_fetched + job.progress.pages_skipped;
+            if done == 0 {
+                return None;
+            }
+            let total = job.progress.pages_discovered.clamp(done, max_pages as u64) as f64;
+            let elapsed = (now() - started).as_seconds_f64();
+            let remaining = elapsed * (total - done as f64).max(0.0) / done as f64;
+            Some(now() + time::Duration::seconds_f64(remaining))
+        }
+        _ => job.finished_at,
+    }
+}
+
+fn crawl_config(
+    state: &AppState,
+    bot_settings: &sitechat_core::model::CrawlSettings,
+) -> CrawlConfig {
+    let limits = &state.config.crawl;
+    CrawlConfig {
+        max_pages: bot_settings
+            .max_pages
+            .map_or(limits.max_pages, |m| m.min(limits.max_pages)),
+        max_depth: limits.max_depth,
+        max_page_bytes: limits.max_page_bytes,
+        max_total_time: Duration::from_secs(limits.max_seconds),
+        concurrency: limits.concurrency.max(1),
+        min_delay_per_host: Duration::from_millis(limits.delay_ms),
+        same_host: true,
+        include: bot_settings.include.clone(),
+        exclude: bot_settings.exclude.clone(),
+        fetch: FetchConfig {
+            timeout: Duration::from_secs(limits.timeout_seconds),
+            max_bytes: limits.max_page_bytes,
+            allow_private: state.config.allow_private_networks,
+            ..FetchConfig::default()
+        },
+    }
+}
+
+/// Index writes waiting for one commit.
+#[derive(Default)]
+struct IndexBatch {
+    remove: Vec<SourceId>,
+    add: Vec<Chunk>,
+    writes: u64,
+}
+
+struct Run<'a> {
+    state: &'a AppState,
+    job: Job,
+    language: String,
+    progress: JobProgress,
+    batch: IndexBatch,
+    seen: HashSet<String>,
+    transient: HashSet<String>,
+    last_report: Instant,
+}
+
+impl Run<'_> {
+    async fn flush(&mut self) -> ApiResult<()> {
+        let batch = std::mem::take(&mut self.batch);
+        if batch.writes == 0 {
+            return Ok(());
+        }
+        let (index, bot, language) = (
+            self.state.index.clone(),
+            self.job.bot_id.clone(),
+            self.language.clone(),
+        );
+        blocking(move || Ok(index.apply(&bot, &language, &batch.remove, &batch.add)?)).await?;
+        self.state
+            .store
+            .index_caught_up_by(&self.job.bot_id, batch.writes)
+            .await?;
+        Ok(())
+    }
+
+    /// Reports progress; returns whether the job should stop (cancelled).
+    async fn report(&mut self, force: bool) -> ApiResult<bool> {
+        if !force && self.last_report.elapsed() < REPORT_EVERY {
+            return Ok(false);
+        }
+        self.last_report = Instant::now();
+        Ok(self
+            .state
+            .store
+            .job_progress(&self.job.id, &self.progress, LEASE)
+            .await?)
+    }
+
+    async fn page(&mut self, page: CrawledPage) -> ApiResult<()> {
+        self.progress.pages_fetched += 1;
+        self.seen.insert(page.url.clone());
+        let passages = sitechat_ingest::chunk::chunk_document(&page.document);
+        let title = if page.title.trim().is_empty() {
+            page.url.clone()
+        } else {
+            page.title.clone()
+        };
+        let chunks: Vec<Chunk> = passages
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| Chunk {
+                id: ChunkId::generate(),
+                bot_id: self.job.bot_id.clone(),
+                source_id: SourceId::from_trusted(String::new()),
+                ordinal: i as i64,
+                title: title.clone(),
+                heading: p.heading,
+                anchor: p.anchor,
+                url: Some(page.url.clone()),
+                text: p.text,
+            })
+            .collect();
+        let characters = page.document.text_len() as i64;
+        let write = PageWrite {
+            bot_id: self.job.bot_id.clone(),
+            url: page.url.clone(),
+            title,
+            characters,
+            content_hash: page.content_hash.clone(),
+            etag: page.validators.etag.clone(),
+            last_modified: page.validators.last_modified.clone(),
+            chunks,
+        };
+        let (source_id, _) = self.state.store.write_page(&write).await?;
+        self.progress.pages_indexed += 1;
+        self.progress.chunks_created += write.chunks.len() as u64;
+        self.batch.remove.push(source_id.clone());
+        self.batch.add.extend(write.chunks.into_iter().map(|mut c| {
+            c.source_id = source_id.clone();
+            c
+        }));
+        self.batch.writes += 1;
+        if self.batch.writes as usize >= INDEX_BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs a claimed training job to its end (or hands it back to the queue on shutdown).
+pub async fn run(state: &AppState, claimed: ClaimedJob, mut stop: watch::Receiver<bool>) {
+    let job_id = claimed.job.id.clone();
+    let bot_id = claimed.job.bot_id.clone();
+    let outcome = execute(state, claimed, &mut stop).await;
+    let result = match outcome {
+        Ok((state_now, progress, error)) => {
+            tracing::info!(job = %job_id, bot = %bot_id, state = state_now.as_str(), indexed = progress.pages_indexed, skipped = progress.pages_skipped, "training finished");
+            state
+                .store
+                .finish_job(&job_id, state_now, &progress, error.as_deref())
+                .await
+        }
+        Err(Interrupted::Shutdown) => {
+            tracing::info!(job = %job_id, "training interrupted by shutdown; it resumes at the next start");
+            state.store.requeue_running_jobs().await.map(|_| ())
+        }
+        Err(Interrupted::Failed(e, progress)) => {
+            tracing::error!(job = %job_id, error = %e, "training failed");
+            state
+                .store
+                .finish_job(
+                    &job_id,
+                    JobState::Failed,
+                    &progress,
+                    Some("an internal error stopped the training; see the server log"),
+                )
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(job = %job_id, error = %e, "could not record the end of a job");
+    }
+}
+
+enum Interrupted {
+    Shutdown,
+    Failed(ApiError, JobProgress),
+}
+
+async fn execute(
+    state: &AppState,
+    claimed: ClaimedJob,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(JobState, JobProgress, Option<String>), Interrupted> {
+    let account = claimed.account_id.clone();
+    let bot = state
+        .store
+        .get_bot(&account, &claimed.job.bot_id)
+        .await
+        .map_err(|e| Interrupted::Failed(e.into(), claimed.job.progress.clone()))?;
+    let params = claimed.job.params.clone();
+    let start_url = url::Url::parse(&params.url).map_err(|e| {
+        Interrupted::Failed(
+            ApiError::invalid(format!("website_url: {e}")),
+            JobProgress::default(),
+        )
+    })?;
+    let stored = state
+        .store
+        .website_pages(&bot.id)
+        .await
+        .map_err(|e| Interrupted::Failed(e.into(), JobProgress::default()))?;
+    let known: HashMap<String, KnownPage> = if params.force_retrain {
+        HashMap::new()
+    } else {
+        stored
+            .iter()
+            .map(|(url, p)| {
+                (
+                    url.clone(),
+                    KnownPage {
+                        validators: Validators {
+                            etag: p.etag.clone(),
+                            last_modified: p.last_modified.clone(),
+                        },
+                        content_hash: p.content_hash.clone(),
+                    },
+                )
+            })
+            .collect()
+    };
+
+    let crawler = match Crawler::new(crawl_config(state, &bot.settings.crawl)) {
+        Ok(crawler) => crawler,
+        Err(e) => {
+            return Ok((
+                JobState::Failed,
+                JobProgress::default(),
+                Some(format!("settings.crawl: {e}")),
+            ))
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<CrawlEvent>(64);
+    let cancel = CancellationToken::new();
+    let crawl_cancel = cancel.clone();
+    let crawl =
+        tokio::spawn(async move { crawler.crawl(start_url, known, tx, crawl_cancel).await });
+
+    let mut run = Run {
+        state,
+        job: claimed.job,
+        language: claimed.language,
+        progress: JobProgress::default(),
+        batch: IndexBatch::default(),
+        seen: HashSet::new(),
+        transient: HashSet::new(),
+        last_report: Instant::now(),
+    };
+    let mut cancelled = false;
+    let mut shutdown = false;
+    let failed = |e: ApiError, p: &JobProgress| Interrupted::Failed(e, p.clone());
+    loop {
+        let event = tokio::select! {
+            event = rx.recv() => event,
+            _ = stop.changed() => {
+                shutdown = true;
+                cancel.cancel();
+                None
+            }
+        };
+        let Some(event) = event else { break };
+        match event {
+            CrawlEvent::Discovered { .. } => run.progress.pages_discovered += 1,
+            CrawlEvent::Page(page) => {
+                if !params.include_new_pages
+                    && !params.force_retrain
+                    && !stored.is_empty()
+                    && !stored.contains_key(&page.url)
+                {
+                    run.progress.pages_skipped += 1;
+                    let skip = SkippedPage {
+                        url: page.url.clone(),
+                        reason: "new_page_excluded".into(),
+                        message:
+                            "a new page, and this retrain was asked to refresh known pages only"
+                                .into(),
+                    };
+                    state
+                        .store
+                        .add_job_skip(&run.job.id, &skip)
+                        .await
+                        .map_err(|e| failed(e.into(), &run.progress))?;
+                    continue;
+                }
+                run.page(*page)
+                    .await
+                    .map_err(|e| failed(e, &run.progress))?;
+            }
+            CrawlEvent::Unchanged { url } => {
+                run.progress.pages_fetched += 1;
+                run.progress.pages_unchanged += 1;
+                run.seen.insert(url);
+            }
+            CrawlEvent::Skipped { url, reason } => {
+                run.progress.pages_skipped += 1;
+                if matches!(
+                    reason.code(),
+                    "fetch_failed" | "max_pages" | "max_total_time" | "cancelled"
+                ) || matches!(reason, sitechat_crawl::SkipReason::HttpStatus(s) if s >= 500)
+                {
+                    run.transient.insert(url.clone());
+                }
+                let skip = SkippedPage {
+                    url,
+                    reason: reason.code().to_owned(),
+                    message: reason.to_string(),
+                };
+                state
+                    .store
+                    .add_job_skip(&run.job.id, &skip)
+                    .await
+                    .map_err(|e| failed(e.into(), &run.progress))?;
+            }
+        }
+        if run
+            .report(false)
+            .await
+            .map_err(|e| failed(e, &run.progress))?
+            && !cancelled
+        {
+            cancelled = true;
+            cancel.cancel();
+        }
+    }
+    let summary = crawl.await.map_err(|e| failed(e.into(), &run.progress))?;
+    run.flush().await.map_err(|e| failed(e, &run.progress))?;
+    run.progress.stopped_by = summary.stopped_by.map(str::to_owned);
+    if shutdown {
+        run.report(true).await.ok();
+        return Err(Interrupted::Shutdown);
+    }
+    if cancelled || summary.stopped_by == Some("cancelled") {
+        return Ok((JobState::Cancelled, run.progress, None));
+    }
+
+    // Pages that disappeared leave the knowledge, unless the crawl was cut short or the page only
+    // failed for a passing reason.
+    if summary.stopped_by.is_none() {
+        let gone: Vec<SourceId> = stored
+            .iter()
+            .filter(|(url, _)| !run.seen.contains(*url) && !run.transient.contains(*url))
+            .map(|(_, p)| p.source_id.clone())
+            .collect();
+        if !gone.is_empty() {
+            let removed = state
+                .store
+                .delete_pages(&bot.id, &gone)
+                .await
+                .map_err(|e| failed(e.into(), &run.progress))?;
+            let (index, bot_id, language, ids) = (
+                state.index.clone(),
+                bot.id.clone(),
+                run.language.clone(),
+                gone.clone(),
+            );
+            blocking(move || Ok(index.apply(&bot_id, &language, &ids, &[])?))
+                .await
+                .map_err(|e| failed(e, &run.progress))?;
+            state
+                .store
+                .index_caught_up_by(&bot.id, 1)
+                .await
+                .map_err(|e| failed(e.into(), &run.progress))?;
+            run.progress.pages_removed = removed;
+        }
+    }
+    if run.progress.pages_indexed + run.progress.pages_unchanged == 0 {
+        let why = state
+            .store
+            .job_skips(&account, &run.job.id)
+            .await
+            .ok()
+            .and_then(|s| s.into_iter().next())
+            .map_or_else(
+                || "no page could be fetched".to_owned(),
+                |s| format!("{}: {}", s.url, s.message),
+            );
+        return Ok((
+            JobState::Failed,
+            run.progress,
+            Some(format!("nothing could be indexed from the website ({why})")),
+        ));
+    }
+    Ok((JobState::Succeeded, run.progress, None))
+}

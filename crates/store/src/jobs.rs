@@ -1,0 +1,452 @@
+//! The durable job queue and the crawled-page bookkeeping of training jobs.
+//!
+//! A job is a row. Workers claim one with a single atomic `UPDATE … RETURNING` (on PostgreSQL this
+//! will be `FOR UPDATE SKIP LOCKED`), hold it under a lease they renew as they report progress, and
+//! finish it with its final state. A job whose lease ran out (its worker died) is claimed again;
+//! at start-up a single node also returns its own `running` jobs to the queue at once.
+
+use std::collections::HashMap;
+
+use sitechat_core::{
+    model::{Chunk, Job, JobProgress, JobState, SkippedPage, TrainParams},
+    now, AccountId, BotId, JobId, SourceId,
+};
+use sqlx::Row;
+use time::Duration;
+
+use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+
+/// What a worker holds of a claimed job.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub job: Job,
+    pub account_id: AccountId,
+    pub language: String,
+}
+
+/// A page stored from an earlier crawl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPage {
+    pub source_id: SourceId,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_hash: String,
+}
+
+/// A crawled page to store as a `website` source, replacing the previous version of the same URL.
+#[derive(Debug, Clone)]
+pub struct PageWrite {
+    pub bot_id: BotId,
+    pub url: String,
+    pub title: String,
+    pub characters: i64,
+    pub content_hash: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Chunks with `source_id` left to the store (it fills in the page's source id).
+    pub chunks: Vec<Chunk>,
+}
+
+fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Job> {
+    let state: String = row.try_get("state")?;
+    let params: String = row.try_get("params")?;
+    let progress: String = row.try_get("progress")?;
+    Ok(Job {
+        id: JobId::from_trusted(row.try_get("id")?),
+        bot_id: BotId::from_trusted(row.try_get("bot_id")?),
+        kind: row.try_get("kind")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?,
+        params: serde_json::from_str::<TrainParams>(&params)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        progress: serde_json::from_str::<JobProgress>(&progress)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// Queues a job for a bot of the account. A bot has at most one queued or running job: a
+    /// second is a conflict naming the first.
+    pub async fn enqueue_job(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        kind: &str,
+        params: &TrainParams,
+    ) -> Result<Job> {
+        let at = now();
+        let id = JobId::generate();
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, account_id, bot_id, kind, state, params, progress, created_at, updated_at)
+             SELECT ?, ?, ?, ?, 'queued', ?, '{}', ?, ? WHERE EXISTS (SELECT 1 FROM bots WHERE id = ? AND account_id = ?)",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .bind(bot.as_str())
+        .bind(kind)
+        .bind(json(params)?)
+        .bind(at)
+        .bind(at)
+        .bind(bot.as_str())
+        .bind(account.as_str())
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(done) if done.rows_affected() == 0 => Err(StoreError::not_found("bot")),
+            Ok(_) => self.get_job(account, &id).await,
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                let active: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM jobs WHERE bot_id = ? AND state IN ('queued', 'running') LIMIT 1",
+                )
+                .bind(bot.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                Err(StoreError::Conflict(format!(
+                    "the bot is already training (job {}); wait for it to finish or cancel it with DELETE /v1/jobs/{{id}}",
+                    active.unwrap_or_default()
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get_job(&self, account: &AccountId, id: &JobId) -> Result<Job> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = ? AND account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("job"))?;
+        job_from_row(&row)
+    }
+
+    /// A job by id alone, for its worker.
+    pub async fn job(&self, id: &JobId) -> Result<Job> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("job"))?;
+        job_from_row(&row)
+    }
+
+    /// A bot's jobs, newest first.
+    pub async fn list_jobs(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        page: PageRequest,
+    ) -> Result<Page<Job>> {
+        self.get_bot(account, bot).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM jobs WHERE bot_id = ?1 AND account_id = ?2 AND (?3 = 0 OR seq < ?3)
+             ORDER BY seq DESC LIMIT ?4",
+        )
+        .bind(bot.as_str())
+        .bind(account.as_str())
+        .bind(page.after_seq())
+        .bind(page.fetch_limit())
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((r.try_get("seq")?, job_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, page))
+    }
+
+    /// Claims the oldest queued job, or a running one whose lease expired.
+    pub async fn claim_job(&self, lease: Duration) -> Result<Option<ClaimedJob>> {
+        let at = now();
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_expires_at = ?1,
+                    started_at = COALESCE(started_at, ?2), updated_at = ?2
+             WHERE id = (SELECT id FROM jobs
+                         WHERE state = 'queued' OR (state = 'running' AND lease_expires_at < ?2)
+                         ORDER BY seq LIMIT 1)
+             RETURNING *",
+        )
+        .bind(at + lease)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let job = job_from_row(&row)?;
+        let account_id = AccountId::from_trusted(row.try_get("account_id")?);
+        let language: String = sqlx::query_scalar("SELECT language FROM bots WHERE id = ?")
+            .bind(job.bot_id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(ClaimedJob {
+            job,
+            account_id,
+            language,
+        }))
+    }
+
+    /// Returns every running job to the queue (a single node starting up owns no job yet).
+    pub async fn requeue_running_jobs(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_expires_at = NULL WHERE state = 'running'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Records progress and renews the lease. Returns whether cancellation was requested.
+    pub async fn job_progress(
+        &self,
+        id: &JobId,
+        progress: &JobProgress,
+        lease: Duration,
+    ) -> Result<bool> {
+        let at = now();
+        let cancel: Option<i64> = sqlx::query_scalar(
+            "UPDATE jobs SET progress = ?, lease_expires_at = ?, updated_at = ? WHERE id = ? AND state = 'running'
+             RETURNING cancel_requested",
+        )
+        .bind(json(progress)?)
+        .bind(at + lease)
+        .bind(at)
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        // A job no longer running (cancelled while queued, deleted with its bot) stops as well.
+        Ok(cancel.is_none_or(|c| c != 0))
+    }
+
+    pub async fn add_job_skip(&self, id: &JobId, skip: &SkippedPage) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO job_skips (job_id, url, reason, message) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(&skip.url)
+        .bind(&skip.reason)
+        .bind(&skip.message)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The pages a job skipped, in URL order.
+    pub async fn job_skips(&self, account: &AccountId, id: &JobId) -> Result<Vec<SkippedPage>> {
+        self.get_job(account, id).await?;
+        let rows =
+            sqlx::query("SELECT url, reason, message FROM job_skips WHERE job_id = ? ORDER BY url")
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SkippedPage {
+                    url: r.try_get("url")?,
+                    reason: r.try_get("reason")?,
+                    message: r.try_get("message")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends a job.
+    pub async fn finish_job(
+        &self,
+        id: &JobId,
+        state: JobState,
+        progress: &JobProgress,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let at = now();
+        sqlx::query(
+            "UPDATE jobs SET state = ?, progress = ?, error = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
+             WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(json(progress)?)
+        .bind(error)
+        .bind(at)
+        .bind(at)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Cancels a job: a queued one at once, a running one at its worker's next progress report.
+    pub async fn cancel_job(&self, account: &AccountId, id: &JobId) -> Result<Job> {
+        let job = self.get_job(account, id).await?;
+        match job.state {
+            JobState::Queued => {
+                sqlx::query("UPDATE jobs SET state = 'cancelled', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state = 'queued'")
+                    .bind(now())
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await?;
+            }
+            JobState::Running => {
+                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = ?")
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await?;
+            }
+            finished => {
+                return Err(StoreError::Conflict(format!(
+                    "the job has already {}",
+                    match finished {
+                        JobState::Succeeded => "succeeded",
+                        JobState::Failed => "failed",
+                        _ => "been cancelled",
+                    }
+                )))
+            }
+        }
+        self.get_job(account, id).await
+    }
+
+    /// The website pages a bot has, by URL.
+    pub async fn website_pages(&self, bot: &BotId) -> Result<HashMap<String, StoredPage>> {
+        let rows = sqlx::query(
+            "SELECT id, url, etag, last_modified, content_hash FROM sources WHERE bot_id = ? AND kind = 'website'",
+        )
+        .bind(bot.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>("url")?,
+                    StoredPage {
+                        source_id: SourceId::from_trusted(r.try_get("id")?),
+                        etag: r.try_get("etag")?,
+                        last_modified: r.try_get("last_modified")?,
+                        content_hash: r.try_get("content_hash")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Stores a crawled page, replacing the chunks of its earlier version, in one transaction.
+    /// Returns the page's source id and the ids of the chunks it replaced.
+    pub async fn write_page(
+        &self,
+        page: &PageWrite,
+    ) -> Result<(SourceId, Vec<sitechat_core::ChunkId>)> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM sources WHERE bot_id = ? AND url = ? AND kind = 'website'",
+        )
+        .bind(page.bot_id.as_str())
+        .bind(&page.url)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (source_id, replaced) = match existing {
+            Some(id) => {
+                let old: Vec<String> =
+                    sqlx::query_scalar("SELECT id FROM chunks WHERE source_id = ?")
+                        .bind(&id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                sqlx::query("DELETE FROM chunks WHERE source_id = ?")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE sources SET title = ?, characters = ?, content_hash = ?, etag = ?, last_modified = ?, updated_at = ?
+                     WHERE id = ?",
+                )
+                .bind(&page.title)
+                .bind(page.characters)
+                .bind(&page.content_hash)
+                .bind(&page.etag)
+                .bind(&page.last_modified)
+                .bind(at)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+                (
+                    SourceId::from_trusted(id),
+                    old.into_iter()
+                        .map(sitechat_core::ChunkId::from_trusted)
+                        .collect(),
+                )
+            }
+            None => {
+                let id = SourceId::generate();
+                sqlx::query(
+                    "INSERT INTO sources (id, bot_id, kind, title, url, characters, content_hash, etag, last_modified, created_at, updated_at)
+                     VALUES (?, ?, 'website', ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id.as_str())
+                .bind(page.bot_id.as_str())
+                .bind(&page.title)
+                .bind(&page.url)
+                .bind(page.characters)
+                .bind(&page.content_hash)
+                .bind(&page.etag)
+                .bind(&page.last_modified)
+                .bind(at)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                (id, Vec::new())
+            }
+        };
+        for c in &page.chunks {
+            crate::knowledge::insert_chunk(&mut tx, c, &source_id).await?;
+        }
+        crate::knowledge::mark_index_pending(&mut tx, &page.bot_id).await?;
+        tx.commit().await?;
+        Ok((source_id, replaced))
+    }
+
+    /// Updates only the validators of an unchanged page.
+    pub async fn touch_page(
+        &self,
+        bot: &BotId,
+        url: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE sources SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), updated_at = ?
+             WHERE bot_id = ? AND url = ? AND kind = 'website'",
+        )
+        .bind(etag)
+        .bind(last_modified)
+        .bind(now())
+        .bind(bot.as_str())
+        .bind(url)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes website pages that disappeared; returns how many.
+    pub async fn delete_pages(&self, bot: &BotId, sources: &[SourceId]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for id in sources {
+            n +=
+                sqlx::query("DELETE FROM sources WHERE id = ? AND bot_id = ? AND kind = 'website'")
+                    .bind(id.as_str())
+                    .bind(bot.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+        }
+        crate::knowledge::mark_index_pending(&mut tx, bot).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
