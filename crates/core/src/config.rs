@@ -30,6 +30,8 @@ pub struct Config {
     pub allow_private_networks: bool,
     /// Background workers running training jobs.
     pub training_workers: usize,
+    /// How often due re-crawls are looked for, in seconds.
+    pub scheduler_interval_seconds: u64,
     /// Crawl limits applied to every training (a bot may lower `max_pages`).
     pub crawl: CrawlLimits,
 }
@@ -86,6 +88,7 @@ impl Default for Config {
             rate_limits: true,
             allow_private_networks: false,
             training_workers: 1,
+            scheduler_interval_seconds: 60,
             crawl: CrawlLimits::default(),
         }
     }

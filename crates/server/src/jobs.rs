@@ -4,7 +4,7 @@
 //! wake-up (a job was enqueued) or a short poll interval, so jobs queued by another process or
 //! left by a crashed one are picked up too. On shutdown a running job is handed back to the queue
 //! and resumes at the next start. Nothing here is a bare fire-and-forget task: the row is the
-//! work, the task only executes it.
+//! work, the task only executes it. A scheduler task queues the periodic re-crawls bots ask for.
 
 use std::{sync::Arc, time::Duration};
 
@@ -26,13 +26,17 @@ impl Workers {
     /// Starts `n` workers.
     pub fn spawn(state: AppState, n: usize) -> Self {
         let (stop, _) = watch::channel(false);
-        let handles = (0..n)
+        let mut handles: Vec<JoinHandle<()>> = (0..n)
             .map(|i| {
                 let state = state.clone();
                 let stop = stop.subscribe();
                 tokio::spawn(async move { work(i, state, stop).await })
             })
             .collect();
+        let scheduler_stop = stop.subscribe();
+        handles.push(tokio::spawn(async move {
+            schedule(state, scheduler_stop).await
+        }));
         Workers { stop, handles }
     }
 
@@ -84,6 +88,23 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
                     _ = stop.changed() => {}
                 }
             }
+        }
+    }
+}
+
+/// Queues scheduled re-crawls as they fall due. The schedule lives in the bots' settings and the
+/// jobs table, so it needs no state of its own and survives restarts.
+async fn schedule(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(state.config.scheduler_interval_seconds.max(1));
+    loop {
+        match training::enqueue_due_recrawls(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "scheduled re-crawls queued"),
+            Err(e) => tracing::warn!(error = %e, "could not check re-crawl schedules"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => break,
         }
     }
 }

@@ -30,7 +30,7 @@ fn shop_site() -> Site {
     site.set(
         "",
         "text/html",
-        &html_page(
+        html_page(
             "Lyon Shop",
             "Welcome",
             "Plants and pots for city balconies.",
@@ -40,7 +40,7 @@ fn shop_site() -> Site {
     site.set(
         "hours",
         "text/html",
-        &html_page(
+        html_page(
             "Opening hours",
             "Saturday hours",
             "On Saturdays the shop opens from 10am to 4pm.",
@@ -50,7 +50,7 @@ fn shop_site() -> Site {
     site.set(
         "returns",
         "text/html",
-        &html_page(
+        html_page(
             "Returns",
             "Refund policy",
             "Unused items can be returned within 30 days for a full refund.",
@@ -60,7 +60,7 @@ fn shop_site() -> Site {
     site.set(
         "delivery",
         "text/html",
-        &html_page(
+        html_page(
             "Delivery",
             "Delivery times",
             "Parcels reach the whole of France within three working days.",
@@ -168,7 +168,7 @@ async fn a_retrain_reindexes_only_what_changed_and_drops_what_vanished() {
     site.set(
         "hours",
         "text/html",
-        &html_page(
+        html_page(
             "Opening hours",
             "Saturday hours",
             "On Saturdays the shop now opens from 9am to 1pm.",
@@ -400,4 +400,140 @@ async fn a_single_url_is_fetched_extracted_and_cited() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().contains("404"), "{}", r.message());
+}
+
+#[tokio::test]
+async fn a_question_answered_only_by_a_linked_pdf_cites_the_pdf() {
+    let site = shop_site();
+    site.set(
+        "",
+        "text/html",
+        html_page(
+            "Lyon Shop",
+            "Welcome",
+            "Plants and pots.",
+            &["hours", "manual.pdf"],
+        ),
+    );
+    site.set(
+        "manual.pdf",
+        "application/pdf",
+        sitechat_ingest::testing::pdf(&[&[
+            "Self-watering pots",
+            "",
+            "Fill the reservoir of a self-watering pot every twelve days.",
+        ]]),
+    );
+    let addr = site.serve().await;
+    let app = private_app().await;
+    let key = app.admin_key.clone();
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Shop", "website_url": format!("http://{addr}/")}),
+        )
+        .await;
+    let bot = r.body["id"].as_str().unwrap().to_owned();
+    let done = wait_for_job(&app, &key, r.body["last_job_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let answer = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "How often do I fill the reservoir of a self-watering pot?"}),
+        )
+        .await;
+    assert_eq!(answer.body["outcome"], "answered", "{}", answer.text);
+    assert!(
+        answer.body["reply"]
+            .as_str()
+            .unwrap()
+            .contains("every twelve days"),
+        "{}",
+        answer.text
+    );
+    let url = answer.body["sources"][0]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("http://{addr}/manual.pdf")),
+        "{url}"
+    );
+}
+
+#[tokio::test]
+async fn crawl_settings_are_checked_and_applied() {
+    let site = shop_site();
+    let addr = site.serve().await;
+    let app = private_app().await;
+    let key = app.admin_key.clone();
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Shop", "settings": {"crawl": {"exclude": ["/[unclosed"]}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.message().starts_with("settings.crawl"), "{}", r.message());
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Shop", "settings": {"crawl": {"recrawl_hours": 0}}}),
+        )
+        .await;
+    assert!(r.message().contains("recrawl_hours"), "{}", r.message());
+
+    let r = app
+        .post("/v1/bots", &key, json!({"name": "Shop", "website_url": format!("http://{addr}/"), "settings": {"crawl": {"exclude": ["/returns"]}}}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let done = wait_for_job(&app, &key, r.body["last_job_id"].as_str().unwrap()).await;
+    assert_eq!(done["pages_indexed"], 3, "{done}");
+    let excluded: Vec<_> = done["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason"] == "excluded")
+        .collect();
+    assert_eq!(excluded.len(), 1, "{done}");
+    assert!(excluded[0]["url"].as_str().unwrap().ends_with("/returns"));
+}
+
+#[tokio::test]
+async fn a_bot_with_a_recrawl_schedule_is_trained_by_the_scheduler() {
+    let site = shop_site();
+    let addr = site.serve().await;
+    let app = TestApp::start_with(|c| {
+        c.allow_private_networks = true;
+        c.crawl.delay_ms = 0;
+        c.scheduler_interval_seconds = 1;
+    })
+    .await;
+    let key = app.admin_key.clone();
+    let bot = app.create_bot(&key, "Shop").await;
+    let r = app
+        .patch(&format!("/v1/bots/{bot}"), &key, json!({"website_url": format!("http://{addr}/"), "settings": {"crawl": {"recrawl_hours": 24}}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["settings"]["crawl"]["recrawl_hours"], 24);
+    let mut job = None;
+    for _ in 0..100 {
+        let jobs = app.get(&format!("/v1/bots/{bot}/jobs"), &key).await;
+        if let Some(id) = jobs.body["data"][0]["id"].as_str() {
+            job = Some(id.to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let job = job.expect("the scheduler queued a crawl within 10 s");
+    let done = wait_for_job(&app, &key, &job).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let jobs = app.get(&format!("/v1/bots/{bot}/jobs"), &key).await;
+    assert_eq!(
+        jobs.body["data"].as_array().unwrap().len(),
+        1,
+        "not due again for 24 hours"
+    );
 }

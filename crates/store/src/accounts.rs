@@ -204,7 +204,7 @@ impl Store {
     /// Deletes a key of the account. Refuses to delete the account's last admin key, which would
     /// lock the tenant out.
     pub async fn delete_key(&self, account: &AccountId, id: &KeyId) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT scopes FROM api_keys WHERE id = ? AND account_id = ?")
             .bind(id.as_str())
             .bind(account.as_str())

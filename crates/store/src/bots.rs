@@ -80,7 +80,7 @@ impl Store {
             created_at: at,
             updated_at: at,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(max) = max_bots {
             let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bots WHERE account_id = ?")
                 .bind(account.as_str())
@@ -161,7 +161,7 @@ impl Store {
         id: &BotId,
         patch: BotPatch,
     ) -> Result<Bot> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let sql = format!("SELECT {BOT_COLUMNS} FROM bots b WHERE b.id = ? AND b.account_id = ?");
         let row = sqlx::query(&sql)
             .bind(id.as_str())

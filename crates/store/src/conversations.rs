@@ -119,7 +119,7 @@ impl Store {
         target: StartConversation,
         text: String,
     ) -> Result<(Conversation, Message)> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let owned: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM bots WHERE id = ? AND account_id = ?")
                 .bind(bot.as_str())
@@ -221,7 +221,7 @@ impl Store {
         conversation: &ConversationId,
         new: NewMessage,
     ) -> Result<Message> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE c.id = ? AND b.account_id = ?",
         )

@@ -24,6 +24,24 @@ pub struct ClaimedJob {
     pub language: String,
 }
 
+/// A bot that re-crawls its website on a schedule.
+#[derive(Debug, Clone)]
+pub struct ScheduledBot {
+    pub bot: BotId,
+    pub account: AccountId,
+    pub website_url: String,
+    pub every_hours: u32,
+    pub last_job_at: Option<time::OffsetDateTime>,
+}
+
+impl ScheduledBot {
+    /// Whether a new crawl is due at `now`.
+    pub fn is_due(&self, now: time::OffsetDateTime) -> bool {
+        self.last_job_at
+            .is_none_or(|last| now - last >= Duration::hours(i64::from(self.every_hours)))
+    }
+}
+
 /// A page stored from an earlier crawl.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPage {
@@ -193,6 +211,31 @@ impl Store {
         }))
     }
 
+    /// Bots with a re-crawl schedule, with their account, website and when their last job was
+    /// created (for the scheduler to decide which are due).
+    pub async fn scheduled_bots(&self) -> Result<Vec<ScheduledBot>> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.account_id, b.website_url,
+                    CAST(json_extract(b.settings, '$.crawl.recrawl_hours') AS INTEGER) AS hours,
+                    (SELECT MAX(j.created_at) FROM jobs j WHERE j.bot_id = b.id) AS last_job
+             FROM bots b
+             WHERE b.website_url IS NOT NULL AND json_extract(b.settings, '$.crawl.recrawl_hours') IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ScheduledBot {
+                    bot: BotId::from_trusted(r.try_get("id")?),
+                    account: AccountId::from_trusted(r.try_get("account_id")?),
+                    website_url: r.try_get("website_url")?,
+                    every_hours: r.try_get::<i64, _>("hours")?.max(1) as u32,
+                    last_job_at: r.try_get("last_job")?,
+                })
+            })
+            .collect()
+    }
+
     /// Returns every running job to the queue (a single node starting up owns no job yet).
     pub async fn requeue_running_jobs(&self) -> Result<u64> {
         let done = sqlx::query(
@@ -342,7 +385,7 @@ impl Store {
         page: &PageWrite,
     ) -> Result<(SourceId, Vec<sitechat_core::ChunkId>)> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<String> = sqlx::query_scalar(
             "SELECT id FROM sources WHERE bot_id = ? AND url = ? AND kind = 'website'",
         )
@@ -434,7 +477,7 @@ impl Store {
 
     /// Deletes website pages that disappeared; returns how many.
     pub async fn delete_pages(&self, bot: &BotId, sources: &[SourceId]) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut n = 0;
         for id in sources {
             n +=

@@ -121,7 +121,7 @@ impl Store {
     /// Stores a source and all its chunks in one transaction, after checking that the bot belongs
     /// to the account.
     pub async fn insert_source(&self, account: &AccountId, new: &NewSource) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let owned: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM bots WHERE id = ? AND account_id = ?")
                 .bind(new.source.bot_id.as_str())
@@ -204,7 +204,7 @@ impl Store {
         bot: &BotId,
         id: &SourceId,
     ) -> Result<Vec<ChunkId>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM sources s JOIN bots b ON b.id = s.bot_id
              WHERE s.id = ? AND s.bot_id = ? AND b.account_id = ?",

@@ -25,7 +25,7 @@ pub use accounts::{KeyRecord, NewKey};
 pub use bots::{BotPatch, NewBot};
 pub use conversations::{NewMessage, StartConversation};
 pub use error::StoreError;
-pub use jobs::{ClaimedJob, PageWrite, StoredPage};
+pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage};
 pub use knowledge::NewSource;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -118,6 +118,14 @@ impl Store {
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(Self { pool })
+    }
+
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so a
+    /// transaction that reads before it writes waits its turn (`busy_timeout`) instead of failing
+    /// with "database is locked" when it would upgrade its read lock while another connection
+    /// writes.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Answers whether the database responds.

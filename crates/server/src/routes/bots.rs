@@ -3,7 +3,7 @@
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use sitechat_core::{
-    model::{Bot, BotSettings},
+    model::{Bot, BotSettings, CrawlSettings},
     validate::{threshold, BotMessage, BotName, HttpUrl, Language, ValidationError},
     BotId,
 };
@@ -34,6 +34,35 @@ pub struct SettingsPatch {
     pub fallback_message: Option<String>,
     /// In [0, 1]; answers less confident than this get the fallback message.
     pub confidence_threshold: Option<f64>,
+    /// How the website is crawled (replaces the current crawl settings as a whole).
+    pub crawl: Option<CrawlSettings>,
+}
+
+/// Checks crawl settings: glob patterns that compile, sensible limits.
+fn crawl_settings(crawl: CrawlSettings) -> Result<CrawlSettings, ValidationError> {
+    let config = sitechat_crawl::CrawlConfig {
+        include: crawl.include.clone(),
+        exclude: crawl.exclude.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = sitechat_crawl::Crawler::new(config) {
+        return Err(ValidationError::new("settings.crawl", e.to_string()));
+    }
+    if crawl.max_pages == Some(0) {
+        return Err(ValidationError::new(
+            "settings.crawl.max_pages",
+            "must be at least 1",
+        ));
+    }
+    if let Some(hours) = crawl.recrawl_hours {
+        if !(1..=8760).contains(&hours) {
+            return Err(ValidationError::new(
+                "settings.crawl.recrawl_hours",
+                format!("must be between 1 and 8760 hours (got {hours})"),
+            ));
+        }
+    }
+    Ok(crawl)
 }
 
 impl SettingsPatch {
@@ -47,6 +76,9 @@ impl SettingsPatch {
         }
         if let Some(t) = self.confidence_threshold {
             settings.confidence_threshold = threshold("settings.confidence_threshold", t)?;
+        }
+        if let Some(crawl) = self.crawl {
+            settings.crawl = crawl_settings(crawl)?;
         }
         Ok(settings)
     }

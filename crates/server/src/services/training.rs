@@ -56,13 +56,48 @@ pub async fn start(
         force_retrain,
         include_new_pages,
     };
+    enqueue(state, &caller.account.id, &bot.id, &params).await
+}
+
+async fn enqueue(
+    state: &AppState,
+    account: &sitechat_core::AccountId,
+    bot: &BotId,
+    params: &TrainParams,
+) -> ApiResult<Job> {
     let job = state
         .store
-        .enqueue_job(&caller.account.id, &bot.id, "train", &params)
+        .enqueue_job(account, bot, "train", params)
         .await?;
     state.jobs_wake.notify_one();
-    tracing::info!(job = %job.id, bot = %bot.id, "training queued");
+    tracing::info!(job = %job.id, bot = %bot, "training queued");
     Ok(job)
+}
+
+/// Queues the re-crawls that bots' schedules (`settings.crawl.recrawl_hours`) make due.
+/// Returns how many were queued.
+pub async fn enqueue_due_recrawls(state: &AppState) -> ApiResult<usize> {
+    let mut queued = 0;
+    let at = now();
+    for scheduled in state.store.scheduled_bots().await? {
+        if !scheduled.is_due(at) {
+            continue;
+        }
+        let params = TrainParams {
+            url: scheduled.website_url.clone(),
+            force_retrain: false,
+            include_new_pages: true,
+        };
+        match enqueue(state, &scheduled.account, &scheduled.bot, &params).await {
+            Ok(_) => queued += 1,
+            // Already training: the schedule is met by that job.
+            Err(ApiError::Conflict(_)) => {}
+            Err(e) => {
+                tracing::warn!(bot = %scheduled.bot, error = %e, "could not queue a scheduled re-crawl")
+            }
+        }
+    }
+    Ok(queued)
 }
 
 pub async fn get(state: &AppState, caller: &Caller, id: &JobId) -> ApiResult<Job> {

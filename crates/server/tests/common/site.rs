@@ -17,16 +17,16 @@ use axum::{
 
 #[derive(Clone, Default)]
 pub struct Site {
-    pages: Arc<Mutex<HashMap<String, (String, String)>>>,
+    pages: Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>,
 }
 
 impl Site {
     /// Sets a page's body and content type (path without the leading slash; "" is the home page).
-    pub fn set(&self, path: &str, content_type: &str, body: &str) {
+    pub fn set(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
         self.pages
             .lock()
             .unwrap()
-            .insert(path.to_owned(), (content_type.to_owned(), body.to_owned()));
+            .insert(path.to_owned(), (content_type.to_owned(), body.into()));
     }
 
     pub fn remove(&self, path: &str) {
@@ -70,8 +70,8 @@ impl Site {
 }
 
 /// A cheap stable hash for ETags.
-fn md5ish(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+fn md5ish(s: &[u8]) -> u64 {
+    s.iter().copied().fold(0xcbf29ce484222325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
     })
 }
