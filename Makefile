@@ -13,9 +13,11 @@ run:
 test:
 	$(CARGO) test --workspace
 
-## Loopback load benchmark: chat against /health, medians of several runs.
+## Loopback benchmarks: chat against /health, and crawling a 2,000-page site against fetching
+## alone; medians of several runs.
 bench:
 	$(CARGO) bench -p sitechat-server --bench chat_load
+	$(CARGO) bench -p sitechat-server --bench crawl_load
 
 ## Download the model packages into $(MODELS_DIR) (used by the semantic retrieval to come).
 models:

@@ -26,10 +26,10 @@ struct Cli {
 #[derive(Args, Clone)]
 struct Common {
     /// Configuration file (default: ./sitechat.toml when it exists).
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", global = true)]
     config: Option<PathBuf>,
     /// Where the database and indexes live [env: SITECHAT_DATA_DIR] [default: ./data].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
 }
 

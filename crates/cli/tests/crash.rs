@@ -115,7 +115,11 @@ async fn pages(base: &str, bot: &str) -> Vec<(String, u64)> {
         .await;
         for s in page["data"].as_array().unwrap() {
             all.push((
-                s["url"].as_str().unwrap().to_owned(),
+                s["url"]
+                    .as_str()
+                    .or(s["title"].as_str())
+                    .unwrap()
+                    .to_owned(),
                 s["chunks"].as_u64().unwrap(),
             ));
         }
@@ -208,4 +212,102 @@ async fn a_training_killed_mid_crawl_resumes_and_matches_an_uninterrupted_run() 
     assert!(status.success());
     let exit = second.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_commands_ingest_files_and_follow_training() {
+    let url = site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path());
+    let bot = call(
+        reqwest::Method::POST,
+        format!("{}/v1/bots", server.base),
+        Some(json!({"name": "cli"})),
+    )
+    .await;
+    let bot = bot["id"].as_str().unwrap().to_owned();
+
+    let csv = dir.path().join("stores.csv");
+    std::fs::write(&csv, "city,hours\nLyon,9 to 6\nGrenoble,10 to 7\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sitechat"))
+            .args(args)
+            .args(["--server", &server.base, "--key", KEY])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&["ingest", csv.to_str().unwrap(), "--bot", &bot]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("stores.csv") && stdout.contains("2 of 2 rows"),
+        "{stdout}"
+    );
+
+    let (ok, stdout, stderr) = run(&["ingest", "/no/such/file.pdf", "--bot", &bot]);
+    assert!(!ok && stderr.contains("cannot read"), "{stdout}{stderr}");
+
+    call(
+        reqwest::Method::PATCH,
+        format!("{}/v1/bots/{bot}", server.base),
+        Some(json!({"website_url": url})),
+    )
+    .await;
+    let (ok, stdout, stderr) = run(&["bots", "train", &bot, "--wait"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("succeeded"), "{stdout}");
+    let sources = pages(&server.base, &bot).await;
+    assert_eq!(
+        sources.len(),
+        PAGES + 2,
+        "the site's pages and the spreadsheet"
+    );
+
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    // Keys are managed offline, in the data directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_sitechat"))
+        .args([
+            "keys",
+            "create",
+            "--name",
+            "ops",
+            "--scopes",
+            "read",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    let secret = line.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(secret.starts_with("sk_"));
+    let mut server = start(dir.path());
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/bots", server.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/bots", server.base))
+        .bearer_auth(&secret)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403, "a read key cannot create");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
 }
