@@ -24,6 +24,8 @@
 //! below the bot's threshold is replaced by its fallback message.
 
 mod compose;
+pub mod intents;
+pub mod leads;
 pub mod question;
 
 use std::sync::Arc;

@@ -108,6 +108,8 @@ id_type!(/// A webhook endpoint.
     WebhookId, "whk", "webhook");
 id_type!(/// An entry of the event log.
     EventId, "evt", "event");
+id_type!(/// Captured contact details.
+    LeadId, "lead", "lead");
 
 #[cfg(test)]
 mod tests {

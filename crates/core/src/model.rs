@@ -47,6 +47,31 @@ pub struct BotSettings {
     /// How the bot's website is crawled.
     #[serde(default)]
     pub crawl: CrawlSettings,
+    /// Country (ISO 3166 alpha-2, e.g. `FR`) for reading local phone numbers in messages.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Hand the conversation to a human after this many fallbacks in a row; 0 never does.
+    #[serde(default = "default_handoff_after_fallbacks")]
+    pub handoff_after_fallbacks: u32,
+    /// After a fallback, ask visitors who left no email or phone for one.
+    #[serde(default = "default_true")]
+    pub ask_for_contact: bool,
+    /// The words used to ask for contact details.
+    #[serde(default = "default_contact_prompt")]
+    pub contact_prompt: String,
+}
+
+fn default_handoff_after_fallbacks() -> u32 {
+    3
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_contact_prompt() -> String {
+    "If you leave your email address or phone number, a member of our team will get back to you."
+        .to_owned()
 }
 
 /// Per-bot crawl settings.
@@ -74,6 +99,10 @@ impl Default for BotSettings {
             fallback_message: "Sorry, I couldn't find an answer to that in what I know. Could you rephrase it, or would you like me to put you in touch with a person?".to_owned(),
             confidence_threshold: Self::DEFAULT_THRESHOLD,
             crawl: CrawlSettings::default(),
+            region: None,
+            handoff_after_fallbacks: default_handoff_after_fallbacks(),
+            ask_for_contact: true,
+            contact_prompt: default_contact_prompt(),
         }
     }
 }
@@ -251,30 +280,120 @@ pub struct SourceRef {
     pub snippet: String,
 }
 
-/// A conversation's state.
+/// Who owns a conversation: the handoff state machine
+/// `bot → waiting_for_agent → agent → bot | ended` (an agent may also take over straight from
+/// the bot, and a waiting conversation may be released back to the bot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     /// The bot answers.
     Bot,
+    /// A human was asked for; the bot is silent until an agent takes over or releases it.
+    WaitingForAgent,
+    /// A human agent owns the conversation; the bot is silent.
+    Agent,
     Ended,
+}
+
+/// Something that moves a conversation through the handoff state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffAction {
+    /// Ask for a human.
+    Escalate,
+    /// An agent takes the conversation.
+    Takeover,
+    /// Back to the bot.
+    Release,
+    End,
 }
 
 impl ConversationStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             ConversationStatus::Bot => "bot",
+            ConversationStatus::WaitingForAgent => "waiting_for_agent",
+            ConversationStatus::Agent => "agent",
             ConversationStatus::Ended => "ended",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "bot" => Some(Self::Bot),
-            "ended" => Some(Self::Ended),
-            _ => None,
+        [Self::Bot, Self::WaitingForAgent, Self::Agent, Self::Ended]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+
+    /// The state an action leads to, or why it is not allowed from here.
+    pub fn next(self, action: HandoffAction) -> Result<ConversationStatus, String> {
+        use ConversationStatus::*;
+        use HandoffAction::*;
+        match (self, action) {
+            (Ended, _) => Err("the conversation has ended".to_owned()),
+            (Bot, Escalate) => Ok(WaitingForAgent),
+            (WaitingForAgent, Escalate) => Err(
+                "a human was already asked for; the conversation is waiting for an agent"
+                    .to_owned(),
+            ),
+            (Agent, Escalate) => Err("an agent already owns the conversation".to_owned()),
+            (Bot | WaitingForAgent, Takeover) => Ok(Agent),
+            (Agent, Takeover) => {
+                Err("an agent already owns the conversation; release it first".to_owned())
+            }
+            (WaitingForAgent | Agent, Release) => Ok(Bot),
+            (Bot, Release) => Err("the bot already owns the conversation".to_owned()),
+            (_, End) => Ok(Ended),
         }
     }
+
+    /// Whether the bot answers visitor messages in this state.
+    pub fn bot_answers(self) -> bool {
+        self == ConversationStatus::Bot
+    }
+}
+
+/// Why a conversation was handed to a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    /// The visitor asked for a person.
+    VisitorAsked,
+    /// The bot could not answer several times in a row.
+    LowConfidence,
+    /// An API call (an agent or an integration).
+    Api,
+}
+
+impl HandoffReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffReason::VisitorAsked => "visitor_asked",
+            HandoffReason::LowConfidence => "low_confidence",
+            HandoffReason::Api => "api",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::VisitorAsked, Self::LowConfidence, Self::Api]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// A visitor, identified by the client's own key, unique per bot.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Contact {
+    pub id: ContactId,
+    pub bot_id: BotId,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    /// Variables by scope: `{"system": {…}, "contact": {…}}`.
+    #[schema(value_type = Object)]
+    pub variables: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 /// One thread between a visitor and a bot.
@@ -288,10 +407,64 @@ pub struct Conversation {
     /// `api`, `widget`, `whatsapp`, …
     pub channel: String,
     pub status: ConversationStatus,
+    /// The agent who owns the conversation, while one does.
+    pub assignee: Option<String>,
+    pub handoff_reason: Option<HandoffReason>,
+    /// Conversation-scoped variables.
+    #[schema(value_type = Object)]
+    pub variables: serde_json::Value,
+    /// The visitor's 1–5 rating of the conversation.
+    pub rating: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+/// Delivery status of a bot or agent message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageStatus {
+    Sent,
+    Delivered,
+    Read,
+    NotSent,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Sent => "SENT",
+            MessageStatus::Delivered => "DELIVERED",
+            MessageStatus::Read => "READ",
+            MessageStatus::NotSent => "NOT_SENT",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Sent, Self::Delivered, Self::Read, Self::NotSent]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// A quick-reply button offered with a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Button {
+    pub title: String,
+    /// What is sent back when the button is pressed (the title when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+}
+
+/// A visitor's judgement of a bot message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Thumb {
+    Up,
+    Down,
 }
 
 /// One message of a conversation.
@@ -301,14 +474,65 @@ pub struct Message {
     pub conversation_id: ConversationId,
     pub role: Role,
     pub text: String,
+    /// For agent messages: the agent's name.
+    pub author: Option<String>,
     /// For bot messages: how sure the bot is that the text answers the question, in [0, 1].
     pub confidence: Option<f64>,
     /// For bot messages: what kind of answer this is.
     pub outcome: Option<Outcome>,
     pub sources: Vec<SourceRef>,
+    pub buttons: Vec<Button>,
+    /// For bot and agent messages: SENT, DELIVERED, READ or NOT_SENT.
+    pub status: Option<MessageStatus>,
+    pub feedback: Option<Thumb>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
+
+/// Contact details captured in a conversation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Lead {
+    pub id: crate::LeadId,
+    pub bot_id: BotId,
+    pub contact_id: Option<ContactId>,
+    pub conversation_id: Option<ConversationId>,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// An entry of the append-only event log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    pub id: crate::EventId,
+    /// `conversation.started`, `message.received`, `lead.captured`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub bot_id: Option<BotId>,
+    pub conversation_id: Option<ConversationId>,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Every event type sitechat records.
+pub const EVENT_TYPES: &[&str] = &[
+    "conversation.started",
+    "conversation.ended",
+    "message.received",
+    "message.sent",
+    "lead.captured",
+    "escalation.requested",
+    "takeover.started",
+    "takeover.ended",
+    "feedback.received",
+    "training.succeeded",
+    "training.failed",
+];
 
 /// A job's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -61,6 +61,7 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config>
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail returns its own large error type.
 mod tests {
     use super::*;
 

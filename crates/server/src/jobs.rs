@@ -92,7 +92,7 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Queues scheduled re-crawls as they fall due. The schedule lives in the bots' settings and the
+/// Queues scheduled re-crawls as they fall due, and ends conversations left idle. The schedule lives in the bots' settings and the
 /// jobs table, so it needs no state of its own and survives restarts.
 async fn schedule(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_secs(state.config.scheduler_interval_seconds.max(1));
@@ -101,6 +101,17 @@ async fn schedule(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "scheduled re-crawls queued"),
             Err(e) => tracing::warn!(error = %e, "could not check re-crawl schedules"),
+        }
+        let idle = state.config.conversation_idle_minutes;
+        if idle > 0 {
+            let before = sitechat_core::now() - time::Duration::minutes(idle as i64);
+            match state.store.end_idle_conversations(before, 500).await {
+                Ok(ended) if !ended.is_empty() => {
+                    tracing::info!(conversations = ended.len(), "idle conversations ended")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not end idle conversations"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

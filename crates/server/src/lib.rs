@@ -10,8 +10,10 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod jobs;
 pub mod limits;
+pub mod live;
 pub mod routes;
 pub mod services;
 pub mod state;
@@ -58,7 +60,9 @@ use crate::{error::ApiError, limits::RateLimits, state::AppState, telemetry::Met
         (name = "bots", description = "Assistants, one per website"),
         (name = "knowledge", description = "What a bot knows"),
         (name = "training", description = "Learning a website, as durable jobs"),
-        (name = "chat", description = "Visitor messages and conversations"),
+        (name = "chat", description = "Visitor messages"),
+        (name = "conversations", description = "Conversations, the human handoff, messages, live updates"),
+        (name = "contacts", description = "Visitors, their state, leads, and the event log"),
         (name = "accounts", description = "Tenants"),
         (name = "keys", description = "API keys"),
         (name = "operations", description = "Health and metrics"),
@@ -95,12 +99,20 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::bots::router())
         .merge(routes::sources::router(state.config.max_upload_bytes))
         .merge(routes::chat::router())
+        .merge(routes::conversations::router())
+        .merge(routes::contacts::router())
         .merge(routes::training::router())
         .split_for_parts();
-    let authenticated = authenticated.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_key,
-    ));
+    // Layers run outermost last-added: the key is checked first, then idempotency.
+    let authenticated = authenticated
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
     let (public, public_spec) = routes::health::router().split_for_parts();
     let mut spec = spec;
     spec.merge(public_spec);
@@ -216,6 +228,8 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
         limits: Arc::new(RateLimits::new(config.rate_limits)),
         metrics: Arc::new(Metrics::new()),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
+        live: Arc::new(live::Live::default()),
+        idempotency: Arc::new(idempotency::KeyLocks::default()),
         config: Arc::new(config),
         store,
         index,

@@ -20,4 +20,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the job workers when a job is enqueued.
     pub jobs_wake: Arc<tokio::sync::Notify>,
+    /// Live updates of conversations.
+    pub live: Arc<crate::live::Live>,
+    /// Requests in flight per idempotency key.
+    pub idempotency: Arc<crate::idempotency::KeyLocks>,
 }

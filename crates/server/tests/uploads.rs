@@ -164,7 +164,8 @@ async fn bad_uploads_get_a_clear_400_and_change_nothing() {
     let sheet = format!("/v1/bots/{bot}/sources/spreadsheet");
     let file = format!("/v1/bots/{bot}/sources/file");
 
-    let cases: Vec<(&str, &str, &str, Vec<u8>, StatusCode, &str)> = vec![
+    type Case<'a> = (&'a str, &'a str, &'a str, Vec<u8>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             sheet.as_str(),
             "empty.csv",

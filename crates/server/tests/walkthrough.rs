@@ -158,7 +158,14 @@ async fn the_bots_own_fallback_message_and_threshold_are_used() {
         )
         .await;
     assert_eq!(r.body["outcome"], "fallback", "{}", r.text);
-    assert_eq!(r.body["reply"], "Ask Marie at the desk.");
+    assert!(
+        r.body["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("Ask Marie at the desk."),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]

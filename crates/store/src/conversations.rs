@@ -1,23 +1,46 @@
-//! Contacts, conversations and messages.
+//! Contacts, conversations, messages, the handoff state machine, leads, statuses, chat state and
+//! feedback. Every change that the event log records appends its event in the same transaction.
 
+use serde_json::{json, Value};
 use sitechat_core::{
-    model::{Conversation, ConversationStatus, Message, Outcome, Role, SourceRef},
-    now, AccountId, BotId, ContactId, ConversationId, MessageId,
+    model::{
+        Button, Contact, Conversation, ConversationStatus, HandoffAction, HandoffReason, Lead,
+        Message, MessageStatus, Outcome, Role, SourceRef, Thumb,
+    },
+    now, AccountId, BotId, ContactId, ConversationId, LeadId, MessageId,
 };
 use sqlx::Row;
+use time::OffsetDateTime;
 
-use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+use crate::{error::StoreError, events, paginate, Page, PageRequest, Result, Store};
+
+/// What a client tells about a visitor.
+#[derive(Debug, Clone, Default)]
+pub struct ContactInput {
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Scoped variables to merge into the contact's (`{"system": {…}, "contact": {…}}`).
+    pub variables: Option<Value>,
+}
 
 /// How to find or start the conversation a visitor message belongs to.
 #[derive(Debug, Clone)]
 pub enum StartConversation {
     /// Continue this conversation (it must belong to the bot).
     Existing(ConversationId),
-    /// Start a new one, for the visitor with this external key if given.
-    New {
-        external_id: Option<String>,
-        channel: String,
-    },
+    /// Start a new one.
+    New(NewConversation),
+}
+
+/// A conversation to start.
+#[derive(Debug, Clone, Default)]
+pub struct NewConversation {
+    pub contact: Option<ContactInput>,
+    pub channel: String,
+    /// Conversation-scoped variables.
+    pub variables: Option<Value>,
 }
 
 /// A message to append.
@@ -25,17 +48,66 @@ pub enum StartConversation {
 pub struct NewMessage {
     pub role: Role,
     pub text: String,
+    pub author: Option<String>,
     pub confidence: Option<f64>,
     pub outcome: Option<Outcome>,
     pub sources: Vec<SourceRef>,
+    pub buttons: Vec<Button>,
+}
+
+impl NewMessage {
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Self {
+            role,
+            text: text.into(),
+            author: None,
+            confidence: None,
+            outcome: None,
+            sources: Vec::new(),
+            buttons: Vec::new(),
+        }
+    }
+}
+
+/// Filters of the conversation list.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub bot: Option<BotId>,
+    pub channel: Option<String>,
+    pub status: Option<ConversationStatus>,
+    pub contact: Option<ContactId>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+/// Filters of the lead list.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    pub bot: Option<BotId>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+/// A bot reply that was stored, with the conversation's run of fallbacks after it.
+#[derive(Debug, Clone)]
+pub struct StoredReply {
+    pub message: Message,
+    pub fallback_streak: i64,
 }
 
 const CONVERSATION_COLUMNS: &str =
-    "c.seq, c.id, c.bot_id, c.contact_id, c.channel, c.status, c.created_at, c.updated_at,
+    "c.seq, c.id, c.bot_id, c.contact_id, c.channel, c.status, c.assignee, c.handoff_reason,
+     c.variables, c.rating, c.created_at, c.updated_at, c.ended_at,
      (SELECT external_id FROM contacts t WHERE t.id = c.contact_id) AS external_id";
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
 
 fn conversation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Conversation> {
     let status: String = row.try_get("status")?;
+    let reason: Option<String> = row.try_get("handoff_reason")?;
+    let variables: String = row.try_get("variables")?;
     Ok(Conversation {
         id: ConversationId::from_trusted(row.try_get("id")?),
         bot_id: BotId::from_trusted(row.try_get("bot_id")?),
@@ -45,9 +117,14 @@ fn conversation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Conversation> 
         external_id: row.try_get("external_id")?,
         channel: row.try_get("channel")?,
         status: ConversationStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("conversation status {status}")))?,
+            .ok_or_else(|| corrupt(format!("conversation status {status}")))?,
+        assignee: row.try_get("assignee")?,
+        handoff_reason: reason.as_deref().and_then(HandoffReason::parse),
+        variables: serde_json::from_str(&variables).map_err(corrupt)?,
+        rating: row.try_get("rating")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        ended_at: row.try_get("ended_at")?,
     })
 }
 
@@ -55,19 +132,191 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message> {
     let role: String = row.try_get("role")?;
     let outcome: Option<String> = row.try_get("outcome")?;
     let sources: String = row.try_get("sources")?;
+    let buttons: String = row.try_get("buttons")?;
+    let status: Option<String> = row.try_get("status")?;
+    let feedback: Option<String> = row.try_get("feedback")?;
     Ok(Message {
         id: MessageId::from_trusted(row.try_get("id")?),
         conversation_id: ConversationId::from_trusted(row.try_get("conversation_id")?),
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+        role: Role::parse(&role).ok_or_else(|| corrupt(format!("role {role}")))?,
         text: row.try_get("text")?,
+        author: row.try_get("author")?,
         confidence: row.try_get("confidence")?,
         outcome: outcome
-            .map(|o| Outcome::parse(&o).ok_or_else(|| StoreError::Corrupt(format!("outcome {o}"))))
+            .map(|o| Outcome::parse(&o).ok_or_else(|| corrupt(format!("outcome {o}"))))
             .transpose()?,
-        sources: serde_json::from_str(&sources)
-            .map_err(|e| StoreError::Corrupt(format!("sources: {e}")))?,
+        sources: serde_json::from_str(&sources).map_err(corrupt)?,
+        buttons: serde_json::from_str(&buttons).map_err(corrupt)?,
+        status: status.as_deref().and_then(MessageStatus::parse),
+        feedback: feedback
+            .as_deref()
+            .map(|f| if f == "up" { Thumb::Up } else { Thumb::Down }),
         created_at: row.try_get("created_at")?,
     })
+}
+
+fn contact_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Contact> {
+    let variables: String = row.try_get("variables")?;
+    Ok(Contact {
+        id: ContactId::from_trusted(row.try_get("id")?),
+        bot_id: BotId::from_trusted(row.try_get("bot_id")?),
+        external_id: row.try_get("external_id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        variables: serde_json::from_str(&variables).map_err(corrupt)?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Merges `patch` into `base` one level deep per scope (`{"system": {…}}` keys merge).
+fn merge_variables(base: &mut Value, patch: &Value) {
+    let (Some(base), Some(patch)) = (base.as_object_mut(), patch.as_object()) else {
+        return;
+    };
+    for (scope, values) in patch {
+        match (
+            base.get_mut(scope).and_then(Value::as_object_mut),
+            values.as_object(),
+        ) {
+            (Some(existing), Some(new)) => {
+                for (k, v) in new {
+                    existing.insert(k.clone(), v.clone());
+                }
+            }
+            _ => {
+                base.insert(scope.clone(), values.clone());
+            }
+        }
+    }
+}
+
+async fn owned_bot(
+    conn: &mut sqlx::SqliteConnection,
+    account: &AccountId,
+    bot: &BotId,
+) -> Result<()> {
+    let owned: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM bots WHERE id = ? AND account_id = ?")
+            .bind(bot.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    owned
+        .map(|_| ())
+        .ok_or_else(|| StoreError::not_found("bot"))
+}
+
+/// Creates or updates a contact from what a client says about it; returns its id.
+async fn upsert_contact(
+    conn: &mut sqlx::SqliteConnection,
+    bot: &BotId,
+    input: &ContactInput,
+) -> Result<ContactId> {
+    let at = now();
+    let existing = sqlx::query("SELECT * FROM contacts WHERE bot_id = ? AND external_id = ?")
+        .bind(bot.as_str())
+        .bind(&input.external_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match existing {
+        Some(row) => {
+            let contact = contact_from_row(&row)?;
+            let mut variables = contact.variables.clone();
+            if let Some(patch) = &input.variables {
+                merge_variables(&mut variables, patch);
+            }
+            sqlx::query(
+                "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), phone = COALESCE(?, phone),
+                 variables = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(&input.name)
+            .bind(&input.email)
+            .bind(&input.phone)
+            .bind(variables.to_string())
+            .bind(at)
+            .bind(contact.id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            Ok(contact.id)
+        }
+        None => {
+            let id = ContactId::generate();
+            let mut variables = json!({});
+            if let Some(patch) = &input.variables {
+                merge_variables(&mut variables, patch);
+            }
+            sqlx::query(
+                "INSERT INTO contacts (id, bot_id, external_id, name, email, phone, variables, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id.as_str())
+            .bind(bot.as_str())
+            .bind(&input.external_id)
+            .bind(&input.name)
+            .bind(&input.email)
+            .bind(&input.phone)
+            .bind(variables.to_string())
+            .bind(at)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            Ok(id)
+        }
+    }
+}
+
+async fn insert_conversation(
+    conn: &mut sqlx::SqliteConnection,
+    account: &AccountId,
+    bot: &BotId,
+    new: &NewConversation,
+) -> Result<ConversationId> {
+    let at = now();
+    let contact_id = match &new.contact {
+        Some(contact) => Some(upsert_contact(conn, bot, contact).await?),
+        None => None,
+    };
+    let id = ConversationId::generate();
+    let variables = new.variables.clone().unwrap_or_else(|| json!({}));
+    sqlx::query(
+        "INSERT INTO conversations (id, bot_id, contact_id, channel, status, variables, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'bot', ?, ?, ?)",
+    )
+    .bind(id.as_str())
+    .bind(bot.as_str())
+    .bind(contact_id.as_ref().map(ContactId::as_str))
+    .bind(&new.channel)
+    .bind(variables.to_string())
+    .bind(at)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    events::append(
+        conn,
+        account,
+        Some(bot),
+        Some(&id),
+        "conversation.started",
+        json!({
+            "conversation_id": id, "bot_id": bot, "channel": new.channel,
+            "contact_id": contact_id, "external_id": new.contact.as_ref().map(|c| &c.external_id),
+        }),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn load_conversation(
+    conn: &mut sqlx::SqliteConnection,
+    id: &ConversationId,
+) -> Result<Conversation> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?");
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    conversation_from_row(&row)
 }
 
 async fn insert_message(
@@ -75,29 +324,35 @@ async fn insert_message(
     conversation: &ConversationId,
     new: NewMessage,
 ) -> Result<Message> {
+    let status = matches!(new.role, Role::Bot | Role::Agent).then_some(MessageStatus::Sent);
     let message = Message {
         id: MessageId::generate(),
         conversation_id: conversation.clone(),
         role: new.role,
         text: new.text,
+        author: new.author,
         confidence: new.confidence,
         outcome: new.outcome,
         sources: new.sources,
+        buttons: new.buttons,
+        status,
+        feedback: None,
         created_at: now(),
     };
-    let sources =
-        serde_json::to_string(&message.sources).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
-        "INSERT INTO messages (id, conversation_id, role, text, confidence, outcome, sources, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (id, conversation_id, role, text, author, confidence, outcome, sources, buttons, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(message.id.as_str())
     .bind(message.conversation_id.as_str())
     .bind(message.role.as_str())
     .bind(&message.text)
+    .bind(&message.author)
     .bind(message.confidence)
     .bind(message.outcome.map(Outcome::as_str))
-    .bind(sources)
+    .bind(serde_json::to_string(&message.sources).map_err(corrupt)?)
+    .bind(serde_json::to_string(&message.buttons).map_err(corrupt)?)
+    .bind(message.status.map(MessageStatus::as_str))
     .bind(message.created_at)
     .execute(&mut *conn)
     .await?;
@@ -109,132 +364,311 @@ async fn insert_message(
     Ok(message)
 }
 
+fn message_event(conversation: &Conversation, message: &Message) -> Value {
+    json!({
+        "conversation_id": conversation.id, "bot_id": conversation.bot_id, "contact_id": conversation.contact_id,
+        "external_id": conversation.external_id, "channel": conversation.channel,
+        "message": {"id": message.id, "role": message.role, "text": message.text, "author": message.author,
+                    "confidence": message.confidence, "outcome": message.outcome, "buttons": message.buttons},
+    })
+}
+
+/// The account that owns a conversation, checked.
+async fn conversation_of(
+    conn: &mut sqlx::SqliteConnection,
+    account: &AccountId,
+    id: &ConversationId,
+) -> Result<Conversation> {
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE c.id = ? AND b.account_id = ?"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::not_found("conversation"))?;
+    conversation_from_row(&row)
+}
+
 impl Store {
-    /// Stores a visitor's message, starting its conversation (and the visitor's contact) first
-    /// when needed, in one transaction. Returns the conversation and the stored message.
+    /// Starts a conversation (and creates or updates its contact), recording
+    /// `conversation.started`.
+    pub async fn start_conversation(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        new: &NewConversation,
+    ) -> Result<Conversation> {
+        let mut tx = self.begin_write().await?;
+        owned_bot(&mut tx, account, bot).await?;
+        let id = insert_conversation(&mut tx, account, bot, new).await?;
+        let conversation = load_conversation(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(conversation)
+    }
+
+    /// Stores a visitor's message, starting its conversation first when needed, in one
+    /// transaction with its events. Returns the conversation (as it is after the message), the
+    /// message, and whether the conversation was started by it.
     pub async fn record_visitor_message(
         &self,
         account: &AccountId,
         bot: &BotId,
         target: StartConversation,
         text: String,
-    ) -> Result<(Conversation, Message)> {
+    ) -> Result<(Conversation, Message, bool)> {
         let mut tx = self.begin_write().await?;
-        let owned: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM bots WHERE id = ? AND account_id = ?")
-                .bind(bot.as_str())
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if owned.is_none() {
-            return Err(StoreError::not_found("bot"));
-        }
-        let conversation_id = match target {
+        owned_bot(&mut tx, account, bot).await?;
+        let (id, started) = match target {
             StartConversation::Existing(id) => {
-                let status: Option<String> = sqlx::query_scalar(
-                    "SELECT status FROM conversations WHERE id = ? AND bot_id = ?",
-                )
-                .bind(id.as_str())
-                .bind(bot.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                match status.as_deref() {
-                    None => return Err(StoreError::not_found("conversation")),
-                    Some("ended") => {
-                        return Err(StoreError::Conflict(
-                            "this conversation has ended; start a new one by leaving out conversation_id".to_owned(),
-                        ))
-                    }
-                    Some(_) => id,
+                let conversation = conversation_of(&mut tx, account, &id).await?;
+                if conversation.bot_id != *bot {
+                    return Err(StoreError::not_found("conversation"));
                 }
+                if conversation.status == ConversationStatus::Ended {
+                    return Err(StoreError::Conflict(
+                        "this conversation has ended; start a new one by leaving out conversation_id".to_owned(),
+                    ));
+                }
+                (id, false)
             }
-            StartConversation::New {
-                external_id,
-                channel,
-            } => {
-                let at = now();
-                let contact_id = match external_id {
-                    Some(external) => {
-                        sqlx::query(
-                            "INSERT INTO contacts (id, bot_id, external_id, created_at) VALUES (?, ?, ?, ?)
-                             ON CONFLICT (bot_id, external_id) DO NOTHING",
-                        )
-                        .bind(ContactId::generate().as_str())
-                        .bind(bot.as_str())
-                        .bind(&external)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                        let id: String = sqlx::query_scalar(
-                            "SELECT id FROM contacts WHERE bot_id = ? AND external_id = ?",
-                        )
-                        .bind(bot.as_str())
-                        .bind(&external)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        Some(id)
-                    }
-                    None => None,
-                };
-                let id = ConversationId::generate();
-                sqlx::query(
-                    "INSERT INTO conversations (id, bot_id, contact_id, channel, status, created_at, updated_at)
-                     VALUES (?, ?, ?, ?, 'bot', ?, ?)",
-                )
-                .bind(id.as_str())
-                .bind(bot.as_str())
-                .bind(contact_id)
-                .bind(&channel)
-                .bind(at)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                id
-            }
+            StartConversation::New(new) => (
+                insert_conversation(&mut tx, account, bot, &new).await?,
+                true,
+            ),
         };
-        let message = insert_message(
+        let message = insert_message(&mut tx, &id, NewMessage::text(Role::Visitor, text)).await?;
+        let conversation = load_conversation(&mut tx, &id).await?;
+        events::append(
             &mut tx,
-            &conversation_id,
-            NewMessage {
-                role: Role::Visitor,
-                text,
-                confidence: None,
-                outcome: None,
-                sources: Vec::new(),
-            },
+            account,
+            Some(bot),
+            Some(&id),
+            "message.received",
+            message_event(&conversation, &message),
         )
         .await?;
-        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?");
-        let row = sqlx::query(&sql)
-            .bind(conversation_id.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        let conversation = conversation_from_row(&row)?;
         tx.commit().await?;
-        Ok((conversation, message))
+        Ok((conversation, message, started))
     }
 
-    /// Appends a message to a conversation of the account.
-    pub async fn append_message(
+    /// Stores the bot's reply — only if the bot still owns the conversation (an agent may have
+    /// taken over while the answer was composed; the reply is then dropped and `None` returned).
+    /// Keeps the conversation's run of consecutive fallbacks.
+    pub async fn append_bot_message(
+        &self,
+        account: &AccountId,
+        conversation: &ConversationId,
+        new: NewMessage,
+    ) -> Result<Option<StoredReply>> {
+        let mut tx = self.begin_write().await?;
+        let current = conversation_of(&mut tx, account, conversation).await?;
+        if !current.status.bot_answers() {
+            return Ok(None);
+        }
+        let fallback = new.outcome == Some(Outcome::Fallback);
+        let message = insert_message(&mut tx, conversation, new).await?;
+        let streak: i64 = sqlx::query_scalar(
+            "UPDATE conversations SET fallback_streak = CASE WHEN ? THEN fallback_streak + 1 ELSE 0 END WHERE id = ?
+             RETURNING fallback_streak",
+        )
+        .bind(fallback)
+        .bind(conversation.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        events::append(
+            &mut tx,
+            account,
+            Some(&current.bot_id),
+            Some(conversation),
+            "message.sent",
+            message_event(&current, &message),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(StoredReply {
+            message,
+            fallback_streak: streak,
+        }))
+    }
+
+    /// Stores an agent's (or a system) message. An agent writes only in a conversation an agent
+    /// owns.
+    pub async fn append_staff_message(
         &self,
         account: &AccountId,
         conversation: &ConversationId,
         new: NewMessage,
     ) -> Result<Message> {
         let mut tx = self.begin_write().await?;
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE c.id = ? AND b.account_id = ?",
-        )
-        .bind(conversation.as_str())
-        .bind(account.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if found.is_none() {
-            return Err(StoreError::not_found("conversation"));
+        let current = conversation_of(&mut tx, account, conversation).await?;
+        if current.status == ConversationStatus::Ended {
+            return Err(StoreError::Conflict(
+                "the conversation has ended".to_owned(),
+            ));
+        }
+        if new.role == Role::Agent && current.status != ConversationStatus::Agent {
+            return Err(StoreError::Conflict(format!(
+                "the conversation is {}; take it over before writing as an agent",
+                current.status.as_str()
+            )));
         }
         let message = insert_message(&mut tx, conversation, new).await?;
+        events::append(
+            &mut tx,
+            account,
+            Some(&current.bot_id),
+            Some(conversation),
+            "message.sent",
+            message_event(&current, &message),
+        )
+        .await?;
         tx.commit().await?;
         Ok(message)
+    }
+
+    /// Moves a conversation through the handoff state machine, recording the matching event.
+    /// An illegal move is a conflict that says why.
+    pub async fn transition(
+        &self,
+        account: &AccountId,
+        conversation: &ConversationId,
+        action: HandoffAction,
+        agent: Option<&str>,
+        reason: Option<HandoffReason>,
+    ) -> Result<Conversation> {
+        let mut tx = self.begin_write().await?;
+        let current = conversation_of(&mut tx, account, conversation).await?;
+        let next = current.status.next(action).map_err(StoreError::Conflict)?;
+        let at = now();
+        let (assignee, handoff_reason) = match action {
+            HandoffAction::Escalate => (None, reason.or(Some(HandoffReason::Api))),
+            HandoffAction::Takeover => (
+                agent.map(str::to_owned),
+                current
+                    .handoff_reason
+                    .or(reason)
+                    .or(Some(HandoffReason::Api)),
+            ),
+            HandoffAction::Release => (None, None),
+            HandoffAction::End => (current.assignee.clone(), current.handoff_reason),
+        };
+        sqlx::query(
+            "UPDATE conversations SET status = ?, assignee = ?, handoff_reason = ?, updated_at = ?,
+             ended_at = CASE WHEN ? = 'ended' THEN ? ELSE ended_at END,
+             fallback_streak = CASE WHEN ? = 'bot' THEN 0 ELSE fallback_streak END
+             WHERE id = ?",
+        )
+        .bind(next.as_str())
+        .bind(&assignee)
+        .bind(handoff_reason.map(HandoffReason::as_str))
+        .bind(at)
+        .bind(next.as_str())
+        .bind(at)
+        .bind(next.as_str())
+        .bind(conversation.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let after = load_conversation(&mut tx, conversation).await?;
+        let data = json!({
+            "conversation_id": after.id, "bot_id": after.bot_id, "contact_id": after.contact_id,
+            "external_id": after.external_id, "channel": after.channel, "status": after.status,
+            "previous_status": current.status, "assignee": agent.map(str::to_owned).or(current.assignee.clone()),
+            "handoff_reason": handoff_reason,
+        });
+        let bot = Some(&after.bot_id);
+        match (action, current.status) {
+            (HandoffAction::Escalate, _) => {
+                events::append(
+                    &mut tx,
+                    account,
+                    bot,
+                    Some(conversation),
+                    "escalation.requested",
+                    data,
+                )
+                .await?;
+            }
+            (HandoffAction::Takeover, _) => {
+                events::append(
+                    &mut tx,
+                    account,
+                    bot,
+                    Some(conversation),
+                    "takeover.started",
+                    data,
+                )
+                .await?;
+            }
+            (HandoffAction::Release, ConversationStatus::Agent) => {
+                events::append(
+                    &mut tx,
+                    account,
+                    bot,
+                    Some(conversation),
+                    "takeover.ended",
+                    data,
+                )
+                .await?;
+            }
+            (HandoffAction::Release, _) => {}
+            (HandoffAction::End, previous) => {
+                if previous == ConversationStatus::Agent {
+                    events::append(
+                        &mut tx,
+                        account,
+                        bot,
+                        Some(conversation),
+                        "takeover.ended",
+                        data.clone(),
+                    )
+                    .await?;
+                }
+                events::append(
+                    &mut tx,
+                    account,
+                    bot,
+                    Some(conversation),
+                    "conversation.ended",
+                    data,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Ends conversations of the account's bots that have been quiet since `before`.
+    pub async fn end_idle_conversations(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<(AccountId, ConversationId)>> {
+        let rows = sqlx::query(
+            "SELECT c.id, b.account_id FROM conversations c JOIN bots b ON b.id = c.bot_id
+             WHERE c.status != 'ended' AND c.updated_at < ? ORDER BY c.updated_at LIMIT ?",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ended = Vec::new();
+        for row in rows {
+            let account = AccountId::from_trusted(row.try_get("account_id")?);
+            let id = ConversationId::from_trusted(row.try_get("id")?);
+            match self
+                .transition(&account, &id, HandoffAction::End, None, None)
+                .await
+            {
+                Ok(_) => ended.push((account, id)),
+                // Ended meanwhile by someone else: nothing to do.
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ended)
     }
 
     pub async fn get_conversation(
@@ -242,17 +676,66 @@ impl Store {
         account: &AccountId,
         id: &ConversationId,
     ) -> Result<Conversation> {
-        let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN bots b ON b.id = c.bot_id
-             WHERE c.id = ? AND b.account_id = ?"
+        let mut conn = self.pool.acquire().await?;
+        conversation_of(&mut conn, account, id).await
+    }
+
+    /// The account's conversations, newest activity last (by start), filtered.
+    pub async fn list_conversations(
+        &self,
+        account: &AccountId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>> {
+        let mut sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ? AND c.seq > ?"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
+        if filter.bot.is_some() {
+            sql.push_str(" AND c.bot_id = ?");
+        }
+        if filter.channel.is_some() {
+            sql.push_str(" AND c.channel = ?");
+        }
+        if filter.status.is_some() {
+            sql.push_str(" AND c.status = ?");
+        }
+        if filter.contact.is_some() {
+            sql.push_str(" AND c.contact_id = ?");
+        }
+        if filter.since.is_some() {
+            sql.push_str(" AND c.created_at >= ?");
+        }
+        if filter.until.is_some() {
+            sql.push_str(" AND c.created_at < ?");
+        }
+        sql.push_str(" ORDER BY c.seq LIMIT ?");
+        let mut query = sqlx::query(&sql)
             .bind(account.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("conversation"))?;
-        conversation_from_row(&row)
+            .bind(page.after_seq());
+        if let Some(bot) = &filter.bot {
+            query = query.bind(bot.as_str());
+        }
+        if let Some(channel) = &filter.channel {
+            query = query.bind(channel);
+        }
+        if let Some(status) = filter.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(contact) = &filter.contact {
+            query = query.bind(contact.as_str());
+        }
+        if let Some(since) = filter.since {
+            query = query.bind(since);
+        }
+        if let Some(until) = filter.until {
+            query = query.bind(until);
+        }
+        let rows = query.bind(page.fetch_limit()).fetch_all(&self.pool).await?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((r.try_get("seq")?, conversation_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, page))
     }
 
     /// A conversation's messages, oldest first.
@@ -285,13 +768,467 @@ impl Store {
         n: u32,
     ) -> Result<Vec<Message>> {
         let rows = sqlx::query(
-            "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)
-             ORDER BY seq",
+            "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
         )
         .bind(conversation.as_str())
         .bind(i64::from(n))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(message_from_row).collect()
+    }
+
+    /// One message of the account.
+    pub async fn get_message(&self, account: &AccountId, id: &MessageId) -> Result<Message> {
+        let row = sqlx::query(
+            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN bots b ON b.id = c.bot_id
+             WHERE m.id = ? AND b.account_id = ?",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("message"))?;
+        message_from_row(&row)
+    }
+
+    /// Sets the delivery status of bot and agent messages of the account, all or nothing: an id
+    /// that is unknown, foreign, or a visitor's message fails the whole update.
+    pub async fn set_message_status(
+        &self,
+        account: &AccountId,
+        ids: &[MessageId],
+        status: MessageStatus,
+    ) -> Result<Vec<Message>> {
+        let mut tx = self.begin_write().await?;
+        let mut updated = Vec::with_capacity(ids.len());
+        for id in ids {
+            let role: Option<String> = sqlx::query_scalar(
+                "SELECT m.role FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN bots b ON b.id = c.bot_id
+                 WHERE m.id = ? AND b.account_id = ?",
+            )
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            match role.as_deref() {
+                None => return Err(StoreError::NotFound { entity: "message" }),
+                Some("visitor") => {
+                    return Err(StoreError::Conflict(format!("{id} is a visitor's message; only bot and agent messages have a delivery status")))
+                }
+                Some(_) => {}
+            }
+            let row = sqlx::query("UPDATE messages SET status = ? WHERE id = ? RETURNING *")
+                .bind(status.as_str())
+                .bind(id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            updated.push(message_from_row(&row)?);
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// How many bot and agent messages a contact has not read yet.
+    pub async fn unread_count(&self, account: &AccountId, contact: &ContactId) -> Result<i64> {
+        self.get_contact(account, contact).await?;
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE c.contact_id = ? AND m.role IN ('bot', 'agent') AND (m.status IS NULL OR m.status != 'READ')",
+        )
+        .bind(contact.as_str())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Records a visitor's thumbs up or down on a bot message.
+    pub async fn message_feedback(
+        &self,
+        account: &AccountId,
+        id: &MessageId,
+        thumb: Thumb,
+        comment: Option<&str>,
+    ) -> Result<Message> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT m.role, c.id AS conversation_id, c.bot_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             JOIN bots b ON b.id = c.bot_id WHERE m.id = ? AND b.account_id = ?",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("message"))?;
+        let role: String = row.try_get("role")?;
+        if role != "bot" {
+            return Err(StoreError::Conflict(
+                "feedback is given on the bot's messages only".to_owned(),
+            ));
+        }
+        let conversation = ConversationId::from_trusted(row.try_get("conversation_id")?);
+        let bot = BotId::from_trusted(row.try_get("bot_id")?);
+        let thumb_text = if thumb == Thumb::Up { "up" } else { "down" };
+        let row = sqlx::query(
+            "UPDATE messages SET feedback = ?, feedback_comment = ? WHERE id = ? RETURNING *",
+        )
+        .bind(thumb_text)
+        .bind(comment)
+        .bind(id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let message = message_from_row(&row)?;
+        events::append(
+            &mut tx,
+            account,
+            Some(&bot),
+            Some(&conversation),
+            "feedback.received",
+            json!({"conversation_id": conversation, "bot_id": bot, "message_id": id, "thumb": thumb_text, "comment": comment}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    /// Records the visitor's 1–5 rating of a conversation.
+    pub async fn rate_conversation(
+        &self,
+        account: &AccountId,
+        id: &ConversationId,
+        rating: i64,
+        comment: Option<&str>,
+    ) -> Result<Conversation> {
+        let mut tx = self.begin_write().await?;
+        let current = conversation_of(&mut tx, account, id).await?;
+        sqlx::query("UPDATE conversations SET rating = ?, rating_comment = ? WHERE id = ?")
+            .bind(rating)
+            .bind(comment)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        events::append(
+            &mut tx,
+            account,
+            Some(&current.bot_id),
+            Some(id),
+            "feedback.received",
+            json!({"conversation_id": id, "bot_id": current.bot_id, "rating": rating, "comment": comment}),
+        )
+        .await?;
+        let after = load_conversation(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// A contact of the account.
+    pub async fn get_contact(&self, account: &AccountId, id: &ContactId) -> Result<Contact> {
+        let row = sqlx::query("SELECT t.* FROM contacts t JOIN bots b ON b.id = t.bot_id WHERE t.id = ? AND b.account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("contact"))?;
+        contact_from_row(&row)
+    }
+
+    /// A bot's contact by the client's key for it.
+    pub async fn find_contact(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        external_id: &str,
+    ) -> Result<Contact> {
+        let row = sqlx::query(
+            "SELECT t.* FROM contacts t JOIN bots b ON b.id = t.bot_id WHERE t.bot_id = ? AND t.external_id = ? AND b.account_id = ?",
+        )
+        .bind(bot.as_str())
+        .bind(external_id)
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("contact"))?;
+        contact_from_row(&row)
+    }
+
+    /// A bot's contacts.
+    pub async fn list_contacts(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        page: PageRequest,
+    ) -> Result<Page<Contact>> {
+        self.get_bot(account, bot).await?;
+        let rows =
+            sqlx::query("SELECT * FROM contacts WHERE bot_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+                .bind(bot.as_str())
+                .bind(page.after_seq())
+                .bind(page.fetch_limit())
+                .fetch_all(&self.pool)
+                .await?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((r.try_get("seq")?, contact_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, page))
+    }
+
+    /// Creates or updates a contact of the bot.
+    pub async fn save_contact(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        input: &ContactInput,
+    ) -> Result<Contact> {
+        let mut tx = self.begin_write().await?;
+        owned_bot(&mut tx, account, bot).await?;
+        let id = upsert_contact(&mut tx, bot, input).await?;
+        let row = sqlx::query("SELECT * FROM contacts WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let contact = contact_from_row(&row)?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    /// Records contact details found in a conversation: the contact is updated (or created for
+    /// an anonymous visitor) and a lead is created once per bot and detail; `lead.captured` is
+    /// recorded with it. Returns the new lead, or `None` when the details were already known.
+    pub async fn capture_lead(
+        &self,
+        account: &AccountId,
+        conversation: &ConversationId,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Option<Lead>> {
+        if email.is_none() && phone.is_none() {
+            return Ok(None);
+        }
+        let mut tx = self.begin_write().await?;
+        let current = conversation_of(&mut tx, account, conversation).await?;
+        let contact_id = match &current.contact_id {
+            Some(id) => id.clone(),
+            None => {
+                // An anonymous visitor who leaves details becomes a contact, keyed by the conversation.
+                let input = ContactInput {
+                    external_id: format!("conversation:{}", current.id),
+                    ..ContactInput::default()
+                };
+                let id = upsert_contact(&mut tx, &current.bot_id, &input).await?;
+                sqlx::query("UPDATE conversations SET contact_id = ? WHERE id = ?")
+                    .bind(id.as_str())
+                    .bind(current.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
+        };
+        sqlx::query("UPDATE contacts SET email = COALESCE(?, email), phone = COALESCE(?, phone), updated_at = ? WHERE id = ?")
+            .bind(email)
+            .bind(phone)
+            .bind(now())
+            .bind(contact_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let id = LeadId::generate();
+        let at = now();
+        let inserted = sqlx::query(
+            "INSERT INTO leads (id, account_id, bot_id, contact_id, conversation_id, email, phone, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .bind(current.bot_id.as_str())
+        .bind(contact_id.as_str())
+        .bind(current.id.as_str())
+        .bind(email)
+        .bind(phone)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let row = sqlx::query(LEAD_SELECT_BY_ID)
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let lead = lead_from_row(&row)?;
+        events::append(
+            &mut tx,
+            account,
+            Some(&current.bot_id),
+            Some(&current.id),
+            "lead.captured",
+            json!({"lead_id": lead.id, "conversation_id": current.id, "bot_id": current.bot_id, "contact_id": contact_id,
+                   "external_id": lead.external_id, "email": email, "phone": phone}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(lead))
+    }
+
+    /// The account's leads, oldest first, filtered.
+    pub async fn list_leads(
+        &self,
+        account: &AccountId,
+        filter: &LeadFilter,
+        page: PageRequest,
+    ) -> Result<Page<Lead>> {
+        let mut sql = format!("{LEAD_SELECT} WHERE l.account_id = ? AND l.seq > ?");
+        if filter.bot.is_some() {
+            sql.push_str(" AND l.bot_id = ?");
+        }
+        if filter.since.is_some() {
+            sql.push_str(" AND l.created_at >= ?");
+        }
+        if filter.until.is_some() {
+            sql.push_str(" AND l.created_at < ?");
+        }
+        sql.push_str(" ORDER BY l.seq LIMIT ?");
+        let mut query = sqlx::query(&sql)
+            .bind(account.as_str())
+            .bind(page.after_seq());
+        if let Some(bot) = &filter.bot {
+            query = query.bind(bot.as_str());
+        }
+        if let Some(since) = filter.since {
+            query = query.bind(since);
+        }
+        if let Some(until) = filter.until {
+            query = query.bind(until);
+        }
+        let rows = query.bind(page.fetch_limit()).fetch_all(&self.pool).await?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((r.try_get("seq")?, lead_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paginate(items, page))
+    }
+
+    /// Saves a contact's chat application state (an opaque JSON document) for a bot.
+    pub async fn save_chat_state(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        contact: &ContactId,
+        state: &Value,
+    ) -> Result<()> {
+        self.get_contact(account, contact).await?;
+        sqlx::query(
+            "INSERT INTO chat_states (bot_id, contact_id, state, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (bot_id, contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(bot.as_str())
+        .bind(contact.as_str())
+        .bind(state.to_string())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Loads a contact's chat application state for a bot (`None` when never saved).
+    pub async fn load_chat_state(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        contact: &ContactId,
+    ) -> Result<Option<Value>> {
+        self.get_contact(account, contact).await?;
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM chat_states WHERE bot_id = ? AND contact_id = ?")
+                .bind(bot.as_str())
+                .bind(contact.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        state
+            .map(|s| serde_json::from_str(&s).map_err(corrupt))
+            .transpose()
+    }
+
+    /// The response first given to a request with this idempotency key, if any.
+    pub async fn idempotent_response(
+        &self,
+        account: &AccountId,
+        key: &str,
+    ) -> Result<Option<(String, u16, String)>> {
+        let row = sqlx::query("SELECT fingerprint, status, response FROM idempotency_keys WHERE account_id = ? AND key = ?")
+            .bind(account.as_str())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("fingerprint")?,
+                r.try_get::<i64, _>("status")? as u16,
+                r.try_get("response")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Remembers the response to a request with an idempotency key (the first one wins).
+    pub async fn remember_response(
+        &self,
+        account: &AccountId,
+        key: &str,
+        fingerprint: &str,
+        status: u16,
+        response: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(account.as_str())
+        .bind(key)
+        .bind(fingerprint)
+        .bind(i64::from(status))
+        .bind(response)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+const LEAD_SELECT: &str =
+    "SELECT l.*, t.external_id, t.name FROM leads l LEFT JOIN contacts t ON t.id = l.contact_id";
+const LEAD_SELECT_BY_ID: &str = "SELECT l.*, t.external_id, t.name FROM leads l LEFT JOIN contacts t ON t.id = l.contact_id WHERE l.id = ?";
+
+fn lead_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Lead> {
+    Ok(Lead {
+        id: LeadId::from_trusted(row.try_get("id")?),
+        bot_id: BotId::from_trusted(row.try_get("bot_id")?),
+        contact_id: row
+            .try_get::<Option<String>, _>("contact_id")?
+            .map(ContactId::from_trusted),
+        conversation_id: row
+            .try_get::<Option<String>, _>("conversation_id")?
+            .map(ConversationId::from_trusted),
+        external_id: row.try_get("external_id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_merge_per_scope() {
+        let mut base = json!({"system": {"a": 1, "b": 2}, "contact": {"x": "y"}});
+        merge_variables(
+            &mut base,
+            &json!({"system": {"b": 3, "c": 4}, "conversation": {"z": true}}),
+        );
+        assert_eq!(
+            base,
+            json!({"system": {"a": 1, "b": 3, "c": 4}, "contact": {"x": "y"}, "conversation": {"z": true}})
+        );
     }
 }

@@ -300,7 +300,7 @@ impl Store {
             .collect()
     }
 
-    /// Ends a job.
+    /// Ends a job, recording `training.succeeded` or `training.failed` with it.
     pub async fn finish_job(
         &self,
         id: &JobId,
@@ -309,9 +309,10 @@ impl Store {
         error: Option<&str>,
     ) -> Result<()> {
         let at = now();
-        sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
             "UPDATE jobs SET state = ?, progress = ?, error = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
-             WHERE id = ?",
+             WHERE id = ? RETURNING account_id, bot_id, kind",
         )
         .bind(state.as_str())
         .bind(json(progress)?)
@@ -319,8 +320,25 @@ impl Store {
         .bind(at)
         .bind(at)
         .bind(id.as_str())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = row {
+            let account = AccountId::from_trusted(row.try_get("account_id")?);
+            let bot = BotId::from_trusted(row.try_get("bot_id")?);
+            let kind: String = row.try_get("kind")?;
+            let event = match state {
+                JobState::Succeeded => Some("training.succeeded"),
+                JobState::Failed => Some("training.failed"),
+                _ => None,
+            };
+            if let (Some(event), "train") = (event, kind.as_str()) {
+                let data = serde_json::json!({"job_id": id, "bot_id": bot, "state": state, "error": error,
+                    "pages_indexed": progress.pages_indexed, "pages_skipped": progress.pages_skipped,
+                    "chunks_created": progress.chunks_created});
+                crate::events::append(&mut tx, &account, Some(&bot), None, event, data).await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 

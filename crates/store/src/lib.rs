@@ -10,6 +10,7 @@ mod accounts;
 mod bots;
 mod conversations;
 mod error;
+mod events;
 mod jobs;
 mod knowledge;
 mod usage;
@@ -23,8 +24,12 @@ use sqlx::sqlite::{
 
 pub use accounts::{KeyRecord, NewKey};
 pub use bots::{BotPatch, NewBot};
-pub use conversations::{NewMessage, StartConversation};
+pub use conversations::{
+    ContactInput, ConversationFilter, LeadFilter, NewConversation, NewMessage, StartConversation,
+    StoredReply,
+};
 pub use error::StoreError;
+pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage};
 pub use knowledge::NewSource;
 
@@ -57,6 +62,16 @@ impl Cursor {
             .ok()?;
         let text = std::str::from_utf8(&bytes).ok()?;
         text.strip_prefix("s:")?.parse().ok().map(Cursor)
+    }
+
+    /// A cursor at a position.
+    pub fn at(position: i64) -> Cursor {
+        Cursor(position)
+    }
+
+    /// The position inside.
+    pub fn position(self) -> i64 {
+        self.0
     }
 
     pub fn encode(self) -> String {

@@ -36,6 +36,14 @@ pub struct SettingsPatch {
     pub confidence_threshold: Option<f64>,
     /// How the website is crawled (replaces the current crawl settings as a whole).
     pub crawl: Option<CrawlSettings>,
+    /// Country (ISO 3166 alpha-2, e.g. `FR`) for reading local phone numbers; `""` clears it.
+    pub region: Option<String>,
+    /// Hand over to a human after this many fallbacks in a row (0 never does).
+    pub handoff_after_fallbacks: Option<u32>,
+    /// After a fallback, ask visitors who left no contact details for them.
+    pub ask_for_contact: Option<bool>,
+    /// The words used to ask for contact details.
+    pub contact_prompt: Option<String>,
 }
 
 /// Checks crawl settings: glob patterns that compile, sensible limits.
@@ -79,6 +87,35 @@ impl SettingsPatch {
         }
         if let Some(crawl) = self.crawl {
             settings.crawl = crawl_settings(crawl)?;
+        }
+        if let Some(region) = self.region {
+            let region = region.trim().to_ascii_uppercase();
+            if region.is_empty() {
+                settings.region = None;
+            } else if region.len() == 2 && region.bytes().all(|b| b.is_ascii_uppercase()) {
+                settings.region = Some(region);
+            } else {
+                return Err(ValidationError::new(
+                    "settings.region",
+                    format!("`{region}` is not a two-letter country code such as FR, US or MY"),
+                ));
+            }
+        }
+        if let Some(n) = self.handoff_after_fallbacks {
+            if n > 20 {
+                return Err(ValidationError::new(
+                    "settings.handoff_after_fallbacks",
+                    "must be 0 (never) to 20",
+                ));
+            }
+            settings.handoff_after_fallbacks = n;
+        }
+        if let Some(ask) = self.ask_for_contact {
+            settings.ask_for_contact = ask;
+        }
+        if let Some(prompt) = self.contact_prompt {
+            settings.contact_prompt =
+                BotMessage::parse("settings.contact_prompt", &prompt)?.into_inner();
         }
         Ok(settings)
     }

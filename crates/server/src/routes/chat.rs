@@ -1,29 +1,64 @@
-//! Chatting with a bot, and reading conversations.
+//! Chatting with a bot.
 
 use axum::{extract::State, Json};
 use serde::{Deserialize, Serialize};
 use sitechat_core::{
-    model::{Conversation, Message, Outcome, SourceRef},
-    validate::{ChatText, ExternalId},
-    BotId, ContactId, ConversationId, MessageId,
+    model::{ConversationStatus, HandoffReason, Outcome, SourceRef},
+    validate::{ChatText, ExternalId, ValidationError},
+    BotId, ContactId, ConversationId, LeadId, MessageId,
 };
+use sitechat_store::ContactInput;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::Caller,
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiPath, ApiQuery},
-    routes::{List, PageQuery},
-    services::chat::{self, VisitorMessage},
+    extract::{ApiJson, ApiPath},
+    services::chat::{self, Reply, VisitorMessage},
     state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(send_message))
-        .routes(routes!(get_conversation))
-        .routes(routes!(list_messages))
+    OpenApiRouter::new().routes(routes!(send_message))
+}
+
+/// Who the visitor is.
+#[derive(Debug, Deserialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    /// Your own key for the visitor (up to 128 characters), unique per bot.
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Variables by scope: `{"system": {…}, "contact": {…}}`, merged into the contact's.
+    #[schema(value_type = Option<Object>)]
+    pub variables: Option<serde_json::Value>,
+}
+
+impl ContactBody {
+    pub fn parse(self) -> Result<ContactInput, ValidationError> {
+        let text = |field: &str, v: Option<String>| {
+            v.map(|v| sitechat_core::validate::Label::parse(field, &v).map(|l| l.into_inner()))
+                .transpose()
+        };
+        if let Some(vars) = &self.variables {
+            if !vars.is_object() {
+                return Err(ValidationError::new(
+                    "contact.variables",
+                    "must be an object of scopes, e.g. {\"contact\": {\"plan\": \"gold\"}}",
+                ));
+            }
+        }
+        Ok(ContactInput {
+            external_id: ExternalId::parse("contact.external_id", &self.external_id)?.into_inner(),
+            name: text("contact.name", self.name)?,
+            email: text("contact.email", self.email)?,
+            phone: text("contact.phone", self.phone)?,
+            variables: self.variables,
+        })
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -33,34 +68,109 @@ pub struct ChatRequest {
     pub message: String,
     /// Continue this conversation; leave out to start a new one.
     pub conversation_id: Option<String>,
-    /// Your own key for the visitor (up to 128 characters); their conversations are linked to
-    /// one contact.
+    /// Shorthand for `contact.external_id`: your own key for the visitor.
     pub contact_id: Option<String>,
+    /// Who the visitor is (for a new conversation).
+    pub contact: Option<ContactBody>,
+    /// The channel of a new conversation: `api` (default), `widget`, `whatsapp`, …
+    pub channel: Option<String>,
+    /// Conversation-scoped variables of a new conversation.
+    #[schema(value_type = Option<Object>)]
+    pub variables: Option<serde_json::Value>,
+}
+
+impl ChatRequest {
+    pub fn parse(self, bot: BotId) -> Result<VisitorMessage, crate::error::ApiError> {
+        let mut contact = self.contact.map(ContactBody::parse).transpose()?;
+        if let Some(key) = self.contact_id {
+            let key = ExternalId::parse("contact_id", &key)?.into_inner();
+            contact
+                .get_or_insert_with(ContactInput::default)
+                .external_id = key;
+        }
+        Ok(VisitorMessage {
+            bot,
+            text: ChatText::parse("message", &self.message)?,
+            conversation: self
+                .conversation_id
+                .as_deref()
+                .map(ConversationId::parse)
+                .transpose()?,
+            contact,
+            channel: channel(self.channel)?,
+            variables: self.variables,
+        })
+    }
+}
+
+/// A channel name: lower-case letters, digits, `_` and `-`.
+pub fn channel(value: Option<String>) -> Result<String, ValidationError> {
+    let value = value.unwrap_or_else(|| "api".to_owned());
+    let ok = !value.is_empty()
+        && value.len() <= 32
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(value)
+    } else {
+        Err(ValidationError::new(
+            "channel",
+            "must be a short lower-case name such as api, widget, whatsapp, instagram, messenger",
+        ))
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ChatResponse {
-    /// The bot's answer, or its fallback message when its knowledge does not answer well enough.
-    pub reply: String,
+    /// The bot's reply; `null` while a human owns the conversation (the bot stays silent).
+    pub reply: Option<String>,
     pub conversation_id: ConversationId,
     /// The id of the bot's reply.
-    pub message_id: MessageId,
+    pub message_id: Option<MessageId>,
     /// The id of the visitor's message.
     pub visitor_message_id: MessageId,
     pub contact_id: Option<ContactId>,
     /// How much of the question the reply covers, in [0, 1] (see the docs).
-    pub confidence: f64,
-    pub outcome: Outcome,
+    pub confidence: Option<f64>,
+    /// `answered`, `curated`, `fallback`, `smalltalk` or `handoff`.
+    pub outcome: Option<Outcome>,
     pub sources: Vec<SourceRef>,
+    /// Who owns the conversation now: `bot`, `waiting_for_agent`, `agent`.
+    pub status: ConversationStatus,
+    pub handoff_reason: Option<HandoffReason>,
+    /// The lead this message's contact details created, if any.
+    pub lead_id: Option<LeadId>,
+}
+
+impl From<Reply> for ChatResponse {
+    fn from(reply: Reply) -> Self {
+        ChatResponse {
+            reply: reply.message.as_ref().map(|m| m.text.clone()),
+            conversation_id: reply.conversation.id,
+            message_id: reply.message.map(|m| m.id),
+            visitor_message_id: reply.visitor_message.id,
+            contact_id: reply.conversation.contact_id,
+            confidence: reply.confidence,
+            outcome: reply.outcome,
+            sources: reply.sources,
+            status: reply.conversation.status,
+            handoff_reason: reply.conversation.handoff_reason,
+            lead_id: reply.lead.map(|l| l.id),
+        }
+    }
 }
 
 /// Sends a visitor message to a bot and returns its reply, grounded in the bot's knowledge with
-/// sources. Without `conversation_id` a new conversation starts; an unknown one is a 404. Both
-/// messages are stored before the response.
+/// sources. Without `conversation_id` a new conversation starts; an unknown one is a 404 and an
+/// ended one a 409. While a human owns the conversation the message is stored and the bot stays
+/// silent. Both messages are stored before the response. A retried request with the same
+/// `Idempotency-Key` header gets the first response back.
 #[utoipa::path(post, path = "/v1/bots/{id}/chat", tag = "chat", request_body = ChatRequest,
-    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    params(("id" = String, Path, description = "Bot id (`bot_…`)"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result")),
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 429, description = "rate limit or monthly message quota reached", body = ErrorBody)),
+              (status = 409, body = ErrorBody), (status = 429, description = "rate limit or monthly message quota reached", body = ErrorBody)),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn send_message(
     State(state): State<AppState>,
@@ -68,61 +178,7 @@ pub async fn send_message(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ChatRequest>,
 ) -> ApiResult<Json<ChatResponse>> {
-    let input = VisitorMessage {
-        bot: BotId::parse(&id)?,
-        text: ChatText::parse("message", &body.message)?,
-        conversation: body
-            .conversation_id
-            .as_deref()
-            .map(ConversationId::parse)
-            .transpose()?,
-        external_id: body
-            .contact_id
-            .as_deref()
-            .map(|c| ExternalId::parse("contact_id", c).map(ExternalId::into_inner))
-            .transpose()?,
-        channel: "api".to_owned(),
-    };
+    let input = body.parse(BotId::parse(&id)?)?;
     let reply = chat::send(&state, &caller, input).await?;
-    Ok(Json(ChatResponse {
-        reply: reply.message.text,
-        conversation_id: reply.conversation.id,
-        message_id: reply.message.id,
-        visitor_message_id: reply.visitor_message.id,
-        contact_id: reply.conversation.contact_id,
-        confidence: reply.confidence,
-        outcome: reply.outcome,
-        sources: reply.sources,
-    }))
-}
-
-/// One conversation of the account.
-#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "chat",
-    params(("id" = String, Path, description = "Conversation id (`conv_…`)")),
-    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)),
-    security(("bearer" = []), ("api_key" = [])))]
-pub async fn get_conversation(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Conversation>> {
-    let id = ConversationId::parse(&id)?;
-    Ok(Json(chat::conversation(&state, &caller, &id).await?))
-}
-
-/// A conversation's messages, oldest first, each with its role, text, confidence, outcome,
-/// sources and time.
-#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "chat",
-    params(("id" = String, Path, description = "Conversation id (`conv_…`)"), PageQuery),
-    responses((status = 200, body = List<Message>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []), ("api_key" = [])))]
-pub async fn list_messages(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(page): ApiQuery<PageQuery>,
-) -> ApiResult<Json<List<Message>>> {
-    let id = ConversationId::parse(&id)?;
-    let page = chat::history(&state, &caller, &id, page.parse()?).await?;
-    Ok(Json(List::from_page(page, |m| m)))
+    Ok(Json(reply.into()))
 }

@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod bots;
 pub mod chat;
+pub mod contacts;
+pub mod conversations;
 pub mod docs;
 pub mod health;
 pub mod keys;

@@ -1,16 +1,27 @@
 //! The path of one visitor message: quota → persist the visitor's message (starting the
-//! conversation if needed) → answer from the bot's knowledge → persist the reply → respond.
+//! conversation and its contact if needed) → if a human owns the conversation, stop → contact
+//! details become a lead → greetings, thanks, goodbyes and requests for a human are answered
+//! without retrieval → otherwise the answer engine → persist the reply → hand over to a human
+//! after repeated fallbacks → publish to live listeners.
 //!
 //! The visitor's message is committed before the answer is composed, so a failure while answering
-//! never loses what the visitor said.
+//! never loses what the visitor said; the reply is stored only if the bot still owns the
+//! conversation at that moment, so the bot never speaks over an agent.
 
+use serde_json::json;
+use sitechat_answer::intents::{self, Intent};
 use sitechat_core::{
-    model::{Conversation, Message, Outcome, SourceRef},
+    model::{
+        Conversation, ConversationStatus, HandoffAction, HandoffReason, Lead, Message, Outcome,
+        Role, SourceRef,
+    },
     now,
     validate::ChatText,
     BotId, ConversationId, Scope,
 };
-use sitechat_store::{NewMessage, Page, PageRequest, StartConversation};
+use sitechat_store::{
+    ContactInput, NewConversation, NewMessage, Page, PageRequest, StartConversation,
+};
 
 use crate::{
     auth::Caller,
@@ -24,19 +35,25 @@ pub struct VisitorMessage {
     pub bot: BotId,
     pub text: ChatText,
     pub conversation: Option<ConversationId>,
-    /// The client's own key for the visitor.
-    pub external_id: Option<String>,
+    /// Who the visitor is, when the client says.
+    pub contact: Option<ContactInput>,
     pub channel: String,
+    /// Conversation-scoped variables for a new conversation.
+    pub variables: Option<serde_json::Value>,
 }
 
-/// The bot's reply.
+/// What happened to a visitor's message.
 pub struct Reply {
+    /// The conversation as it is after the message (and any handoff).
     pub conversation: Conversation,
     pub visitor_message: Message,
-    pub message: Message,
-    pub outcome: Outcome,
-    pub confidence: f64,
+    /// The bot's reply; `None` when a human owns the conversation.
+    pub message: Option<Message>,
+    pub outcome: Option<Outcome>,
+    pub confidence: Option<f64>,
     pub sources: Vec<SourceRef>,
+    /// A lead created from this message.
+    pub lead: Option<Lead>,
 }
 
 fn this_month() -> String {
@@ -44,62 +61,209 @@ fn this_month() -> String {
     format!("{:04}-{:02}", d.year(), u8::from(d.month()))
 }
 
-/// Handles one visitor message and returns the bot's reply.
+/// Handles one visitor message and returns what the bot did with it.
 #[tracing::instrument(skip_all, fields(bot = %input.bot))]
 pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> ApiResult<Reply> {
     caller.require(Scope::Chat)?;
-    let bot = state.store.get_bot(&caller.account.id, &input.bot).await?;
+    let account = &caller.account.id;
+    let bot = state.store.get_bot(account, &input.bot).await?;
     if let Some(id) = &input.conversation {
-        // Unknown or foreign conversations are refused before anything is counted or written.
-        let conversation = state.store.get_conversation(&caller.account.id, id).await?;
+        // Unknown, foreign or ended conversations are refused before anything is counted or written.
+        let conversation = state.store.get_conversation(account, id).await?;
         if conversation.bot_id != bot.id {
             return Err(ApiError::not_found("conversation"));
+        }
+        if conversation.status == ConversationStatus::Ended {
+            return Err(ApiError::Conflict(
+                "this conversation has ended; start a new one by leaving out conversation_id"
+                    .to_owned(),
+            ));
         }
     }
     consume_message_quota(state, caller).await?;
 
     let target = match input.conversation {
         Some(id) => StartConversation::Existing(id),
-        None => StartConversation::New {
-            external_id: input.external_id,
+        None => StartConversation::New(NewConversation {
+            contact: input.contact,
             channel: input.channel,
-        },
+            variables: input.variables,
+        }),
     };
-    let question = input.text.into_inner();
-    let (conversation, visitor_message) = state
+    let text = input.text.into_inner();
+    let (conversation, visitor_message, _) = state
         .store
-        .record_visitor_message(&caller.account.id, &bot.id, target, question.clone())
+        .record_visitor_message(account, &bot.id, target, text.clone())
+        .await?;
+    state
+        .live
+        .publish(&conversation.id, "message", json!(visitor_message));
+
+    // Contact details are captured whoever owns the conversation.
+    let found =
+        sitechat_answer::leads::extract(&text, bot.settings.region.as_deref().unwrap_or(""));
+    let lead = state
+        .store
+        .capture_lead(
+            account,
+            &conversation.id,
+            found.emails.first().map(String::as_str),
+            found.phones.first().map(String::as_str),
+        )
         .await?;
 
-    let engine = state.engine.clone();
-    let (bot_id, language, settings) = (bot.id.clone(), bot.language.clone(), bot.settings.clone());
-    let answer =
-        blocking(move || Ok(engine.answer(&bot_id, &language, &settings, &question)?)).await?;
+    let mut reply = Reply {
+        conversation,
+        visitor_message,
+        message: None,
+        outcome: None,
+        confidence: None,
+        sources: Vec::new(),
+        lead,
+    };
+    if !reply.conversation.status.bot_answers() {
+        return Ok(reply);
+    }
 
-    let message = state
+    let (text, outcome, confidence, sources) = match intents::detect(&text, &bot.language) {
+        Some(Intent::Human) => (
+            intents::reply(Intent::Human, &bot.language).to_owned(),
+            Outcome::Handoff,
+            1.0,
+            Vec::new(),
+        ),
+        Some(Intent::Greeting) => (
+            bot.settings.greeting.clone(),
+            Outcome::Smalltalk,
+            1.0,
+            Vec::new(),
+        ),
+        Some(intent) => (
+            intents::reply(intent, &bot.language).to_owned(),
+            Outcome::Smalltalk,
+            1.0,
+            Vec::new(),
+        ),
+        None if reply.lead.is_some() => (
+            lead_thanks(&bot.language).to_owned(),
+            Outcome::Smalltalk,
+            1.0,
+            Vec::new(),
+        ),
+        None => {
+            let engine = state.engine.clone();
+            let (bot_id, language, settings, question) = (
+                bot.id.clone(),
+                bot.language.clone(),
+                bot.settings.clone(),
+                text.clone(),
+            );
+            let answer =
+                blocking(move || Ok(engine.answer(&bot_id, &language, &settings, &question)?))
+                    .await?;
+            let mut text = answer.text;
+            if answer.outcome == Outcome::Fallback
+                && bot.settings.ask_for_contact
+                && !has_contact_details(state, caller, &reply.conversation).await?
+            {
+                text = format!("{text} {}", bot.settings.contact_prompt);
+            }
+            (text, answer.outcome, answer.confidence, answer.sources)
+        }
+    };
+    let stored = state
         .store
-        .append_message(
-            &caller.account.id,
-            &conversation.id,
+        .append_bot_message(
+            account,
+            &reply.conversation.id,
             NewMessage {
-                role: sitechat_core::model::Role::Bot,
-                text: answer.text,
-                confidence: Some(answer.confidence),
-                outcome: Some(answer.outcome),
-                sources: answer.sources.clone(),
+                role: Role::Bot,
+                text,
+                author: None,
+                confidence: Some(confidence),
+                outcome: Some(outcome),
+                sources: sources.clone(),
+                buttons: Vec::new(),
             },
         )
         .await?;
-    state.metrics.answer(answer.outcome);
-    tracing::info!(conversation = %conversation.id, outcome = answer.outcome.as_str(), confidence = answer.confidence, "answered");
-    Ok(Reply {
-        conversation,
-        visitor_message,
-        message,
-        outcome: answer.outcome,
-        confidence: answer.confidence,
-        sources: answer.sources,
-    })
+    let Some(stored) = stored else {
+        // An agent took over while the answer was being composed: the bot stays silent.
+        reply.conversation = state
+            .store
+            .get_conversation(account, &reply.conversation.id)
+            .await?;
+        return Ok(reply);
+    };
+    state.metrics.answer(outcome);
+    state
+        .live
+        .publish(&reply.conversation.id, "message", json!(stored.message));
+    tracing::info!(conversation = %reply.conversation.id, outcome = outcome.as_str(), confidence, "answered");
+
+    let handoff = match outcome {
+        Outcome::Handoff => Some(HandoffReason::VisitorAsked),
+        Outcome::Fallback
+            if bot.settings.handoff_after_fallbacks > 0
+                && stored.fallback_streak >= i64::from(bot.settings.handoff_after_fallbacks) =>
+        {
+            Some(HandoffReason::LowConfidence)
+        }
+        _ => None,
+    };
+    if let Some(reason) = handoff {
+        match state
+            .store
+            .transition(
+                account,
+                &reply.conversation.id,
+                HandoffAction::Escalate,
+                None,
+                Some(reason),
+            )
+            .await
+        {
+            Ok(conversation) => {
+                state.live.publish(
+                    &conversation.id,
+                    "status",
+                    json!({"status": conversation.status, "handoff_reason": reason}),
+                );
+                reply.conversation = conversation;
+            }
+            // Someone else moved it meanwhile (an agent took over): that is fine.
+            Err(sitechat_store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    reply.message = Some(stored.message);
+    reply.outcome = Some(outcome);
+    reply.confidence = Some(confidence);
+    reply.sources = sources;
+    Ok(reply)
+}
+
+fn lead_thanks(language: &str) -> &'static str {
+    match language.split('-').next().unwrap_or(language) {
+        "fr" => "Merci, nous avons bien noté vos coordonnées. Un membre de notre équipe vous recontactera.",
+        "es" => "Gracias, hemos guardado sus datos de contacto. Un miembro de nuestro equipo se pondrá en contacto con usted.",
+        "de" => "Danke, wir haben Ihre Kontaktdaten notiert. Jemand aus unserem Team meldet sich bei Ihnen.",
+        "ms" => "Terima kasih, kami telah menyimpan butiran hubungan anda. Seorang ahli pasukan kami akan menghubungi anda.",
+        "id" => "Terima kasih, kami sudah mencatat kontak Anda. Tim kami akan segera menghubungi Anda.",
+        _ => "Thank you, we have noted your contact details. A member of our team will get back to you.",
+    }
+}
+
+async fn has_contact_details(
+    state: &AppState,
+    caller: &Caller,
+    conversation: &Conversation,
+) -> ApiResult<bool> {
+    let Some(contact) = &conversation.contact_id else {
+        return Ok(false);
+    };
+    let contact = state.store.get_contact(&caller.account.id, contact).await?;
+    Ok(contact.email.is_some() || contact.phone.is_some())
 }
 
 async fn consume_message_quota(state: &AppState, caller: &Caller) -> ApiResult<()> {

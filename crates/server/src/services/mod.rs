@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod bots;
 pub mod chat;
+pub mod conversations;
 pub mod knowledge;
 pub mod training;
 

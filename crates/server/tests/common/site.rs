@@ -15,9 +15,12 @@ use axum::{
     Router,
 };
 
+/// Content type and body of each path.
+type Pages = HashMap<String, (String, Vec<u8>)>;
+
 #[derive(Clone, Default)]
 pub struct Site {
-    pages: Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>,
+    pages: Arc<Mutex<Pages>>,
 }
 
 impl Site {

@@ -1,0 +1,140 @@
+//! `Idempotency-Key`: a POST retried with the same key gets the first response back, and nothing
+//! is written twice.
+//!
+//! The first successful (2xx) response to a key is stored with a fingerprint of the request
+//! (method, path and body). A retry with the same key and the same request replays it, marked
+//! `Idempotent-Replayed: true`; the same key with a different request is refused (422), since it
+//! is a client bug. Requests with the same key are serialised, so two concurrent retries cannot
+//! both run. Keys are per account.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use sha2::{Digest, Sha256};
+
+use crate::{auth::Caller, error::ApiError, state::AppState};
+
+/// Per-key locks of requests in flight.
+#[derive(Default)]
+pub struct KeyLocks {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl KeyLocks {
+    fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        locks.entry(key.to_owned()).or_default().clone()
+    }
+}
+
+pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request.headers().get("idempotency-key").cloned() else {
+        return next.run(request).await;
+    };
+    let key = match key.to_str() {
+        Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.trim().to_owned(),
+        _ => {
+            return ApiError::invalid("Idempotency-Key must be 1 to 255 visible characters")
+                .into_response()
+        }
+    };
+    let Some(caller) = request.extensions().get::<Caller>().cloned() else {
+        return ApiError::internal("idempotency layer without authentication").into_response();
+    };
+    let (parts, body) = request.into_parts();
+    let limit = state
+        .config
+        .max_upload_bytes
+        .max(state.config.max_body_bytes);
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::InvalidRequest {
+                message: "the request body is larger than this server accepts".to_owned(),
+                details: None,
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+            }
+            .into_response()
+        }
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let fingerprint = hex::encode(hasher.finalize());
+
+    let lock = state
+        .idempotency
+        .get(&format!("{}:{key}", caller.account.id));
+    let _held = lock.lock().await;
+    match state
+        .store
+        .idempotent_response(&caller.account.id, &key)
+        .await
+    {
+        Ok(Some((first, status, body))) => {
+            if first != fingerprint {
+                return ApiError::InvalidRequest {
+                    message: "this Idempotency-Key was already used with a different request; use a new key for a new request".to_owned(),
+                    details: None,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                }
+                .into_response();
+            }
+            let mut response = Response::new(Body::from(body));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return response;
+        }
+        Ok(None) => {}
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if !response.status().is_success() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            return ApiError::internal(format!("could not read a response: {e}")).into_response()
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if let Err(e) = state
+        .store
+        .remember_response(
+            &caller.account.id,
+            &key,
+            &fingerprint,
+            parts.status.as_u16(),
+            &text,
+        )
+        .await
+    {
+        tracing::error!(error = %e, "could not remember an idempotent response");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

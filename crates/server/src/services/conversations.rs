@@ -1,0 +1,266 @@
+//! Conversations around the answers: starting them, the human handoff, agent messages, delivery
+//! statuses, feedback, chat state, contacts, leads and the event log.
+
+use serde_json::json;
+use sitechat_core::{
+    model::{
+        Button, Contact, Conversation, Event, HandoffAction, HandoffReason, Lead, Message,
+        MessageStatus, Role, Thumb,
+    },
+    BotId, ContactId, ConversationId, MessageId, Scope,
+};
+use sitechat_store::{
+    ContactInput, ConversationFilter, EventFilter, LeadFilter, NewConversation, NewMessage, Page,
+    PageRequest,
+};
+
+use crate::{auth::Caller, error::ApiResult, state::AppState};
+
+fn read(caller: &Caller) -> ApiResult<()> {
+    caller
+        .require(Scope::Read)
+        .or_else(|_| caller.require(Scope::Chat))
+}
+
+/// Starts a conversation explicitly (ChatAIBot's "API as a channel").
+pub async fn start(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    new: NewConversation,
+) -> ApiResult<Conversation> {
+    caller.require(Scope::Chat)?;
+    let conversation = state
+        .store
+        .start_conversation(&caller.account.id, bot, &new)
+        .await?;
+    Ok(conversation)
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: &ConversationFilter,
+    page: PageRequest,
+) -> ApiResult<Page<Conversation>> {
+    read(caller)?;
+    Ok(state
+        .store
+        .list_conversations(&caller.account.id, filter, page)
+        .await?)
+}
+
+/// Moves a conversation through the handoff state machine and tells live listeners.
+pub async fn handoff(
+    state: &AppState,
+    caller: &Caller,
+    id: &ConversationId,
+    action: HandoffAction,
+    agent: Option<&str>,
+    reason: Option<HandoffReason>,
+) -> ApiResult<Conversation> {
+    caller.require(Scope::Chat)?;
+    let conversation = state
+        .store
+        .transition(&caller.account.id, id, action, agent, reason)
+        .await?;
+    state.live.publish(
+        id,
+        "status",
+        json!({"status": conversation.status, "assignee": conversation.assignee, "handoff_reason": conversation.handoff_reason}),
+    );
+    Ok(conversation)
+}
+
+/// An agent's (or a system) message in a conversation.
+pub async fn post_staff_message(
+    state: &AppState,
+    caller: &Caller,
+    id: &ConversationId,
+    role: Role,
+    text: String,
+    author: Option<String>,
+    buttons: Vec<Button>,
+) -> ApiResult<Message> {
+    caller.require(Scope::Chat)?;
+    let conversation = state.store.get_conversation(&caller.account.id, id).await?;
+    let author = author.or_else(|| {
+        if role == Role::Agent {
+            conversation.assignee.clone()
+        } else {
+            None
+        }
+    });
+    let message = state
+        .store
+        .append_staff_message(
+            &caller.account.id,
+            id,
+            NewMessage {
+                role,
+                text,
+                author,
+                confidence: None,
+                outcome: None,
+                sources: Vec::new(),
+                buttons,
+            },
+        )
+        .await?;
+    state.live.publish(id, "message", json!(message));
+    Ok(message)
+}
+
+/// Tells live listeners that someone is typing.
+pub async fn typing(
+    state: &AppState,
+    caller: &Caller,
+    id: &ConversationId,
+    role: Role,
+    author: Option<String>,
+) -> ApiResult<()> {
+    caller.require(Scope::Chat)?;
+    state.store.get_conversation(&caller.account.id, id).await?;
+    state
+        .live
+        .publish(id, "typing", json!({"role": role, "author": author}));
+    Ok(())
+}
+
+pub async fn message(state: &AppState, caller: &Caller, id: &MessageId) -> ApiResult<Message> {
+    read(caller)?;
+    Ok(state.store.get_message(&caller.account.id, id).await?)
+}
+
+pub async fn set_status(
+    state: &AppState,
+    caller: &Caller,
+    ids: &[MessageId],
+    status: MessageStatus,
+) -> ApiResult<Vec<Message>> {
+    caller.require(Scope::Chat)?;
+    Ok(state
+        .store
+        .set_message_status(&caller.account.id, ids, status)
+        .await?)
+}
+
+pub async fn feedback(
+    state: &AppState,
+    caller: &Caller,
+    id: &MessageId,
+    thumb: Thumb,
+    comment: Option<&str>,
+) -> ApiResult<Message> {
+    caller.require(Scope::Chat)?;
+    Ok(state
+        .store
+        .message_feedback(&caller.account.id, id, thumb, comment)
+        .await?)
+}
+
+pub async fn rate(
+    state: &AppState,
+    caller: &Caller,
+    id: &ConversationId,
+    rating: i64,
+    comment: Option<&str>,
+) -> ApiResult<Conversation> {
+    caller.require(Scope::Chat)?;
+    Ok(state
+        .store
+        .rate_conversation(&caller.account.id, id, rating, comment)
+        .await?)
+}
+
+pub async fn contacts(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    page: PageRequest,
+) -> ApiResult<Page<Contact>> {
+    read(caller)?;
+    Ok(state
+        .store
+        .list_contacts(&caller.account.id, bot, page)
+        .await?)
+}
+
+pub async fn contact(state: &AppState, caller: &Caller, id: &ContactId) -> ApiResult<Contact> {
+    read(caller)?;
+    Ok(state.store.get_contact(&caller.account.id, id).await?)
+}
+
+pub async fn save_contact(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    input: ContactInput,
+) -> ApiResult<Contact> {
+    caller.require(Scope::Chat)?;
+    Ok(state
+        .store
+        .save_contact(&caller.account.id, bot, &input)
+        .await?)
+}
+
+pub async fn unread(state: &AppState, caller: &Caller, contact: &ContactId) -> ApiResult<i64> {
+    read(caller)?;
+    Ok(state
+        .store
+        .unread_count(&caller.account.id, contact)
+        .await?)
+}
+
+pub async fn save_state(
+    state: &AppState,
+    caller: &Caller,
+    contact: &ContactId,
+    document: serde_json::Value,
+) -> ApiResult<()> {
+    caller.require(Scope::Chat)?;
+    let contact = state.store.get_contact(&caller.account.id, contact).await?;
+    Ok(state
+        .store
+        .save_chat_state(&caller.account.id, &contact.bot_id, &contact.id, &document)
+        .await?)
+}
+
+pub async fn load_state(
+    state: &AppState,
+    caller: &Caller,
+    contact: &ContactId,
+) -> ApiResult<Option<serde_json::Value>> {
+    read(caller)?;
+    let contact = state.store.get_contact(&caller.account.id, contact).await?;
+    Ok(state
+        .store
+        .load_chat_state(&caller.account.id, &contact.bot_id, &contact.id)
+        .await?)
+}
+
+pub async fn leads(
+    state: &AppState,
+    caller: &Caller,
+    filter: &LeadFilter,
+    page: PageRequest,
+) -> ApiResult<Page<Lead>> {
+    read(caller)?;
+    Ok(state
+        .store
+        .list_leads(&caller.account.id, filter, page)
+        .await?)
+}
+
+pub async fn events(
+    state: &AppState,
+    caller: &Caller,
+    filter: &EventFilter,
+    limit: u32,
+) -> ApiResult<Vec<(i64, Event)>> {
+    read(caller)?;
+    Ok(state
+        .store
+        .list_events(&caller.account.id, filter, limit)
+        .await?)
+}

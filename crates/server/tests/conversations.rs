@@ -1,0 +1,759 @@
+//! Conversations as a service: the handoff state machine, agents, leads, events, live updates,
+//! statuses, state, feedback and idempotent retries — all through HTTP.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::{TestApp, SHOP_FAQ};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn shop(app: &TestApp) -> String {
+    let bot = app.create_bot(&app.admin_key, "Shop").await;
+    app.add_text(&app.admin_key, &bot, "FAQ", SHOP_FAQ).await;
+    bot
+}
+
+async fn conversation(app: &TestApp, bot: &str) -> String {
+    let r = app
+        .chat(&app.admin_key, bot, json!({"message": "Is delivery free?"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["conversation_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_handoff_transition_and_every_illegal_one() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let conv = conversation(&app, &bot).await;
+    let path = |action: &str| format!("/v1/conversations/{conv}/{action}");
+
+    // From bot: release is illegal; escalate, takeover and end are legal.
+    let r = app.post(&path("release"), &key, json!({})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.message().contains("bot already owns"), "{}", r.message());
+    let r = app.post(&path("escalate"), &key, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "waiting_for_agent");
+    assert_eq!(r.body["handoff_reason"], "api");
+
+    // From waiting: escalate again is illegal; takeover is legal.
+    let r = app.post(&path("escalate"), &key, json!({})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let queue = app
+        .get(
+            &format!("/v1/conversations?status=waiting_for_agent&bot_id={bot}"),
+            &key,
+        )
+        .await;
+    assert_eq!(queue.body["data"][0]["id"], conv.as_str(), "{}", queue.text);
+    let r = app
+        .post(&path("takeover"), &key, json!({"agent": "Marie"}))
+        .await;
+    assert_eq!(r.body["status"], "agent", "{}", r.text);
+    assert_eq!(r.body["assignee"], "Marie");
+
+    // From agent: takeover and escalate are illegal; release goes back to the bot.
+    assert_eq!(
+        app.post(&path("takeover"), &key, json!({"agent": "Paul"}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.post(&path("escalate"), &key, json!({})).await.status,
+        StatusCode::CONFLICT
+    );
+    let r = app.post(&path("release"), &key, json!({})).await;
+    assert_eq!(r.body["status"], "bot", "{}", r.text);
+    assert!(r.body["assignee"].is_null());
+
+    // Takeover straight from the bot, then waiting → release, then end; nothing after the end.
+    assert_eq!(
+        app.post(&path("takeover"), &key, json!({"agent": "Marie"}))
+            .await
+            .body["status"],
+        "agent"
+    );
+    assert_eq!(
+        app.post(&path("release"), &key, json!({})).await.body["status"],
+        "bot"
+    );
+    assert_eq!(
+        app.post(&path("escalate"), &key, json!({})).await.body["status"],
+        "waiting_for_agent"
+    );
+    assert_eq!(
+        app.post(&path("release"), &key, json!({})).await.body["status"],
+        "bot"
+    );
+    let r = app.post(&path("end"), &key, json!({})).await;
+    assert_eq!(r.body["status"], "ended");
+    assert!(r.body["ended_at"].is_string());
+    for action in ["end", "escalate", "release"] {
+        let r = app.post(&path(action), &key, json!({})).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{action}");
+        assert!(r.message().contains("ended"), "{}", r.message());
+    }
+    assert_eq!(
+        app.post(&path("takeover"), &key, json!({"agent": "M"}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "hello?", "conversation_id": conv}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = app.post(&path("takeover"), &key, json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "agent is required");
+
+    let events = app
+        .get(
+            &format!("/v1/events?conversation_id={conv}&limit=100"),
+            &key,
+        )
+        .await;
+    let kinds: Vec<_> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "conversation.started",
+            "message.received",
+            "message.sent",
+            "escalation.requested",
+            "takeover.started",
+            "takeover.ended",
+            "takeover.started",
+            "takeover.ended",
+            "escalation.requested",
+            "conversation.ended",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_asking_for_a_human_is_handed_over_and_the_agent_replies_live() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let r = app.chat(&key, &bot, json!({"message": "I want to talk to a human please", "contact": {"external_id": "v-1", "name": "Léa"}})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["outcome"], "handoff");
+    assert_eq!(r.body["status"], "waiting_for_agent");
+    assert_eq!(r.body["handoff_reason"], "visitor_asked");
+    let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
+
+    // While waiting, the bot is silent.
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Is delivery free?", "conversation_id": conv}),
+        )
+        .await;
+    assert!(r.body["reply"].is_null(), "{}", r.text);
+    assert!(r.body["message_id"].is_null());
+
+    // A live client connected to the conversation receives the agent's reply.
+    let stream = app
+        .client
+        .get(format!("{}/v1/conversations/{conv}/stream", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conv}/takeover"),
+            &key,
+            json!({"agent": "Marie"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conv}/messages"),
+            &key,
+            json!({"role": "agent", "text": "Hello Léa, Marie here. How can I help?"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["author"], "Marie");
+    assert_eq!(r.body["status"], "SENT");
+    let mut stream = stream;
+    let mut seen = String::new();
+    let read = async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("Marie here") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("the agent's reply arrives on the stream");
+    assert!(
+        seen.contains("event: status") && seen.contains("event: message"),
+        "{seen}"
+    );
+
+    // The agent owns it: the bot stays silent; released, it answers again.
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Is delivery free?", "conversation_id": conv}),
+        )
+        .await;
+    assert!(r.body["reply"].is_null());
+    assert_eq!(r.body["status"], "agent");
+    app.post(
+        &format!("/v1/conversations/{conv}/release"),
+        &key,
+        json!({}),
+    )
+    .await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Is delivery free?", "conversation_id": conv}),
+        )
+        .await;
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+
+    // An agent cannot write while the bot owns the conversation.
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conv}/messages"),
+            &key,
+            json!({"role": "agent", "text": "hi"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.message().contains("take it over"), "{}", r.message());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_never_answers_while_an_agent_owns_the_conversation_even_under_concurrent_messages()
+{
+    let app = Arc::new(TestApp::start().await);
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let conv = conversation(&app, &bot).await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (app, key, bot, conv) = (app.clone(), key.clone(), bot.clone(), conv.clone());
+        tasks.push(tokio::spawn(async move {
+            if i == 10 {
+                app.post(
+                    &format!("/v1/conversations/{conv}/takeover"),
+                    &key,
+                    json!({"agent": "Marie"}),
+                )
+                .await
+            } else {
+                app.chat(
+                    &key,
+                    &bot,
+                    json!({"message": "Is delivery free?", "conversation_id": conv}),
+                )
+                .await
+            }
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().status, StatusCode::OK);
+    }
+    // In the event log's order, no bot message follows the takeover.
+    let events = app
+        .get(
+            &format!("/v1/events?conversation_id={conv}&limit=500"),
+            &key,
+        )
+        .await;
+    let events = events.body["data"].as_array().unwrap();
+    let takeover = events
+        .iter()
+        .position(|e| e["type"] == "takeover.started")
+        .unwrap();
+    let late_bot = events[takeover..]
+        .iter()
+        .filter(|e| e["type"] == "message.sent" && e["data"]["message"]["role"] == "bot")
+        .count();
+    assert_eq!(late_bot, 0, "the bot spoke after the takeover");
+    let received = events
+        .iter()
+        .filter(|e| e["type"] == "message.received")
+        .count();
+    assert_eq!(received, 30, "every visitor message is stored");
+}
+
+#[tokio::test]
+async fn repeated_fallbacks_hand_the_conversation_to_a_human() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Do you repair helicopter engines?", "contact_id": "v-9"}),
+        )
+        .await;
+    let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
+    assert!(
+        r.body["reply"]
+            .as_str()
+            .unwrap()
+            .contains("email address or phone number"),
+        "asks for contact details: {}",
+        r.text
+    );
+    for question in ["What about submarine hulls?", "And rocket boosters?"] {
+        let r = app
+            .chat(
+                &key,
+                &bot,
+                json!({"message": question, "conversation_id": conv}),
+            )
+            .await;
+        assert_eq!(r.body["outcome"], "fallback", "{}", r.text);
+    }
+    let c = app.get(&format!("/v1/conversations/{conv}"), &key).await;
+    assert_eq!(c.body["status"], "waiting_for_agent", "{}", c.text);
+    assert_eq!(c.body["handoff_reason"], "low_confidence");
+}
+
+#[tokio::test]
+async fn contact_details_in_a_message_become_a_lead_once() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"settings": {"region": "fr"}}),
+        )
+        .await;
+    assert_eq!(r.body["settings"]["region"], "FR", "{}", r.text);
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"settings": {"region": "France"}}),
+        )
+        .await;
+    assert!(r.message().starts_with("settings.region"), "{}", r.text);
+    let r = app.chat(&key, &bot, json!({"message": "Call me on 06 12 34 56 78 or write to jane+shop@example.com", "contact_id": "v-7"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let lead = r.body["lead_id"]
+        .as_str()
+        .expect("a lead was captured")
+        .to_owned();
+    assert_eq!(r.body["outcome"], "smalltalk");
+    let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let again = app.chat(&key, &bot, json!({"message": "again: jane+shop@example.com, 06 12 34 56 78", "conversation_id": conv})).await;
+    assert!(
+        again.body["lead_id"].is_null(),
+        "the same details make no second lead"
+    );
+
+    let contact = app
+        .get(
+            &format!("/v1/contacts/{}", r.body["contact_id"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    assert_eq!(contact.body["email"], "jane+shop@example.com");
+    assert_eq!(contact.body["phone"], "+33612345678");
+    let leads = app.get(&format!("/v1/leads?bot_id={bot}"), &key).await;
+    let data = leads.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["id"], lead.as_str());
+    assert_eq!(data[0]["external_id"], "v-7");
+    let csv = app.get("/v1/leads?format=csv", &key).await;
+    assert!(csv.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let lines: Vec<_> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", csv.text);
+    assert!(lines[1].contains("jane+shop@example.com") && lines[1].contains("+33612345678"));
+    let events = app.get("/v1/events?types=lead.captured", &key).await;
+    assert_eq!(events.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        events.body["data"][0]["data"]["email"],
+        "jane+shop@example.com"
+    );
+
+    // A price or an order number is not a lead.
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "My order #123456789 cost €1,299.00 on 12/05/2024"}),
+        )
+        .await;
+    assert!(r.body["lead_id"].is_null(), "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_feed_returns_every_event_exactly_once_while_events_are_written() {
+    let app = Arc::new(TestApp::start().await);
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let writer = {
+        let (app, key, bot) = (app.clone(), key.clone(), bot.clone());
+        tokio::spawn(async move {
+            for i in 0..40 {
+                app.chat(&key, &bot, json!({"message": format!("hello number {i}")}))
+                    .await;
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let page = app.get(&format!("/v1/events?limit=7{cursor}"), &key).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        seen.extend(
+            page.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned()),
+        );
+        cursor = format!("&cursor={}", page.body["next_cursor"].as_str().unwrap());
+        if writer.is_finished() && !page.body["has_more"].as_bool().unwrap() {
+            // One more read after the writer is done catches events written during the last page.
+            let last = app
+                .get(&format!("/v1/events?limit=500{cursor}"), &key)
+                .await;
+            seen.extend(
+                last.body["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["id"].as_str().unwrap().to_owned()),
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline);
+    }
+    let all = app.get("/v1/events?limit=500", &key).await;
+    let all: Vec<String> = all.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, all, "every event exactly once, in order");
+    assert!(all.len() >= 40 * 3);
+}
+
+#[tokio::test]
+async fn an_idempotent_retry_returns_the_first_result_and_writes_nothing() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let send = |body: Value, idem: &'static str| {
+        app.client
+            .post(format!("{}/v1/bots/{bot}/chat", app.base))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", idem)
+            .json(&body)
+            .send()
+    };
+    let first = TestApp::read(
+        send(
+            json!({"message": "Is delivery free?", "contact_id": "v-3"}),
+            "retry-1",
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let second = TestApp::read(
+        send(
+            json!({"message": "Is delivery free?", "contact_id": "v-3"}),
+            "retry-1",
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.body, first.body, "same message ids, same reply");
+    assert_eq!(second.headers["idempotent-replayed"], "true");
+    let conv = first.body["conversation_id"].as_str().unwrap();
+    let history = app
+        .get(&format!("/v1/conversations/{conv}/messages"), &key)
+        .await;
+    assert_eq!(
+        history.body["data"].as_array().unwrap().len(),
+        2,
+        "nothing new was written"
+    );
+    let conversations = app.get("/v1/conversations", &key).await;
+    assert_eq!(conversations.body["data"].as_array().unwrap().len(), 1);
+
+    let other = TestApp::read(
+        send(json!({"message": "Something else"}), "retry-1")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        other.message().contains("different request"),
+        "{}",
+        other.text
+    );
+}
+
+#[tokio::test]
+async fn delivery_statuses_unread_counts_state_and_feedback() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let r = app.post("/v1/conversations", &key, json!({
+        "bot_id": bot, "channel": "whatsapp", "message": "Is delivery free?",
+        "contact": {"external_id": "v-5", "name": "Sam", "variables": {"system": {"locale": "en"}, "contact": {"plan": "gold"}}},
+        "variables": {"cart": 3}
+    })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["channel"], "whatsapp");
+    assert_eq!(r.body["variables"]["cart"], 3);
+    let conv = r.body["id"].as_str().unwrap().to_owned();
+    let contact = r.body["contact_id"].as_str().unwrap().to_owned();
+    let bot_message = r.body["reply"]["message_id"].as_str().unwrap().to_owned();
+    let visitor_message = r.body["reply"]["visitor_message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = app.get(&format!("/v1/contacts/{contact}"), &key).await;
+    assert_eq!(
+        c.body["variables"],
+        json!({"system": {"locale": "en"}, "contact": {"plan": "gold"}})
+    );
+
+    assert_eq!(
+        app.get(&format!("/v1/contacts/{contact}/unread"), &key)
+            .await
+            .body["unread"],
+        1
+    );
+    let m = app.get(&format!("/v1/messages/{bot_message}"), &key).await;
+    assert_eq!(m.body["status"], "SENT");
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/v1/messages/{bot_message}/status"),
+            Some(&key),
+            Some(json!({"status": "READ"})),
+        )
+        .await;
+    assert_eq!(r.body["status"], "READ", "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/v1/contacts/{contact}/unread"), &key)
+            .await
+            .body["unread"],
+        0
+    );
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/v1/messages/{visitor_message}/status"),
+            Some(&key),
+            Some(json!({"status": "READ"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/v1/messages/{bot_message}/status"),
+            Some(&key),
+            Some(json!({"status": "SEEN"})),
+        )
+        .await;
+    assert!(
+        r.message().contains("SENT, DELIVERED, READ, NOT_SENT"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post(
+            "/v1/messages/statuses",
+            &key,
+            json!({"message_ids": [bot_message, "msg_doesnotexist000000"], "status": "DELIVERED"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/v1/messages/{bot_message}"), &key)
+            .await
+            .body["status"],
+        "READ",
+        "all or nothing"
+    );
+    let r = app
+        .post(
+            "/v1/messages/statuses",
+            &key,
+            json!({"message_ids": [bot_message], "status": "DELIVERED"}),
+        )
+        .await;
+    assert_eq!(r.body["updated"], 1);
+
+    let document =
+        json!({"step": "checkout", "items": [1, 2, {"deep": [null, true, 1.5]}], "note": "é"});
+    let path = format!("/v1/contacts/{contact}/state");
+    assert_eq!(app.get(&path, &key).await.status, StatusCode::NOT_FOUND);
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &path,
+            Some(&key),
+            Some(document.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(app.get(&path, &key).await.body, document);
+
+    let r = app
+        .post(
+            &format!("/v1/messages/{bot_message}/feedback"),
+            &key,
+            json!({"thumb": "down", "comment": "not what I asked"}),
+        )
+        .await;
+    assert_eq!(r.body["feedback"], "down", "{}", r.text);
+    let r = app
+        .post(
+            &format!("/v1/messages/{visitor_message}/feedback"),
+            &key,
+            json!({"thumb": "up"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conv}/rating"),
+            &key,
+            json!({"rating": 6}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conv}/rating"),
+            &key,
+            json!({"rating": 4, "comment": "quick"}),
+        )
+        .await;
+    assert_eq!(r.body["rating"], 4);
+    let feedback = app.get("/v1/events?types=feedback.received", &key).await;
+    assert_eq!(feedback.body["data"].as_array().unwrap().len(), 2);
+
+    let list = app
+        .get(
+            &format!("/v1/conversations?channel=whatsapp&contact_id={contact}"),
+            &key,
+        )
+        .await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    let list = app.get("/v1/conversations?channel=widget", &key).await;
+    assert!(list.body["data"].as_array().unwrap().is_empty());
+    let r = app.get("/v1/conversations?since=yesterday", &key).await;
+    assert!(r.message().contains("RFC 3339"), "{}", r.text);
+    let r = app.get("/v1/events?types=message.exploded", &key).await;
+    assert!(r.message().contains("not an event type"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_touch_conversations_contacts_leads_or_events() {
+    let app = TestApp::start().await;
+    let a = app.create_account("pro").await;
+    let b = app.create_account("pro").await;
+    let bot = app.create_bot(&a, "A").await;
+    let r = app
+        .chat(
+            &a,
+            &bot,
+            json!({"message": "mail me: a@example.com", "contact_id": "v"}),
+        )
+        .await;
+    let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let contact = r.body["contact_id"].as_str().unwrap().to_owned();
+    let message = r.body["message_id"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/v1/conversations/{conv}"),
+        format!("/v1/conversations/{conv}/stream"),
+        format!("/v1/contacts/{contact}"),
+        format!("/v1/contacts/{contact}/unread"),
+        format!("/v1/contacts/{contact}/state"),
+        format!("/v1/messages/{message}"),
+        format!("/v1/contacts?bot_id={bot}"),
+    ] {
+        assert_eq!(
+            app.get(&path, &b).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    for action in ["takeover", "release", "escalate", "end"] {
+        let r = app
+            .post(
+                &format!("/v1/conversations/{conv}/{action}"),
+                &b,
+                json!({"agent": "x"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(
+        app.post(
+            &format!("/v1/messages/{message}/feedback"),
+            &b,
+            json!({"thumb": "up"})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(app.get("/v1/leads", &b).await.body["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get("/v1/events", &b).await.body["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get("/v1/conversations", &b).await.body["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
