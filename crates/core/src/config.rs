@@ -32,8 +32,8 @@ pub struct Config {
     pub training_workers: usize,
     /// How often due re-crawls and idle conversations are looked for, in seconds.
     pub scheduler_interval_seconds: u64,
-    /// Conversations without a message for this many minutes are ended; 0 never ends them.
-    pub conversation_idle_minutes: u64,
+    /// Conversations without a message for this many seconds are ended; 0 never ends them.
+    pub conversation_idle_seconds: u64,
     /// Crawl limits applied to every training (a bot may lower `max_pages`).
     pub crawl: CrawlLimits,
 }
@@ -91,7 +91,7 @@ impl Default for Config {
             allow_private_networks: false,
             training_workers: 1,
             scheduler_interval_seconds: 60,
-            conversation_idle_minutes: 24 * 60,
+            conversation_idle_seconds: 24 * 60 * 60,
             crawl: CrawlLimits::default(),
         }
     }

@@ -617,10 +617,13 @@ pub struct SkippedPage {
 pub struct Job {
     pub id: crate::JobId,
     pub bot_id: BotId,
-    /// `train`.
+    /// `train` (crawl and index the bot's website) or `reply` (answer a message sent with
+    /// `"async": true`).
     pub kind: String,
     pub state: JobState,
-    pub params: TrainParams,
+    /// What the job was asked to do: a [`TrainParams`] for trainings.
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
     #[serde(flatten)]
     pub progress: JobProgress,
     pub error: Option<String>,

@@ -60,6 +60,7 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
                 tracing::info!(worker, job = %claimed.job.id, bot = %claimed.job.bot_id, attempt = claimed.job.attempts, "job claimed");
                 match claimed.job.kind.as_str() {
                     "train" => training::run(&state, claimed, stop.clone()).await,
+                    "reply" => crate::services::chat::run_reply_job(&state, claimed).await,
                     other => {
                         tracing::error!(kind = other, "unknown job kind");
                         let _ = state
@@ -102,9 +103,9 @@ async fn schedule(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(jobs = n, "scheduled re-crawls queued"),
             Err(e) => tracing::warn!(error = %e, "could not check re-crawl schedules"),
         }
-        let idle = state.config.conversation_idle_minutes;
+        let idle = state.config.conversation_idle_seconds;
         if idle > 0 {
-            let before = sitechat_core::now() - time::Duration::minutes(idle as i64);
+            let before = sitechat_core::now() - time::Duration::seconds(idle as i64);
             match state.store.end_idle_conversations(before, 500).await {
                 Ok(ended) if !ended.is_empty() => {
                     tracing::info!(conversations = ended.len(), "idle conversations ended")

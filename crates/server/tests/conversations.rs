@@ -757,3 +757,75 @@ async fn another_tenant_cannot_touch_conversations_contacts_leads_or_events() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn an_async_message_gets_202_and_its_reply_arrives_as_an_event() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/bots/{bot}/chat", app.base))
+        .bearer_auth(&key)
+        .json(&json!({"message": "Is delivery free?", "async": true}))
+        .send()
+        .await
+        .unwrap();
+    let r = TestApp::read(r).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert!(r.body["reply"].is_null());
+    assert!(r.body["visitor_message_id"].is_string());
+    let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let mut reply = None;
+    for _ in 0..200 {
+        let events = app
+            .get(
+                &format!("/v1/events?conversation_id={conv}&types=message.sent"),
+                &key,
+            )
+            .await;
+        if let Some(e) = events.body["data"].as_array().unwrap().first() {
+            reply = Some(e["data"]["message"]["text"].as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reply = reply.expect("the reply arrives within 10 s");
+    assert!(reply.contains("free for orders over 50 euros"), "{reply}");
+    let history = app
+        .get(&format!("/v1/conversations/{conv}/messages"), &key)
+        .await;
+    assert_eq!(history.body["data"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_idle_conversation_is_ended_by_the_timeout() {
+    let app = TestApp::start_with(|c| {
+        c.conversation_idle_seconds = 1;
+        c.scheduler_interval_seconds = 1;
+    })
+    .await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    let conv = conversation(&app, &bot).await;
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = app
+            .get(&format!("/v1/conversations/{conv}"), &key)
+            .await
+            .body["status"]
+            .clone();
+        if status == "ended" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ended");
+    let events = app
+        .get(
+            &format!("/v1/events?conversation_id={conv}&types=conversation.ended"),
+            &key,
+        )
+        .await;
+    assert_eq!(events.body["data"].as_array().unwrap().len(), 1);
+}

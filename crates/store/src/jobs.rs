@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use sitechat_core::{
-    model::{Chunk, Job, JobProgress, JobState, SkippedPage, TrainParams},
+    model::{Chunk, Job, JobProgress, JobState, SkippedPage},
     now, AccountId, BotId, JobId, SourceId,
 };
 use sqlx::Row;
@@ -75,8 +75,7 @@ fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Job> {
         kind: row.try_get("kind")?,
         state: JobState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?,
-        params: serde_json::from_str::<TrainParams>(&params)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        params: serde_json::from_str(&params).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         progress: serde_json::from_str::<JobProgress>(&progress)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         error: row.try_get("error")?,
@@ -99,7 +98,7 @@ impl Store {
         account: &AccountId,
         bot: &BotId,
         kind: &str,
-        params: &TrainParams,
+        params: &impl serde::Serialize,
     ) -> Result<Job> {
         let at = now();
         let id = JobId::generate();

@@ -1,6 +1,6 @@
 //! Chatting with a bot.
 
-use axum::{extract::State, Json};
+use axum::{extract::State, http::StatusCode, Json};
 use serde::{Deserialize, Serialize};
 use sitechat_core::{
     model::{ConversationStatus, HandoffReason, Outcome, SourceRef},
@@ -77,6 +77,10 @@ pub struct ChatRequest {
     /// Conversation-scoped variables of a new conversation.
     #[schema(value_type = Option<Object>)]
     pub variables: Option<serde_json::Value>,
+    /// Answer with 202 as soon as the message is stored; the reply arrives as a `message.sent`
+    /// event and on the conversation's live stream.
+    #[serde(rename = "async", default)]
+    pub run_async: bool,
 }
 
 impl ChatRequest {
@@ -165,11 +169,13 @@ impl From<Reply> for ChatResponse {
 /// sources. Without `conversation_id` a new conversation starts; an unknown one is a 404 and an
 /// ended one a 409. While a human owns the conversation the message is stored and the bot stays
 /// silent. Both messages are stored before the response. A retried request with the same
-/// `Idempotency-Key` header gets the first response back.
+/// `Idempotency-Key` header gets the first response back. With `"async": true` the answer is
+/// 202 as soon as the message is stored, and the reply follows as an event.
 #[utoipa::path(post, path = "/v1/bots/{id}/chat", tag = "chat", request_body = ChatRequest,
     params(("id" = String, Path, description = "Bot id (`bot_…`)"),
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result")),
-    responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = ChatResponse), (status = 202, description = "async: stored, the reply follows as an event", body = ChatResponse),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 429, description = "rate limit or monthly message quota reached", body = ErrorBody)),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn send_message(
@@ -177,8 +183,13 @@ pub async fn send_message(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ChatRequest>,
-) -> ApiResult<Json<ChatResponse>> {
+) -> ApiResult<(StatusCode, Json<ChatResponse>)> {
+    let run_async = body.run_async;
     let input = body.parse(BotId::parse(&id)?)?;
+    if run_async {
+        let accepted = chat::send_async(&state, &caller, input).await?;
+        return Ok((StatusCode::ACCEPTED, Json(accepted.into())));
+    }
     let reply = chat::send(&state, &caller, input).await?;
-    Ok(Json(reply.into()))
+    Ok((StatusCode::OK, Json(reply.into())))
 }

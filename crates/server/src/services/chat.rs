@@ -12,15 +12,15 @@ use serde_json::json;
 use sitechat_answer::intents::{self, Intent};
 use sitechat_core::{
     model::{
-        Conversation, ConversationStatus, HandoffAction, HandoffReason, Lead, Message, Outcome,
-        Role, SourceRef,
+        Bot, Conversation, ConversationStatus, HandoffAction, HandoffReason, JobState, Lead,
+        Message, Outcome, Role, SourceRef,
     },
     now,
     validate::ChatText,
-    BotId, ConversationId, Scope,
+    AccountId, BotId, ConversationId, Scope,
 };
 use sitechat_store::{
-    ContactInput, NewConversation, NewMessage, Page, PageRequest, StartConversation,
+    ClaimedJob, ContactInput, NewConversation, NewMessage, Page, PageRequest, StartConversation,
 };
 
 use crate::{
@@ -64,6 +64,38 @@ fn this_month() -> String {
 /// Handles one visitor message and returns what the bot did with it.
 #[tracing::instrument(skip_all, fields(bot = %input.bot))]
 pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> ApiResult<Reply> {
+    let accepted = accept(state, caller, input).await?;
+    respond(state, &caller.account.id, accepted).await
+}
+
+/// Stores a visitor message and returns at once; the bot's reply is composed by a durable `reply`
+/// job and arrives as a `message.sent` event (and on the conversation's live stream).
+pub async fn send_async(
+    state: &AppState,
+    caller: &Caller,
+    input: VisitorMessage,
+) -> ApiResult<Reply> {
+    let accepted = accept(state, caller, input).await?;
+    if accepted.reply.conversation.status.bot_answers() {
+        let params = json!({"conversation_id": accepted.reply.conversation.id, "message_id": accepted.reply.visitor_message.id});
+        state
+            .store
+            .enqueue_job(&caller.account.id, &accepted.bot.id, "reply", &params)
+            .await?;
+        state.jobs_wake.notify_one();
+    }
+    Ok(accepted.reply)
+}
+
+/// A visitor message that is stored and waits for the bot's answer.
+pub struct Accepted {
+    bot: Bot,
+    text: String,
+    reply: Reply,
+}
+
+/// Checks, counts and stores a visitor message (with any contact details it carries).
+async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> ApiResult<Accepted> {
     caller.require(Scope::Chat)?;
     let account = &caller.account.id;
     let bot = state.store.get_bot(account, &input.bot).await?;
@@ -111,8 +143,7 @@ pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> A
             found.phones.first().map(String::as_str),
         )
         .await?;
-
-    let mut reply = Reply {
+    let reply = Reply {
         conversation,
         visitor_message,
         message: None,
@@ -121,6 +152,16 @@ pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> A
         sources: Vec::new(),
         lead,
     };
+    Ok(Accepted { bot, text, reply })
+}
+
+/// Answers a stored visitor message, unless a human owns the conversation.
+async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> ApiResult<Reply> {
+    let Accepted {
+        bot,
+        text,
+        mut reply,
+    } = accepted;
     if !reply.conversation.status.bot_answers() {
         return Ok(reply);
     }
@@ -164,7 +205,7 @@ pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> A
             let mut text = answer.text;
             if answer.outcome == Outcome::Fallback
                 && bot.settings.ask_for_contact
-                && !has_contact_details(state, caller, &reply.conversation).await?
+                && !has_contact_details(state, account, &reply.conversation).await?
             {
                 text = format!("{text} {}", bot.settings.contact_prompt);
             }
@@ -243,6 +284,58 @@ pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> A
     Ok(reply)
 }
 
+/// Runs a `reply` job: answers the visitor message it names.
+pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
+    let job = claimed.job.id.clone();
+    let result: ApiResult<()> = async {
+        let account = &claimed.account_id;
+        let conversation_id = claimed.job.params["conversation_id"]
+            .as_str()
+            .map(|c| ConversationId::from_trusted(c.to_owned()));
+        let message_id = claimed.job.params["message_id"]
+            .as_str()
+            .map(|m| sitechat_core::MessageId::from_trusted(m.to_owned()));
+        let (Some(conversation_id), Some(message_id)) = (conversation_id, message_id) else {
+            return Err(ApiError::internal(
+                "a reply job without its conversation and message",
+            ));
+        };
+        let conversation = state
+            .store
+            .get_conversation(account, &conversation_id)
+            .await?;
+        let visitor_message = state.store.get_message(account, &message_id).await?;
+        let bot = state.store.get_bot(account, &conversation.bot_id).await?;
+        let text = visitor_message.text.clone();
+        let reply = Reply {
+            conversation,
+            visitor_message,
+            message: None,
+            outcome: None,
+            confidence: None,
+            sources: Vec::new(),
+            lead: None,
+        };
+        respond(state, account, Accepted { bot, text, reply }).await?;
+        Ok(())
+    }
+    .await;
+    let (state_now, error) = match &result {
+        Ok(()) => (JobState::Succeeded, None),
+        Err(e) => {
+            tracing::error!(job = %job, error = %e, "reply job failed");
+            (JobState::Failed, Some(e.public_message()))
+        }
+    };
+    if let Err(e) = state
+        .store
+        .finish_job(&job, state_now, &Default::default(), error.as_deref())
+        .await
+    {
+        tracing::error!(job = %job, error = %e, "could not record the end of a job");
+    }
+}
+
 fn lead_thanks(language: &str) -> &'static str {
     match language.split('-').next().unwrap_or(language) {
         "fr" => "Merci, nous avons bien noté vos coordonnées. Un membre de notre équipe vous recontactera.",
@@ -256,13 +349,13 @@ fn lead_thanks(language: &str) -> &'static str {
 
 async fn has_contact_details(
     state: &AppState,
-    caller: &Caller,
+    account: &AccountId,
     conversation: &Conversation,
 ) -> ApiResult<bool> {
     let Some(contact) = &conversation.contact_id else {
         return Ok(false);
     };
-    let contact = state.store.get_contact(&caller.account.id, contact).await?;
+    let contact = state.store.get_contact(account, contact).await?;
     Ok(contact.email.is_some() || contact.phone.is_some())
 }
 

@@ -323,7 +323,8 @@ async fn execute(
         .get_bot(&account, &claimed.job.bot_id)
         .await
         .map_err(|e| Interrupted::Failed(e.into(), claimed.job.progress.clone()))?;
-    let params = claimed.job.params.clone();
+    let params: TrainParams =
+        serde_json::from_value(claimed.job.params.clone()).unwrap_or_default();
     let start_url = url::Url::parse(&params.url).map_err(|e| {
         Interrupted::Failed(
             ApiError::invalid(format!("website_url: {e}")),
