@@ -4,6 +4,7 @@
 //! [`TextContent`] that exists is already known to be acceptable.
 
 pub mod config;
+pub mod hours;
 pub mod ids;
 pub mod model;
 pub mod plan;

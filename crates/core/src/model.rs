@@ -59,6 +59,17 @@ pub struct BotSettings {
     /// The words used to ask for contact details.
     #[serde(default = "default_contact_prompt")]
     pub contact_prompt: String,
+    /// When humans are around to take over; unset: always.
+    #[serde(default)]
+    pub business_hours: Option<crate::hours::BusinessHours>,
+    /// What the bot says when a human is asked for outside business hours (the next opening
+    /// time follows it).
+    #[serde(default = "default_away_message")]
+    pub away_message: String,
+}
+
+fn default_away_message() -> String {
+    "Our team is not available right now. We will be back".to_owned()
 }
 
 fn default_handoff_after_fallbacks() -> u32 {
@@ -103,6 +114,8 @@ impl Default for BotSettings {
             handoff_after_fallbacks: default_handoff_after_fallbacks(),
             ask_for_contact: true,
             contact_prompt: default_contact_prompt(),
+            business_hours: None,
+            away_message: default_away_message(),
         }
     }
 }

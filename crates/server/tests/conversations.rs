@@ -829,3 +829,38 @@ async fn an_idle_conversation_is_ended_by_the_timeout() {
         .await;
     assert_eq!(events.body["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn outside_business_hours_the_visitor_is_told_when_a_human_is_back() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    // Open one minute a week, at a time that is not now.
+    let now = time::OffsetDateTime::now_utc();
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [((now.weekday().number_days_from_monday() + 3) % 7) as usize];
+    let r = app
+        .patch(&format!("/v1/bots/{bot}"), &key, json!({"settings": {"business_hours": {"utc_offset": "+00:00", "slots": [{"day": day, "open": "10:00", "close": "10:01"}]}}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .chat(&key, &bot, json!({"message": "I want to talk to a human"}))
+        .await;
+    let reply = r.body["reply"].as_str().unwrap();
+    assert!(
+        reply.starts_with("Our team is not available right now. We will be back on"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("at 10:00 (UTC+00:00)") && reply.contains("email address or phone number"),
+        "{reply}"
+    );
+    assert_eq!(
+        r.body["status"], "waiting_for_agent",
+        "the request still reaches the queue"
+    );
+
+    let r = app.patch(&format!("/v1/bots/{bot}"), &key, json!({"settings": {"business_hours": {"utc_offset": "+00:00", "slots": [{"day": "someday", "open": "10:00", "close": "11:00"}]}}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.message().contains("not a day"), "{}", r.text);
+}

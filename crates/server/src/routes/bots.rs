@@ -44,6 +44,12 @@ pub struct SettingsPatch {
     pub ask_for_contact: Option<bool>,
     /// The words used to ask for contact details.
     pub contact_prompt: Option<String>,
+    /// When humans are around (`null` clears them: always).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<sitechat_core::hours::BusinessHours>)]
+    pub business_hours: Option<Option<sitechat_core::hours::BusinessHours>>,
+    /// Said when a human is asked for outside business hours, before the next opening time.
+    pub away_message: Option<String>,
 }
 
 /// Checks crawl settings: glob patterns that compile, sensible limits.
@@ -112,6 +118,15 @@ impl SettingsPatch {
         }
         if let Some(ask) = self.ask_for_contact {
             settings.ask_for_contact = ask;
+        }
+        if let Some(hours) = self.business_hours {
+            if let Some(h) = &hours {
+                h.validate()?;
+            }
+            settings.business_hours = hours;
+        }
+        if let Some(away) = self.away_message {
+            settings.away_message = BotMessage::parse("settings.away_message", &away)?.into_inner();
         }
         if let Some(prompt) = self.contact_prompt {
             settings.contact_prompt =

@@ -167,12 +167,7 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
     }
 
     let (text, outcome, confidence, sources) = match intents::detect(&text, &bot.language) {
-        Some(Intent::Human) => (
-            intents::reply(Intent::Human, &bot.language).to_owned(),
-            Outcome::Handoff,
-            1.0,
-            Vec::new(),
-        ),
+        Some(Intent::Human) => (handoff_reply(&bot), Outcome::Handoff, 1.0, Vec::new()),
         Some(Intent::Greeting) => (
             bot.settings.greeting.clone(),
             Outcome::Smalltalk,
@@ -333,6 +328,25 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
         .await
     {
         tracing::error!(job = %job, error = %e, "could not record the end of a job");
+    }
+}
+
+/// What the bot says when a human is asked for: that one is coming, or, outside business hours,
+/// when the team is back and how to leave contact details.
+fn handoff_reply(bot: &Bot) -> String {
+    let at = now();
+    match &bot.settings.business_hours {
+        Some(hours) if !hours.is_open(at) => {
+            let back = hours
+                .next_opening(at)
+                .map(|t| format!(" on {}.", sitechat_core::hours::BusinessHours::describe(t)))
+                .unwrap_or_else(|| ".".to_owned());
+            format!(
+                "{}{back} {}",
+                bot.settings.away_message, bot.settings.contact_prompt
+            )
+        }
+        _ => intents::reply(Intent::Human, &bot.language).to_owned(),
     }
 }
 
