@@ -687,50 +687,38 @@ impl Store {
         filter: &ConversationFilter,
         page: PageRequest,
     ) -> Result<Page<Conversation>> {
-        let mut sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ? AND c.seq > ?"
-        );
-        if filter.bot.is_some() {
-            sql.push_str(" AND c.bot_id = ?");
-        }
-        if filter.channel.is_some() {
-            sql.push_str(" AND c.channel = ?");
-        }
-        if filter.status.is_some() {
-            sql.push_str(" AND c.status = ?");
-        }
-        if filter.contact.is_some() {
-            sql.push_str(" AND c.contact_id = ?");
-        }
-        if filter.since.is_some() {
-            sql.push_str(" AND c.created_at >= ?");
-        }
-        if filter.until.is_some() {
-            sql.push_str(" AND c.created_at < ?");
-        }
-        sql.push_str(" ORDER BY c.seq LIMIT ?");
-        let mut query = sqlx::query(&sql)
-            .bind(account.as_str())
-            .bind(page.after_seq());
+        // QueryBuilder keeps each condition next to its bound value.
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = "
+        ));
+        query
+            .push_bind(account.as_str())
+            .push(" AND c.seq > ")
+            .push_bind(page.after_seq());
         if let Some(bot) = &filter.bot {
-            query = query.bind(bot.as_str());
+            query.push(" AND c.bot_id = ").push_bind(bot.as_str());
         }
         if let Some(channel) = &filter.channel {
-            query = query.bind(channel);
+            query.push(" AND c.channel = ").push_bind(channel);
         }
         if let Some(status) = filter.status {
-            query = query.bind(status.as_str());
+            query.push(" AND c.status = ").push_bind(status.as_str());
         }
         if let Some(contact) = &filter.contact {
-            query = query.bind(contact.as_str());
+            query
+                .push(" AND c.contact_id = ")
+                .push_bind(contact.as_str());
         }
         if let Some(since) = filter.since {
-            query = query.bind(since);
+            query.push(" AND c.created_at >= ").push_bind(since);
         }
         if let Some(until) = filter.until {
-            query = query.bind(until);
+            query.push(" AND c.created_at < ").push_bind(until);
         }
-        let rows = query.bind(page.fetch_limit()).fetch_all(&self.pool).await?;
+        query
+            .push(" ORDER BY c.seq LIMIT ")
+            .push_bind(page.fetch_limit());
+        let rows = query.build().fetch_all(&self.pool).await?;
         let items = rows
             .iter()
             .map(|r| Ok((r.try_get("seq")?, conversation_from_row(r)?)))
@@ -1075,30 +1063,25 @@ impl Store {
         filter: &LeadFilter,
         page: PageRequest,
     ) -> Result<Page<Lead>> {
-        let mut sql = format!("{LEAD_SELECT} WHERE l.account_id = ? AND l.seq > ?");
-        if filter.bot.is_some() {
-            sql.push_str(" AND l.bot_id = ?");
-        }
-        if filter.since.is_some() {
-            sql.push_str(" AND l.created_at >= ?");
-        }
-        if filter.until.is_some() {
-            sql.push_str(" AND l.created_at < ?");
-        }
-        sql.push_str(" ORDER BY l.seq LIMIT ?");
-        let mut query = sqlx::query(&sql)
-            .bind(account.as_str())
-            .bind(page.after_seq());
+        let mut query =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!("{LEAD_SELECT} WHERE l.account_id = "));
+        query
+            .push_bind(account.as_str())
+            .push(" AND l.seq > ")
+            .push_bind(page.after_seq());
         if let Some(bot) = &filter.bot {
-            query = query.bind(bot.as_str());
+            query.push(" AND l.bot_id = ").push_bind(bot.as_str());
         }
         if let Some(since) = filter.since {
-            query = query.bind(since);
+            query.push(" AND l.created_at >= ").push_bind(since);
         }
         if let Some(until) = filter.until {
-            query = query.bind(until);
+            query.push(" AND l.created_at < ").push_bind(until);
         }
-        let rows = query.bind(page.fetch_limit()).fetch_all(&self.pool).await?;
+        query
+            .push(" ORDER BY l.seq LIMIT ")
+            .push_bind(page.fetch_limit());
+        let rows = query.build().fetch_all(&self.pool).await?;
         let items = rows
             .iter()
             .map(|r| Ok((r.try_get("seq")?, lead_from_row(r)?)))

@@ -34,6 +34,7 @@ pub(crate) async fn append(
     .bind(event.created_at)
     .execute(&mut *conn)
     .await?;
+    crate::webhooks::enqueue_for_event(conn, account, &event).await?;
     Ok(event)
 }
 
@@ -73,37 +74,35 @@ impl Store {
         filter: &EventFilter,
         limit: u32,
     ) -> Result<Vec<(i64, Event)>> {
-        let mut sql = String::from("SELECT * FROM events WHERE account_id = ? AND seq > ?");
-        if filter.since.is_some() {
-            sql.push_str(" AND created_at >= ?");
+        let mut query =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM events WHERE account_id = ");
+        query
+            .push_bind(account.as_str())
+            .push(" AND seq > ")
+            .push_bind(filter.after);
+        if let Some(since) = filter.since {
+            query.push(" AND created_at >= ").push_bind(since);
         }
         if !filter.types.is_empty() {
-            sql.push_str(&format!(
-                " AND type IN ({})",
-                vec!["?"; filter.types.len()].join(", ")
-            ));
-        }
-        if filter.bot.is_some() {
-            sql.push_str(" AND bot_id = ?");
-        }
-        if filter.conversation.is_some() {
-            sql.push_str(" AND conversation_id = ?");
-        }
-        sql.push_str(" ORDER BY seq LIMIT ?");
-        let mut query = sqlx::query(&sql).bind(account.as_str()).bind(filter.after);
-        if let Some(since) = filter.since {
-            query = query.bind(since);
-        }
-        for t in &filter.types {
-            query = query.bind(t);
+            query.push(" AND type IN (");
+            let mut types = query.separated(", ");
+            for t in &filter.types {
+                types.push_bind(t);
+            }
+            query.push(")");
         }
         if let Some(bot) = &filter.bot {
-            query = query.bind(bot.as_str());
+            query.push(" AND bot_id = ").push_bind(bot.as_str());
         }
         if let Some(conversation) = &filter.conversation {
-            query = query.bind(conversation.as_str());
+            query
+                .push(" AND conversation_id = ")
+                .push_bind(conversation.as_str());
         }
-        let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        query
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| Ok((r.try_get("seq")?, event_from_row(r)?)))
             .collect()
