@@ -125,11 +125,13 @@ pub async fn authenticate_key(state: &AppState, headers: &HeaderMap) -> Result<C
         .ok_or_else(|| {
             ApiError::InvalidApiKey("no such key; check for typos or create a new key".to_owned())
         })?;
-    let store = state.store.clone();
-    let key_id = record.key.id.clone();
-    // Best effort: a failed bookkeeping write must not fail the request.
-    if let Err(e) = store.touch_key(&key_id, sitechat_core::now()).await {
-        tracing::warn!(error = %e, "could not record key use");
+    // `last_used_at` is bookkeeping: written at most once a minute per key, so that reads do not
+    // queue behind SQLite's single writer; a failed write must not fail the request.
+    let due = record.key.last_used_at.is_none_or(|last| sitechat_core::now() - last > time::Duration::minutes(1));
+    if due {
+        if let Err(e) = state.store.touch_key(&record.key.id, sitechat_core::now()).await {
+            tracing::warn!(error = %e, "could not record key use");
+        }
     }
     Ok(Caller {
         key: record.key,
