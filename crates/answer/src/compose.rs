@@ -26,7 +26,10 @@ struct Sentence {
     hit: usize,
     index: usize,
     text: String,
+    /// Question terms in the sentence or its passage's heading.
     terms: HashSet<String>,
+    /// Question terms in the sentence itself.
+    own: HashSet<String>,
 }
 
 fn is_list_item(s: &str) -> bool {
@@ -133,6 +136,17 @@ pub fn compose(
             / total
     };
     let question: HashSet<&String> = terms.iter().collect();
+    // A passage's heading is context for each of its sentences: under "Business hours", "We are
+    // open 9 to 5" answers "what are your business hours?".
+    let heading_terms: Vec<HashSet<String>> = hits
+        .iter()
+        .map(|hit| {
+            analyze_with(analyzer, &hit.heading)
+                .into_iter()
+                .filter(|t| question.contains(t))
+                .collect()
+        })
+        .collect();
     let sentences: Vec<Sentence> = hits
         .iter()
         .enumerate()
@@ -143,30 +157,40 @@ pub fn compose(
                 .map(move |(i, text)| (h, i, text))
         })
         .map(|(hit, index, text)| {
-            let terms = analyze_with(analyzer, &text)
+            let own: HashSet<String> = analyze_with(analyzer, &text)
                 .into_iter()
                 .filter(|t| question.contains(t))
                 .collect();
+            let mut terms = own.clone();
+            terms.extend(heading_terms[hit].iter().cloned());
             Sentence {
                 hit,
                 index,
                 text,
                 terms,
+                own,
             }
         })
         .collect();
 
-    // The best sentence: most of the question's weight, then the better-ranked passage.
+    // The best sentence: most of the question's weight (heading included), then most of it in the
+    // sentence itself; then the shorter sentence, which says it more directly — or, when only the
+    // heading matches, the first sentence under it; then the better-ranked passage.
     let best = sentences
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, weight(&s.terms)))
-        .filter(|(_, w)| *w > 0.0)
-        .max_by(|(ia, wa), (ib, wb)| {
-            // Equal weight: the shorter sentence says it more directly; then the better passage.
+        .map(|(i, s)| (i, weight(&s.terms), weight(&s.own)))
+        .filter(|(_, w, _)| *w > 0.0)
+        .max_by(|(ia, wa, oa), (ib, wb, ob)| {
             let words = |i: usize| sentences[i].text.unicode_words().count();
+            let direct = if *oa > 0.0 {
+                words(*ib).cmp(&words(*ia))
+            } else {
+                sentences[*ib].index.cmp(&sentences[*ia].index)
+            };
             wa.total_cmp(wb)
-                .then_with(|| words(*ib).cmp(&words(*ia)))
+                .then_with(|| oa.total_cmp(ob))
+                .then(direct)
                 .then_with(|| sentences[*ib].hit.cmp(&sentences[*ia].hit))
                 .then(ib.cmp(ia))
         })?
@@ -384,6 +408,20 @@ mod tests {
             draft.text,
             "sku: A-200\nname: Balcony planter 60cm\nprice: 29.90\nstock: 5"
         );
+    }
+
+    #[test]
+    fn a_heading_answers_for_the_sentences_under_it() {
+        let mut h = hit("We are open Monday to Friday, 9 AM to 6 PM. Parking is behind the shop.");
+        h.heading = "Business hours".into();
+        let draft = run(
+            "What are your business hours?",
+            &[("busi", 1.0), ("hour", 1.0)],
+            &[h],
+        )
+        .unwrap();
+        assert_eq!(draft.text, "We are open Monday to Friday, 9 AM to 6 PM.");
+        assert!((draft.confidence - 1.0).abs() < 1e-9);
     }
 
     #[test]

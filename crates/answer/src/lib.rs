@@ -7,7 +7,7 @@
 //! ## Confidence
 //!
 //! The confidence of an answer is the share of the question's information that the answer's
-//! sentences contain:
+//! sentences contain (a sentence counts with the heading of its passage, which is its context):
 //!
 //! ```text
 //! confidence = Σ idf(t) for question terms t found in the answer
@@ -20,6 +20,8 @@
 //! ("refund", "Saturday", a product name) count for much and common ones for little. A word that
 //! appears in none of the bot's passages has the highest weight of all: a question about something
 //! the site never mentions ("do you sell helicopters?") scores low even if its other words match.
+//! A generic word of phrasing ("take", "long") that appears in none of the passages weighs a
+//! quarter, so "how long do refunds take?" is not held against a page that never says "take".
 //! 1.0 means every informative word of the question is in the answer; 0 means none is. An answer
 //! below the bot's threshold is replaced by its fallback message.
 
@@ -95,7 +97,23 @@ impl AnswerEngine {
         if hits.is_empty() {
             return Ok(None);
         }
-        let idf = self.index.idf(bot, language, &terms)?;
+        let mut idf = self.index.idf(bot, language, &terms)?;
+        // A generic word that the bot's knowledge never uses ("take" in "how long do refunds
+        // take?") is phrasing, not topic: it weighs a quarter. A specific word the knowledge never
+        // uses ("helicopters") keeps its full weight and keeps the confidence low.
+        let generic = question::generic_terms(language, &question.topic, &mut analyzer);
+        // The weight of a word in no passage: that of a term the analyser never produces.
+        let absent = self
+            .index
+            .idf(bot, language, &[String::from("\u{0}")])?
+            .first()
+            .copied()
+            .unwrap_or(f32::MAX);
+        for (term, weight) in terms.iter().zip(idf.iter_mut()) {
+            if generic.contains(term) && (*weight - absent).abs() < 1e-6 {
+                *weight *= 0.25;
+            }
+        }
         Ok(compose(
             &terms,
             &idf,

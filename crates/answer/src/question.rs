@@ -127,6 +127,47 @@ fn conjunctions(language: &str) -> &'static [&'static str] {
     }
 }
 
+/// Common verbs and adverbs that phrase a question in any domain. Used to weigh question words
+/// the bot's knowledge never mentions: these are phrasing, anything else is a topic the
+/// knowledge does not cover.
+fn generic_words(language: &str) -> &'static [&'static str] {
+    match language {
+        "en" => &[
+            "take", "takes", "took", "long", "make", "makes", "give", "gives", "find", "tell",
+            "say", "use", "go", "goes", "come", "work", "works", "look", "way", "ways", "thing",
+            "things", "much", "many", "often", "soon", "usually", "normally", "exactly",
+            "actually", "really", "still", "yet", "ever", "already", "able", "possible", "happen",
+            "happens", "going", "let", "put", "see", "show", "send", "sent", "receive", "received",
+        ],
+        "fr" => &[
+            "faire", "fait", "prendre", "prend", "combien", "temps", "savoir", "dire", "aller",
+            "va", "vont", "possible", "recevoir",
+        ],
+        "es" => &[
+            "hacer", "tomar", "toma", "tarda", "tiempo", "saber", "decir", "posible", "recibir",
+        ],
+        "de" => &[
+            "machen", "dauert", "dauern", "lange", "wissen", "sagen", "möglich", "bekommen",
+        ],
+        _ => &[],
+    }
+}
+
+/// The analysed terms of the question's generic words.
+pub fn generic_terms(
+    language: &str,
+    topic: &str,
+    analyzer: &mut sitechat_search::TextAnalyzer,
+) -> std::collections::HashSet<String> {
+    let primary = language.split('-').next().unwrap_or(language);
+    let list = generic_words(primary);
+    topic
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| list.contains(&w.to_lowercase().as_str()))
+        .flat_map(|w| sitechat_search::analyze_with(analyzer, w))
+        .collect()
+}
+
 /// A question as the engine reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Question {

@@ -36,6 +36,47 @@ pub struct Config {
     pub conversation_idle_seconds: u64,
     /// Crawl limits applied to every training (a bot may lower `max_pages`).
     pub crawl: CrawlLimits,
+    /// Accept `http://` webhook URLs (otherwise HTTPS is required).
+    pub allow_http_webhooks: bool,
+    /// Delays between webhook delivery attempts, comma-separated with s/m/h/d suffixes
+    /// (`ms` for tests); each gets up to 10% of jitter. Attempts = 1 + steps.
+    pub webhook_retry_schedule: String,
+    /// Timeout of one webhook delivery attempt, in seconds.
+    pub webhook_timeout_seconds: u64,
+    /// How long the secret replaced by a rotation keeps signing, in seconds.
+    pub webhook_secret_grace_seconds: u64,
+    /// An endpoint whose deliveries have all failed for this many days is disabled; 0 never.
+    pub webhook_disable_after_days: u64,
+}
+
+/// The default webhook retry schedule.
+pub const DEFAULT_WEBHOOK_RETRY_SCHEDULE: &str = "10s,1m,5m,30m,2h,6h,12h";
+
+/// Parses a retry schedule such as `10s,1m,5m,30m,2h,6h,12h` (suffixes `ms`, `s`, `m`, `h`, `d`).
+pub fn parse_retry_schedule(value: &str) -> Result<Vec<std::time::Duration>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|step| {
+            let split = step
+                .find(|c: char| !c.is_ascii_digit())
+                .ok_or_else(|| format!("`{step}` has no unit; use s, m, h or d (e.g. 30s)"))?;
+            let (number, unit) = step.split_at(split);
+            let n: u64 = number
+                .parse()
+                .map_err(|_| format!("`{step}` does not start with a number"))?;
+            let ms = match unit {
+                "ms" => 1,
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => return Err(format!("`{step}`: unknown unit `{unit}`; use s, m, h or d")),
+            };
+            Ok(std::time::Duration::from_millis(n.saturating_mul(ms)))
+        })
+        .collect()
 }
 
 /// Limits of one website crawl.
@@ -93,6 +134,41 @@ impl Default for Config {
             scheduler_interval_seconds: 60,
             conversation_idle_seconds: 24 * 60 * 60,
             crawl: CrawlLimits::default(),
+            allow_http_webhooks: false,
+            webhook_retry_schedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE.to_owned(),
+            webhook_timeout_seconds: 10,
+            webhook_secret_grace_seconds: 24 * 60 * 60,
+            webhook_disable_after_days: 3,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_default_retry_schedule_parses() {
+        let steps = parse_retry_schedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE).unwrap();
+        assert_eq!(steps.len(), 7);
+        assert_eq!(steps[0], Duration::from_secs(10));
+        assert_eq!(steps[6], Duration::from_secs(12 * 3600));
+        assert_eq!(
+            parse_retry_schedule(" 100ms, 2m ,1d").unwrap(),
+            [
+                Duration::from_millis(100),
+                Duration::from_secs(120),
+                Duration::from_secs(86_400)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_retry_step_is_named() {
+        assert!(parse_retry_schedule("10s,5").unwrap_err().contains("`5`"));
+        assert!(parse_retry_schedule("10x").unwrap_err().contains("10x"));
+        assert!(parse_retry_schedule("s").is_err());
     }
 }

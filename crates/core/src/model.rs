@@ -124,6 +124,8 @@ impl Default for BotSettings {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Bot {
     pub id: BotId,
+    /// The bot's number, for APIs that address a website by an integer (Asyntai's `website_id`).
+    pub website_id: i64,
     pub name: String,
     pub website_url: Option<String>,
     /// Language code of the bot's content and replies.
@@ -545,6 +547,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "feedback.received",
     "training.succeeded",
     "training.failed",
+    "webhook.disabled",
 ];
 
 /// A job's state.

@@ -127,9 +127,16 @@ pub async fn authenticate_key(state: &AppState, headers: &HeaderMap) -> Result<C
         })?;
     // `last_used_at` is bookkeeping: written at most once a minute per key, so that reads do not
     // queue behind SQLite's single writer; a failed write must not fail the request.
-    let due = record.key.last_used_at.is_none_or(|last| sitechat_core::now() - last > time::Duration::minutes(1));
+    let due = record
+        .key
+        .last_used_at
+        .is_none_or(|last| sitechat_core::now() - last > time::Duration::minutes(1));
     if due {
-        if let Err(e) = state.store.touch_key(&record.key.id, sitechat_core::now()).await {
+        if let Err(e) = state
+            .store
+            .touch_key(&record.key.id, sitechat_core::now())
+            .await
+        {
             tracing::warn!(error = %e, "could not record key use");
         }
     }

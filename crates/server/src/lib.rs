@@ -8,6 +8,8 @@
 
 pub mod auth;
 pub mod config;
+pub mod delivery;
+pub mod dialects;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -66,6 +68,7 @@ use crate::{error::ApiError, limits::RateLimits, state::AppState, telemetry::Met
         (name = "accounts", description = "Tenants"),
         (name = "keys", description = "API keys"),
         (name = "operations", description = "Health and metrics"),
+        (name = "webhooks", description = "Signed event deliveries to your endpoints, with their log"),
     )
 )]
 struct ApiDoc;
@@ -102,6 +105,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::conversations::router())
         .merge(routes::contacts::router())
         .merge(routes::training::router())
+        .merge(routes::webhooks::router())
         .split_for_parts();
     // Layers run outermost last-added: the key is checked first, then idempotency.
     let authenticated = authenticated
@@ -129,6 +133,11 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
 
     let mut app = router
+        .nest("/compat/aisa/v1", dialects::aisa::router(state.clone()))
+        .nest(
+            "/compat/asyntai/api/v1",
+            dialects::asyntai::router(state.clone()),
+        )
         .route(
             "/openapi.json",
             axum::routing::get(move || async move { Json((*spec_json).clone()) }),
@@ -228,6 +237,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
         limits: Arc::new(RateLimits::new(config.rate_limits)),
         metrics: Arc::new(Metrics::new()),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
+        webhooks_wake: Arc::new(tokio::sync::Notify::new()),
         live: Arc::new(live::Live::default()),
         idempotency: Arc::new(idempotency::KeyLocks::default()),
         config: Arc::new(config),
@@ -244,6 +254,7 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     workers: Option<jobs::Workers>,
+    deliveries: Option<delivery::DeliveryWorker>,
 }
 
 impl Server {
@@ -274,6 +285,7 @@ impl Server {
                 "jobs interrupted by the last stop resume now"
             );
         }
+        let deliveries = delivery::DeliveryWorker::spawn(state.clone())?;
         let workers = jobs::Workers::spawn(state.clone(), state.config.training_workers.max(1));
         let listener = TcpListener::bind(bind)
             .await
@@ -296,6 +308,7 @@ impl Server {
             shutdown: Some(tx),
             task,
             workers: Some(workers),
+            deliveries: Some(deliveries),
         })
     }
 
@@ -320,6 +333,9 @@ impl Server {
         (&mut self.task).await??;
         if let Some(workers) = self.workers.take() {
             workers.stop().await;
+        }
+        if let Some(deliveries) = self.deliveries.take() {
+            deliveries.stop().await;
         }
         self.state.store.close().await;
         Ok(())

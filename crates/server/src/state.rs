@@ -20,6 +20,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the job workers when a job is enqueued.
     pub jobs_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the webhook delivery worker when deliveries are queued by hand (test, redeliver).
+    pub webhooks_wake: Arc<tokio::sync::Notify>,
     /// Live updates of conversations.
     pub live: Arc<crate::live::Live>,
     /// Requests in flight per idempotency key.

@@ -38,6 +38,7 @@ fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
     let training_status: Option<String> = row.try_get("training_status")?;
     Ok(Bot {
         id: BotId::from_trusted(row.try_get("id")?),
+        website_id: row.try_get("seq")?,
         name: row.try_get("name")?,
         website_url: row.try_get("website_url")?,
         language: row.try_get("language")?,
@@ -69,6 +70,7 @@ impl Store {
         let at = now();
         let bot = Bot {
             id: BotId::generate(),
+            website_id: 0,
             name: new.name,
             website_url: new.website_url,
             language: new.language,
@@ -108,7 +110,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(bot)
+        self.get_bot(account, &bot.id).await
     }
 
     /// A bot of the account.

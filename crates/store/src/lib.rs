@@ -9,11 +9,13 @@
 mod accounts;
 mod bots;
 mod conversations;
+mod dialects;
 mod error;
 mod events;
 mod jobs;
 mod knowledge;
 mod usage;
+mod webhooks;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -28,10 +30,15 @@ pub use conversations::{
     ContactInput, ConversationFilter, LeadFilter, NewConversation, NewMessage, StartConversation,
     StoredReply,
 };
+pub use dialects::{Analytics, Exchange, SessionSummary};
 pub use error::StoreError;
 pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage};
 pub use knowledge::NewSource;
+pub use webhooks::{
+    payload_of, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryState,
+    NewWebhook, WebhookPatch, WebhookRecord, WebhookTarget, DELIVERY_PREFIX,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -11,6 +11,7 @@ pub mod health;
 pub mod keys;
 pub mod sources;
 pub mod training;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 use sitechat_store::{Cursor, Page, PageRequest};

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod conversations;
 pub mod knowledge;
 pub mod training;
+pub mod webhooks;
 
 /// Runs blocking work (index access, CPU-bound composition) off the async runtime.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, crate::error::ApiError>

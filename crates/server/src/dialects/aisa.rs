@@ -1,0 +1,384 @@
+//! AISA's API (`seeds/000`), at `/compat/aisa/v1`.
+//!
+//! AISA's error body is sitechat's own (`{"error": {code, message, details}}`, same codes), and
+//! its rate-limit headers are the native ones, so errors pass through unchanged.
+//!
+//! Decisions where the document is vague:
+//! - `chatbot_id` is the bot id. Creating a chatbot from a URL starts its training;
+//!   `training_status` is `in_progress` (queued or running), `completed`, `failed` or `cancelled`,
+//!   and `estimated_completion` is a human string ("about 3 minutes", "a few minutes" before the
+//!   crawl has a pace, "done" once finished), as in the document's example.
+//! - `status` of a chatbot is `training` while it trains for the first time, else `active`.
+//! - `user_id` is the visitor's key (a contact's `external_id`); a message continues that user's
+//!   open conversation with the chatbot. `phone_number`, when given, is stored on the contact and
+//!   the conversation's channel is `whatsapp` (AISA's main channel), else `api`.
+//! - `GET /message/history` lists the user's messages newest first, each with the answer that
+//!   followed it; `offset` pages through them.
+//! - Analytics: `start_date` inclusive, `end_date` inclusive (whole days, UTC; default the last 30
+//!   days); `avg_response_time` is the mean delay from a visitor message to the next bot or agent
+//!   message, as "0.8s"; `customer_satisfaction` is the mean 1–5 conversation rating (null when
+//!   none); `top_queries` are the most frequent visitor messages.
+//! - `POST /webhooks/configure` comes with the webhook endpoints; it is not mounted yet.
+
+use axum::{
+    extract::{Path, Query, State},
+    middleware,
+    routing::{get, post, put},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sitechat_core::{
+    model::{Bot, JobState},
+    now,
+    validate::{BotName, ChatText, ExternalId, HttpUrl, Language},
+    BotId, Scope,
+};
+use sitechat_store::{ContactInput, NewBot};
+
+use crate::{
+    auth::{self, Caller},
+    error::{ApiError, ApiResult},
+    extract::ApiJson,
+    services::{
+        bots,
+        chat::{self, VisitorMessage},
+        training,
+    },
+    state::AppState,
+};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/chatbot/create", post(create))
+        .route("/chatbot/{id}", get(chatbot))
+        .route("/chatbot/{id}/retrain", put(retrain))
+        .route("/message/send", post(send))
+        .route("/message/history", get(history))
+        .route("/analytics/conversations", get(analytics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::idempotency,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ))
+        .with_state(state)
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// AISA's training status and estimated completion of a bot's latest job.
+async fn training_view(state: &AppState, caller: &Caller, bot: &Bot) -> ApiResult<(Value, Value)> {
+    let Some(job_id) = &bot.last_job_id else {
+        return Ok((json!("not_trained"), Value::Null));
+    };
+    let job = training::get(state, caller, job_id).await?;
+    let status = match job.state {
+        JobState::Queued | JobState::Running => "in_progress",
+        JobState::Succeeded => "completed",
+        JobState::Failed => "failed",
+        JobState::Cancelled => "cancelled",
+    };
+    let estimate = match job.state {
+        JobState::Queued | JobState::Running => {
+            match training::estimated_completion(&job, state.config.crawl.max_pages) {
+                Some(at) => {
+                    let minutes = ((at - now()).whole_seconds().max(0) + 59) / 60;
+                    if minutes <= 1 {
+                        "about 1 minute".to_owned()
+                    } else {
+                        format!("about {minutes} minutes")
+                    }
+                }
+                None => "a few minutes".to_owned(),
+            }
+        }
+        _ => "done".to_owned(),
+    };
+    Ok((json!(status), json!(estimate)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    website_url: String,
+    chatbot_name: Option<String>,
+    language: Option<String>,
+    industry: Option<String>,
+}
+
+/// `POST /chatbot/create`: a chatbot from a website URL, training at once.
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<Json<Value>> {
+    let url = HttpUrl::parse("website_url", &body.website_url)?;
+    let name = body
+        .chatbot_name
+        .unwrap_or_else(|| url.as_url().host_str().unwrap_or("chatbot").to_owned());
+    let new = NewBot {
+        name: BotName::parse("chatbot_name", &name)?.into_inner(),
+        website_url: Some(url.as_str().to_owned()),
+        language: Language::parse("language", body.language.as_deref().unwrap_or("en"))?
+            .as_str()
+            .to_owned(),
+        industry: body
+            .industry
+            .map(|i| BotName::parse("industry", &i).map(BotName::into_inner))
+            .transpose()?,
+        settings: Default::default(),
+    };
+    let bot = bots::create(&state, &caller, new).await?;
+    let (training_status, estimated_completion) = training_view(&state, &caller, &bot).await?;
+    Ok(Json(json!({
+        "status": "success", "chatbot_id": bot.id, "training_status": training_status,
+        "estimated_completion": estimated_completion,
+    })))
+}
+
+/// `GET /chatbot/{chatbot_id}`.
+async fn chatbot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let bot = bots::get(&state, &caller, &BotId::parse(&id)?).await?;
+    let (training_status, estimated_completion) = training_view(&state, &caller, &bot).await?;
+    let status = if training_status == "in_progress" && bot.last_trained_at.is_none() {
+        "training"
+    } else {
+        "active"
+    };
+    Ok(Json(json!({
+        "chatbot_id": bot.id, "name": bot.name, "status": status, "website_url": bot.website_url,
+        "created_at": rfc3339(bot.created_at), "last_trained": bot.last_trained_at.map(rfc3339),
+        "training_status": training_status, "estimated_completion": estimated_completion,
+        "language": bot.language, "industry": bot.industry,
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RetrainBody {
+    force_retrain: bool,
+    include_new_pages: Option<bool>,
+}
+
+/// `PUT /chatbot/{chatbot_id}/retrain`.
+async fn retrain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let id = BotId::parse(&id)?;
+    let body: RetrainBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RetrainBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::invalid(format!("the body is not a valid retrain request: {e}"))
+        })?
+    };
+    let job = training::start(
+        &state,
+        &caller,
+        &id,
+        body.force_retrain,
+        body.include_new_pages.unwrap_or(true),
+    )
+    .await?;
+    let bot = bots::get(&state, &caller, &id).await?;
+    let (training_status, estimated_completion) = training_view(&state, &caller, &bot).await?;
+    Ok(Json(json!({
+        "status": "success", "chatbot_id": bot.id, "job_id": job.id,
+        "training_status": training_status, "estimated_completion": estimated_completion,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    chatbot_id: String,
+    user_message: String,
+    user_id: Option<String>,
+    phone_number: Option<String>,
+}
+
+/// `POST /message/send`.
+async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SendBody>,
+) -> ApiResult<Json<Value>> {
+    let bot = BotId::parse(&body.chatbot_id)?;
+    let user = body
+        .user_id
+        .as_deref()
+        .map(|u| ExternalId::parse("user_id", u).map(ExternalId::into_inner))
+        .transpose()?;
+    let phone = body.phone_number.as_deref().map(|p| {
+        let found = sitechat_answer::leads::extract(p, "");
+        found.phones.into_iter().next().ok_or_else(|| {
+            ApiError::invalid(format!(
+                "phone_number: `{p}` is not an international number such as +60123456789"
+            ))
+        })
+    });
+    let phone = phone.transpose()?;
+    let conversation = match &user {
+        Some(u) => {
+            state
+                .store
+                .open_conversation_of(&caller.account.id, &bot, u)
+                .await?
+        }
+        None => None,
+    };
+    let contact = user.map(|external_id| ContactInput {
+        external_id,
+        phone: phone.clone(),
+        ..ContactInput::default()
+    });
+    let input = VisitorMessage {
+        bot,
+        text: ChatText::parse("user_message", &body.user_message)?,
+        conversation,
+        contact,
+        channel: if phone.is_some() { "whatsapp" } else { "api" }.to_owned(),
+        variables: None,
+    };
+    let reply = chat::send(&state, &caller, input).await?;
+    Ok(Json(json!({
+        "status": "success",
+        "response": reply.message.as_ref().map(|m| m.text.clone()),
+        "message_id": reply.message.as_ref().map(|m| m.id.clone()).unwrap_or(reply.visitor_message.id),
+        "confidence_score": reply.confidence,
+        "conversation_id": reply.conversation.id,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    user_id: Option<String>,
+    chatbot_id: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// `GET /message/history?user_id&limit&offset`.
+async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    caller
+        .require(Scope::Read)
+        .or_else(|_| caller.require(Scope::Chat))?;
+    let user = q
+        .user_id
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("user_id is required"))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and 200 (got {limit})"
+        )));
+    }
+    let offset = q.offset.unwrap_or(0);
+    let bot = q.chatbot_id.as_deref().map(BotId::parse).transpose()?;
+    if let Some(bot) = &bot {
+        bots::get(&state, &caller, bot).await?;
+    }
+    let (items, total) = state
+        .store
+        .exchanges(&caller.account.id, bot.as_ref(), &user, limit, offset)
+        .await?;
+    let has_more = i64::from(offset) + (items.len() as i64) < total;
+    let messages: Vec<Value> = items
+        .into_iter()
+        .map(|e| {
+            json!({
+                "message_id": e.message_id, "user_message": e.user_message, "ai_response": e.ai_response,
+                "timestamp": rfc3339(e.timestamp), "confidence_score": e.confidence,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"messages": messages, "total_count": total, "has_more": has_more}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyticsQuery {
+    start_date: Option<String>,
+    end_date: Option<String>,
+    chatbot_id: Option<String>,
+}
+
+fn date(field: &str, value: &str) -> ApiResult<time::Date> {
+    time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        ApiError::invalid(format!(
+            "{field}: `{value}` is not a date such as 2025-08-09 (YYYY-MM-DD)"
+        ))
+    })
+}
+
+/// `GET /analytics/conversations?start_date&end_date&chatbot_id`.
+async fn analytics(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AnalyticsQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read)?;
+    let today = now().date();
+    let end = q
+        .end_date
+        .as_deref()
+        .map(|d| date("end_date", d))
+        .transpose()?
+        .unwrap_or(today);
+    let start = q
+        .start_date
+        .as_deref()
+        .map(|d| date("start_date", d))
+        .transpose()?
+        .unwrap_or(end - time::Duration::days(29));
+    if start > end {
+        return Err(ApiError::invalid("start_date must not be after end_date"));
+    }
+    let bot = q.chatbot_id.as_deref().map(BotId::parse).transpose()?;
+    if let Some(bot) = &bot {
+        bots::get(&state, &caller, bot).await?;
+    }
+    let from = start.midnight().assume_utc();
+    let to = (end + time::Duration::days(1)).midnight().assume_utc();
+    let a = state
+        .store
+        .analytics(&caller.account.id, bot.as_ref(), from, to)
+        .await?;
+    let daily: Vec<Value> = a
+        .daily
+        .iter()
+        .map(|(d, c, m)| json!({"date": d, "conversations": c, "messages": m}))
+        .collect();
+    Ok(Json(json!({
+        "total_conversations": a.total_conversations,
+        "total_messages": a.total_messages,
+        "avg_response_time": a.avg_response_seconds.map(|s| format!("{s:.1}s")),
+        "customer_satisfaction": a.satisfaction.map(|s| (s * 10.0).round() / 10.0),
+        "top_queries": a.top_queries,
+        "daily_breakdown": daily,
+    })))
+}

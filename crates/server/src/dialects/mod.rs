@@ -1,0 +1,48 @@
+//! The seed services' APIs, spoken as dialects: each module is a translation table between one
+//! service's documented requests and responses and sitechat's services, with no behaviour of its
+//! own. Errors raised anywhere below a dialect (authentication included) are re-rendered in the
+//! dialect's error shape by one response layer.
+
+pub mod aisa;
+pub mod asyntai;
+
+use axum::{
+    body::Body,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+
+/// Reads a native error response back into its status, code and message, so that a dialect can
+/// render it in its own shape. Responses that are not native errors are returned untouched.
+pub(crate) async fn native_error(
+    response: Response,
+) -> Result<(StatusCode, String, String), Response> {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_json {
+        return Err(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return Err(Response::from_parts(parts, Body::empty())),
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    match (
+        value["error"]["code"].as_str(),
+        value["error"]["message"].as_str(),
+    ) {
+        (Some(code), Some(message)) => Ok((status, code.to_owned(), message.to_owned())),
+        _ => Err(Response::from_parts(parts, Body::from(bytes))),
+    }
+}
+
+/// A JSON response with a status.
+pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,263 @@
+//! AISA dialect contract tests: every request example of `seeds/000` (ids, keys and the website
+//! adapted to a site served on loopback), with each documented response field and its type, and
+//! the documented error codes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    site::{html_page, Site},
+    TestApp,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const BASE: &str = "/compat/aisa/v1";
+
+async fn site() -> String {
+    let site = Site::default();
+    site.set(
+        "",
+        "text/html",
+        html_page(
+            "Kedai",
+            "Business hours",
+            "We're open Monday to Friday, 9 AM to 6 PM MYT.",
+            &["pricing"],
+        ),
+    );
+    site.set(
+        "pricing",
+        "text/html",
+        html_page(
+            "Pricing",
+            "Plans",
+            "The basic plan costs 49 ringgit per month.",
+            &[""],
+        ),
+    );
+    let addr = site.serve().await;
+    // Keep the site alive for the test's duration.
+    std::mem::forget(site);
+    format!("http://{addr}/")
+}
+
+async fn until_trained(app: &TestApp, key: &str, id: &str) -> Value {
+    for _ in 0..300 {
+        let r = app.get(&format!("{BASE}/chatbot/{id}"), key).await;
+        if r.body["training_status"] != "in_progress" {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("training did not finish");
+}
+
+#[tokio::test]
+async fn the_documented_requests_and_responses() {
+    let url = site().await;
+    let app = TestApp::start_with(|c| {
+        c.allow_private_networks = true;
+        c.crawl.delay_ms = 0;
+    })
+    .await;
+    let key = app.create_account("pro").await;
+
+    // POST /chatbot/create
+    let r = app.post(&format!("{BASE}/chatbot/create"), &key, json!({"website_url": url, "chatbot_name": "My Business Chatbot", "language": "en", "industry": "e-commerce"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "success");
+    let id = r.body["chatbot_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("bot_"));
+    assert_eq!(r.body["training_status"], "in_progress");
+    assert!(r.body["estimated_completion"].is_string());
+    assert_eq!(
+        r.headers["x-ratelimit-limit"], "1000",
+        "the pro plan's hourly limit"
+    );
+
+    // GET /chatbot/{chatbot_id}
+    let c = until_trained(&app, &key, &id).await;
+    assert_eq!(c["chatbot_id"], id.as_str());
+    assert_eq!(c["name"], "My Business Chatbot");
+    assert_eq!(c["status"], "active");
+    assert_eq!(c["website_url"], url.as_str());
+    assert!(c["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(c["last_trained"].is_string());
+    assert_eq!(c["training_status"], "completed");
+    let jobs = app.get(&format!("/v1/bots/{id}/jobs"), &key).await;
+    assert_eq!(jobs.body["data"][0]["pages_indexed"], 2, "{}", jobs.text);
+
+    // POST /message/send
+    let r = app.post(&format!("{BASE}/message/send"), &key, json!({"chatbot_id": id, "user_message": "What are your business hours?", "user_id": "user_12345", "phone_number": "+60123456789"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "success");
+    assert!(
+        r.body["response"]
+            .as_str()
+            .unwrap()
+            .contains("Monday to Friday, 9 AM to 6 PM MYT"),
+        "{}",
+        r.text
+    );
+    assert!(r.body["message_id"].as_str().unwrap().starts_with("msg_"));
+    assert!(r.body["confidence_score"].as_f64().unwrap() > 0.45);
+    let conversation = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let r = app.post(&format!("{BASE}/message/send"), &key, json!({"chatbot_id": id, "user_message": "How much is the basic plan?", "user_id": "user_12345"})).await;
+    assert_eq!(
+        r.body["conversation_id"],
+        conversation.as_str(),
+        "the same user continues the conversation"
+    );
+    let native = app
+        .get(&format!("/v1/conversations/{conversation}"), &key)
+        .await;
+    assert_eq!(native.body["channel"], "whatsapp");
+    let contact = app
+        .get(
+            &format!(
+                "/v1/contacts/{}",
+                native.body["contact_id"].as_str().unwrap()
+            ),
+            &key,
+        )
+        .await;
+    assert_eq!(contact.body["phone"], "+60123456789");
+
+    // GET /message/history
+    let r = app
+        .get(
+            &format!("{BASE}/message/history?user_id=user_12345&limit=1&offset=0"),
+            &key,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["total_count"], 2);
+    assert_eq!(r.body["has_more"], true);
+    let m = &r.body["messages"][0];
+    assert_eq!(m["user_message"], "How much is the basic plan?");
+    assert!(m["ai_response"].as_str().unwrap().contains("49 ringgit"));
+    assert!(
+        m["message_id"].is_string()
+            && m["timestamp"].is_string()
+            && m["confidence_score"].is_number()
+    );
+    let r = app
+        .get(
+            &format!("{BASE}/message/history?user_id=user_12345&limit=50&offset=1"),
+            &key,
+        )
+        .await;
+    assert_eq!(r.body["has_more"], false);
+    assert_eq!(
+        r.body["messages"][0]["user_message"],
+        "What are your business hours?"
+    );
+
+    // GET /analytics/conversations
+    let conv = &conversation;
+    app.post(
+        &format!("/v1/conversations/{conv}/rating"),
+        &key,
+        json!({"rating": 5}),
+    )
+    .await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let r = app.get(&format!("{BASE}/analytics/conversations?start_date={today}&end_date={today}&chatbot_id={id}"), &key).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["total_conversations"], 1);
+    assert_eq!(r.body["total_messages"], 4);
+    assert!(r.body["avg_response_time"].as_str().unwrap().ends_with('s'));
+    assert_eq!(r.body["customer_satisfaction"], 5.0);
+    assert_eq!(r.body["top_queries"].as_array().unwrap().len(), 2);
+    assert_eq!(r.body["daily_breakdown"][0]["date"], today.to_string());
+    assert_eq!(r.body["daily_breakdown"][0]["conversations"], 1);
+    assert_eq!(r.body["daily_breakdown"][0]["messages"], 4);
+
+    // PUT /chatbot/{chatbot_id}/retrain
+    let r = app
+        .request(
+            Method::PUT,
+            &format!("{BASE}/chatbot/{id}/retrain"),
+            Some(&key),
+            Some(json!({"force_retrain": true, "include_new_pages": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "success");
+    assert_eq!(r.body["training_status"], "in_progress");
+    let c = until_trained(&app, &key, &id).await;
+    assert_eq!(c["training_status"], "completed");
+}
+
+#[tokio::test]
+async fn the_documented_error_codes() {
+    let app = TestApp::start().await;
+    let key = app.create_account("free").await;
+    let r = app
+        .request(
+            Method::GET,
+            &format!("{BASE}/chatbot/bot_doesnotexist00000000"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.code(), "INVALID_API_KEY");
+    let r = app
+        .get(&format!("{BASE}/chatbot/bot_doesnotexist00000000"), &key)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.code(), "RESOURCE_NOT_FOUND");
+    let r = app
+        .post(
+            &format!("{BASE}/chatbot/create"),
+            &key,
+            json!({"chatbot_name": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.code(), "INVALID_REQUEST");
+    assert!(r.message().contains("website_url"), "{}", r.text);
+    let r = app
+        .post(
+            &format!("{BASE}/message/send"),
+            &key,
+            json!({"chatbot_id": "bot_doesnotexist00000000", "user_message": "hi"}),
+        )
+        .await;
+    assert_eq!(r.code(), "RESOURCE_NOT_FOUND");
+    let r = app.get(&format!("{BASE}/message/history"), &key).await;
+    assert!(r.message().contains("user_id is required"), "{}", r.text);
+    let r = app
+        .get(
+            &format!("{BASE}/analytics/conversations?start_date=09/08/2025"),
+            &key,
+        )
+        .await;
+    assert!(r.message().contains("YYYY-MM-DD"), "{}", r.text);
+    let read = app
+        .post("/v1/keys", &key, json!({"name": "ro", "scopes": ["read"]}))
+        .await;
+    let r = app
+        .post(
+            &format!("{BASE}/chatbot/create"),
+            read.body["secret"].as_str().unwrap(),
+            json!({"website_url": "https://example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.code(), "INSUFFICIENT_PERMISSIONS");
+    // The free plan allows 100 requests an hour; the 101st is refused with AISA's code and headers.
+    for _ in 0..96 {
+        app.get(&format!("{BASE}/message/history?user_id=u"), &key)
+            .await;
+    }
+    let r = app
+        .get(&format!("{BASE}/message/history?user_id=u"), &key)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.code(), "RATE_LIMIT_EXCEEDED");
+    assert_eq!(r.headers["x-ratelimit-remaining"], "0");
+}

@@ -1,0 +1,297 @@
+//! Queries that the dialects need beyond the native API: numbered websites, client-keyed
+//! sessions.
+
+use sitechat_core::{model::Bot, now, AccountId, BotId, ConversationId};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::{error::StoreError, Result, Store};
+
+/// A visitor's conversation seen as a session keyed by the client's visitor id.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    pub conversation_id: ConversationId,
+    pub bot_id: BotId,
+    pub external_id: Option<String>,
+    pub channel: String,
+    pub message_count: i64,
+    pub first_message: Option<String>,
+    pub first_message_at: Option<OffsetDateTime>,
+    pub last_message_at: OffsetDateTime,
+    pub website_url: Option<String>,
+}
+
+impl Store {
+    /// The account's bot with this website number (its `website_id`).
+    pub async fn bot_by_number(&self, account: &AccountId, number: i64) -> Result<Bot> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM bots WHERE seq = ? AND account_id = ?")
+                .bind(number)
+                .bind(account.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let id = id.ok_or_else(|| StoreError::NotFound { entity: "website" })?;
+        self.get_bot(account, &BotId::from_trusted(id)).await
+    }
+
+    /// The account's first bot, its "primary website".
+    pub async fn primary_bot(&self, account: &AccountId) -> Result<Bot> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM bots WHERE account_id = ? ORDER BY seq LIMIT 1")
+                .bind(account.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let id = id.ok_or_else(|| StoreError::NotFound {
+            entity: "website (the account has no bot yet)",
+        })?;
+        self.get_bot(account, &BotId::from_trusted(id)).await
+    }
+
+    /// The latest conversation of a bot's visitor that has not ended.
+    pub async fn open_conversation_of(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        external_id: &str,
+    ) -> Result<Option<ConversationId>> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT c.id FROM conversations c JOIN contacts t ON t.id = c.contact_id JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = ? AND c.bot_id = ? AND t.external_id = ? AND c.status != 'ended'
+             ORDER BY c.seq DESC LIMIT 1",
+        )
+        .bind(account.as_str())
+        .bind(bot.as_str())
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(ConversationId::from_trusted))
+    }
+
+    /// The latest conversation, across the account's bots, of the visitor with this key.
+    pub async fn latest_conversation_of(
+        &self,
+        account: &AccountId,
+        external_id: &str,
+    ) -> Result<Option<ConversationId>> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT c.id FROM conversations c JOIN contacts t ON t.id = c.contact_id JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = ? AND t.external_id = ? ORDER BY c.seq DESC LIMIT 1",
+        )
+        .bind(account.as_str())
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(ConversationId::from_trusted))
+    }
+
+    /// Recent conversations as sessions, newest first.
+    pub async fn recent_sessions(
+        &self,
+        account: &AccountId,
+        bot: Option<&BotId>,
+        channel: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SessionSummary>> {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT c.id, c.bot_id, c.channel, c.updated_at, b.website_url,
+                    (SELECT external_id FROM contacts t WHERE t.id = c.contact_id) AS external_id,
+                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count,
+                    (SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'visitor' ORDER BY m.seq LIMIT 1) AS first_message,
+                    (SELECT created_at FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq LIMIT 1) AS first_message_at
+             FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
+        );
+        query.push_bind(account.as_str());
+        if let Some(bot) = bot {
+            query.push(" AND c.bot_id = ").push_bind(bot.as_str());
+        }
+        if let Some(channel) = channel {
+            query.push(" AND c.channel = ").push_bind(channel);
+        }
+        query
+            .push(" ORDER BY c.updated_at DESC, c.seq DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SessionSummary {
+                    conversation_id: ConversationId::from_trusted(r.try_get("id")?),
+                    bot_id: BotId::from_trusted(r.try_get("bot_id")?),
+                    external_id: r.try_get("external_id")?,
+                    channel: r.try_get("channel")?,
+                    message_count: r.try_get("message_count")?,
+                    first_message: r.try_get("first_message")?,
+                    first_message_at: r.try_get("first_message_at")?,
+                    last_message_at: r
+                        .try_get::<Option<OffsetDateTime>, _>("updated_at")?
+                        .unwrap_or_else(now),
+                    website_url: r.try_get("website_url")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A visitor message with the bot's answer to it (AISA's history items).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub message_id: sitechat_core::MessageId,
+    pub user_message: String,
+    pub ai_response: Option<String>,
+    pub confidence: Option<f64>,
+    pub timestamp: OffsetDateTime,
+}
+
+/// Conversation analytics over a time range.
+#[derive(Debug, Clone, Default)]
+pub struct Analytics {
+    pub total_conversations: i64,
+    pub total_messages: i64,
+    /// Mean seconds between a visitor message and the next bot message.
+    pub avg_response_seconds: Option<f64>,
+    /// Mean 1–5 rating.
+    pub satisfaction: Option<f64>,
+    /// Most asked visitor messages (normalised), most frequent first.
+    pub top_queries: Vec<String>,
+    /// (YYYY-MM-DD, conversations started, messages) per day with activity.
+    pub daily: Vec<(String, i64, i64)>,
+}
+
+impl Store {
+    /// A visitor's exchanges across the account's bots (optionally one bot), newest first, with the
+    /// total count.
+    pub async fn exchanges(
+        &self,
+        account: &AccountId,
+        bot: Option<&BotId>,
+        external_id: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<Exchange>, i64)> {
+        let mut count = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts t ON t.id = c.contact_id
+             JOIN bots b ON b.id = c.bot_id WHERE m.role = 'visitor' AND b.account_id = ",
+        );
+        count
+            .push_bind(account.as_str())
+            .push(" AND t.external_id = ")
+            .push_bind(external_id);
+        if let Some(bot) = bot {
+            count.push(" AND c.bot_id = ").push_bind(bot.as_str());
+        }
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT m.id, m.text, m.created_at,
+                    (SELECT r.text FROM messages r WHERE r.conversation_id = m.conversation_id AND r.seq > m.seq AND r.role IN ('bot', 'agent') ORDER BY r.seq LIMIT 1) AS reply,
+                    (SELECT r.confidence FROM messages r WHERE r.conversation_id = m.conversation_id AND r.seq > m.seq AND r.role IN ('bot', 'agent') ORDER BY r.seq LIMIT 1) AS confidence
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts t ON t.id = c.contact_id
+             JOIN bots b ON b.id = c.bot_id WHERE m.role = 'visitor' AND b.account_id = ",
+        );
+        query
+            .push_bind(account.as_str())
+            .push(" AND t.external_id = ")
+            .push_bind(external_id);
+        if let Some(bot) = bot {
+            query.push(" AND c.bot_id = ").push_bind(bot.as_str());
+        }
+        query
+            .push(" ORDER BY m.seq DESC LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(offset));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(Exchange {
+                    message_id: sitechat_core::MessageId::from_trusted(r.try_get("id")?),
+                    user_message: r.try_get("text")?,
+                    ai_response: r.try_get("reply")?,
+                    confidence: r.try_get("confidence")?,
+                    timestamp: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((items, total))
+    }
+
+    /// Conversation analytics of the account (optionally one bot) for `[from, to)`.
+    pub async fn analytics(
+        &self,
+        account: &AccountId,
+        bot: Option<&BotId>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Analytics> {
+        let scope = |q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>| {
+            q.push_bind(account.as_str().to_owned());
+            if let Some(bot) = bot {
+                q.push(" AND c.bot_id = ")
+                    .push_bind(bot.as_str().to_owned());
+            }
+        };
+        let mut q = sqlx::QueryBuilder::new("SELECT c.created_at, c.rating FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ");
+        scope(&mut q);
+        q.push(" AND c.created_at >= ")
+            .push_bind(from)
+            .push(" AND c.created_at < ")
+            .push_bind(to);
+        let conversations = q.build().fetch_all(&self.pool).await?;
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT m.role, m.text, m.created_at, m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
+        );
+        scope(&mut q);
+        q.push(" AND m.created_at >= ")
+            .push_bind(from)
+            .push(" AND m.created_at < ")
+            .push_bind(to)
+            .push(" ORDER BY m.seq");
+        let messages = q.build().fetch_all(&self.pool).await?;
+
+        let mut out = Analytics {
+            total_conversations: conversations.len() as i64,
+            total_messages: messages.len() as i64,
+            ..Analytics::default()
+        };
+        let mut daily: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+        let day = |t: OffsetDateTime| {
+            format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+        };
+        let mut ratings = Vec::new();
+        for row in &conversations {
+            let at: OffsetDateTime = row.try_get("created_at")?;
+            daily.entry(day(at)).or_default().0 += 1;
+            if let Some(r) = row.try_get::<Option<i64>, _>("rating")? {
+                ratings.push(r as f64);
+            }
+        }
+        let mut waiting: std::collections::HashMap<String, OffsetDateTime> = Default::default();
+        let mut delays = Vec::new();
+        let mut queries: std::collections::HashMap<String, i64> = Default::default();
+        for row in &messages {
+            let at: OffsetDateTime = row.try_get("created_at")?;
+            daily.entry(day(at)).or_default().1 += 1;
+            let role: String = row.try_get("role")?;
+            let conversation: String = row.try_get("conversation_id")?;
+            if role == "visitor" {
+                waiting.entry(conversation).or_insert(at);
+                let text: String = row.try_get("text")?;
+                let normalised = text.trim().trim_end_matches(['?', '!', '.']).to_lowercase();
+                if !normalised.is_empty() {
+                    *queries.entry(normalised).or_default() += 1;
+                }
+            } else if let Some(asked) = waiting.remove(&conversation) {
+                delays.push((at - asked).as_seconds_f64());
+            }
+        }
+        out.avg_response_seconds =
+            (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64);
+        out.satisfaction =
+            (!ratings.is_empty()).then(|| ratings.iter().sum::<f64>() / ratings.len() as f64);
+        let mut top: Vec<(String, i64)> = queries.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.top_queries = top.into_iter().take(10).map(|(q, _)| q).collect();
+        out.daily = daily.into_iter().map(|(d, (c, m))| (d, c, m)).collect();
+        Ok(out)
+    }
+}
