@@ -11,6 +11,8 @@
 //! `BENCH_CHAT_REQUESTS` (2,000 per run), `BENCH_HEALTH_REQUESTS` (5,000 per run) and
 //! `BENCH_RUNS` (3 runs of each workload, alternating). Every run is also cut off after 60 s.
 //! `BENCH_LOG` (e.g. `error` or `sitechat_server=debug`) shows the server's log on stderr.
+//! `BENCH_WEBHOOK_BACKLOG` (10,000): after the measured runs, that many webhook deliveries are
+//! queued to an endpoint that hangs then fails, and the chat runs are repeated next to it.
 //! The medians are written to `target/bench/chat_load.json`.
 //!
 //! `req/s` counts every completed request, `ok/s` only the 200s; the latencies are those of every
@@ -54,6 +56,8 @@ struct Settings {
     chat_requests: usize,
     health_requests: usize,
     runs: usize,
+    /// Webhook deliveries queued to a hanging endpoint before the chat runs are repeated (0: skip).
+    webhook_backlog: usize,
 }
 
 fn env_count(name: &str, default: usize) -> usize {
@@ -73,6 +77,7 @@ impl Settings {
             chat_requests: env_count("BENCH_CHAT_REQUESTS", 2_000),
             health_requests: env_count("BENCH_HEALTH_REQUESTS", 5_000),
             runs: env_count("BENCH_RUNS", 3),
+            webhook_backlog: env_count("BENCH_WEBHOOK_BACKLOG", 10_000),
         }
     }
 }
@@ -834,6 +839,9 @@ async fn bench(settings: Settings) {
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(OPERATOR_KEY.to_owned().into()),
         rate_limits: false,
+        // The backlog phase delivers webhooks to a receiver on loopback.
+        allow_private_networks: true,
+        allow_http_webhooks: true,
         ..Config::default()
     };
     let server = Server::start(config).await.expect("server starts");
@@ -980,6 +988,56 @@ async fn bench(settings: Settings) {
         }
     }
 
+    // The same chat workload with a backlog of webhook deliveries to an endpoint that hangs and
+    // then fails: the outbox rows are written in the chat's transaction, the deliveries never.
+    let mut backlog_runs = Vec::new();
+    let mut backlog_size = 0;
+    if settings.webhook_backlog > 0 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("receiver binds");
+        let receiver = listener.local_addr().expect("receiver address");
+        tokio::spawn(async move {
+            let app = axum::Router::new().fallback(|| async {
+                tokio::time::sleep(Duration::from_secs(8)).await;
+                StatusCode::SERVICE_UNAVAILABLE
+            });
+            let _ = axum::serve(listener, app).await;
+        });
+        let response = client
+            .post(format!("{base}/v1/webhooks"))
+            .bearer_auth(OPERATOR_KEY)
+            .json(&json!({"url": format!("http://{receiver}/hook"), "events": ["*"]}))
+            .send()
+            .await
+            .expect("create webhook");
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "creating the webhook"
+        );
+        // Each new conversation's first message records three events: started, received, sent.
+        let chats = settings.webhook_backlog.div_ceil(3);
+        let built = run_load(&target, Workload::Chat, chats, settings.concurrency).await;
+        backlog_size = built.completed * 3;
+        println!("webhook backlog: {} chats queued about {backlog_size} deliveries to an endpoint that hangs 8 s then fails", built.completed);
+        for run in 1..=settings.runs {
+            let stats = run_load(
+                &target,
+                Workload::Chat,
+                settings.chat_requests,
+                settings.concurrency,
+            )
+            .await;
+            println!(
+                "run {run}/{} chat with backlog: {}",
+                settings.runs,
+                run_line("", &stats).trim_start()
+            );
+            backlog_runs.push(stats);
+        }
+    }
+
     server.stop().await.expect("server stops");
     drop(dir);
 
@@ -987,6 +1045,20 @@ async fn bench(settings: Settings) {
     let chat = summarise(&chat_runs);
     print_table(Workload::Health, &health_runs, &health);
     print_table(Workload::Chat, &chat_runs, &chat);
+    if !backlog_runs.is_empty() {
+        let backlog = summarise(&backlog_runs);
+        println!();
+        println!(
+            "chat with a backlog of about {backlog_size} webhook deliveries to a hanging endpoint"
+        );
+        print_table(Workload::Chat, &backlog_runs, &backlog);
+        println!(
+            "with backlog / without (medians): req/s {:.3}, p50 {:.2}x, p99 {:.2}x",
+            backlog.rps / chat.rps,
+            backlog.p50_ms / chat.p50_ms,
+            backlog.p99_ms / chat.p99_ms
+        );
+    }
     let rps_ratio = chat.rps / health.rps;
     let p50_ratio = chat.p50_ms / health.p50_ms;
     println!();
