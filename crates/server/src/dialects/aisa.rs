@@ -36,6 +36,7 @@ use sitechat_core::{
 };
 use sitechat_store::{ContactInput, NewBot};
 
+use super::rfc3339;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
@@ -65,11 +66,6 @@ pub fn router(state: AppState) -> Router {
             auth::require_key,
         ))
         .with_state(state)
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// AISA's training status and estimated completion of a bot's latest job.

@@ -31,6 +31,7 @@ use sitechat_core::{
 };
 use sitechat_store::{ContactInput, LeadFilter, PageRequest};
 
+use super::rfc3339;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
@@ -253,11 +254,6 @@ struct SessionsQuery {
     limit: Option<u32>,
     website_id: Option<String>,
     source: Option<String>,
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// `GET /sessions/`: recent sessions, newest first, by website and source (channel).

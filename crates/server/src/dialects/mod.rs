@@ -46,3 +46,9 @@ pub(crate) async fn native_error(
 pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
 }
+
+/// A time as RFC 3339, as every dialect writes times.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
