@@ -261,3 +261,48 @@ async fn the_documented_error_codes() {
     assert_eq!(r.code(), "RATE_LIMIT_EXCEEDED");
     assert_eq!(r.headers["x-ratelimit-remaining"], "0");
 }
+
+#[tokio::test]
+async fn webhooks_configure_delivers_the_documented_events_signed_with_the_given_secret() {
+    let (receiver, addr) = common::receiver::Receiver::start().await;
+    let url = site().await;
+    let app = TestApp::start_with(|c| {
+        c.allow_private_networks = true;
+        c.allow_http_webhooks = true;
+        c.crawl.delay_ms = 0;
+    })
+    .await;
+    let key = app.create_account("pro").await;
+    let r = app
+        .post(&format!("{BASE}/webhooks/configure"), &key, json!({"url": format!("http://{addr}/hook"), "events": ["message.received", "conversation.started", "conversation.ended"], "secret": "your_webhook_secret"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["status"], "success");
+    assert!(
+        r.body["secret"].is_null(),
+        "a secret the client chose is not echoed"
+    );
+    let r = app
+        .post(
+            &format!("{BASE}/chatbot/create"),
+            &key,
+            json!({"website_url": url, "chatbot_name": "Kedai"}),
+        )
+        .await;
+    let id = r.body["chatbot_id"].as_str().unwrap().to_owned();
+    until_trained(&app, &key, &id).await;
+    app.post(&format!("{BASE}/message/send"), &key, json!({"chatbot_id": id, "user_message": "What are your business hours?", "user_id": "user_12345"})).await;
+    for kind in ["conversation.started", "message.received"] {
+        let d = receiver.wait_for(kind).await;
+        assert!(d.signed_with("your_webhook_secret"), "{kind}");
+    }
+    let r = app
+        .post(
+            &format!("{BASE}/webhooks/configure"),
+            &key,
+            json!({"url": format!("http://{addr}/hook"), "events": ["message.exploded"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.code(), "INVALID_REQUEST");
+}

@@ -300,3 +300,62 @@ async fn a_session_started_in_the_dialect_is_visible_natively() {
         history.text
     );
 }
+
+#[tokio::test]
+async fn webhooks_are_registered_listed_delivered_signed_and_deleted() {
+    let (receiver, addr) = common::receiver::Receiver::start().await;
+    let app = TestApp::start_with(|c| {
+        c.allow_private_networks = true;
+        c.allow_http_webhooks = true;
+    })
+    .await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Site").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+
+    let r = app.post(&format!("{BASE}/webhooks/"), &key, json!({"url": format!("http://{addr}/hook"), "events": ["message.received", "escalation.requested"]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["success"], true);
+    let w = &r.body["webhook"];
+    assert!(w["id"].as_str().unwrap().starts_with("whk_"));
+    assert_eq!(
+        w["events"],
+        json!(["message.received", "escalation.requested"])
+    );
+    let secret = w["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    assert!(is_string(&w["created_at"]));
+    let id = w["id"].as_str().unwrap().to_owned();
+
+    let list = app.get(&format!("{BASE}/webhooks/"), &key).await;
+    assert_eq!(list.body["webhooks"][0]["is_active"], true);
+    assert!(!list.text.contains(&secret), "the secret is shown once");
+
+    app.post(
+        &format!("{BASE}/chat/"),
+        &key,
+        json!({"message": "Is delivery free?", "session_id": "user_123"}),
+    )
+    .await;
+    let delivery = receiver.wait_for("message.received").await;
+    assert!(
+        delivery.signed_with(&secret),
+        "X-Webhook-Signature is the HMAC-SHA256 of the body"
+    );
+    assert_eq!(delivery.json()["data"]["external_id"], "user_123");
+
+    let r = app.delete(&format!("{BASE}/webhooks/{id}/"), &key).await;
+    assert_eq!(
+        r.body,
+        json!({"success": true, "message": "Webhook deleted"})
+    );
+    let r = app
+        .post(
+            &format!("{BASE}/webhooks/"),
+            &key,
+            json!({"url": "ftp://example.com", "events": ["message.received"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["success"], false);
+}

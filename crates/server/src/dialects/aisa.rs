@@ -18,7 +18,10 @@
 //!   days); `avg_response_time` is the mean delay from a visitor message to the next bot or agent
 //!   message, as "0.8s"; `customer_satisfaction` is the mean 1–5 conversation rating (null when
 //!   none); `top_queries` are the most frequent visitor messages.
-//! - `POST /webhooks/configure` comes with the webhook endpoints; it is not mounted yet.
+//! - `POST /webhooks/configure` creates a sitechat webhook for the account with the given
+//!   secret (one is generated when none is given and returned once). Deliveries use sitechat's
+//!   payload `{id, type, created_at, data}`, signed with the Standard Webhooks headers and
+//!   `X-Webhook-Signature`.
 
 use axum::{
     extract::{Path, Query, State},
@@ -57,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/message/send", post(send))
         .route("/message/history", get(history))
         .route("/analytics/conversations", get(analytics))
+        .route("/webhooks/configure", post(configure_webhook))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::idempotency::idempotency,
@@ -377,4 +381,38 @@ async fn analytics(
         "top_queries": a.top_queries,
         "daily_breakdown": daily,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigureBody {
+    url: String,
+    events: Vec<String>,
+    secret: Option<String>,
+}
+
+/// `POST /webhooks/configure`.
+async fn configure_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ConfigureBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
+    use crate::services::webhooks;
+    let given = body.secret.is_some();
+    let new = webhooks::CreateWebhook {
+        url: webhooks::WebhookUrl::parse(&body.url, &state.config)?,
+        events: webhooks::parse_events(Some(body.events))?,
+        bot_id: None,
+        secret: webhooks::parse_secret(body.secret)?,
+    };
+    let created = webhooks::create(&state, &caller, new).await?;
+    let w = &created.webhook;
+    let mut out = json!({
+        "status": "success", "webhook_id": w.id, "url": w.url, "events": w.events,
+        "active": w.active, "created_at": rfc3339(w.created_at),
+    });
+    if !given {
+        out["secret"] = json!(created.secret);
+    }
+    Ok((axum::http::StatusCode::CREATED, Json(out)))
 }

@@ -11,7 +11,10 @@
 //!   left out.
 //! - Paths work with and without their trailing slash. Errors are
 //!   `{"success": false, "error": "…"}` with the native status code.
-//! - Webhooks (`/webhooks/`) come with the webhook endpoints; they are not mounted yet.
+//! - Webhooks are sitechat's endpoints: a new one is scoped to the `website_id` given, or to the
+//!   primary website as the document says; its secret is in the creation response only.
+//!   Deliveries use sitechat's payload `{id, type, created_at, data}` and carry Asyntai's
+//!   `X-Webhook-Signature` (hex HMAC-SHA256 of the body) beside the Standard Webhooks headers.
 
 use axum::{
     extract::{Multipart, Path, Query, State},
@@ -57,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         ("/knowledge/url", post(add_url)),
         ("/knowledge/spreadsheet", post(add_spreadsheet)),
         ("/knowledge/{id}", delete(delete_knowledge)),
+        ("/webhooks", get(list_webhooks).post(create_webhook)),
+        ("/webhooks/{id}", delete(delete_webhook)),
     ] {
         router = router
             .route(path, route.clone())
@@ -523,4 +528,69 @@ async fn delete_knowledge(
         }
     }
     Err(ApiError::not_found("knowledge base entry"))
+}
+
+#[derive(Deserialize)]
+struct WebhookBody {
+    url: String,
+    events: Vec<String>,
+    website_id: Option<Value>,
+}
+
+fn webhook_json(w: &sitechat_store::WebhookRecord) -> Value {
+    json!({"id": w.id, "url": w.url, "events": w.events, "is_active": w.active, "created_at": rfc3339(w.created_at)})
+}
+
+/// `GET /webhooks/`.
+async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let page = crate::services::webhooks::list(
+        &state,
+        &caller,
+        PageRequest {
+            limit: 100,
+            after: None,
+        },
+    )
+    .await?;
+    let webhooks: Vec<Value> = page.items.iter().map(webhook_json).collect();
+    Ok(Json(json!({"success": true, "webhooks": webhooks})))
+}
+
+/// `POST /webhooks/`: the secret is shown in this response only.
+async fn create_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<WebhookBody>,
+) -> ApiResult<Json<Value>> {
+    use crate::services::webhooks;
+    let bot = match website_number(&body.website_id)? {
+        Some(n) => Some(state.store.bot_by_number(&caller.account.id, n).await?.id),
+        None => state
+            .store
+            .primary_bot(&caller.account.id)
+            .await
+            .ok()
+            .map(|b| b.id),
+    };
+    let new = webhooks::CreateWebhook {
+        url: webhooks::WebhookUrl::parse(&body.url, &state.config)?,
+        events: webhooks::parse_events(Some(body.events))?,
+        bot_id: bot,
+        secret: webhooks::generate_secret(),
+    };
+    let created = webhooks::create(&state, &caller, new).await?;
+    let mut webhook = webhook_json(&created.webhook);
+    webhook["secret"] = json!(created.secret);
+    Ok(Json(json!({"success": true, "webhook": webhook})))
+}
+
+/// `DELETE /webhooks/{id}/`.
+async fn delete_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = sitechat_core::WebhookId::parse(&id)?;
+    crate::services::webhooks::delete(&state, &caller, &id).await?;
+    Ok(Json(json!({"success": true, "message": "Webhook deleted"})))
 }
