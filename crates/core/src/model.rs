@@ -126,6 +126,8 @@ pub struct Bot {
     pub id: BotId,
     /// The bot's number, for APIs that address a website by an integer (Asyntai's `website_id`).
     pub website_id: i64,
+    /// The key ChatAIBot-style clients address the bot by (`bot_key`); not a credential.
+    pub bot_key: String,
     pub name: String,
     pub website_url: Option<String>,
     /// Language code of the bot's content and replies.

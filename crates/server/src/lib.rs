@@ -135,6 +135,10 @@ pub fn app(state: AppState) -> Router {
     let mut app = router
         .nest("/compat/aisa/v1", dialects::aisa::router(state.clone()))
         .nest(
+            "/compat/chataibot/api/v1",
+            dialects::chataibot::router(state.clone()),
+        )
+        .nest(
             "/compat/asyntai/api/v1",
             dialects::asyntai::router(state.clone()),
         )

@@ -39,6 +39,9 @@ fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
     Ok(Bot {
         id: BotId::from_trusted(row.try_get("id")?),
         website_id: row.try_get("seq")?,
+        bot_key: row
+            .try_get::<Option<String>, _>("bot_key")?
+            .unwrap_or_default(),
         name: row.try_get("name")?,
         website_url: row.try_get("website_url")?,
         language: row.try_get("language")?,
@@ -71,6 +74,7 @@ impl Store {
         let bot = Bot {
             id: BotId::generate(),
             website_id: 0,
+            bot_key: format!("bk_{}", sitechat_core::random_token(24)),
             name: new.name,
             website_url: new.website_url,
             language: new.language,
@@ -95,8 +99,8 @@ impl Store {
             }
         }
         sqlx::query(
-            "INSERT INTO bots (id, account_id, name, website_url, language, industry, settings, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO bots (id, account_id, name, website_url, language, industry, settings, created_at, updated_at, bot_key)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(bot.id.as_str())
         .bind(account.as_str())
@@ -107,6 +111,7 @@ impl Store {
         .bind(settings_json(&bot.settings)?)
         .bind(bot.created_at)
         .bind(bot.updated_at)
+        .bind(&bot.bot_key)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

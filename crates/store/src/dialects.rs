@@ -34,6 +34,20 @@ impl Store {
         self.get_bot(account, &BotId::from_trusted(id)).await
     }
 
+    /// The account's bot with this `bot_key`.
+    pub async fn bot_by_key(&self, account: &AccountId, key: &str) -> Result<Bot> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM bots WHERE bot_key = ? AND account_id = ?")
+                .bind(key)
+                .bind(account.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let id = id.ok_or_else(|| StoreError::NotFound {
+            entity: "bot (bot_key)",
+        })?;
+        self.get_bot(account, &BotId::from_trusted(id)).await
+    }
+
     /// The account's first bot, its "primary website".
     pub async fn primary_bot(&self, account: &AccountId) -> Result<Bot> {
         let id: Option<String> =

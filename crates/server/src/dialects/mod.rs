@@ -5,6 +5,7 @@
 
 pub mod aisa;
 pub mod asyntai;
+pub mod chataibot;
 
 use axum::{
     body::Body,

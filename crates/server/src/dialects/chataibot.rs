@@ -1,0 +1,244 @@
+//! ChatAIBot's "API as a channel" (`seeds/001`), at `/compat/chataibot/api/v1`.
+//!
+//! Decisions where the document is vague:
+//! - `bot_key` is the native bot's `bot_key`; the request is authenticated by the API key in
+//!   `Authorization: Bearer`, like every sitechat request.
+//! - `from.user_external_id` (mandatory) is the contact's `external_id`; `variables.contact`
+//!   (name, email, phone) fills the contact, `variables.system` becomes the contact's `system`
+//!   variables, `variables.conversation` the conversation's variables. `channel` is lower-cased
+//!   (`API` → `api`).
+//! - The first message is answered at once; the bot's replies (to it and to later visitor
+//!   messages) reach the account's webhooks as `message.sent` events, the document's way of
+//!   delivering them. `message_id` is the id of the stored visitor message.
+//! - `conversation.created_at` is written as the document shows (`2025-02-10 20:21:03.913000`,
+//!   UTC). `assignee` is the bot (`{"id": "bot", "to": null}`) or the agent who took over.
+//!   `contact.visitor_key` is `<user_external_id>_<account_id>` as documented.
+//! - Only `text` messages are supported (400 otherwise). Errors are `{"ok": false, "error":
+//!   {"code", "message"}}` with the native status code.
+
+use axum::{
+    extract::{Path, State},
+    middleware,
+    response::Response,
+    routing::post,
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sitechat_core::{
+    model::Conversation,
+    validate::{ChatText, ExternalId, ValidationError},
+    ConversationId,
+};
+use sitechat_store::ContactInput;
+
+use crate::{
+    auth::{self, Caller},
+    error::{ApiError, ApiResult},
+    extract::ApiJson,
+    routes::chat::channel,
+    services::chat::{self, VisitorMessage},
+    state::AppState,
+};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/conversations", post(start))
+        .route("/conversation/{id}/messages", post(message))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::idempotency,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ))
+        .layer(middleware::map_response(errors))
+        .with_state(state)
+}
+
+async fn errors(response: Response) -> Response {
+    match super::native_error(response).await {
+        Ok((status, code, message)) => super::json(
+            status,
+            json!({"ok": false, "error": {"code": code, "message": message}}),
+        ),
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+struct MessageData {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct IncomingMessage {
+    data: MessageData,
+    #[serde(rename = "type", default = "text_type")]
+    kind: String,
+}
+
+fn text_type() -> String {
+    "text".to_owned()
+}
+
+impl IncomingMessage {
+    fn text(&self) -> ApiResult<ChatText> {
+        if self.kind != "text" {
+            return Err(ApiError::invalid(format!(
+                "message.type: only `text` messages are supported (got `{}`)",
+                self.kind
+            )));
+        }
+        Ok(ChatText::parse("message.data.body", &self.data.body)?)
+    }
+}
+
+#[derive(Deserialize)]
+struct From {
+    user_external_id: String,
+    #[serde(rename = "type")]
+    _kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StartBody {
+    channel: Option<String>,
+    message: Option<IncomingMessage>,
+    variables: Option<Value>,
+    bot_key: String,
+    from: From,
+}
+
+fn created_at(c: &Conversation) -> String {
+    let t = c.created_at;
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+fn assignee(c: &Conversation) -> Value {
+    match &c.assignee {
+        Some(agent) => json!({"id": agent, "to": Value::Null}),
+        None => json!({"id": "bot", "to": Value::Null}),
+    }
+}
+
+/// `POST /conversations`: starts a conversation for a unique visitor, answering its first message.
+async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<StartBody>,
+) -> ApiResult<Json<Value>> {
+    let bot = state
+        .store
+        .bot_by_key(&caller.account.id, body.bot_key.trim())
+        .await?;
+    let external =
+        ExternalId::parse("from.user_external_id", &body.from.user_external_id)?.into_inner();
+    let variables = body.variables.unwrap_or_else(|| json!({}));
+    if !variables.is_object() {
+        return Err(ValidationError::new(
+            "variables",
+            "must be an object with system, contact and conversation",
+        )
+        .into());
+    }
+    let contact_vars = &variables["contact"];
+    let text_of = |k: &str| {
+        contact_vars[k]
+            .as_str()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let contact = ContactInput {
+        external_id: external.clone(),
+        name: text_of("name"),
+        email: text_of("email"),
+        phone: text_of("phone"),
+        variables: variables.get("system").map(|s| json!({"system": s})),
+    };
+    let conversation_vars = variables.get("conversation").cloned();
+    let channel = channel(body.channel.map(|c| c.to_lowercase()))?;
+    let conversation = match body.message {
+        Some(message) => {
+            let input = VisitorMessage {
+                bot: bot.id.clone(),
+                text: message.text()?,
+                conversation: None,
+                contact: Some(contact),
+                channel,
+                variables: conversation_vars,
+            };
+            chat::send(&state, &caller, input).await?.conversation
+        }
+        None => {
+            let new = sitechat_store::NewConversation {
+                contact: Some(contact),
+                channel,
+                variables: conversation_vars,
+            };
+            crate::services::conversations::start(&state, &caller, &bot.id, new).await?
+        }
+    };
+    let stored = match &conversation.contact_id {
+        Some(id) => Some(state.store.get_contact(&caller.account.id, id).await?),
+        None => None,
+    };
+    Ok(Json(json!({
+        "ok": true,
+        "conversation": {"id": conversation.id, "created_at": created_at(&conversation), "assignee": assignee(&conversation)},
+        "contact": {
+            "name": stored.as_ref().and_then(|c| c.name.clone()),
+            "email": stored.as_ref().and_then(|c| c.email.clone()),
+            "phone": stored.as_ref().and_then(|c| c.phone.clone()),
+            "visitor_key": format!("{external}_{}", caller.account.id),
+        },
+    })))
+}
+
+#[derive(Deserialize)]
+struct MessageBody {
+    message: IncomingMessage,
+    user: Option<Value>,
+}
+
+/// `POST /conversation/{conversation_id}/messages`: a visitor's message; the reply follows as a
+/// webhook event.
+async fn message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MessageBody>,
+) -> ApiResult<Json<Value>> {
+    let id = ConversationId::parse(&id)?;
+    if let Some(kind) = body.user.as_ref().and_then(|u| u["type"].as_str()) {
+        if kind != "VISITOR" {
+            return Err(ApiError::invalid(format!(
+                "user.type: only VISITOR messages are sent here (got `{kind}`)"
+            )));
+        }
+    }
+    let conversation = chat::conversation(&state, &caller, &id).await?;
+    let input = VisitorMessage {
+        bot: conversation.bot_id,
+        text: body.message.text()?,
+        conversation: Some(id),
+        contact: None,
+        channel: conversation.channel,
+        variables: None,
+    };
+    let reply = chat::send(&state, &caller, input).await?;
+    Ok(Json(
+        json!({"ok": true, "message_id": reply.visitor_message.id}),
+    ))
+}
