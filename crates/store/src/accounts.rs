@@ -7,7 +7,7 @@ use sitechat_core::{
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+use crate::{error::StoreError, page_of, Page, PageRequest, Result, Store};
 
 /// A key to store: its secret is already hashed.
 #[derive(Debug, Clone)]
@@ -115,11 +115,7 @@ impl Store {
             .bind(page.fetch_limit())
             .fetch_all(&self.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, account_from_row(r, "")?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, |r| account_from_row(r, ""))
     }
 
     pub async fn insert_key(&self, new: NewKey) -> Result<ApiKey> {
@@ -194,11 +190,7 @@ impl Store {
         .bind(page.fetch_limit())
         .fetch_all(&self.pool)
         .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, key_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, key_from_row)
     }
 
     /// Deletes a key of the account. Refuses to delete the account's last admin key, which would

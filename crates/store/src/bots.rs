@@ -6,7 +6,7 @@ use sitechat_core::{
 };
 use sqlx::Row;
 
-use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+use crate::{error::StoreError, page_of, Page, PageRequest, Result, Store};
 
 /// A bot to create; its values are already validated.
 #[derive(Debug, Clone)]
@@ -140,11 +140,7 @@ impl Store {
             .bind(page.fetch_limit())
             .fetch_all(&self.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, bot_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, bot_from_row)
     }
 
     /// Every bot id with its language, across accounts (for rebuilding indexes).

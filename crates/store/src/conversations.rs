@@ -12,7 +12,7 @@ use sitechat_core::{
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::{error::StoreError, events, paginate, Page, PageRequest, Result, Store};
+use crate::{error::StoreError, events, page_of, Page, PageRequest, Result, Store};
 
 /// What a client tells about a visitor.
 #[derive(Debug, Clone, Default)]
@@ -719,11 +719,7 @@ impl Store {
             .push(" ORDER BY c.seq LIMIT ")
             .push_bind(page.fetch_limit());
         let rows = query.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, conversation_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, conversation_from_row)
     }
 
     /// A conversation's messages, oldest first.
@@ -742,27 +738,7 @@ impl Store {
         .bind(page.fetch_limit())
         .fetch_all(&self.pool)
         .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, message_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
-    }
-
-    /// The last `n` messages of a conversation, oldest first (context for follow-up questions).
-    pub async fn recent_messages(
-        &self,
-        conversation: &ConversationId,
-        n: u32,
-    ) -> Result<Vec<Message>> {
-        let rows = sqlx::query(
-            "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-        )
-        .bind(conversation.as_str())
-        .bind(i64::from(n))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(message_from_row).collect()
+        page_of(&rows, page, message_from_row)
     }
 
     /// One message of the account.
@@ -918,25 +894,6 @@ impl Store {
         contact_from_row(&row)
     }
 
-    /// A bot's contact by the client's key for it.
-    pub async fn find_contact(
-        &self,
-        account: &AccountId,
-        bot: &BotId,
-        external_id: &str,
-    ) -> Result<Contact> {
-        let row = sqlx::query(
-            "SELECT t.* FROM contacts t JOIN bots b ON b.id = t.bot_id WHERE t.bot_id = ? AND t.external_id = ? AND b.account_id = ?",
-        )
-        .bind(bot.as_str())
-        .bind(external_id)
-        .bind(account.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("contact"))?;
-        contact_from_row(&row)
-    }
-
     /// A bot's contacts.
     pub async fn list_contacts(
         &self,
@@ -952,11 +909,7 @@ impl Store {
                 .bind(page.fetch_limit())
                 .fetch_all(&self.pool)
                 .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, contact_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, contact_from_row)
     }
 
     /// Creates or updates a contact of the bot.
@@ -1082,11 +1035,7 @@ impl Store {
             .push(" ORDER BY l.seq LIMIT ")
             .push_bind(page.fetch_limit());
         let rows = query.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, lead_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, lead_from_row)
     }
 
     /// Saves a contact's chat application state (an opaque JSON document) for a bot.

@@ -14,7 +14,7 @@ use sitechat_core::{
 use sqlx::Row;
 use time::Duration;
 
-use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+use crate::{error::StoreError, page_of, Page, PageRequest, Result, Store};
 
 /// What a worker holds of a claimed job.
 #[derive(Debug, Clone)]
@@ -174,11 +174,7 @@ impl Store {
         .bind(page.fetch_limit())
         .fetch_all(&self.pool)
         .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, job_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, job_from_row)
     }
 
     /// Claims the oldest queued job, or a running one whose lease expired.
@@ -468,28 +464,6 @@ impl Store {
         crate::knowledge::mark_index_pending(&mut tx, &page.bot_id).await?;
         tx.commit().await?;
         Ok((source_id, replaced))
-    }
-
-    /// Updates only the validators of an unchanged page.
-    pub async fn touch_page(
-        &self,
-        bot: &BotId,
-        url: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE sources SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), updated_at = ?
-             WHERE bot_id = ? AND url = ? AND kind = 'website'",
-        )
-        .bind(etag)
-        .bind(last_modified)
-        .bind(now())
-        .bind(bot.as_str())
-        .bind(url)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Deletes website pages that disappeared; returns how many.

@@ -6,7 +6,7 @@ use sitechat_core::{
 };
 use sqlx::Row;
 
-use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+use crate::{error::StoreError, page_of, Page, PageRequest, Result, Store};
 
 /// A source with its chunks, ids already chosen by the caller so that it can index them.
 #[derive(Debug, Clone)]
@@ -170,11 +170,7 @@ impl Store {
             .bind(page.fetch_limit())
             .fetch_all(&self.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, source_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, source_from_row)
     }
 
     pub async fn get_source(

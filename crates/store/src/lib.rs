@@ -119,6 +119,20 @@ fn paginate<T>(mut rows: Vec<(i64, T)>, page: PageRequest) -> Page<T> {
     }
 }
 
+/// Reads rows into items and cuts them into a page (each row has its `seq`).
+fn page_of<T>(
+    rows: &[sqlx::sqlite::SqliteRow],
+    page: PageRequest,
+    from_row: impl Fn(&sqlx::sqlite::SqliteRow) -> Result<T>,
+) -> Result<Page<T>> {
+    use sqlx::Row;
+    let items = rows
+        .iter()
+        .map(|r| Ok((r.try_get("seq")?, from_row(r)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, page))
+}
+
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {

@@ -11,7 +11,7 @@ use sitechat_core::{
 use sqlx::Row;
 use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
 
-use crate::{error::StoreError, paginate, Page, PageRequest, Result, Store};
+use crate::{error::StoreError, page_of, Page, PageRequest, Result, Store};
 
 /// Prefix of delivery ids.
 pub const DELIVERY_PREFIX: &str = "dlv_";
@@ -349,11 +349,7 @@ impl Store {
         .bind(page.fetch_limit())
         .fetch_all(&self.pool)
         .await?;
-        let items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, webhook_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paginate(items, page))
+        page_of(&rows, page, webhook_from_row)
     }
 
     /// Changes an endpoint. Re-activating one clears its disabled reason and failure streak.
@@ -507,14 +503,11 @@ impl Store {
         .bind(page.fetch_limit())
         .fetch_all(&self.pool)
         .await?;
-        let mut items = rows
-            .iter()
-            .map(|r| Ok((r.try_get("seq")?, delivery_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        for (_, delivery) in &mut items {
+        let mut page = page_of(&rows, page, delivery_from_row)?;
+        for delivery in &mut page.items {
             delivery.attempts = self.delivery_attempts(&delivery.id).await?;
         }
-        Ok(paginate(items, page))
+        Ok(page)
     }
 
     /// Queues a delivery again, due now, with a fresh retry schedule.
