@@ -102,13 +102,7 @@ impl AnswerEngine {
         // take?") is phrasing, not topic: it weighs a quarter. A specific word the knowledge never
         // uses ("helicopters") keeps its full weight and keeps the confidence low.
         let generic = question::generic_terms(language, &question.topic, &mut analyzer);
-        // The weight of a word in no passage: that of a term the analyser never produces.
-        let absent = self
-            .index
-            .idf(bot, language, &[String::from("\u{0}")])?
-            .first()
-            .copied()
-            .unwrap_or(f32::MAX);
+        let absent = self.index.unseen_idf(bot, language)?;
         for (term, weight) in terms.iter().zip(idf.iter_mut()) {
             if generic.contains(term) && (*weight - absent).abs() < 1e-6 {
                 *weight *= 0.25;

@@ -399,6 +399,13 @@ impl SearchIndex {
         Ok(hits)
     }
 
+    /// The inverse document frequency of a term that is in none of the bot's passages (the
+    /// highest there is).
+    pub fn unseen_idf(&self, bot: &BotId, language: &str) -> Result<f32> {
+        let n = self.bot(bot, language)?.reader.searcher().num_docs() as f32;
+        Ok((1.0 + (n + 0.5) / 0.5).ln())
+    }
+
     /// Inverse document frequencies of terms in a bot's passages (BM25's idf: a term in no passage
     /// gets the highest weight, a term in every passage almost none).
     pub fn idf(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<Vec<f32>> {
