@@ -47,6 +47,12 @@ pub struct Config {
     pub webhook_secret_grace_seconds: u64,
     /// An endpoint whose deliveries have all failed for this many days is disabled; 0 never.
     pub webhook_disable_after_days: u64,
+    /// Requests an hour one client IP may make to the public widget endpoints (no key); 0: no
+    /// limit.
+    pub public_requests_per_hour_per_ip: u32,
+    /// Take the client IP from the left-most `X-Forwarded-For` entry (only behind a proxy that
+    /// sets it).
+    pub trust_forwarded_for: bool,
 }
 
 /// The default webhook retry schedule.
@@ -139,6 +145,8 @@ impl Default for Config {
             webhook_timeout_seconds: 10,
             webhook_secret_grace_seconds: 24 * 60 * 60,
             webhook_disable_after_days: 3,
+            public_requests_per_hour_per_ip: 200,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -66,6 +66,96 @@ pub struct BotSettings {
     /// time follows it).
     #[serde(default = "default_away_message")]
     pub away_message: String,
+    /// A short description of the bot, shown by the public widget's bot endpoint.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether the public widget endpoints (no key: AskIA's `/widget/chat`, `/bots/{id}`)
+    /// answer for this bot.
+    #[serde(default)]
+    pub public_widget: bool,
+    /// Web origins (`https://shop.example`) allowed to use the public widget endpoints; empty:
+    /// any origin.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// How the chat widget looks.
+    #[serde(default)]
+    pub branding: Branding,
+}
+
+/// The chat widget's look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Branding {
+    /// `#rrggbb`.
+    pub primary_color: String,
+    pub background_color: String,
+    pub text_color: String,
+    pub logo_url: Option<String>,
+    /// `bottom-right`, `bottom-left`, `top-right` or `top-left`.
+    pub position: String,
+    /// `light`, `dark` or `auto`.
+    pub theme: String,
+}
+
+impl Branding {
+    pub const POSITIONS: [&'static str; 4] =
+        ["bottom-right", "bottom-left", "top-right", "top-left"];
+    pub const THEMES: [&'static str; 3] = ["light", "dark", "auto"];
+
+    /// Checks colours, position, theme and logo URL, naming the field at fault.
+    pub fn validate(&self) -> Result<(), crate::validate::ValidationError> {
+        use crate::validate::ValidationError;
+        for (field, value) in [
+            ("settings.branding.primary_color", &self.primary_color),
+            ("settings.branding.background_color", &self.background_color),
+            ("settings.branding.text_color", &self.text_color),
+        ] {
+            let hex = value.strip_prefix('#').unwrap_or("");
+            if !(hex.len() == 6 || hex.len() == 3) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ValidationError::new(
+                    field,
+                    format!("`{value}` is not a colour such as #6366f1"),
+                ));
+            }
+        }
+        if !Self::POSITIONS.contains(&self.position.as_str()) {
+            return Err(ValidationError::new(
+                "settings.branding.position",
+                format!(
+                    "must be one of {} (got `{}`)",
+                    Self::POSITIONS.join(", "),
+                    self.position
+                ),
+            ));
+        }
+        if !Self::THEMES.contains(&self.theme.as_str()) {
+            return Err(ValidationError::new(
+                "settings.branding.theme",
+                format!(
+                    "must be one of {} (got `{}`)",
+                    Self::THEMES.join(", "),
+                    self.theme
+                ),
+            ));
+        }
+        if let Some(logo) = &self.logo_url {
+            crate::validate::HttpUrl::parse("settings.branding.logo_url", logo)?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            primary_color: "#6366f1".to_owned(),
+            background_color: "#ffffff".to_owned(),
+            text_color: "#1f2937".to_owned(),
+            logo_url: None,
+            position: "bottom-right".to_owned(),
+            theme: "light".to_owned(),
+        }
+    }
 }
 
 fn default_away_message() -> String {
@@ -116,6 +206,10 @@ impl Default for BotSettings {
             contact_prompt: default_contact_prompt(),
             business_hours: None,
             away_message: default_away_message(),
+            description: None,
+            public_widget: false,
+            allowed_origins: Vec::new(),
+            branding: Branding::default(),
         }
     }
 }
@@ -128,6 +222,13 @@ pub struct Bot {
     pub website_id: i64,
     /// The key ChatAIBot-style clients address the bot by (`bot_key`); not a credential.
     pub bot_key: String,
+    /// The Chat API channel token (Aimylogic's `/chatapi/{token}`): a credential, stored hashed,
+    /// so shown only in the response that creates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_api_token: Option<String>,
+    /// The first characters of the Chat API token, enough to recognise it; `null` when the
+    /// channel is off.
+    pub chat_api_token_prefix: Option<String>,
     pub name: String,
     pub website_url: Option<String>,
     /// Language code of the bot's content and replies.

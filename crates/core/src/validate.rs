@@ -166,6 +166,20 @@ impl HttpUrl {
     }
 }
 
+/// A web origin (`https://shop.example`, `http://localhost:3000`) in its serialised form, as
+/// browsers send it in the `Origin` header: scheme, host and a non-default port, no path.
+pub fn origin(field: &str, value: &str) -> Result<String, ValidationError> {
+    let url = HttpUrl::parse(field, value)?;
+    let url = url.as_url();
+    if !(url.path() == "/" || url.path().is_empty()) || url.query().is_some() {
+        return Err(ValidationError::new(
+            field,
+            format!("`{value}` is not an origin: give only scheme, host and port, without a path"),
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 /// A confidence threshold in [0, 1].
 pub fn threshold(field: &str, value: f64) -> Result<f64, ValidationError> {
     if value.is_finite() && (0.0..=1.0).contains(&value) {
@@ -181,6 +195,24 @@ pub fn threshold(field: &str, value: f64) -> Result<f64, ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_serialised_as_browsers_send_them() {
+        assert_eq!(
+            origin("o", "https://Shop.Example/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            origin("o", "http://localhost:3000").unwrap(),
+            "http://localhost:3000"
+        );
+        assert_eq!(
+            origin("o", "https://shop.example:443").unwrap(),
+            "https://shop.example"
+        );
+        assert!(origin("o", "https://shop.example/page").is_err());
+        assert!(origin("o", "ftp://shop.example").is_err());
+    }
 
     #[test]
     fn content_under_ten_characters_is_refused_with_its_length() {

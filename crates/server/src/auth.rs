@@ -79,6 +79,25 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The caller behind a channel that is not authenticated by an API key (a Chat API token, the
+    /// public widget): the bot's account, allowed to chat and nothing else.
+    pub fn channel(account: Account, channel: &str) -> Caller {
+        Caller {
+            key: ApiKey {
+                id: sitechat_core::KeyId::generate(),
+                account_id: account.id.clone(),
+                name: format!("{channel} channel"),
+                prefix: String::new(),
+                scopes: vec![Scope::Chat],
+                created_at: sitechat_core::now(),
+                last_used_at: None,
+            },
+            account,
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
@@ -146,7 +165,7 @@ pub async fn authenticate_key(state: &AppState, headers: &HeaderMap) -> Result<C
     })
 }
 
-fn rate_headers(headers: &mut HeaderMap, status: &RateStatus) {
+pub(crate) fn rate_headers(headers: &mut HeaderMap, status: &RateStatus) {
     for (name, value) in [
         ("x-ratelimit-limit", status.limit.to_string()),
         ("x-ratelimit-remaining", status.remaining.to_string()),
@@ -158,16 +177,9 @@ fn rate_headers(headers: &mut HeaderMap, status: &RateStatus) {
     }
 }
 
-/// Authenticates the request, applies the account's hourly limit and passes the [`Caller`] on.
-pub async fn require_key(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let caller = match authenticate_key(&state, request.headers()).await {
-        Ok(caller) => caller,
-        Err(e) => return e.into_response(),
-    };
+/// Counts a request against the caller's plan: the rate to report, or the 429 to send.
+#[allow(clippy::result_large_err)] // The refusal is the response itself.
+pub fn count_request(state: &AppState, caller: &Caller) -> Result<Option<RateStatus>, Response> {
     let rate = state.limits.check(caller.account.plan, &caller.account.id);
     if let Some(status) = rate.filter(|s| s.retry_after.is_some()) {
         let mut response = ApiError::RateLimited {
@@ -181,8 +193,45 @@ pub async fn require_key(
         }
         .into_response();
         rate_headers(response.headers_mut(), &status);
-        return response;
+        return Err(response);
     }
+    Ok(rate)
+}
+
+/// The address of the client: the connection's peer, or the left-most `X-Forwarded-For` entry
+/// when the server is configured to trust it.
+pub fn client_ip(state: &AppState, request: &Request) -> Option<std::net::IpAddr> {
+    if state.config.trust_forwarded_for {
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// Authenticates the request, applies the account's hourly limit and passes the [`Caller`] on.
+pub async fn require_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let caller = match authenticate_key(&state, request.headers()).await {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    let rate = match count_request(&state, &caller) {
+        Ok(rate) => rate,
+        Err(refused) => return refused,
+    };
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
     if let Some(status) = rate {

@@ -150,6 +150,17 @@ pub fn app(state: AppState) -> Router {
             "/docs",
             axum::routing::get(move || async move { Html((*reference).clone()) }),
         )
+        .nest(
+            "/compat/aimylogic/chatapi",
+            dialects::aimylogic::router(state.clone()),
+        );
+    // The configured CORS applies to everything but the public widget, which answers each bot's
+    // own allowed origins.
+    if let Some(cors) = cors_layer(&state.config.cors_origins) {
+        app = app.layer(cors);
+    }
+    let app = app
+        .nest("/compat/askia/api", dialects::askia::router(state.clone()))
         .fallback(|request: Request| async move {
             ApiError::not_found(format!(
                 "route {} {}",
@@ -176,9 +187,6 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             telemetry::record,
         ));
-    if let Some(cors) = cors_layer(&state.config.cors_origins) {
-        app = app.layer(cors);
-    }
     app.layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -238,7 +246,10 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
     );
     Ok(AppState {
         engine: AnswerEngine::new(index.clone()),
-        limits: Arc::new(RateLimits::new(config.rate_limits)),
+        limits: Arc::new(RateLimits::with_public_limit(
+            config.rate_limits,
+            config.public_requests_per_hour_per_ip,
+        )),
         metrics: Arc::new(Metrics::new()),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         webhooks_wake: Arc::new(tokio::sync::Notify::new()),
@@ -298,11 +309,14 @@ impl Server {
         let (tx, rx) = oneshot::channel::<()>();
         let app = app(state.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
         });
         tracing::info!(%addr, "sitechat is listening");
         Ok(Server {

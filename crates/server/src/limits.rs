@@ -6,6 +6,8 @@
 
 use std::{
     collections::HashMap,
+    hash::Hash,
+    net::IpAddr,
     num::NonZeroU32,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -18,13 +20,6 @@ use governor::{
 };
 use sitechat_core::{AccountId, Plan};
 
-type Keyed = RateLimiter<
-    AccountId,
-    DefaultKeyedStateStore<AccountId>,
-    DefaultClock,
-    StateInformationMiddleware,
->;
-
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy)]
 pub struct RateStatus {
@@ -36,32 +31,79 @@ pub struct RateStatus {
     pub retry_after: Option<u64>,
 }
 
+/// One hourly allowance per key: up to `limit` requests at once, one more every 3600/`limit`
+/// seconds.
+pub struct Hourly<K: Hash + Eq + Clone> {
+    limit: u32,
+    limiter: RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>,
+    clock: DefaultClock,
+}
+
+impl<K: Hash + Eq + Clone> Hourly<K> {
+    /// `None` when `limit` is 0 (no limit).
+    pub fn new(limit: u32) -> Option<Self> {
+        let quota = Quota::per_hour(NonZeroU32::new(limit)?);
+        Some(Self {
+            limit,
+            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            clock: DefaultClock::default(),
+        })
+    }
+
+    /// Counts one request of `key`.
+    pub fn check(&self, key: &K) -> RateStatus {
+        let limit = self.limit;
+        let per_request = 3600.0 / f64::from(limit);
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match self.limiter.check_key(key) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let refill = (f64::from(limit - remaining) * per_request).ceil() as u64;
+                RateStatus {
+                    limit,
+                    remaining,
+                    reset: now_unix + refill,
+                    retry_after: None,
+                }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now()).as_secs().max(1);
+                let refill = (f64::from(limit) * per_request).ceil() as u64;
+                RateStatus {
+                    limit,
+                    remaining: 0,
+                    reset: now_unix + refill,
+                    retry_after: Some(wait),
+                }
+            }
+        }
+    }
+}
+
 pub struct RateLimits {
     enabled: bool,
-    per_plan: HashMap<Plan, (u32, Keyed)>,
-    clock: DefaultClock,
+    per_plan: HashMap<Plan, Hourly<AccountId>>,
+    /// Requests to the public endpoints (no key), per client IP.
+    per_ip: Option<Hourly<IpAddr>>,
 }
 
 impl RateLimits {
     pub fn new(enabled: bool) -> Self {
+        Self::with_public_limit(enabled, 0)
+    }
+
+    /// Plan limits, and `per_ip_per_hour` requests an hour per IP on the public endpoints.
+    pub fn with_public_limit(enabled: bool, per_ip_per_hour: u32) -> Self {
         let per_plan = Plan::ALL
             .into_iter()
-            .filter_map(|plan| {
-                let n = plan.limits().requests_per_hour?;
-                let quota = Quota::per_hour(NonZeroU32::new(n)?);
-                Some((
-                    plan,
-                    (
-                        n,
-                        RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
-                    ),
-                ))
-            })
+            .filter_map(|plan| Some((plan, Hourly::new(plan.limits().requests_per_hour?)?)))
             .collect();
         Self {
             enabled,
             per_plan,
-            clock: DefaultClock::default(),
+            per_ip: Hourly::new(per_ip_per_hour),
         }
     }
 
@@ -70,33 +112,15 @@ impl RateLimits {
         if !self.enabled {
             return None;
         }
-        let (limit, limiter) = self.per_plan.get(&plan)?;
-        let per_request = 3600.0 / f64::from(*limit);
-        let now_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        match limiter.check_key(account) {
-            Ok(snapshot) => {
-                let remaining = snapshot.remaining_burst_capacity();
-                let refill = (f64::from(limit - remaining) * per_request).ceil() as u64;
-                Some(RateStatus {
-                    limit: *limit,
-                    remaining,
-                    reset: now_unix + refill,
-                    retry_after: None,
-                })
-            }
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now()).as_secs().max(1);
-                let refill = (f64::from(*limit) * per_request).ceil() as u64;
-                Some(RateStatus {
-                    limit: *limit,
-                    remaining: 0,
-                    reset: now_unix + refill,
-                    retry_after: Some(wait),
-                })
-            }
+        Some(self.per_plan.get(&plan)?.check(account))
+    }
+
+    /// Counts one public request from a client IP; `None` when there is no such limit.
+    pub fn check_ip(&self, ip: IpAddr) -> Option<RateStatus> {
+        if !self.enabled {
+            return None;
         }
+        Some(self.per_ip.as_ref()?.check(&ip))
     }
 }
 
@@ -126,6 +150,18 @@ mod tests {
             limits.check(Plan::Free, &a);
         }
         assert!(limits.check(Plan::Free, &b).unwrap().retry_after.is_none());
+    }
+
+    #[test]
+    fn each_ip_has_its_own_public_allowance() {
+        let limits = RateLimits::with_public_limit(true, 3);
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        for _ in 0..3 {
+            assert!(limits.check_ip(a).unwrap().retry_after.is_none());
+        }
+        assert!(limits.check_ip(a).unwrap().retry_after.is_some());
+        assert!(limits.check_ip(b).unwrap().retry_after.is_none());
+        assert!(RateLimits::new(true).check_ip(a).is_none());
     }
 
     #[test]

@@ -42,6 +42,8 @@ fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
         bot_key: row
             .try_get::<Option<String>, _>("bot_key")?
             .unwrap_or_default(),
+        chat_api_token: None,
+        chat_api_token_prefix: row.try_get("chat_api_token_prefix")?,
         name: row.try_get("name")?,
         website_url: row.try_get("website_url")?,
         language: row.try_get("language")?,
@@ -75,6 +77,8 @@ impl Store {
             id: BotId::generate(),
             website_id: 0,
             bot_key: format!("bk_{}", sitechat_core::random_token(24)),
+            chat_api_token: None,
+            chat_api_token_prefix: None,
             name: new.name,
             website_url: new.website_url,
             language: new.language,

@@ -128,7 +128,7 @@ fn conversation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Conversation> 
     })
 }
 
-fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message> {
+pub(crate) fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message> {
     let role: String = row.try_get("role")?;
     let outcome: Option<String> = row.try_get("outcome")?;
     let sources: String = row.try_get("sources")?;
@@ -155,7 +155,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message> {
     })
 }
 
-fn contact_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Contact> {
+pub(crate) fn contact_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Contact> {
     let variables: String = row.try_get("variables")?;
     Ok(Contact {
         id: ContactId::from_trusted(row.try_get("id")?),
@@ -417,6 +417,7 @@ impl Store {
         bot: &BotId,
         target: StartConversation,
         text: String,
+        connection: Option<&str>,
     ) -> Result<(Conversation, Message, bool)> {
         let mut tx = self.begin_write().await?;
         owned_bot(&mut tx, account, bot).await?;
@@ -439,6 +440,13 @@ impl Store {
             ),
         };
         let message = insert_message(&mut tx, &id, NewMessage::text(Role::Visitor, text)).await?;
+        if let Some(connection) = connection {
+            sqlx::query("UPDATE messages SET connection_id = ? WHERE id = ?")
+                .bind(connection)
+                .bind(message.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         let conversation = load_conversation(&mut tx, &id).await?;
         events::append(
             &mut tx,

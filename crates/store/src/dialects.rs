@@ -1,7 +1,10 @@
 //! Queries that the dialects need beyond the native API: numbered websites, client-keyed
 //! sessions.
 
-use sitechat_core::{model::Bot, now, AccountId, BotId, ConversationId};
+use sitechat_core::{
+    model::{Account, Bot, Message},
+    now, AccountId, BotId, ConversationId, MessageId,
+};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -21,7 +24,220 @@ pub struct SessionSummary {
     pub website_url: Option<String>,
 }
 
+/// A message of a client (a contact known by its external id), with what the Chat API dialect
+/// tells about it.
+#[derive(Debug, Clone)]
+pub struct ClientMessage {
+    pub message: Message,
+    /// The visitor message this message is (or answers): the message itself for a visitor's.
+    pub question_id: Option<MessageId>,
+    /// The client connection of that visitor message.
+    pub connection: Option<String>,
+}
+
+/// Which of a client's messages to read.
+#[derive(Debug, Clone, Default)]
+pub struct ClientWindow {
+    /// Only messages at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Only messages at or before this time.
+    pub to: Option<OffsetDateTime>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+const CLIENT_MESSAGE_COLUMNS: &str = "m.*,
+    (SELECT v.id FROM messages v WHERE v.conversation_id = m.conversation_id AND v.role = 'visitor' AND v.seq <= m.seq ORDER BY v.seq DESC LIMIT 1) AS question_id,
+    (SELECT v.connection_id FROM messages v WHERE v.conversation_id = m.conversation_id AND v.role = 'visitor' AND v.seq <= m.seq ORDER BY v.seq DESC LIMIT 1) AS question_connection";
+
+fn client_message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClientMessage> {
+    Ok(ClientMessage {
+        message: crate::conversations::message_from_row(row)?,
+        question_id: row
+            .try_get::<Option<String>, _>("question_id")?
+            .map(MessageId::from_trusted),
+        connection: row.try_get("question_connection")?,
+    })
+}
+
 impl Store {
+    /// The bot (and its account) whose Chat API channel token has this hash.
+    pub async fn bot_by_chat_api_token(&self, token_hash: &str) -> Result<(Account, Bot)> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT account_id, id FROM bots WHERE chat_api_token_hash = ?")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (account, bot) = row.ok_or_else(|| StoreError::NotFound {
+            entity: "Chat API channel (token)",
+        })?;
+        let account = self.get_account(&AccountId::from_trusted(account)).await?;
+        let bot = self.get_bot(&account.id, &BotId::from_trusted(bot)).await?;
+        Ok((account, bot))
+    }
+
+    /// Any account's bot by its id, with its account: for endpoints that need no key and answer
+    /// only for bots that opted in (the public widget).
+    pub async fn bot_anywhere(&self, bot: &BotId) -> Result<(Account, Bot)> {
+        let account: Option<String> =
+            sqlx::query_scalar("SELECT account_id FROM bots WHERE id = ?")
+                .bind(bot.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let account = account.ok_or_else(|| StoreError::not_found("bot"))?;
+        let account = self.get_account(&AccountId::from_trusted(account)).await?;
+        let bot = self.get_bot(&account.id, bot).await?;
+        Ok((account, bot))
+    }
+
+    /// Sets (or, with `None`, removes) the bot's Chat API token: its hash and visible prefix.
+    pub async fn set_chat_api_token(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        token: Option<(&str, &str)>,
+    ) -> Result<Bot> {
+        let result = sqlx::query(
+            "UPDATE bots SET chat_api_token_hash = ?, chat_api_token_prefix = ?, updated_at = ?
+             WHERE id = ? AND account_id = ?",
+        )
+        .bind(token.map(|t| t.0))
+        .bind(token.map(|t| t.1))
+        .bind(now())
+        .bind(bot.as_str())
+        .bind(account.as_str())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) if done.rows_affected() == 0 => Err(StoreError::not_found("bot")),
+            Ok(_) => self.get_bot(account, bot).await,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                "this token is already another bot's; choose another or let sitechat make one"
+                    .to_owned(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A client's messages with a bot, across its conversations, oldest first.
+    pub async fn client_messages(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        external_id: &str,
+        window: &ClientWindow,
+    ) -> Result<Vec<ClientMessage>> {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "SELECT {CLIENT_MESSAGE_COLUMNS} FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             JOIN contacts t ON t.id = c.contact_id
+             JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = "
+        ));
+        query.push_bind(account.as_str());
+        query.push(" AND c.bot_id = ").push_bind(bot.as_str());
+        query.push(" AND t.external_id = ").push_bind(external_id);
+        if let Some(from) = window.from {
+            query.push(" AND m.created_at >= ").push_bind(from);
+        }
+        if let Some(to) = window.to {
+            query.push(" AND m.created_at <= ").push_bind(to);
+        }
+        query
+            .push(" ORDER BY m.seq LIMIT ")
+            .push_bind(i64::from(window.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(window.offset));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(client_message_from_row).collect()
+    }
+
+    /// A bot's contact by the client's key for it.
+    pub async fn contact_by_external_id(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        external_id: &str,
+    ) -> Result<Option<sitechat_core::model::Contact>> {
+        let row = sqlx::query(
+            "SELECT t.* FROM contacts t JOIN bots b ON b.id = t.bot_id
+             WHERE b.account_id = ? AND t.bot_id = ? AND t.external_id = ?",
+        )
+        .bind(account.as_str())
+        .bind(bot.as_str())
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(crate::conversations::contact_from_row)
+            .transpose()
+    }
+
+    /// When a client last sent the bot a message.
+    pub async fn last_client_request_at(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        external_id: &str,
+    ) -> Result<Option<OffsetDateTime>> {
+        Ok(sqlx::query_scalar(
+            "SELECT m.created_at FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             JOIN contacts t ON t.id = c.contact_id
+             JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = ? AND c.bot_id = ? AND t.external_id = ? AND m.role = 'visitor'
+             ORDER BY m.seq DESC LIMIT 1",
+        )
+        .bind(account.as_str())
+        .bind(bot.as_str())
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// One message of a client, by id.
+    pub async fn client_message(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        external_id: &str,
+        id: &MessageId,
+    ) -> Result<ClientMessage> {
+        let row = sqlx::query(&format!(
+            "SELECT {CLIENT_MESSAGE_COLUMNS} FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             JOIN contacts t ON t.id = c.contact_id
+             JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = ? AND c.bot_id = ? AND t.external_id = ? AND m.id = ?"
+        ))
+        .bind(account.as_str())
+        .bind(bot.as_str())
+        .bind(external_id)
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("message"))?;
+        client_message_from_row(&row)
+    }
+
+    /// The bot's and agents' messages that answer a visitor message: those after it, up to the
+    /// visitor's next message.
+    pub async fn answers_to(&self, question: &Message) -> Result<Vec<Message>> {
+        let rows = sqlx::query(
+            "SELECT m.* FROM messages m, messages q
+             WHERE q.id = ? AND m.conversation_id = q.conversation_id AND m.seq > q.seq
+               AND m.role IN ('bot', 'agent')
+               AND NOT EXISTS (SELECT 1 FROM messages v WHERE v.conversation_id = q.conversation_id
+                               AND v.role = 'visitor' AND v.seq > q.seq AND v.seq < m.seq)
+             ORDER BY m.seq",
+        )
+        .bind(question.id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(crate::conversations::message_from_row)
+            .collect()
+    }
     /// The account's bot with this website number (its `website_id`).
     pub async fn bot_by_number(&self, account: &AccountId, number: i64) -> Result<Bot> {
         let id: Option<String> =

@@ -30,7 +30,7 @@ pub use conversations::{
     ContactInput, ConversationFilter, LeadFilter, NewConversation, NewMessage, StartConversation,
     StoredReply,
 };
-pub use dialects::{Analytics, Exchange, SessionSummary};
+pub use dialects::{Analytics, ClientMessage, ClientWindow, Exchange, SessionSummary};
 pub use error::StoreError;
 pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage};

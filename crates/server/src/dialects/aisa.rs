@@ -37,7 +37,7 @@ use sitechat_core::{
     validate::{BotName, ChatText, ExternalId, HttpUrl, Language},
     BotId, Scope,
 };
-use sitechat_store::{ContactInput, NewBot};
+use sitechat_store::NewBot;
 
 use super::rfc3339;
 use crate::{
@@ -231,27 +231,26 @@ async fn send(
         })
     });
     let phone = phone.transpose()?;
-    let conversation = match &user {
-        Some(u) => {
-            state
-                .store
-                .open_conversation_of(&caller.account.id, &bot, u)
-                .await?
+    let text = ChatText::parse("user_message", &body.user_message)?;
+    let channel = if phone.is_some() { "whatsapp" } else { "api" };
+    let input = match user {
+        Some(user) => {
+            let mut input =
+                chat::client_message(&state, &caller, &bot, &user, text, channel).await?;
+            if let Some(contact) = input.contact.as_mut() {
+                contact.phone = phone;
+            }
+            input
         }
-        None => None,
-    };
-    let contact = user.map(|external_id| ContactInput {
-        external_id,
-        phone: phone.clone(),
-        ..ContactInput::default()
-    });
-    let input = VisitorMessage {
-        bot,
-        text: ChatText::parse("user_message", &body.user_message)?,
-        conversation,
-        contact,
-        channel: if phone.is_some() { "whatsapp" } else { "api" }.to_owned(),
-        variables: None,
+        None => VisitorMessage {
+            bot,
+            text,
+            conversation: None,
+            contact: None,
+            channel: channel.to_owned(),
+            variables: None,
+            connection: None,
+        },
     };
     let reply = chat::send(&state, &caller, input).await?;
     Ok(Json(json!({

@@ -32,17 +32,14 @@ use sitechat_core::{
     validate::{ChatText, ExternalId, HttpUrl, SourceTitle, TextContent},
     SourceId,
 };
-use sitechat_store::{ContactInput, LeadFilter, PageRequest};
+use sitechat_store::{LeadFilter, PageRequest};
 
 use super::rfc3339;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
     extract::ApiJson,
-    services::{
-        chat::{self, VisitorMessage},
-        conversations, knowledge,
-    },
+    services::{chat, conversations, knowledge},
     state::AppState,
 };
 
@@ -86,8 +83,9 @@ pub fn router(state: AppState) -> Router {
 /// Renders every error as Asyntai does.
 async fn errors(response: Response) -> Response {
     match super::native_error(response).await {
-        Ok((status, _code, message)) => {
-            super::json(status, json!({"success": false, "error": message}))
+        Ok(e) => {
+            let body = json!({"success": false, "error": e.message});
+            e.render(body)
         }
         Err(response) => response,
     }
@@ -153,21 +151,8 @@ async fn chat(
         Some(s) => ExternalId::parse("session_id", s)?.into_inner(),
         None => format!("session_{}", random_token(12)),
     };
-    let conversation = state
-        .store
-        .open_conversation_of(&caller.account.id, &bot.id, &session)
-        .await?;
-    let input = VisitorMessage {
-        bot: bot.id.clone(),
-        text: ChatText::parse("message", &body.message)?,
-        contact: conversation.is_none().then(|| ContactInput {
-            external_id: session.clone(),
-            ..ContactInput::default()
-        }),
-        conversation,
-        channel: "api".to_owned(),
-        variables: None,
-    };
+    let text = ChatText::parse("message", &body.message)?;
+    let input = chat::client_message(&state, &caller, &bot.id, &session, text, "api").await?;
     let reply = chat::send(&state, &caller, input).await?;
     Ok(Json(json!({
         "success": true,

@@ -59,10 +59,10 @@ pub fn router(state: AppState) -> Router {
 
 async fn errors(response: Response) -> Response {
     match super::native_error(response).await {
-        Ok((status, code, message)) => super::json(
-            status,
-            json!({"ok": false, "error": {"code": code, "message": message}}),
-        ),
+        Ok(e) => {
+            let body = json!({"ok": false, "error": {"code": e.code, "message": e.message}});
+            e.render(body)
+        }
         Err(response) => response,
     }
 }
@@ -178,6 +178,7 @@ async fn start(
                 contact: Some(contact),
                 channel,
                 variables: conversation_vars,
+                connection: None,
             };
             chat::send(&state, &caller, input).await?.conversation
         }
@@ -236,6 +237,7 @@ async fn message(
         contact: None,
         channel: conversation.channel,
         variables: None,
+        connection: None,
     };
     let reply = chat::send(&state, &caller, input).await?;
     Ok(Json(

@@ -3,7 +3,9 @@
 //! own. Errors raised anywhere below a dialect (authentication included) are re-rendered in the
 //! dialect's error shape by one response layer.
 
+pub mod aimylogic;
 pub mod aisa;
+pub mod askia;
 pub mod asyntai;
 pub mod chataibot;
 
@@ -14,11 +16,31 @@ use axum::{
     Json,
 };
 
+/// A native error read back from its response, to be rendered in a dialect's shape.
+pub(crate) struct NativeError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    /// The response's headers (rate limits, `Retry-After`, request id), kept in the new shape.
+    headers: axum::http::HeaderMap,
+}
+
+impl NativeError {
+    /// The error as `body`, with the original status and headers.
+    pub fn render(self, body: serde_json::Value) -> Response {
+        let mut response = json(self.status, body);
+        for (name, value) in &self.headers {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                response.headers_mut().append(name, value.clone());
+            }
+        }
+        response
+    }
+}
+
 /// Reads a native error response back into its status, code and message, so that a dialect can
 /// render it in its own shape. Responses that are not native errors are returned untouched.
-pub(crate) async fn native_error(
-    response: Response,
-) -> Result<(StatusCode, String, String), Response> {
+pub(crate) async fn native_error(response: Response) -> Result<NativeError, Response> {
     let status = response.status();
     let is_json = response
         .headers()
@@ -38,7 +60,12 @@ pub(crate) async fn native_error(
         value["error"]["code"].as_str(),
         value["error"]["message"].as_str(),
     ) {
-        (Some(code), Some(message)) => Ok((status, code.to_owned(), message.to_owned())),
+        (Some(code), Some(message)) => Ok(NativeError {
+            status,
+            code: code.to_owned(),
+            message: message.to_owned(),
+            headers: parts.headers,
+        }),
         _ => Err(Response::from_parts(parts, Body::from(bytes))),
     }
 }

@@ -3,8 +3,8 @@
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use sitechat_core::{
-    model::{Bot, BotSettings, CrawlSettings},
-    validate::{threshold, BotMessage, BotName, HttpUrl, Language, ValidationError},
+    model::{Bot, BotSettings, Branding, CrawlSettings},
+    validate::{self, threshold, BotMessage, BotName, HttpUrl, Language, ValidationError},
     BotId,
 };
 use sitechat_store::{BotPatch, NewBot};
@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::Caller,
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiPath, ApiQuery},
+    extract::{ApiJson, ApiPath, ApiQuery, MaybeJson},
     routes::{double_option, non_empty, List, PageQuery},
     services::bots,
     state::AppState,
@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_bot, list_bots))
         .routes(routes!(get_bot, update_bot, delete_bot))
+        .routes(routes!(set_chat_api_token, remove_chat_api_token))
 }
 
 /// Settings to change; absent fields keep their value.
@@ -50,6 +51,55 @@ pub struct SettingsPatch {
     pub business_hours: Option<Option<sitechat_core::hours::BusinessHours>>,
     /// Said when a human is asked for outside business hours, before the next opening time.
     pub away_message: Option<String>,
+    /// A short description shown by the public widget's bot endpoint; `""` clears it.
+    pub description: Option<String>,
+    /// Whether the public widget endpoints (no key) answer for this bot.
+    pub public_widget: Option<bool>,
+    /// Origins allowed to use the public widget endpoints (`https://shop.example`); empty: any.
+    pub allowed_origins: Option<Vec<String>>,
+    /// The chat widget's look; absent fields keep their value.
+    pub branding: Option<BrandingPatch>,
+}
+
+/// Branding to change; absent fields keep their value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingPatch {
+    pub primary_color: Option<String>,
+    pub background_color: Option<String>,
+    pub text_color: Option<String>,
+    /// `null` or `""` removes the logo.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub logo_url: Option<Option<String>>,
+    pub position: Option<String>,
+    pub theme: Option<String>,
+}
+
+impl BrandingPatch {
+    fn apply(self, mut branding: Branding) -> Result<Branding, ValidationError> {
+        let trimmed = |v: String| v.trim().to_ascii_lowercase();
+        if let Some(v) = self.primary_color {
+            branding.primary_color = trimmed(v);
+        }
+        if let Some(v) = self.background_color {
+            branding.background_color = trimmed(v);
+        }
+        if let Some(v) = self.text_color {
+            branding.text_color = trimmed(v);
+        }
+        if let Some(v) = self.logo_url {
+            branding.logo_url = v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = self.position {
+            branding.position = trimmed(v);
+        }
+        if let Some(v) = self.theme {
+            branding.theme = trimmed(v);
+        }
+        branding.validate()?;
+        Ok(branding)
+    }
 }
 
 /// Checks crawl settings: glob patterns that compile, sensible limits.
@@ -131,6 +181,38 @@ impl SettingsPatch {
         if let Some(prompt) = self.contact_prompt {
             settings.contact_prompt =
                 BotMessage::parse("settings.contact_prompt", &prompt)?.into_inner();
+        }
+        if let Some(description) = self.description {
+            let description = description.trim().to_owned();
+            if description.chars().count() > 500 {
+                return Err(ValidationError::new(
+                    "settings.description",
+                    "must be at most 500 characters long",
+                ));
+            }
+            settings.description = Some(description).filter(|d| !d.is_empty());
+        }
+        if let Some(public) = self.public_widget {
+            settings.public_widget = public;
+        }
+        if let Some(origins) = self.allowed_origins {
+            if origins.len() > 50 {
+                return Err(ValidationError::new(
+                    "settings.allowed_origins",
+                    "at most 50 origins",
+                ));
+            }
+            let mut parsed = Vec::with_capacity(origins.len());
+            for (i, o) in origins.iter().enumerate() {
+                let origin = validate::origin(&format!("settings.allowed_origins[{i}]"), o)?;
+                if !parsed.contains(&origin) {
+                    parsed.push(origin);
+                }
+            }
+            settings.allowed_origins = parsed;
+        }
+        if let Some(branding) = self.branding {
+            settings.branding = branding.apply(settings.branding)?;
         }
         Ok(settings)
     }
@@ -290,5 +372,52 @@ pub async fn delete_bot(
 ) -> ApiResult<StatusCode> {
     let id = BotId::parse(&id)?;
     bots::delete(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatApiTokenBody {
+    /// The token to use (16–128 URL-safe characters), e.g. the one your clients already call
+    /// another service with; absent: sitechat makes one.
+    pub token: Option<String>,
+}
+
+/// Sets or rotates the bot's Chat API channel token (`/compat/aimylogic/chatapi/{token}`). The
+/// token is stored hashed and shown in this response only; the previous one stops working.
+#[utoipa::path(post, path = "/v1/bots/{id}/chat-api-token", tag = "bots", request_body = ChatApiTokenBody,
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 201, body = Bot, description = "the bot, with `chat_api_token` shown once"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn set_chat_api_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    MaybeJson(body): MaybeJson<ChatApiTokenBody>,
+) -> ApiResult<(StatusCode, Json<Bot>)> {
+    let id = BotId::parse(&id)?;
+    let chosen = body
+        .and_then(|b| b.token)
+        .map(|t| bots::ChatApiToken::parse("token", &t))
+        .transpose()?;
+    Ok((
+        StatusCode::CREATED,
+        Json(bots::set_chat_api_token(&state, &caller, &id, chosen).await?),
+    ))
+}
+
+/// Turns the bot's Chat API channel off: its token stops working.
+#[utoipa::path(delete, path = "/v1/bots/{id}/chat-api-token", tag = "bots",
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn remove_chat_api_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let id = BotId::parse(&id)?;
+    bots::remove_chat_api_token(&state, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

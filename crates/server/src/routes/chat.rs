@@ -103,6 +103,7 @@ impl ChatRequest {
             contact,
             channel: channel(self.channel)?,
             variables: self.variables,
+            connection: None,
         })
     }
 }

@@ -122,6 +122,7 @@ pub async fn start_conversation(
                 contact,
                 channel,
                 variables: body.variables,
+                connection: None,
             };
             let reply = chat::send(&state, &caller, input).await?;
             let conversation = reply.conversation.clone();
@@ -322,6 +323,7 @@ pub async fn post_message(
                 contact: None,
                 channel: conversation.channel,
                 variables: None,
+                connection: None,
             };
             let reply = chat::send(&state, &caller, input).await?;
             Ok((StatusCode::CREATED, Json(Posted::Reply(reply.into()))))

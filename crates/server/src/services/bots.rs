@@ -1,6 +1,6 @@
 //! Bots.
 
-use sitechat_core::{model::Bot, BotId, Scope};
+use sitechat_core::{model::Bot, validate::ValidationError, BotId, Scope};
 use sitechat_store::{BotPatch, NewBot, Page, PageRequest};
 
 use crate::{auth::Caller, error::ApiResult, services::knowledge, state::AppState};
@@ -10,12 +10,69 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewBot) -> ApiResult
     let max = caller.account.plan.limits().bots;
     let bot = state.store.create_bot(&caller.account.id, new, max).await?;
     tracing::info!(bot = %bot.id, account = %caller.account.id, "bot created");
+    // Every bot gets a Chat API channel token, shown in this response only.
+    let mut bot = set_chat_api_token(state, caller, &bot.id, None).await?;
     if bot.website_url.is_some() {
         // A bot made from a website starts learning it at once.
         crate::services::training::start(state, caller, &bot.id, false, true).await?;
-        return Ok(state.store.get_bot(&caller.account.id, &bot.id).await?);
+        let token = bot.chat_api_token.take();
+        bot = state.store.get_bot(&caller.account.id, &bot.id).await?;
+        bot.chat_api_token = token;
     }
     Ok(bot)
+}
+
+/// The Chat API token's prefix shown in clear.
+const TOKEN_VISIBLE: usize = 8;
+
+/// Sets the bot's Chat API channel token — the one given (to keep a token clients already use)
+/// or a new random one — and returns the bot with the token, shown this once.
+pub async fn set_chat_api_token(
+    state: &AppState,
+    caller: &Caller,
+    id: &BotId,
+    chosen: Option<ChatApiToken>,
+) -> ApiResult<Bot> {
+    caller.require(Scope::Admin)?;
+    let token = match chosen {
+        Some(t) => t.0,
+        None => format!("ct_{}", sitechat_core::random_token(40)),
+    };
+    let prefix: String = token.chars().take(TOKEN_VISIBLE).collect();
+    let hash = crate::auth::hash_key(&token);
+    let mut bot = state
+        .store
+        .set_chat_api_token(&caller.account.id, id, Some((&hash, &prefix)))
+        .await?;
+    bot.chat_api_token = Some(token);
+    Ok(bot)
+}
+
+/// Turns the bot's Chat API channel off: its token stops working.
+pub async fn remove_chat_api_token(state: &AppState, caller: &Caller, id: &BotId) -> ApiResult<()> {
+    caller.require(Scope::Admin)?;
+    state
+        .store
+        .set_chat_api_token(&caller.account.id, id, None)
+        .await?;
+    Ok(())
+}
+
+/// A Chat API token chosen by the client: 16 to 128 characters that are safe in a URL path.
+pub struct ChatApiToken(String);
+
+impl ChatApiToken {
+    pub fn parse(field: &str, value: &str) -> Result<Self, ValidationError> {
+        let value = value.trim();
+        let safe = |c: char| c.is_ascii_alphanumeric() || "-._~:".contains(c);
+        if !(16..=128).contains(&value.len()) || !value.chars().all(safe) {
+            return Err(ValidationError::new(
+                field,
+                "must be 16 to 128 characters among letters, digits and - . _ ~ :",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
 }
 
 pub async fn get(state: &AppState, caller: &Caller, id: &BotId) -> ApiResult<Bot> {

@@ -40,6 +40,9 @@ pub struct VisitorMessage {
     pub channel: String,
     /// Conversation-scoped variables for a new conversation.
     pub variables: Option<serde_json::Value>,
+    /// The client connection (browser page, app session) the message comes from, if the client
+    /// names one.
+    pub connection: Option<String>,
 }
 
 /// What happened to a visitor's message.
@@ -54,11 +57,41 @@ pub struct Reply {
     pub sources: Vec<SourceRef>,
     /// A lead created from this message.
     pub lead: Option<Lead>,
+    /// Whether the message started the conversation.
+    pub started: bool,
 }
 
 fn this_month() -> String {
     let d = now().date();
     format!("{:04}-{:02}", d.year(), u8::from(d.month()))
+}
+
+/// A message from a visitor whom the client knows by its own key (`external_id`): it continues
+/// the visitor's open conversation with the bot, or starts one (and the contact with it).
+pub async fn client_message(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    external_id: &str,
+    text: ChatText,
+    channel: &str,
+) -> ApiResult<VisitorMessage> {
+    let conversation = state
+        .store
+        .open_conversation_of(&caller.account.id, bot, external_id)
+        .await?;
+    Ok(VisitorMessage {
+        bot: bot.clone(),
+        text,
+        contact: conversation.is_none().then(|| ContactInput {
+            external_id: external_id.to_owned(),
+            ..ContactInput::default()
+        }),
+        conversation,
+        channel: channel.to_owned(),
+        variables: None,
+        connection: None,
+    })
 }
 
 /// Handles one visitor message and returns what the bot did with it.
@@ -123,9 +156,15 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
         }),
     };
     let text = input.text.into_inner();
-    let (conversation, visitor_message, _) = state
+    let (conversation, visitor_message, started) = state
         .store
-        .record_visitor_message(account, &bot.id, target, text.clone())
+        .record_visitor_message(
+            account,
+            &bot.id,
+            target,
+            text.clone(),
+            input.connection.as_deref(),
+        )
         .await?;
     state
         .live
@@ -151,6 +190,7 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
         confidence: None,
         sources: Vec::new(),
         lead,
+        started,
     };
     Ok(Accepted { bot, text, reply })
 }
@@ -310,6 +350,7 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
             confidence: None,
             sources: Vec::new(),
             lead: None,
+            started: false,
         };
         respond(state, account, Accepted { bot, text, reply }).await?;
         Ok(())

@@ -1,0 +1,731 @@
+//! Aimylogic's Chat API channel (`seeds/004`), at `/compat/aimylogic/chatapi`.
+//!
+//! The channel token in the path is the credential: each bot has one (`chat_api_token`, made
+//! with the bot, shown once, stored hashed; `POST /v1/bots/{id}/chat-api-token` rotates it or
+//! sets a token clients already use). An unknown token is a 404. Requests count against the
+//! bot's account like keyed requests (plan hourly limit, monthly messages).
+//!
+//! Decisions where the document is vague:
+//! - `clientId` is the contact's `external_id`; a request continues the client's open
+//!   conversation with the bot or starts one (channel `chatapi`). `data`, an object, becomes the
+//!   variables of a conversation it starts. `cid`, the connection id, is stored with the client's
+//!   message.
+//! - `questionId` is the id of the client's message (`msg_…`). A request with an `event` and no
+//!   `query` stores nothing and is answered with the bot's greeting (`questionId` null).
+//! - Synchronous `POST /{token}` answers with the document's payload: `data.replies` (text
+//!   replies, and a `buttons` reply when the bot offers buttons), `data.answer`, `nlpClass` and
+//!   `state` from the answer's outcome (`/answered`, `/curated`, `/CatchAll` for a fallback,
+//!   `/smalltalk`, `/handoff`), `confidence`, `newSessionStarted`, `endSession`, plus `sources`.
+//!   When a human owns the conversation, `replies` is empty: the agent's answer comes as an
+//!   event. `GET /{token}?clientId&query&event` is the simplified form: `clientId`, `query`,
+//!   `event`, `questionId`, `answer`, `timestamp`.
+//! - `POST /{token}/async` stores the message and returns `{"questionId"}` at once; the reply is
+//!   composed by a durable job and delivered to the account's webhooks as `message.sent` (the
+//!   channel's "webhook for asynchronous requests"), and shows up in `/events`.
+//! - `GET /{token}/events?clientId&ts&cid&all`: `clientId` is required. `ts` (ISO time, taken as
+//!   UTC without a zone, or Unix milliseconds) is inclusive; without it, events since the
+//!   client's last request. By default only agents' replies; with `all=true` also the client's
+//!   requests and the bot's replies, leaving out those of connection `cid` (the connection asking
+//!   already has them; agents' replies are always included). At most 250 events, oldest first,
+//!   with `nextTs` to poll from.
+//! - `GET /{token}/client/{clientId}/history?from&to&limit&offset`: the client's messages, oldest
+//!   first (limit 1–1000, default 100); each has its own `id` and the `questionId` it belongs to.
+//! - State: `GET|POST /{token}/client/{clientId}/state` save and load any JSON object as is;
+//!   before anything was saved, `GET` returns `{}`.
+//! - Statuses: `questionId` in the status paths is any message id from the history. For a
+//!   client's message, the status is that of the bot's and agents' replies to it (the least
+//!   advanced of them, `NOT_SENT` < `SENT` < `DELIVERED` < `READ`), and an update applies to
+//!   all of them; for a reply, its own. The bulk update checks every id before changing any.
+//! - `GET /{token}/client/{clientId}/message-not-read-count` → `{"count"}`.
+//! - Times are written as the document shows them, UTC without a zone:
+//!   `2022-09-28T12:32:13.262`. Errors are `{"timestamp", "status", "error", "code",
+//!   "message"}` with the native status code.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Extension, Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sitechat_core::{
+    model::{Bot, Message, MessageStatus, Outcome, Role},
+    now,
+    validate::{ChatText, ExternalId},
+    MessageId,
+};
+use sitechat_store::{ClientMessage, ClientWindow, ContactInput};
+use time::OffsetDateTime;
+
+use crate::{
+    auth::{self, Caller},
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    services::{
+        chat::{self, Reply, VisitorMessage},
+        conversations,
+    },
+    state::AppState,
+};
+
+/// At most this many events per `/events` response, as the document says.
+const MAX_EVENTS: usize = 250;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/{token}", post(request).get(simple_request))
+        .route("/{token}/async", post(async_request))
+        .route("/{token}/events", get(events))
+        .route("/{token}/client/{client}/history", get(history))
+        .route(
+            "/{token}/client/{client}/state",
+            get(load_state).post(save_state),
+        )
+        .route(
+            "/{token}/client/{client}/message/{question}/status",
+            get(status).post(set_status),
+        )
+        .route(
+            "/{token}/client/{client}/message-statuses",
+            post(set_statuses),
+        )
+        .route(
+            "/{token}/client/{client}/message-not-read-count",
+            get(not_read_count),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), channel))
+        .layer(middleware::map_response(errors))
+        .with_state(state)
+}
+
+async fn errors(response: Response) -> Response {
+    match super::native_error(response).await {
+        Ok(e) => {
+            let body = json!({
+                "timestamp": timestamp(now()),
+                "status": e.status.as_u16(),
+                "error": e.status.canonical_reason().unwrap_or("Error"),
+                "code": e.code,
+                "message": e.message,
+            });
+            e.render(body)
+        }
+        Err(response) => response,
+    }
+}
+
+/// The bot a channel token opens.
+#[derive(Clone)]
+struct Channel {
+    bot: Bot,
+    token: String,
+}
+
+/// Finds the bot by the token in the path and counts the request against its account.
+async fn channel(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = params.get("token").cloned().unwrap_or_default();
+    let (account, bot) = match state
+        .store
+        .bot_by_chat_api_token(&auth::hash_key(&token))
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let caller = Caller::channel(account, "chatapi");
+    let rate = match auth::count_request(&state, &caller) {
+        Ok(rate) => rate,
+        Err(refused) => return refused,
+    };
+    request.extensions_mut().insert(caller);
+    request.extensions_mut().insert(Channel { bot, token });
+    let mut response = next.run(request).await;
+    if let Some(rate) = rate {
+        auth::rate_headers(response.headers_mut(), &rate);
+    }
+    response
+}
+
+/// A time as the document writes it: UTC, milliseconds, no zone.
+fn timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// Reads a time given as the document writes it (UTC), as RFC 3339, or as Unix milliseconds.
+fn parse_time(field: &str, value: &str) -> ApiResult<OffsetDateTime> {
+    let value = value.trim();
+    if let Ok(ms) = value.parse::<i64>() {
+        return OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .map_err(|_| ApiError::invalid(format!("{field}: {value} is out of range")));
+    }
+    if let Ok(t) = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339) {
+        return Ok(t);
+    }
+    let local = time::macros::format_description!(
+        version = 2,
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    time::PrimitiveDateTime::parse(value, local)
+        .map(time::PrimitiveDateTime::assume_utc)
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "{field}: `{value}` is not a time such as 2022-09-28T12:32:13.262 (UTC) or Unix milliseconds"
+            ))
+        })
+}
+
+fn client_id(value: &str) -> ApiResult<String> {
+    Ok(ExternalId::parse("clientId", value)?.into_inner())
+}
+
+/// A client's request, as the body of `POST /{token}` and `/async` or the query of `GET /{token}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientRequest {
+    client_id: String,
+    query: Option<String>,
+    event: Option<String>,
+    data: Option<Value>,
+    cid: Option<String>,
+}
+
+impl ClientRequest {
+    /// The visitor message the request carries; `None` for an event alone.
+    async fn message(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        bot: &Bot,
+    ) -> ApiResult<Option<VisitorMessage>> {
+        let client = client_id(&self.client_id)?;
+        let query = self
+            .query
+            .as_deref()
+            .filter(|q| !q.trim().is_empty() || self.event.is_none());
+        let Some(query) = query else {
+            if self.event.as_deref().is_none_or(|e| e.trim().is_empty()) {
+                return Err(ApiError::invalid("query or event is required"));
+            }
+            return Ok(None);
+        };
+        let text = ChatText::parse("query", query)?;
+        let mut input =
+            chat::client_message(state, caller, &bot.id, &client, text, "chatapi").await?;
+        if let Some(data) = &self.data {
+            if !data.is_object() {
+                return Err(ApiError::invalid("data must be a JSON object"));
+            }
+            if input.conversation.is_none() {
+                input.variables = Some(data.clone());
+            }
+        }
+        if let Some(cid) = &self.cid {
+            if cid.len() > 200 {
+                return Err(ApiError::invalid("cid must be at most 200 characters long"));
+            }
+            input.connection = Some(cid.clone());
+        }
+        Ok(Some(input))
+    }
+}
+
+fn nlp_class(outcome: Option<Outcome>) -> &'static str {
+    match outcome {
+        Some(Outcome::Fallback) => "/CatchAll",
+        Some(Outcome::Answered) => "/answered",
+        Some(Outcome::Curated) => "/curated",
+        Some(Outcome::Smalltalk) => "/smalltalk",
+        Some(Outcome::Handoff) => "/handoff",
+        None => "/agent",
+    }
+}
+
+/// A bot or agent message as the document's `replies`.
+fn replies(message: &Message) -> Vec<Value> {
+    let state = nlp_class(message.outcome);
+    let mut replies = vec![json!({"type": "text", "text": message.text, "state": state})];
+    if !message.buttons.is_empty() {
+        let buttons: Vec<Value> = message
+            .buttons
+            .iter()
+            .map(|b| json!({"text": b.title, "payload": b.payload}))
+            .collect();
+        replies.push(json!({"type": "buttons", "buttons": buttons, "state": state}));
+    }
+    replies
+}
+
+/// `POST /{token}`: a client request, answered synchronously with the document's payload.
+async fn request(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiJson(body): ApiJson<ClientRequest>,
+) -> ApiResult<Json<Value>> {
+    let (reply, greeting) = answer(&state, &caller, &channel.bot, &body).await?;
+    let (replies, answer, question) = match &reply {
+        Some(r) => (
+            r.message.as_ref().map(replies).unwrap_or_default(),
+            r.message.as_ref().map_or("", |m| m.text.as_str()),
+            Some(&r.visitor_message.id),
+        ),
+        None => (
+            vec![json!({"type": "text", "text": greeting, "state": "/start"})],
+            greeting.as_str(),
+            None,
+        ),
+    };
+    let outcome = reply.as_ref().and_then(|r| r.outcome);
+    Ok(Json(json!({
+        "token": channel.token,
+        "clientId": body.client_id,
+        "questionId": question,
+        "cid": body.cid,
+        "data": {
+            "nlpClass": if reply.is_some() { nlp_class(outcome) } else { "/start" },
+            "confidence": reply.as_ref().and_then(|r| r.confidence).unwrap_or(0.0),
+            "replies": replies,
+            "answer": answer,
+            "newSessionStarted": reply.as_ref().is_some_and(|r| r.started),
+            "debugData": [],
+            "endSession": reply.as_ref().is_some_and(|r| r.conversation.status == sitechat_core::model::ConversationStatus::Ended),
+            "sources": reply.as_ref().map(|r| r.sources.clone()).unwrap_or_default(),
+        },
+        "timestamp": timestamp(reply.as_ref().map_or_else(now, |r| r.visitor_message.created_at)),
+        "blockForm": false,
+    })))
+}
+
+/// Sends the request's message (if any) and returns the reply, or the greeting for an event.
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    bot: &Bot,
+    body: &ClientRequest,
+) -> ApiResult<(Option<Reply>, String)> {
+    match body.message(state, caller, bot).await? {
+        Some(input) => Ok((Some(chat::send(state, caller, input).await?), String::new())),
+        None => Ok((None, bot.settings.greeting.clone())),
+    }
+}
+
+/// `GET /{token}?clientId&query&event`: the simplified synchronous request.
+async fn simple_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiQuery(body): ApiQuery<ClientRequest>,
+) -> ApiResult<Json<Value>> {
+    let (reply, greeting) = answer(&state, &caller, &channel.bot, &body).await?;
+    Ok(Json(json!({
+        "clientId": body.client_id,
+        "query": body.query,
+        "event": body.event,
+        "questionId": reply.as_ref().map(|r| &r.visitor_message.id),
+        "answer": match &reply {
+            Some(r) => r.message.as_ref().map(|m| m.text.clone()).unwrap_or_default(),
+            None => greeting,
+        },
+        "timestamp": timestamp(now()),
+    })))
+}
+
+/// `POST /{token}/async`: stores the request and returns its id; the reply goes to webhooks.
+async fn async_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiJson(body): ApiJson<ClientRequest>,
+) -> ApiResult<Json<Value>> {
+    let question = match body.message(&state, &caller, &channel.bot).await? {
+        Some(input) => Some(
+            chat::send_async(&state, &caller, input)
+                .await?
+                .visitor_message
+                .id,
+        ),
+        None => None,
+    };
+    Ok(Json(
+        json!({"questionId": question, "clientId": body.client_id}),
+    ))
+}
+
+fn event_json(client: &str, m: &ClientMessage) -> Value {
+    let (kind, data) = match m.message.role {
+        Role::Visitor => ("clientRequest", json!({"query": m.message.text})),
+        Role::Bot => (
+            "botResponse",
+            json!({"replies": replies(&m.message), "answer": m.message.text}),
+        ),
+        Role::Agent => (
+            "agentResponse",
+            json!({"replies": replies(&m.message), "answer": m.message.text, "agent": m.message.author}),
+        ),
+        Role::System => ("systemMessage", json!({"text": m.message.text})),
+    };
+    json!({
+        "type": kind,
+        "clientId": client,
+        "id": m.message.id,
+        "questionId": m.question_id,
+        "cid": m.connection,
+        "timestamp": timestamp(m.message.created_at),
+        "data": data,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EventsQuery {
+    client_id: Option<String>,
+    ts: Option<String>,
+    cid: Option<String>,
+    all: Option<bool>,
+}
+
+/// `GET /{token}/events`: what happened in the client's chat since a time.
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(
+        q.client_id
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("clientId is required"))?,
+    )?;
+    let account = &caller.account.id;
+    let from = match q.ts.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(ts) => Some(parse_time("ts", ts)?),
+        None => {
+            state
+                .store
+                .last_client_request_at(account, &channel.bot.id, &client)
+                .await?
+        }
+    };
+    let all = q.all.unwrap_or(false);
+    let window = ClientWindow {
+        from,
+        to: None,
+        limit: 1000,
+        offset: 0,
+    };
+    let messages = state
+        .store
+        .client_messages(account, &channel.bot.id, &client, &window)
+        .await?;
+    let picked: Vec<&ClientMessage> = messages
+        .iter()
+        .filter(|m| match m.message.role {
+            Role::Agent => true,
+            _ if !all => false,
+            _ => q.cid.is_none() || m.connection != q.cid,
+        })
+        .take(MAX_EVENTS)
+        .collect();
+    let next = picked
+        .last()
+        .map(|m| m.message.created_at + time::Duration::milliseconds(1))
+        .or(from)
+        .unwrap_or_else(now);
+    let events: Vec<Value> = picked.iter().map(|m| event_json(&client, m)).collect();
+    Ok(Json(json!({
+        "clientId": client,
+        "events": events,
+        "nextTs": timestamp(next),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// `GET /{token}/client/{clientId}/history`: the client's messages in a time span.
+async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiPath((_, client)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(&client)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and 1000 (got {limit})"
+        )));
+    }
+    let window = ClientWindow {
+        from: q
+            .from
+            .as_deref()
+            .map(|t| parse_time("from", t))
+            .transpose()?,
+        to: q.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
+        limit,
+        offset: q.offset.unwrap_or(0),
+    };
+    if let (Some(from), Some(to)) = (window.from, window.to) {
+        if from > to {
+            return Err(ApiError::invalid("from must not be after to"));
+        }
+    }
+    let messages = state
+        .store
+        .client_messages(&caller.account.id, &channel.bot.id, &client, &window)
+        .await?;
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.message.id,
+                "questionId": m.question_id,
+                "type": match m.message.role {
+                    Role::Visitor => "client",
+                    Role::Bot => "bot",
+                    Role::Agent => "agent",
+                    Role::System => "system",
+                },
+                "text": m.message.text,
+                "agent": m.message.author,
+                "status": m.message.status,
+                "cid": m.connection,
+                "sources": m.message.sources,
+                "timestamp": timestamp(m.message.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"clientId": client, "messages": messages})))
+}
+
+/// `GET /{token}/client/{clientId}/state`: the saved state, as saved (`{}` before any).
+async fn load_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiPath((_, client)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(&client)?;
+    let contact = state
+        .store
+        .contact_by_external_id(&caller.account.id, &channel.bot.id, &client)
+        .await?;
+    let saved = match contact {
+        Some(c) => conversations::load_state(&state, &caller, &c.id).await?,
+        None => None,
+    };
+    Ok(Json(saved.unwrap_or_else(|| json!({}))))
+}
+
+/// `POST /{token}/client/{clientId}/state`: saves any JSON object as the client's state.
+async fn save_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiPath((_, client)): ApiPath<(String, String)>,
+    ApiJson(document): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(&client)?;
+    if !document.is_object() {
+        return Err(ApiError::invalid("the state must be a JSON object"));
+    }
+    let contact = conversations::save_contact(
+        &state,
+        &caller,
+        &channel.bot.id,
+        ContactInput {
+            external_id: client,
+            ..ContactInput::default()
+        },
+    )
+    .await?;
+    conversations::save_state(&state, &caller, &contact.id, document.clone()).await?;
+    Ok(Json(document))
+}
+
+/// The messages whose status a `questionId` stands for: a client message's replies, or a reply.
+async fn status_targets(
+    state: &AppState,
+    caller: &Caller,
+    bot: &Bot,
+    client: &str,
+    question: &str,
+) -> ApiResult<Vec<Message>> {
+    let id = MessageId::parse(question.trim())
+        .map_err(|_| ApiError::not_found(format!("message {question} of this client")))?;
+    let found = state
+        .store
+        .client_message(&caller.account.id, &bot.id, client, &id)
+        .await
+        .map_err(|_| ApiError::not_found(format!("message {question} of this client")))?;
+    if found.message.role == Role::Visitor {
+        let answers = state.store.answers_to(&found.message).await?;
+        if answers.is_empty() {
+            return Err(ApiError::not_found(format!(
+                "reply to {question} (the bot has not answered it yet)"
+            )));
+        }
+        return Ok(answers);
+    }
+    if found.message.role == Role::System {
+        return Err(ApiError::invalid(format!(
+            "{question} is a system note; statuses are kept for the bot's and agents' messages"
+        )));
+    }
+    Ok(vec![found.message])
+}
+
+fn rank(status: Option<MessageStatus>) -> u8 {
+    match status.unwrap_or(MessageStatus::Sent) {
+        MessageStatus::NotSent => 0,
+        MessageStatus::Sent => 1,
+        MessageStatus::Delivered => 2,
+        MessageStatus::Read => 3,
+    }
+}
+
+/// The least advanced status of messages.
+fn overall(messages: &[Message]) -> MessageStatus {
+    messages
+        .iter()
+        .map(|m| m.status.unwrap_or(MessageStatus::Sent))
+        .min_by_key(|s| rank(Some(*s)))
+        .unwrap_or(MessageStatus::Sent)
+}
+
+fn parse_status(field: &str, value: &str) -> ApiResult<MessageStatus> {
+    MessageStatus::parse(value.trim()).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "{field} must be SENT, DELIVERED, READ or NOT_SENT (got `{value}`)"
+        ))
+    })
+}
+
+/// `GET /{token}/client/{clientId}/message/{questionId}/status`.
+async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiPath((_, client, question)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(&client)?;
+    let targets = status_targets(&state, &caller, &channel.bot, &client, &question).await?;
+    Ok(Json(
+        json!({"questionId": question, "status": overall(&targets)}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+}
+
+/// `POST /{token}/client/{clientId}/message/{questionId}/status`.
+async fn set_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiPath((_, client, question)): ApiPath<(String, String, String)>,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(&client)?;
+    let status = parse_status("status", &body.status)?;
+    let targets = status_targets(&state, &caller, &channel.bot, &client, &question).await?;
+    let ids: Vec<MessageId> = targets.into_iter().map(|m| m.id).collect();
+    let updated = conversations::set_status(&state, &caller, &ids, status).await?;
+    Ok(Json(
+        json!({"questionId": question, "status": overall(&updated)}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StatusItem {
+    question_id: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusesBody {
+    statuses: Vec<StatusItem>,
+}
+
+/// `POST /{token}/client/{clientId}/message-statuses`: several statuses, checked before any is
+/// changed.
+async fn set_statuses(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiPath((_, client)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<StatusesBody>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(&client)?;
+    if body.statuses.is_empty() || body.statuses.len() > 500 {
+        return Err(ApiError::invalid("statuses must hold 1 to 500 items"));
+    }
+    let mut planned: Vec<(String, MessageStatus, Vec<MessageId>)> = Vec::new();
+    for (i, item) in body.statuses.iter().enumerate() {
+        let status = parse_status(&format!("statuses[{i}].status"), &item.status)?;
+        let targets =
+            status_targets(&state, &caller, &channel.bot, &client, &item.question_id).await?;
+        planned.push((
+            item.question_id.clone(),
+            status,
+            targets.into_iter().map(|m| m.id).collect(),
+        ));
+    }
+    let mut results = Vec::with_capacity(planned.len());
+    for (question, status, ids) in planned {
+        let updated = conversations::set_status(&state, &caller, &ids, status).await?;
+        results.push(json!({"questionId": question, "status": overall(&updated)}));
+    }
+    Ok(Json(json!({"statuses": results})))
+}
+
+/// `GET /{token}/client/{clientId}/message-not-read-count`.
+async fn not_read_count(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(channel): Extension<Channel>,
+    ApiPath((_, client)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let client = client_id(&client)?;
+    let contact = state
+        .store
+        .contact_by_external_id(&caller.account.id, &channel.bot.id, &client)
+        .await?;
+    let count = match contact {
+        Some(c) => conversations::unread(&state, &caller, &c.id).await?,
+        None => 0,
+    };
+    Ok(Json(json!({"clientId": client, "count": count})))
+}
