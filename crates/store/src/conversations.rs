@@ -656,7 +656,7 @@ impl Store {
     ) -> Result<Vec<(AccountId, ConversationId)>> {
         let rows = sqlx::query(
             "SELECT c.id, b.account_id FROM conversations c JOIN bots b ON b.id = c.bot_id
-             WHERE c.status != 'ended' AND c.updated_at < ? ORDER BY c.updated_at LIMIT ?",
+             WHERE c.status != 'ended' AND julianday(c.updated_at) < julianday(?) ORDER BY c.updated_at LIMIT ?",
         )
         .bind(before)
         .bind(i64::from(limit))
@@ -718,10 +718,16 @@ impl Store {
                 .push_bind(contact.as_str());
         }
         if let Some(since) = filter.since {
-            query.push(" AND c.created_at >= ").push_bind(since);
+            query
+                .push(" AND julianday(c.created_at) >= julianday(")
+                .push_bind(since)
+                .push(")");
         }
         if let Some(until) = filter.until {
-            query.push(" AND c.created_at < ").push_bind(until);
+            query
+                .push(" AND julianday(c.created_at) < julianday(")
+                .push_bind(until)
+                .push(")");
         }
         query
             .push(" ORDER BY c.seq LIMIT ")
@@ -1034,10 +1040,16 @@ impl Store {
             query.push(" AND l.bot_id = ").push_bind(bot.as_str());
         }
         if let Some(since) = filter.since {
-            query.push(" AND l.created_at >= ").push_bind(since);
+            query
+                .push(" AND julianday(l.created_at) >= julianday(")
+                .push_bind(since)
+                .push(")");
         }
         if let Some(until) = filter.until {
-            query.push(" AND l.created_at < ").push_bind(until);
+            query
+                .push(" AND julianday(l.created_at) < julianday(")
+                .push_bind(until)
+                .push(")");
         }
         query
             .push(" ORDER BY l.seq LIMIT ")

@@ -138,10 +138,16 @@ impl Store {
         query.push(" AND c.bot_id = ").push_bind(bot.as_str());
         query.push(" AND t.external_id = ").push_bind(external_id);
         if let Some(from) = window.from {
-            query.push(" AND m.created_at >= ").push_bind(from);
+            query
+                .push(" AND julianday(m.created_at) >= julianday(")
+                .push_bind(from)
+                .push(")");
         }
         if let Some(to) = window.to {
-            query.push(" AND m.created_at <= ").push_bind(to);
+            query
+                .push(" AND julianday(m.created_at) <= julianday(")
+                .push_bind(to)
+                .push(")");
         }
         query
             .push(" ORDER BY m.seq LIMIT ")
@@ -461,20 +467,24 @@ impl Store {
         };
         let mut q = sqlx::QueryBuilder::new("SELECT c.created_at, c.rating FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ");
         scope(&mut q);
-        q.push(" AND c.created_at >= ")
+        q.push(" AND julianday(c.created_at) >= julianday(")
             .push_bind(from)
-            .push(" AND c.created_at < ")
-            .push_bind(to);
+            .push(")")
+            .push(" AND julianday(c.created_at) < julianday(")
+            .push_bind(to)
+            .push(")");
         let conversations = q.build().fetch_all(&self.pool).await?;
         let mut q = sqlx::QueryBuilder::new(
             "SELECT m.role, m.text, m.created_at, m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
              JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
         );
         scope(&mut q);
-        q.push(" AND m.created_at >= ")
+        q.push(" AND julianday(m.created_at) >= julianday(")
             .push_bind(from)
-            .push(" AND m.created_at < ")
+            .push(")")
+            .push(" AND julianday(m.created_at) < julianday(")
             .push_bind(to)
+            .push(")")
             .push(" ORDER BY m.seq");
         let messages = q.build().fetch_all(&self.pool).await?;
 

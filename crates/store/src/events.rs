@@ -81,7 +81,10 @@ impl Store {
             .push(" AND seq > ")
             .push_bind(filter.after);
         if let Some(since) = filter.since {
-            query.push(" AND created_at >= ").push_bind(since);
+            query
+                .push(" AND julianday(created_at) >= julianday(")
+                .push_bind(since)
+                .push(")");
         }
         if !filter.types.is_empty() {
             query.push(" AND type IN (");

@@ -542,7 +542,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE webhook_deliveries SET state = 'pending', retries = 0, next_attempt_at = ?1,
                     lease_expires_at = NULL
-             WHERE webhook_id = ?2 AND state = 'failed' AND created_at >= ?3",
+             WHERE webhook_id = ?2 AND state = 'failed' AND julianday(created_at) >= julianday(?3)",
         )
         .bind(now())
         .bind(webhook.as_str())

@@ -35,7 +35,8 @@
 //! - Statuses: `questionId` in the status paths is any message id from the history. For a
 //!   client's message, the status is that of the bot's and agents' replies to it (the least
 //!   advanced of them, `NOT_SENT` < `SENT` < `DELIVERED` < `READ`), and an update applies to
-//!   all of them; for a reply, its own. The bulk update checks every id before changing any.
+//!   all of them; for a reply, its own. A question the bot has not answered yet has no status
+//!   (404). The bulk update checks every id before changing any.
 //! - `GET /{token}/client/{clientId}/message-not-read-count` → `{"count"}`.
 //! - Times are written as the document shows them, UTC without a zone:
 //!   `2022-09-28T12:32:13.262`. Errors are `{"timestamp", "status", "error", "code",
