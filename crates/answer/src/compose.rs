@@ -93,6 +93,11 @@ fn snippet(text: &str, around: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
+/// How a passage is cited when no sentence of it in particular is used.
+pub fn cite(hit: &Hit) -> SourceRef {
+    source_ref(hit, "")
+}
+
 fn source_ref(hit: &Hit, used: &str) -> SourceRef {
     let url = hit.url.as_ref().map(|u| match &hit.anchor {
         Some(anchor) if !u.contains('#') => format!("{u}#{anchor}"),

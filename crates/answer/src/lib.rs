@@ -36,9 +36,9 @@ use sitechat_core::{
     model::{BotSettings, Outcome, SourceRef},
     BotId,
 };
-use sitechat_search::{SearchError, SearchIndex};
+use sitechat_search::{Hit, SearchError, SearchIndex};
 
-pub use compose::{compose, split_sentences, Draft};
+pub use compose::{cite, compose, split_sentences, Draft};
 
 /// How many passages are retrieved for a question.
 pub const RETRIEVE_K: usize = 8;
@@ -74,6 +74,19 @@ impl AnswerEngine {
     ) -> Result<Answer, SearchError> {
         let draft = self.draft(bot, language, question)?;
         Ok(decide(draft, settings))
+    }
+
+    /// The passages the engine answers a question from, best first: what `draft` composes from.
+    /// Blocks: call from a blocking pool.
+    pub fn retrieve(
+        &self,
+        bot: &BotId,
+        language: &str,
+        question: &str,
+        k: usize,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let question = question::read(language, question);
+        self.index.search(bot, language, &question.topic, k)
     }
 
     /// The best extractive answer with its confidence, before the threshold is applied.

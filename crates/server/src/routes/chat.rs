@@ -20,7 +20,9 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_message))
+    OpenApiRouter::new()
+        .routes(routes!(send_message))
+        .routes(routes!(search))
 }
 
 /// Who the visitor is.
@@ -193,4 +195,80 @@ pub async fn send_message(
     }
     let reply = chat::send(&state, &caller, input).await?;
     Ok((StatusCode::OK, Json(reply.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// The question, as a visitor would ask it.
+    pub query: String,
+    /// How many passages (1–50, default 5).
+    pub k: Option<usize>,
+}
+
+/// A passage found for a query.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Passage {
+    /// 1 for the best.
+    pub rank: usize,
+    pub chunk_id: sitechat_core::ChunkId,
+    pub source_id: sitechat_core::SourceId,
+    pub title: String,
+    pub heading: String,
+    /// The page, with the anchor of the passage's heading when there is one.
+    pub url: Option<String>,
+    pub snippet: String,
+    /// The retrieval score (higher is better; comparable only within one response).
+    pub score: f32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    pub data: Vec<Passage>,
+    /// How the passages were found: `bm25` (keywords) or `hybrid` (keywords and meaning).
+    pub retrieval: &'static str,
+}
+
+/// The passages the bot would answer a question from, best first — to check what it knows and
+/// why it answers as it does. Nothing is stored.
+#[utoipa::path(post, path = "/v1/bots/{id}/search", tag = "chat", request_body = SearchBody,
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 200, body = SearchResults), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<SearchBody>,
+) -> ApiResult<Json<SearchResults>> {
+    let bot = BotId::parse(&id)?;
+    let query = ChatText::parse("query", &body.query)?;
+    let k = body.k.unwrap_or(5);
+    if !(1..=50).contains(&k) {
+        return Err(
+            ValidationError::new("k", format!("must be between 1 and 50 (got {k})")).into(),
+        );
+    }
+    let hits = chat::search(&state, &caller, &bot, query, k).await?;
+    let data = hits
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let cited = sitechat_answer::cite(&h);
+            Passage {
+                rank: i + 1,
+                chunk_id: h.chunk_id,
+                source_id: h.source_id,
+                title: h.title,
+                heading: h.heading,
+                url: cited.url,
+                snippet: cited.snippet,
+                score: h.score,
+            }
+        })
+        .collect();
+    Ok(Json(SearchResults {
+        data,
+        retrieval: "bm25",
+    }))
 }

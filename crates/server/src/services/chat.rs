@@ -66,6 +66,22 @@ fn this_month() -> String {
     format!("{:04}-{:02}", d.year(), u8::from(d.month()))
 }
 
+/// The passages a bot would answer a question from, best first (what its chat retrieves).
+pub async fn search(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    query: ChatText,
+    k: usize,
+) -> ApiResult<Vec<sitechat_search::Hit>> {
+    caller
+        .require(Scope::Read)
+        .or_else(|_| caller.require(Scope::Chat))?;
+    let bot = state.store.get_bot(&caller.account.id, bot).await?;
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.retrieve(&bot.id, &bot.language, query.as_str(), k)?)).await
+}
+
 /// A message from a visitor whom the client knows by its own key (`external_id`): it continues
 /// the visitor's open conversation with the bot, or starts one (and the contact with it).
 pub async fn client_message(
