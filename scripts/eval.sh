@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# End-to-end answer evaluation on a subset of the PostgreSQL 15 manual (see eval/README.md).
+#
+#   bash scripts/eval.sh [extra args for `sitechat eval`]      (what `make eval` runs)
+#
+# Serves /usr/share/doc/postgresql-doc-15/html on loopback, starts a throw-away sitechat server,
+# creates a bot that crawls the subset listed in eval/postgres/crawl.json, waits for the training,
+# then runs `sitechat eval` with eval/postgres/questions.jsonl.
+#
+# Environment:
+#   EVAL_OUT=path.json          where `sitechat eval` writes its JSON report
+#                               (default eval/results/postgres-YYYYmmdd-HHMMSS.json)
+#   EVAL_STOP_AFTER_TRAINING=1  stop once the training job is over (checks the crawl only)
+#   EVAL_NO_BUILD=1             use the existing target/debug/sitechat, do not run cargo
+#   EVAL_KEEP_TMP=1             keep the temporary data directory and logs
+#   EVAL_TRAIN_TIMEOUT=900      seconds to wait for the training job
+#   CARGO=cargo                 cargo command
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DOCS_PKG=postgresql-doc-15
+DOCS_DIR=/usr/share/doc/postgresql-doc-15/html
+CRAWL_JSON="$ROOT/eval/postgres/crawl.json"
+QUESTIONS="$ROOT/eval/postgres/questions.jsonl"
+BIN="$ROOT/target/debug/sitechat"
+CARGO="${CARGO:-cargo}"
+TRAIN_TIMEOUT="${EVAL_TRAIN_TIMEOUT:-900}"
+OUT="${EVAL_OUT:-$ROOT/eval/results/postgres-$(date +%Y%m%d-%H%M%S).json}"
+
+log() { printf '[eval] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v python3 >/dev/null || die "python3 is required (it serves the manual)"
+command -v curl >/dev/null || die "curl is required"
+
+# ---------------------------------------------------------------- JSON helpers (jq or python3)
+HAVE_JQ=0
+command -v jq >/dev/null && HAVE_JQ=1
+
+# jget PATH: reads JSON on stdin, prints the value at a dotted path (.a.b) or "" when absent.
+jget() {
+  if [ "$HAVE_JQ" = 1 ]; then
+    jq -r "$1 // empty"
+  else
+    python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in [k for k in sys.argv[1].split(".") if k]:
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else v))
+' "$1"
+  fi
+}
+
+# ---------------------------------------------------------------- clean-up
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/sitechat-eval.XXXXXX")"
+DOCS_PID=""
+SERVER_PID=""
+cleanup() {
+  local status=$?
+  for pid in "$SERVER_PID" "$DOCS_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ "$status" -ne 0 ] && [ -f "$tmp/server.log" ]; then
+    log "server log (last 30 lines):"
+    tail -n 30 "$tmp/server.log" >&2 || true
+  fi
+  if [ "$status" -ne 0 ] || [ "${EVAL_KEEP_TMP:-0}" = 1 ]; then
+    log "kept $tmp (data directory and logs)"
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ---------------------------------------------------------------- 1. the documentation site
+if [ ! -f "$DOCS_DIR/index.html" ]; then
+  log "installing $DOCS_PKG"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "$DOCS_PKG is missing and neither root nor sudo is available"
+    SUDO=sudo
+  fi
+  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "$DOCS_PKG"; then
+    $SUDO apt-get update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "$DOCS_PKG"
+  fi
+  [ -f "$DOCS_DIR/index.html" ] || die "$DOCS_DIR/index.html is still missing"
+fi
+
+DOCS_PORT="$(free_port)"
+python3 -m http.server --bind 127.0.0.1 "$DOCS_PORT" --directory "$DOCS_DIR" \
+  >"$tmp/docs.log" 2>&1 &
+DOCS_PID=$!
+SITE="http://127.0.0.1:$DOCS_PORT/index.html"
+for _ in $(seq 1 50); do
+  curl -sf -o /dev/null "$SITE" && break
+  kill -0 "$DOCS_PID" 2>/dev/null || die "the documentation server did not start (see $tmp/docs.log)"
+  sleep 0.2
+done
+curl -sf -o /dev/null "$SITE" || die "the documentation server does not answer at $SITE"
+log "manual served at $SITE"
+
+# Pages the crawl should index, computed offline from the HTML (eval/postgres/reach.py).
+EXPECTED_PAGES="$(python3 "$ROOT/eval/postgres/reach.py" --html "$DOCS_DIR" --crawl "$CRAWL_JSON" \
+  | sed -n 's/^pages reached and indexed: //p')"
+log "crawl.json should index $EXPECTED_PAGES pages"
+
+# ---------------------------------------------------------------- 2. sitechat
+if [ "${EVAL_NO_BUILD:-0}" != 1 ]; then
+  log "building sitechat (debug profile)"
+  $CARGO build -p sitechat
+fi
+[ -x "$BIN" ] || die "$BIN is missing (build it, or unset EVAL_NO_BUILD)"
+
+API_PORT="$(free_port)"
+API="http://127.0.0.1:$API_PORT"
+KEY="sk_eval_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+mkdir -p "$tmp/data"
+# Started from $tmp so that no ./sitechat.toml of the working tree is picked up.
+(
+  cd "$tmp"
+  exec env SITECHAT_ADMIN_KEY="$KEY" \
+    SITECHAT_ALLOW_PRIVATE_NETWORKS=true \
+    SITECHAT_CRAWL__DELAY_MS=0 \
+    SITECHAT_RATE_LIMITS=false \
+    "$BIN" serve --data-dir "$tmp/data" --bind "127.0.0.1:$API_PORT"
+) >"$tmp/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 150); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$API/health" || true)" = 200 ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || die "sitechat exited at start (see $tmp/server.log)"
+  sleep 0.2
+done
+health="$(curl -sf "$API/health")" || die "sitechat does not answer at $API/health"
+log "sitechat up at $API (embedding: $(printf '%s' "$health" | jget .models.embedding), retrieval: $(printf '%s' "$health" | jget .models.retrieval))"
+
+api() { # api METHOD PATH [JSON body]
+  local method=$1 path=$2
+  shift 2
+  curl -sS --fail-with-body -X "$method" "$API$path" \
+    -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"
+}
+
+# ---------------------------------------------------------------- 3. bot and training
+if [ "$HAVE_JQ" = 1 ]; then
+  body="$(jq -c --arg url "$SITE" \
+    '{name: "PostgreSQL docs", website_url: $url, settings: {crawl: {include: .include, max_pages: .max_pages}}}' \
+    "$CRAWL_JSON")"
+else
+  body="$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+print(json.dumps({"name": "PostgreSQL docs", "website_url": sys.argv[2],
+                  "settings": {"crawl": {"include": c["include"], "max_pages": c["max_pages"]}}}))
+' "$CRAWL_JSON" "$SITE")"
+fi
+bot="$(api POST /v1/bots -d "$body")" || die "creating the bot failed: $bot"
+BOT="$(printf '%s' "$bot" | jget .id)"
+JOB="$(printf '%s' "$bot" | jget .last_job_id)"
+[ -n "$BOT" ] || die "no bot id in: $bot"
+log "bot $BOT created, training job ${JOB:-?}"
+
+started=$SECONDS
+status=""
+while :; do
+  bot="$(api GET "/v1/bots/$BOT")"
+  status="$(printf '%s' "$bot" | jget .training_status)"
+  [ -z "$JOB" ] && JOB="$(printf '%s' "$bot" | jget .last_job_id)"
+  case "$status" in
+    succeeded | failed | cancelled) break ;;
+  esac
+  if [ $((SECONDS - started)) -ge "$TRAIN_TIMEOUT" ]; then
+    die "training still '$status' after ${TRAIN_TIMEOUT}s"
+  fi
+  if [ -n "$JOB" ]; then
+    job="$(api GET "/v1/jobs/$JOB")"
+    printf '\r[eval] training: %-9s fetched %s, indexed %s, chunks %s (%ss)   ' "$status" \
+      "$(printf '%s' "$job" | jget .pages_fetched)" "$(printf '%s' "$job" | jget .pages_indexed)" \
+      "$(printf '%s' "$job" | jget .chunks_created)" "$((SECONDS - started))" >&2
+  fi
+  sleep 2
+done
+TRAIN_SECONDS=$((SECONDS - started))
+printf '\n' >&2
+
+job="$(api GET "/v1/jobs/$JOB")"
+skipped="$(api GET "/v1/jobs/$JOB/skipped")"
+printf '%s\n' "$job" >"$tmp/job.json"
+printf '%s\n' "$skipped" >"$tmp/skipped.json"
+python3 - "$tmp/job.json" "$tmp/skipped.json" "$TRAIN_SECONDS" "$EXPECTED_PAGES" <<'PY'
+import collections, json, sys
+job = json.load(open(sys.argv[1]))
+skipped = json.load(open(sys.argv[2]))
+print(f"training {job['state']} in {sys.argv[3]} s (job {job['id']})")
+for k in ("pages_discovered", "pages_fetched", "pages_indexed", "pages_unchanged",
+          "pages_skipped", "pages_removed", "chunks_created", "stopped_by", "error"):
+    print(f"  {k:17} {job.get(k)}")
+reasons = collections.Counter(s["reason"] for s in skipped)
+print("  skipped by reason: " + (", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"))
+for s in skipped:
+    if s["reason"] != "excluded":
+        print(f"    {s['reason']}: {s['url']} ({s['message']})")
+expected = int(sys.argv[4] or 0)
+if expected and job.get("pages_indexed") != expected:
+    print(f"  WARNING: reach.py expects {expected} indexed pages")
+PY
+
+[ "$status" = succeeded ] || die "training $status"
+
+if [ "${EVAL_STOP_AFTER_TRAINING:-0}" = 1 ]; then
+  log "EVAL_STOP_AFTER_TRAINING=1: stopping before the evaluation"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- 4. evaluation
+mkdir -p "$(dirname "$OUT")"
+log "running sitechat eval ($(grep -c . "$QUESTIONS") questions), report: $OUT"
+"$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT" \
+  --server "$API" --key "$KEY" "$@"
