@@ -11,10 +11,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
 /// Where the server is and which key to use.
+#[derive(Clone)]
 pub struct Client {
     base: String,
     key: String,
     http: reqwest::Client,
+}
+
+/// A response as it came, for [`Client::post_raw`].
+pub struct RawResponse {
+    pub status: reqwest::StatusCode,
+    /// `Retry-After`, in seconds, when the server sent it.
+    pub retry_after: Option<u64>,
+    pub body: Value,
 }
 
 impl Client {
@@ -35,6 +44,41 @@ impl Client {
             base: server.trim_end_matches('/').to_owned(),
             key,
             http: reqwest::Client::new(),
+        })
+    }
+
+    /// The server's base URL, as given.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A POST whose outcome the caller judges: the status, the `Retry-After` header in seconds,
+    /// and the JSON body (`Null` when it is not JSON). An error only when no response came.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<RawResponse, reqwest::Error> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .timeout(timeout)
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let text = response.text().await?;
+        Ok(RawResponse {
+            status,
+            retry_after,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
         })
     }
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod eval;
 
 use std::path::PathBuf;
 
@@ -69,6 +70,10 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Measure a bot against a file of questions through the running server: retrieval (hit@k,
+    /// MRR), citations, expected answers, declines, latency.
+    #[command(after_long_help = eval::DEFINITIONS)]
+    Eval(eval::EvalArgs),
     /// Manage bots through the running server.
     Bots {
         #[command(subcommand)]
@@ -293,6 +298,7 @@ async fn main() -> anyhow::Result<()> {
             let client = client::Client::new(&remote.server, remote.key, &remote.data_dir)?;
             client.train(&id, force, wait).await
         }
+        Command::Eval(args) => eval::run(args).await,
         Command::Reindex { common } => {
             let config = config_of(&common, None)?;
             init_logging(config.log_format);

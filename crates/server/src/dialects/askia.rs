@@ -152,7 +152,7 @@ async fn public_bot(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResul
             .and_then(|v| v.to_str().ok())
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase());
         match origin {
-            Some(o) if allowed.iter().any(|a| *a == o) => {}
+            Some(o) if allowed.contains(&o) => {}
             Some(o) => {
                 return Err(ApiError::forbidden(format!(
                     "this bot's widget is not allowed on {o}; its owner can add the origin to settings.allowed_origins"
