@@ -1,0 +1,171 @@
+//! Embedding throughput with the real model: `cargo bench -p sitechat-embed` (needs `make models`).
+//!
+//! Each figure is the median of several runs after one warm-up run:
+//! - one short query, alone (latency);
+//! - 32 short queries in one `embed` call (queries/s);
+//! - ~225-token chunks, as ingest produces them, in one `embed` call (chunks/s).
+
+use std::time::{Duration, Instant};
+
+use sitechat_embed::{default_models_dir, locate, Embedder};
+
+const RUNS: usize = 7;
+const CHUNK_RUNS: usize = 5;
+const CHUNKS: usize = 32;
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> Duration {
+    f(); // warm-up
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+const WORDS: &[&str] = &[
+    "the",
+    "account",
+    "settings",
+    "page",
+    "lets",
+    "you",
+    "change",
+    "your",
+    "password",
+    "billing",
+    "address",
+    "and",
+    "notification",
+    "preferences",
+    "invoices",
+    "are",
+    "sent",
+    "monthly",
+    "to",
+    "email",
+    "on",
+    "file",
+    "refunds",
+    "take",
+    "five",
+    "business",
+    "days",
+    "after",
+    "we",
+    "receive",
+    "returned",
+    "item",
+    "support",
+    "is",
+    "open",
+    "from",
+    "9am",
+    "until",
+    "5pm",
+    "shipping",
+    "abroad",
+    "costs",
+    "extra",
+    "depending",
+    "destination",
+    "country",
+    "orders",
+    "over",
+    "fifty",
+    "euros",
+    "ship",
+    "free",
+];
+
+/// A deterministic pseudo-prose chunk of about `words` words (~225 tokens for 190 words).
+fn chunk(seed: usize, words: usize) -> String {
+    let mut s = String::new();
+    let mut x = seed.wrapping_mul(2654435761) | 1;
+    for i in 0..words {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if i > 0 {
+            s.push(if i % 15 == 0 { '.' } else { ' ' });
+            if i % 15 == 0 {
+                s.push(' ');
+            }
+        }
+        s.push_str(WORDS[x % WORDS.len()]);
+    }
+    s.push('.');
+    s
+}
+
+fn main() {
+    let files = locate(&default_models_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let t = Instant::now();
+    let embedder = Embedder::load(&files).expect("load the model");
+    println!("model loaded in {} ms", t.elapsed().as_millis());
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        // Other work on the machine skews the figures: say how busy it was.
+        println!("load average before the runs: {}", load.trim());
+    }
+
+    let queries: Vec<String> = (0..32)
+        .map(|i| {
+            format!(
+                "how do I {} my {} {i}?",
+                WORDS[i % 7 + 5],
+                WORDS[i % 11 + 9]
+            )
+        })
+        .collect();
+    let queries: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let chunks: Vec<String> = (0..CHUNKS).map(|i| chunk(i + 1, 186 + i % 9)).collect();
+    let chunks: Vec<&str> = chunks.iter().map(String::as_str).collect();
+    let mut tokenizer = tokenizers::Tokenizer::from_file(&files.tokenizer).expect("tokenizer");
+    tokenizer.with_truncation(None).expect("no truncation");
+    let tokens: usize = chunks
+        .iter()
+        .map(|c| tokenizer.encode_fast(*c, true).expect("encode").len())
+        .sum();
+    println!("chunks: {} tokens on average", tokens / CHUNKS);
+
+    let one = time(RUNS, || {
+        embedder.embed_one("What are your business hours?").unwrap();
+    });
+    let batch = time(RUNS, || {
+        embedder.embed(&queries).unwrap();
+    });
+    let long = time(CHUNK_RUNS, || {
+        embedder.embed(&chunks).unwrap();
+    });
+
+    println!();
+    println!(
+        "{:<40} {:>12}",
+        "sitechat-embed (all-MiniLM-L6-v2)", "median"
+    );
+    println!(
+        "{:<40} {:>9.1} ms",
+        "1 short query",
+        one.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<40} {:>7.0} q/s  ({:.0} ms per call)",
+        "32 short queries, one call",
+        32.0 / batch.as_secs_f64(),
+        batch.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<40} {:>7.1} chunks/s  ({:.2} s per call)",
+        format!("{CHUNKS} chunks of ~225 tokens, one call"),
+        CHUNKS as f64 / long.as_secs_f64(),
+        long.as_secs_f64()
+    );
+}
