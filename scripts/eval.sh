@@ -129,20 +129,26 @@ API="http://127.0.0.1:$API_PORT"
 KEY="sk_eval_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 mkdir -p "$tmp/data"
 # Started from $tmp so that no ./sitechat.toml of the working tree is picked up.
-(
-  cd "$tmp"
-  exec env SITECHAT_ADMIN_KEY="$KEY" \
-    SITECHAT_ALLOW_PRIVATE_NETWORKS=true \
-    SITECHAT_CRAWL__DELAY_MS=0 \
-    SITECHAT_RATE_LIMITS=false \
-    "$BIN" serve --data-dir "$tmp/data" --bind "127.0.0.1:$API_PORT"
-) >"$tmp/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 150); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$API/health" || true)" = 200 ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || die "sitechat exited at start (see $tmp/server.log)"
-  sleep 0.2
-done
+# start_server EMBEDDINGS(true|false)
+start_server() {
+  (
+    cd "$tmp"
+    exec env SITECHAT_ADMIN_KEY="$KEY" \
+      SITECHAT_ALLOW_PRIVATE_NETWORKS=true \
+      SITECHAT_CRAWL__DELAY_MS=0 \
+      SITECHAT_RATE_LIMITS=false \
+      SITECHAT_EMBEDDINGS="$1" \
+      SITECHAT_MODELS_DIR="${SITECHAT_MODELS_DIR:-$HOME/.cache/sitechat/models}" \
+      "$BIN" serve --data-dir "$tmp/data" --bind "127.0.0.1:$API_PORT"
+  ) >>"$tmp/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 150); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$API/health" || true)" = 200 ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || die "sitechat exited at start (see $tmp/server.log)"
+    sleep 0.2
+  done
+}
+start_server true
 health="$(curl -sf "$API/health")" || die "sitechat does not answer at $API/health"
 log "sitechat up at $API (embedding: $(printf '%s' "$health" | jget .models.embedding), retrieval: $(printf '%s' "$health" | jget .models.retrieval))"
 
@@ -205,7 +211,8 @@ job = json.load(open(sys.argv[1]))
 skipped = json.load(open(sys.argv[2]))
 print(f"training {job['state']} in {sys.argv[3]} s (job {job['id']})")
 for k in ("pages_discovered", "pages_fetched", "pages_indexed", "pages_unchanged",
-          "pages_skipped", "pages_removed", "chunks_created", "stopped_by", "error"):
+          "pages_skipped", "pages_removed", "chunks_created", "chunks_embedded", "stopped_by",
+          "error"):
     print(f"  {k:17} {job.get(k)}")
 reasons = collections.Counter(s["reason"] for s in skipped)
 print("  skipped by reason: " + (", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"))
@@ -229,3 +236,14 @@ mkdir -p "$(dirname "$OUT")"
 log "running sitechat eval ($(grep -c . "$QUESTIONS") questions), report: $OUT"
 "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT" \
   --server "$API" --key "$KEY" "$@"
+
+# The same bot on keywords alone, for comparison: the server again, without the embedding model.
+if [ "${EVAL_COMPARE_BM25:-1}" = 1 ]; then
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  start_server false
+  OUT_BM25="${OUT%.json}-bm25.json"
+  log "the same questions on BM25 alone, report: $OUT_BM25"
+  "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT_BM25" \
+    --server "$API" --key "$KEY" "$@"
+fi

@@ -275,6 +275,39 @@ pub fn compose(
     })
 }
 
+/// The opening of a passage as an answer: its first sentence (two when the first is too short to
+/// stand alone, with the list it announces), for a passage found by meaning rather than by the
+/// question's words. Its confidence is left at 0 for the caller to set.
+pub fn lead(hit: &Hit) -> Draft {
+    let sentences = split_sentences(&hit.text);
+    let mut chosen: Vec<&str> = Vec::new();
+    for s in &sentences {
+        let announced = chosen.last().is_some_and(|l| l.ends_with(':')) && is_list_item(s);
+        let short = chosen.iter().map(|c| c.chars().count()).sum::<usize>() < 25;
+        if chosen.is_empty() || announced || (short && chosen.len() < 2) {
+            chosen.push(s);
+        } else {
+            break;
+        }
+        if chosen.len() >= MAX_SENTENCES + 8 {
+            break;
+        }
+    }
+    let mut text = String::new();
+    for s in &chosen {
+        if !text.is_empty() {
+            text.push(if is_list_item(s) { '\n' } else { ' ' });
+        }
+        text.push_str(s);
+    }
+    let first = chosen.first().copied().unwrap_or_default();
+    Draft {
+        text,
+        confidence: 0.0,
+        sources: vec![source_ref(hit, first)],
+    }
+}
+
 fn normalise(s: &str) -> String {
     s.unicode_words()
         .map(str::to_lowercase)
@@ -298,6 +331,7 @@ mod tests {
             url: Some("https://shop.example/help".into()),
             text: text.into(),
             score: 1.0,
+            similarity: None,
         }
     }
 

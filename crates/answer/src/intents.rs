@@ -88,6 +88,19 @@ pub fn detect(text: &str, _language: &str) -> Option<Intent> {
     small_talk(&tokens)
 }
 
+/// The words of a button offering a person, in the bot's `language`: pressing it sends them, and
+/// they are a request for a human.
+pub fn human_offer(language: &str) -> &'static str {
+    match primary_language(language).as_str() {
+        "fr" => "Parler à un conseiller",
+        "es" => "Hablar con una persona",
+        "de" => "Mit einem Mitarbeiter sprechen",
+        "ms" => "Bercakap dengan ejen",
+        "id" => "Bicara dengan agen",
+        _ => "Talk to a person",
+    }
+}
+
 /// The bot's reply to `intent` in the bot's `language` (a BCP 47 tag such as `"fr"` or
 /// `"fr-FR"`); English when the language is not one of en, fr, es, de, ms, id.
 pub fn reply(intent: Intent, language: &str) -> &'static str {
@@ -789,5 +802,17 @@ mod tests {
             normalize("terima kasih banyak-banyak"),
             ["terima", "kasih", "banyak"]
         );
+    }
+
+    #[test]
+    fn the_offer_of_a_person_is_a_request_for_one_in_every_language() {
+        for language in ["en", "fr", "es", "de", "ms", "id"] {
+            assert_eq!(
+                detect(human_offer(language), language),
+                Some(Intent::Human),
+                "{language}: {}",
+                human_offer(language)
+            );
+        }
     }
 }

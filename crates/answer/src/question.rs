@@ -215,6 +215,92 @@ pub fn read(language: &str, text: &str) -> Question {
     Question { topic, multi_part }
 }
 
+/// Openings that make a question a follow-up of the previous one ("and on Saturdays?").
+fn follow_up_openings(language: &str) -> &'static [&'static str] {
+    match language {
+        "en" => &[
+            "and",
+            "what about",
+            "how about",
+            "also",
+            "same for",
+            "and what about",
+        ],
+        "fr" => &[
+            "et",
+            "et pour",
+            "et le",
+            "et la",
+            "et les",
+            "quid de",
+            "pareil pour",
+        ],
+        "es" => &[
+            "y",
+            "y el",
+            "y la",
+            "y los",
+            "y las",
+            "qué hay de",
+            "y para",
+        ],
+        "de" => &["und", "was ist mit", "und für", "wie ist es mit"],
+        "ms" | "id" => &["dan", "bagaimana dengan", "macam mana dengan", "kalau"],
+        _ => &["and"],
+    }
+}
+
+/// Words that point back to something named before ("how much is it?").
+fn back_references(language: &str) -> &'static [&'static str] {
+    match language {
+        "en" => &[
+            "it", "its", "that", "this", "they", "them", "those", "these", "one",
+        ],
+        "fr" => &[
+            "il", "elle", "ils", "elles", "ça", "cela", "ce", "celui", "celle", "le", "la", "les",
+        ],
+        "es" => &[
+            "eso", "esto", "ese", "esa", "lo", "la", "los", "las", "él", "ella",
+        ],
+        "de" => &["es", "das", "dies", "dieser", "diese", "ihn", "sie"],
+        "ms" | "id" => &["itu", "ini", "nya", "dia", "mereka"],
+        _ => &[],
+    }
+}
+
+/// Reads a question in the light of the conversation: a follow-up ("and on Saturdays?", "how
+/// much is it?") is understood as the previous question with the follow-up's own words added,
+/// so that retrieval looks for what both ask about. A question that stands on its own is
+/// returned as it is.
+///
+/// A follow-up opens with a continuation ("and", "what about", "et", "y", "und", "dan"…) or is
+/// short (at most five words) and points back with a pronoun ("it", "that", "ça", "eso"…).
+pub fn in_context(language: &str, text: &str, previous: Option<&str>) -> String {
+    let Some(previous) = previous.map(str::trim).filter(|p| !p.is_empty()) else {
+        return text.to_owned();
+    };
+    let primary = language.split('-').next().unwrap_or(language);
+    let lower = text.trim().to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 8 {
+        return text.to_owned();
+    }
+    let opens = follow_up_openings(primary).iter().any(|o| {
+        let n = o.split(' ').count();
+        words.len() > n && words[..n].join(" ") == *o
+    });
+    let points_back =
+        words.len() <= 5 && words.iter().any(|w| back_references(primary).contains(w));
+    if opens || points_back {
+        format!("{previous} {text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +342,44 @@ mod tests {
         let q = read("fr", "Combien de temps prend la livraison ?");
         assert!(!q.topic.contains("combien"), "{}", q.topic);
         assert!(q.topic.contains("livraison"));
+    }
+
+    #[test]
+    fn a_follow_up_is_read_with_the_previous_question() {
+        let previous = Some("When are you open on weekdays?");
+        assert_eq!(
+            in_context("en", "and on Saturdays?", previous),
+            "When are you open on weekdays? and on Saturdays?"
+        );
+        assert!(
+            in_context("en", "How much is it?", Some("Do you sell the Kettle Pro?"))
+                .contains("Kettle Pro")
+        );
+        assert!(
+            in_context("fr", "et le samedi ?", Some("Quels sont vos horaires ?"))
+                .contains("horaires")
+        );
+        assert!(
+            in_context("es", "¿y los sábados?", Some("¿Cuál es el horario?")).contains("horario")
+        );
+        assert!(
+            in_context("de", "und am Samstag?", Some("Wann habt ihr geöffnet?"))
+                .contains("geöffnet")
+        );
+        assert!(in_context("ms", "dan hari Sabtu?", Some("Bila kedai dibuka?")).contains("dibuka"));
+    }
+
+    #[test]
+    fn a_question_that_stands_alone_is_left_alone() {
+        let previous = Some("When are you open?");
+        assert_eq!(
+            in_context("en", "How long do refunds take?", previous),
+            "How long do refunds take?"
+        );
+        assert_eq!(in_context("en", "Android app?", previous), "Android app?");
+        assert_eq!(
+            in_context("en", "and on Saturdays?", None),
+            "and on Saturdays?"
+        );
     }
 }

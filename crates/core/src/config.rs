@@ -53,6 +53,11 @@ pub struct Config {
     /// Take the client IP from the left-most `X-Forwarded-For` entry (only behind a proxy that
     /// sets it).
     pub trust_forwarded_for: bool,
+    /// Where `make models` unpacked the model packages; unset: `$SITECHAT_MODELS_DIR`, else
+    /// `~/.cache/sitechat/models`.
+    pub models_dir: Option<PathBuf>,
+    /// Semantic retrieval with the embedding model (when its files are there); off: BM25 only.
+    pub embeddings: bool,
 }
 
 /// The default webhook retry schedule.
@@ -147,6 +152,8 @@ impl Default for Config {
             webhook_disable_after_days: 3,
             public_requests_per_hour_per_ip: 200,
             trust_forwarded_for: false,
+            models_dir: None,
+            embeddings: true,
         }
     }
 }

@@ -718,6 +718,9 @@ pub struct JobProgress {
     pub pages_skipped: u64,
     pub pages_removed: u64,
     pub chunks_created: u64,
+    /// Passages embedded for semantic retrieval (the last phase; the bot answers on keywords
+    /// meanwhile).
+    pub chunks_embedded: u64,
     /// Why the crawl stopped early, if it did (`max_pages`, `max_total_time`).
     pub stopped_by: Option<String>,
 }

@@ -10,6 +10,10 @@
 //!
 //! All methods block (disk I/O, index commits): call them from a blocking pool.
 
+mod dense;
+
+pub use dense::{reciprocal_rank_fusion, VectorSet};
+
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
@@ -59,8 +63,11 @@ pub struct Hit {
     pub anchor: Option<String>,
     pub url: Option<String>,
     pub text: String,
-    /// BM25 score (higher is better; not comparable across questions).
+    /// Retrieval score (higher is better; not comparable across questions): BM25, or the fused
+    /// reciprocal-rank score of a hybrid search.
     pub score: f32,
+    /// Cosine similarity of the passage to the question, when retrieval used embeddings.
+    pub similarity: Option<f32>,
 }
 
 #[derive(Clone, Copy)]
@@ -175,6 +182,8 @@ struct BotIndex {
     language: String,
     /// Serialises writers of this bot's index.
     write_lock: Mutex<()>,
+    /// The bot's chunk embeddings in memory, when loaded, and their generation.
+    dense: RwLock<Dense>,
 }
 
 impl BotIndex {
@@ -194,6 +203,7 @@ impl BotIndex {
             fields,
             language: language.to_owned(),
             write_lock: Mutex::new(()),
+            dense: RwLock::new(Dense::default()),
         })
     }
 
@@ -207,8 +217,67 @@ impl BotIndex {
         writer.commit()?;
         writer.wait_merging_threads()?;
         self.reader.reload()?;
+        // Passages changed: the vectors in memory are reloaded on the next dense search.
+        self.dense
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .invalidate();
         Ok(())
     }
+}
+
+/// A bot's vectors in memory: `None` until loaded, or after its passages changed.
+#[derive(Default)]
+struct Dense {
+    generation: u64,
+    set: Option<Arc<VectorSet>>,
+}
+
+impl Dense {
+    fn invalidate(&mut self) {
+        self.generation += 1;
+        self.set = None;
+    }
+}
+
+/// How many candidates each retriever gives to the fusion.
+const FUSION_DEPTH: usize = 20;
+
+/// What an exact match of one of the question's identifiers adds to a fused score: more than
+/// the best rank in one list is worth (1/61), so "product 123" finds product 123 and not the
+/// product 12 that means nearly the same to an embedding.
+const IDENTIFIER_BONUS: f32 = 1.0 / 30.0;
+
+/// The question's identifiers: words with a digit in them (numbers, SKUs, versions, `R-12`).
+fn identifiers(question: &str) -> Vec<String> {
+    question
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '?' | '!' | '(' | ')' | '"'))
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// How many of the identifiers a passage contains as whole words.
+fn exact_matches(identifiers: &[String], hit: &Hit) -> usize {
+    if identifiers.is_empty() {
+        return 0;
+    }
+    let text = format!("{} {} {}", hit.title, hit.heading, hit.text).to_lowercase();
+    identifiers
+        .iter()
+        .filter(|id| {
+            let id: &str = id;
+            text.match_indices(id).any(|(at, _)| {
+                let before = text[..at].chars().next_back();
+                let after = text[at + id.len()..].chars().next();
+                let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+                edge(before) && edge(after)
+            })
+        })
+        .count()
 }
 
 /// All bots' indexes under one root directory.
@@ -374,27 +443,7 @@ impl SearchIndex {
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let text = |field: Field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let optional = |field: Field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            };
-            hits.push(Hit {
-                chunk_id: ChunkId::from_trusted(text(f.chunk_id)),
-                source_id: SourceId::from_trusted(text(f.source_id)),
-                title: text(f.title),
-                heading: text(f.heading),
-                anchor: optional(f.anchor),
-                url: optional(f.url),
-                text: text(f.text),
-                score,
-            });
+            hits.push(hit_of(&f, &doc, score));
         }
         Ok(hits)
     }
@@ -420,6 +469,155 @@ impl SearchIndex {
             })
             .collect()
     }
+
+    /// The bot's vectors in memory and their generation; `None` when they are to be loaded
+    /// (then load them and give them to [`SearchIndex::set_vectors`] with this generation).
+    pub fn vectors(&self, bot: &BotId, language: &str) -> Result<(u64, Option<Arc<VectorSet>>)> {
+        let index = self.bot(bot, language)?;
+        let dense = index.dense.read().unwrap_or_else(|p| p.into_inner());
+        Ok((dense.generation, dense.set.clone()))
+    }
+
+    /// Keeps loaded vectors in memory, unless the passages changed since `generation` was read.
+    pub fn set_vectors(
+        &self,
+        bot: &BotId,
+        language: &str,
+        generation: u64,
+        set: VectorSet,
+    ) -> Result<Arc<VectorSet>> {
+        let set = Arc::new(set);
+        let index = self.bot(bot, language)?;
+        let mut dense = index.dense.write().unwrap_or_else(|p| p.into_inner());
+        if dense.generation == generation {
+            dense.set = Some(set.clone());
+        }
+        Ok(set)
+    }
+
+    /// New vectors were saved: they join the vectors in memory (if loaded) without a reload.
+    pub fn add_vectors(
+        &self,
+        bot: &BotId,
+        language: &str,
+        vectors: &[(ChunkId, Vec<f32>)],
+    ) -> Result<()> {
+        let index = self.bot(bot, language)?;
+        let mut dense = index.dense.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(current) = dense.set.take() {
+            let mut set = Arc::try_unwrap(current).unwrap_or_else(|shared| {
+                let mut copy = VectorSet::new(0);
+                copy.extend(shared.entries());
+                copy
+            });
+            set.extend(vectors.iter().cloned());
+            dense.set = Some(Arc::new(set));
+        }
+        Ok(())
+    }
+
+    /// The passages with these ids, in this order (ids no longer in the index are left out).
+    pub fn passages(&self, bot: &BotId, language: &str, ids: &[ChunkId]) -> Result<Vec<Hit>> {
+        let index = self.bot(bot, language)?;
+        let f = index.fields;
+        let searcher = index.reader.searcher();
+        let mut hits = Vec::with_capacity(ids.len());
+        for id in ids {
+            let query = TermQuery::new(
+                Term::from_field_text(f.chunk_id, id.as_str()),
+                IndexRecordOption::Basic,
+            );
+            if let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1))?.first() {
+                let doc: TantivyDocument = searcher.doc(*address)?;
+                hits.push(hit_of(&f, &doc, 0.0));
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The best `limit` passages by keywords and meaning: BM25's and the dense retriever's
+    /// candidates fused by reciprocal rank. `score` is the fused score. Without a query vector
+    /// or vectors this is [`SearchIndex::search`].
+    pub fn hybrid_search(
+        &self,
+        bot: &BotId,
+        language: &str,
+        question: &str,
+        dense: Option<(&[f32], &VectorSet)>,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        let Some((query, vectors)) = dense.filter(|(_, v)| !v.is_empty()) else {
+            return self.search(bot, language, question, limit);
+        };
+        let keyword = self.search(bot, language, question, FUSION_DEPTH.max(limit))?;
+        let semantic: Vec<ChunkId> = vectors
+            .top_k(query, FUSION_DEPTH.max(limit))
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let keyword_ids: Vec<ChunkId> = keyword.iter().map(|h| h.chunk_id.clone()).collect();
+        let fused = reciprocal_rank_fusion(&[keyword_ids, semantic]);
+        let mut known: HashMap<ChunkId, Hit> = keyword
+            .into_iter()
+            .map(|h| (h.chunk_id.clone(), h))
+            .collect();
+        // Candidates deep enough that an exact identifier match can lift one into the top.
+        let depth = (limit * 2).max(FUSION_DEPTH);
+        let missing: Vec<ChunkId> = fused
+            .iter()
+            .take(depth)
+            .filter(|(id, _)| !known.contains_key(id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for hit in self.passages(bot, language, &missing)? {
+            known.insert(hit.chunk_id.clone(), hit);
+        }
+        let identifiers = identifiers(question);
+        let mut ranked: Vec<Hit> = fused
+            .into_iter()
+            .take(depth)
+            .filter_map(|(id, score)| {
+                known.remove(&id).map(|mut hit| {
+                    let exact = exact_matches(&identifiers, &hit);
+                    hit.score = score + exact as f32 * IDENTIFIER_BONUS;
+                    hit.similarity = vectors.similarity(&hit.chunk_id, query);
+                    hit
+                })
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .partial_cmp(&a.score)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        ranked.truncate(limit);
+        Ok(ranked)
+    }
+}
+
+fn hit_of(f: &Fields, doc: &TantivyDocument, score: f32) -> Hit {
+    let text = |field: Field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let optional = |field: Field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    Hit {
+        chunk_id: ChunkId::from_trusted(text(f.chunk_id)),
+        source_id: SourceId::from_trusted(text(f.source_id)),
+        title: text(f.title),
+        heading: text(f.heading),
+        anchor: optional(f.anchor),
+        url: optional(f.url),
+        text: text(f.text),
+        score,
+        similarity: None,
+    }
 }
 
 fn chunk_document(f: &Fields, chunk: &Chunk) -> TantivyDocument {
@@ -441,6 +639,48 @@ fn chunk_document(f: &Fields, chunk: &Chunk) -> TantivyDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_are_words_with_digits() {
+        assert_eq!(
+            identifiers("What is the warranty of product 123? And SKU-44a?"),
+            ["123", "sku-44a"]
+        );
+        assert!(identifiers("How do refunds work?").is_empty());
+    }
+
+    #[test]
+    fn an_exact_identifier_beats_a_close_meaning() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let source = SourceId::generate();
+        let twelve = chunk(
+            &bot,
+            &source,
+            "Product number 12 has a warranty of 2 years.",
+        );
+        let other = chunk(
+            &bot,
+            &source,
+            "Product number 123 has a warranty of 3 years.",
+        );
+        index
+            .add_chunks(&bot, "en", &[twelve.clone(), other.clone()])
+            .unwrap();
+        // To the embedding, the question is closer to product 12.
+        let mut vectors = VectorSet::new(2);
+        vectors.extend([
+            (twelve.id.clone(), vec![1.0, 0.0]),
+            (other.id.clone(), vec![0.6, 0.8]),
+        ]);
+        let question = "What is the warranty of product 123?";
+        let hits = index
+            .hybrid_search(&bot, "en", question, Some((&[1.0, 0.0], &vectors)), 2)
+            .unwrap();
+        assert_eq!(hits[0].chunk_id, other.id, "{hits:?}");
+        assert!(hits[0].similarity.is_some());
+    }
 
     fn chunk(bot: &BotId, source: &SourceId, text: &str) -> Chunk {
         Chunk {

@@ -98,6 +98,9 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
 async fn schedule(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_secs(state.config.scheduler_interval_seconds.max(1));
     loop {
+        if let Err(e) = crate::services::embeddings::sweep(&state).await {
+            tracing::warn!(error = %e, "could not look for chunks to embed");
+        }
         match training::enqueue_due_recrawls(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "scheduled re-crawls queued"),

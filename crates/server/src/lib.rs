@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod limits;
 pub mod live;
+pub mod models;
 pub mod routes;
 pub mod services;
 pub mod state;
@@ -132,7 +133,7 @@ pub fn app(state: AppState) -> Router {
     let spec_json = Arc::new(spec_json);
     let request_id = HeaderName::from_static("x-request-id");
 
-    let mut app = router
+    let app = router
         .nest("/compat/aisa/v1", dialects::aisa::router(state.clone()))
         .nest(
             "/compat/chataibot/api/v1",
@@ -154,13 +155,7 @@ pub fn app(state: AppState) -> Router {
             "/compat/aimylogic/chatapi",
             dialects::aimylogic::router(state.clone()),
         );
-    // The configured CORS applies to everything but the public widget, which answers each bot's
-    // own allowed origins.
-    if let Some(cors) = cors_layer(&state.config.cors_origins) {
-        app = app.layer(cors);
-    }
-    let app = app
-        .nest("/compat/askia/api", dialects::askia::router(state.clone()))
+    let mut app = app
         .fallback(|request: Request| async move {
             ApiError::not_found(format!(
                 "route {} {}",
@@ -181,7 +176,14 @@ pub fn app(state: AppState) -> Router {
             .into_response();
             *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
             response
-        })
+        });
+    // The configured CORS applies to everything but the public widget, which answers each bot's
+    // own allowed origins.
+    if let Some(cors) = cors_layer(&state.config.cors_origins) {
+        app = app.layer(cors);
+    }
+    let app = app
+        .merge(Router::new().nest("/compat/askia/api", dialects::askia::router(state.clone())))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -255,6 +257,11 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
         webhooks_wake: Arc::new(tokio::sync::Notify::new()),
         live: Arc::new(live::Live::default()),
         idempotency: Arc::new(idempotency::KeyLocks::default()),
+        models: Arc::new(models::Models::new(
+            config.models_dir.clone(),
+            config.embeddings,
+        )),
+        embedding: Arc::default(),
         config: Arc::new(config),
         store,
         index,

@@ -26,4 +26,8 @@ pub struct AppState {
     pub live: Arc<crate::live::Live>,
     /// Requests in flight per idempotency key.
     pub idempotency: Arc<crate::idempotency::KeyLocks>,
+    /// The local models (embeddings).
+    pub models: Arc<crate::models::Models>,
+    /// Bots whose chunks are being embedded now (one embedding run per bot at a time).
+    pub embedding: Arc<std::sync::Mutex<std::collections::HashSet<sitechat_core::BotId>>>,
 }

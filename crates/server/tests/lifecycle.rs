@@ -255,7 +255,17 @@ async fn health_metrics_and_docs_are_served() {
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "ok");
     assert_eq!(health.body["database"]["status"], "ok");
-    assert_eq!(health.body["models"]["retrieval"], "bm25");
+    // With the embedding model installed (`make models`), retrieval is hybrid.
+    let embedding = health.body["models"]["embedding"].as_str().unwrap();
+    let expected = match embedding {
+        "loaded" | "not_loaded" => "hybrid",
+        _ => "bm25",
+    };
+    assert_eq!(
+        health.body["models"]["retrieval"], expected,
+        "{}",
+        health.text
+    );
     assert!(health.headers.contains_key("x-request-id"));
 
     let bot = app.create_bot(&key, "Shop").await;
@@ -341,4 +351,42 @@ async fn cors_allows_only_the_configured_origins() {
         .await
         .unwrap();
     assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn health_says_when_answers_run_on_keywords_alone() {
+    let empty = tempfile::tempdir().unwrap();
+    let app = TestApp::start_with(|c| c.models_dir = Some(empty.path().to_path_buf())).await;
+    let health = app
+        .request(reqwest::Method::GET, "/health", None, None)
+        .await;
+    assert_eq!(health.body["models"]["embedding"], "missing");
+    assert_eq!(health.body["models"]["retrieval"], "bm25");
+    assert!(
+        health.body["models"]["embedding_detail"]
+            .as_str()
+            .unwrap()
+            .contains("make models"),
+        "{}",
+        health.text
+    );
+    // Answers still work, on BM25.
+    let key = app.admin_key.clone();
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+    let r = app
+        .post(
+            &format!("/v1/bots/{bot}/search"),
+            &key,
+            serde_json::json!({"query": "refunds"}),
+        )
+        .await;
+    assert_eq!(r.body["retrieval"], "bm25", "{}", r.text);
+
+    let off = TestApp::start_with(|c| c.embeddings = false).await;
+    let health = off
+        .request(reqwest::Method::GET, "/health", None, None)
+        .await;
+    assert_eq!(health.body["models"]["embedding"], "disabled");
+    assert_eq!(health.body["models"]["retrieval"], "bm25");
 }

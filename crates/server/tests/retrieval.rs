@@ -59,3 +59,121 @@ async fn search_refuses_bad_input_and_other_tenants() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["data"], json!([]));
 }
+
+#[tokio::test]
+async fn meaning_finds_what_keywords_miss_and_the_fallback_points_to_it() {
+    let app = TestApp::start().await;
+    let health = app
+        .request(reqwest::Method::GET, "/health", None, None)
+        .await;
+    assert_eq!(
+        health.body["models"]["retrieval"], "hybrid",
+        "this test needs the embedding model: run `make models` ({})",
+        health.text
+    );
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+    // Not one word of the question is in the FAQ, but its Returns section answers it.
+    let question = "Can I get my money back?";
+    let r = app
+        .post(
+            &format!("/v1/bots/{bot}/search"),
+            &key,
+            json!({"query": question, "k": 3}),
+        )
+        .await;
+    assert_eq!(r.body["retrieval"], "hybrid", "{}", r.text);
+    assert_eq!(r.body["data"][0]["heading"], "Returns", "{}", r.text);
+    assert!(
+        r.body["data"][0]["similarity"].as_f64().unwrap() > 0.3,
+        "{}",
+        r.text
+    );
+    // Meaning alone is not enough to answer (no word of the question is in the passage: the
+    // confidence blends both), but the fallback points the visitor to the right topic first.
+    let r = app.chat(&key, &bot, json!({"message": question})).await;
+    assert_eq!(r.body["outcome"], "fallback", "{}", r.text);
+    assert_eq!(r.body["buttons"][0]["title"], "Returns", "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_follow_up_question_is_understood_from_the_previous_turn() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(
+        &key,
+        &bot,
+        "Products",
+        "# Kettle Pro\n\nThe Kettle Pro costs 89 euros and boils 1.7 litres in three minutes.\n\n# Toaster Max\n\nThe Toaster Max costs 59 euros and toasts four slices at once.",
+    )
+    .await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Tell me about the Toaster Max"}),
+        )
+        .await;
+    let conversation = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "How much is it?", "conversation_id": conversation}),
+        )
+        .await;
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+    let reply = r.body["reply"].as_str().unwrap();
+    assert!(reply.contains("59 euros"), "{reply}");
+    assert!(!reply.contains("89 euros"), "{reply}");
+    // In a new conversation the same words have nothing to refer to.
+    let r = app
+        .chat(&key, &bot, json!({"message": "How much is it?"}))
+        .await;
+    assert_eq!(r.body["outcome"], "fallback", "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_fallback_suggests_what_the_bot_knows_and_offers_a_person() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+    let r = app
+        .chat(&key, &bot, json!({"message": "Do you sell helicopters?"}))
+        .await;
+    assert_eq!(r.body["outcome"], "fallback", "{}", r.text);
+    let buttons: Vec<&str> = r.body["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["title"].as_str().unwrap())
+        .collect();
+    let (person, topics) = buttons.split_last().expect("buttons");
+    assert_eq!(*person, "Talk to a person", "{buttons:?}");
+    assert!(!topics.is_empty() && topics.len() <= 3, "{buttons:?}");
+    assert!(
+        topics
+            .iter()
+            .all(|t| ["Opening hours", "Returns", "Shipping"].contains(t)),
+        "{buttons:?}"
+    );
+    // The buttons stay with the message in the history.
+    let conversation = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let history = app
+        .get(&format!("/v1/conversations/{conversation}/messages"), &key)
+        .await;
+    assert_eq!(history.body["data"][1]["buttons"], r.body["buttons"]);
+    // Pressing the offer asks for a person.
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": person, "conversation_id": conversation}),
+        )
+        .await;
+    assert_eq!(r.body["outcome"], "handoff", "{}", r.text);
+    assert_eq!(r.body["status"], "waiting_for_agent", "{}", r.text);
+}

@@ -755,6 +755,17 @@ impl Store {
         page_of(&rows, page, message_from_row)
     }
 
+    /// The text of the visitor's message before this one in its conversation, if any.
+    pub async fn previous_visitor_text(&self, message: &MessageId) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT p.text FROM messages m JOIN messages p ON p.conversation_id = m.conversation_id
+             WHERE m.id = ? AND p.role = 'visitor' AND p.seq < m.seq ORDER BY p.seq DESC LIMIT 1",
+        )
+        .bind(message.as_str())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// One message of the account.
     pub async fn get_message(&self, account: &AccountId, id: &MessageId) -> Result<Message> {
         let row = sqlx::query(

@@ -15,6 +15,7 @@ mod events;
 mod jobs;
 mod knowledge;
 mod usage;
+mod vectors;
 mod webhooks;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -35,6 +36,7 @@ pub use error::StoreError;
 pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage};
 pub use knowledge::NewSource;
+pub use vectors::ChunkToEmbed;
 pub use webhooks::{
     payload_of, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryState,
     NewWebhook, WebhookPatch, WebhookRecord, WebhookTarget, DELIVERY_PREFIX,

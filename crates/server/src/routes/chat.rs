@@ -148,6 +148,10 @@ pub struct ChatResponse {
     pub handoff_reason: Option<HandoffReason>,
     /// The lead this message's contact details created, if any.
     pub lead_id: Option<LeadId>,
+    /// Quick replies offered with the reply. After a fallback: up to three topics near the
+    /// question that the bot can answer about, then an offer of a person (sending a button's
+    /// title asks for it).
+    pub buttons: Vec<sitechat_core::model::Button>,
 }
 
 impl From<Reply> for ChatResponse {
@@ -155,6 +159,11 @@ impl From<Reply> for ChatResponse {
         ChatResponse {
             reply: reply.message.as_ref().map(|m| m.text.clone()),
             conversation_id: reply.conversation.id,
+            buttons: reply
+                .message
+                .as_ref()
+                .map(|m| m.buttons.clone())
+                .unwrap_or_default(),
             message_id: reply.message.map(|m| m.id),
             visitor_message_id: reply.visitor_message.id,
             contact_id: reply.conversation.contact_id,
@@ -220,6 +229,8 @@ pub struct Passage {
     pub snippet: String,
     /// The retrieval score (higher is better; comparable only within one response).
     pub score: f32,
+    /// Cosine similarity of the passage to the query (hybrid retrieval only).
+    pub similarity: Option<f32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -250,6 +261,11 @@ pub async fn search(
         );
     }
     let hits = chat::search(&state, &caller, &bot, query, k).await?;
+    let retrieval = if hits.iter().any(|h| h.similarity.is_some()) {
+        "hybrid"
+    } else {
+        "bm25"
+    };
     let data = hits
         .into_iter()
         .enumerate()
@@ -264,11 +280,9 @@ pub async fn search(
                 url: cited.url,
                 snippet: cited.snippet,
                 score: h.score,
+                similarity: h.similarity,
             }
         })
         .collect();
-    Ok(Json(SearchResults {
-        data,
-        retrieval: "bm25",
-    }))
+    Ok(Json(SearchResults { data, retrieval }))
 }

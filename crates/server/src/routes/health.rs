@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::state::AppState;
+use crate::{models::ModelState, state::AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,8 +32,12 @@ pub struct Component {
 
 #[derive(Serialize, ToSchema)]
 pub struct Models {
-    /// `not_loaded`: no embedding model is installed; retrieval uses BM25 only.
+    /// The embedding model: `loaded`, `not_loaded` (found, loaded at first use), `missing` (run
+    /// `make models`), `failed` or `disabled`. Only `loaded`/`not_loaded` give hybrid retrieval.
     pub embedding: &'static str,
+    /// Why the embedding model is not usable, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_detail: Option<String>,
     /// How questions are matched to passages.
     pub retrieval: &'static str,
     /// Engines available to bots.
@@ -63,14 +67,23 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         detail: Some("per-bot BM25 indexes (tantivy)".to_owned()),
     };
     let ok = database.status == "ok";
+    let model = state.models.state();
     let body = Health {
         status: if ok { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         database,
         search,
         models: Models {
-            embedding: "not_loaded",
-            retrieval: "bm25",
+            embedding: model.as_str(),
+            embedding_detail: match &model {
+                ModelState::Missing(e) | ModelState::Failed(e) => Some(e.clone()),
+                _ => None,
+            },
+            retrieval: if state.models.available() {
+                "hybrid"
+            } else {
+                "bm25"
+            },
             engines: vec!["extractive"],
         },
     };

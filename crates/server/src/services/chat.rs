@@ -12,8 +12,8 @@ use serde_json::json;
 use sitechat_answer::intents::{self, Intent};
 use sitechat_core::{
     model::{
-        Bot, Conversation, ConversationStatus, HandoffAction, HandoffReason, JobState, Lead,
-        Message, Outcome, Role, SourceRef,
+        Bot, Button, Conversation, ConversationStatus, HandoffAction, HandoffReason, JobState,
+        Lead, Message, Outcome, Role, SourceRef,
     },
     now,
     validate::ChatText,
@@ -26,7 +26,7 @@ use sitechat_store::{
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
-    services::blocking,
+    services::{blocking, embeddings},
     state::AppState,
 };
 
@@ -78,8 +78,17 @@ pub async fn search(
         .require(Scope::Read)
         .or_else(|_| caller.require(Scope::Chat))?;
     let bot = state.store.get_bot(&caller.account.id, bot).await?;
-    let engine = state.engine.clone();
-    blocking(move || Ok(engine.retrieve(&bot.id, &bot.language, query.as_str(), k)?)).await
+    let vectors = embeddings::vectors(state, &bot.id, &bot.language).await?;
+    let (engine, state) = (state.engine.clone(), state.clone());
+    blocking(move || {
+        let question = vectors
+            .as_ref()
+            .and_then(|_| embeddings::embed_question(&state, query.as_str()));
+        let dense = question.as_deref().zip(vectors.as_deref());
+        let dense = dense.map(|(q, v)| (q.as_slice(), v));
+        Ok(engine.retrieve(&bot.id, &bot.language, query.as_str(), dense, k)?)
+    })
+    .await
 }
 
 /// A message from a visitor whom the client knows by its own key (`external_id`): it continues
@@ -222,12 +231,20 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
         return Ok(reply);
     }
 
-    let (text, outcome, confidence, sources) = match intents::detect(&text, &bot.language) {
-        Some(Intent::Human) => (handoff_reply(&bot), Outcome::Handoff, 1.0, Vec::new()),
+    let (text, outcome, confidence, sources, buttons) = match intents::detect(&text, &bot.language)
+    {
+        Some(Intent::Human) => (
+            handoff_reply(&bot),
+            Outcome::Handoff,
+            1.0,
+            Vec::new(),
+            Vec::new(),
+        ),
         Some(Intent::Greeting) => (
             bot.settings.greeting.clone(),
             Outcome::Smalltalk,
             1.0,
+            Vec::new(),
             Vec::new(),
         ),
         Some(intent) => (
@@ -235,24 +252,43 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
             Outcome::Smalltalk,
             1.0,
             Vec::new(),
+            Vec::new(),
         ),
         None if reply.lead.is_some() => (
             lead_thanks(&bot.language).to_owned(),
             Outcome::Smalltalk,
             1.0,
             Vec::new(),
+            Vec::new(),
         ),
         None => {
+            let vectors = embeddings::vectors(state, &bot.id, &bot.language).await?;
+            // A follow-up ("and on Saturdays?") is read with the question before it.
+            let previous = state
+                .store
+                .previous_visitor_text(&reply.visitor_message.id)
+                .await?;
+            let text =
+                sitechat_answer::question::in_context(&bot.language, &text, previous.as_deref());
             let engine = state.engine.clone();
-            let (bot_id, language, settings, question) = (
+            let (bot_id, language, settings, question, shared) = (
                 bot.id.clone(),
                 bot.language.clone(),
                 bot.settings.clone(),
                 text.clone(),
+                state.clone(),
             );
-            let answer =
-                blocking(move || Ok(engine.answer(&bot_id, &language, &settings, &question)?))
-                    .await?;
+            let answer = blocking(move || {
+                let embedded = vectors
+                    .as_ref()
+                    .and_then(|_| embeddings::embed_question(&shared, &question));
+                let dense = embedded
+                    .as_deref()
+                    .zip(vectors.as_deref())
+                    .map(|(q, v)| (q.as_slice(), v));
+                Ok(engine.answer(&bot_id, &language, &settings, &question, dense)?)
+            })
+            .await?;
             let mut text = answer.text;
             if answer.outcome == Outcome::Fallback
                 && bot.settings.ask_for_contact
@@ -260,7 +296,28 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
             {
                 text = format!("{text} {}", bot.settings.contact_prompt);
             }
-            (text, answer.outcome, answer.confidence, answer.sources)
+            // A fallback offers what the bot can answer about nearby, and a person.
+            let mut buttons: Vec<Button> = answer
+                .suggestions
+                .iter()
+                .map(|s| Button {
+                    title: s.clone(),
+                    payload: None,
+                })
+                .collect();
+            if answer.outcome == Outcome::Fallback {
+                buttons.push(Button {
+                    title: intents::human_offer(&bot.language).to_owned(),
+                    payload: None,
+                });
+            }
+            (
+                text,
+                answer.outcome,
+                answer.confidence,
+                answer.sources,
+                buttons,
+            )
         }
     };
     let stored = state
@@ -275,7 +332,7 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
                 confidence: Some(confidence),
                 outcome: Some(outcome),
                 sources: sources.clone(),
-                buttons: Vec::new(),
+                buttons,
             },
         )
         .await?;

@@ -157,6 +157,15 @@ pub async fn store_passages(
         return Err(e);
     }
     tracing::info!(bot = %bot.id, source = %source.id, kind = source.kind.as_str(), chunks = count, "source added");
+    // Small sources answer with meaning as soon as they are added; large ones get there in the
+    // background, answering on keywords meanwhile.
+    if count <= super::embeddings::INLINE_CHUNKS {
+        if let Err(e) = super::embeddings::embed_bot(state, &bot.id, &bot.language).await {
+            tracing::warn!(bot = %bot.id, error = %e, "embedding the new source failed; it is retried in the background");
+        }
+    } else {
+        super::embeddings::spawn_embed_bot(state, &bot.id, &bot.language);
+    }
     Ok(Added {
         source,
         chunks_created: count,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod bots;
 pub mod chat;
 pub mod conversations;
+pub mod embeddings;
 pub mod knowledge;
 pub mod training;
 pub mod webhooks;

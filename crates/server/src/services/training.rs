@@ -135,7 +135,12 @@ pub fn estimated_completion(job: &Job, max_pages: usize) -> Option<time::OffsetD
             if done == 0 {
                 return None;
             }
-            let total = job.progress.pages_discovered.clamp(done, max_pages as u64) as f64;
+            // Skipped pages count in `done` but not against `max_pages`: `done` may exceed it.
+            let total = job
+                .progress
+                .pages_discovered
+                .min(max_pages as u64)
+                .max(done) as f64;
             let elapsed = (now() - started).as_seconds_f64();
             let remaining = elapsed * (total - done as f64).max(0.0) / done as f64;
             Some(now() + time::Duration::seconds_f64(remaining))
@@ -517,5 +522,57 @@ async fn execute(
             Some(format!("nothing could be indexed from the website ({why})")),
         ));
     }
+    // Last phase: embed the new passages, reporting progress. The bot already answers on
+    // keywords; a stop or a cancel here leaves the rest to the background sweep.
+    if let Some(_claim) = super::embeddings::claim(state, &bot.id) {
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let embedded = super::embeddings::embed_batch(state, &bot.id, &run.language)
+                .await
+                .map_err(|e| failed(e, &run.progress))?;
+            let Some(n) = embedded else { break };
+            run.progress.chunks_embedded += n;
+            if run
+                .report(false)
+                .await
+                .map_err(|e| failed(e, &run.progress))?
+            {
+                break;
+            }
+        }
+    }
     Ok((JobState::Succeeded, run.progress, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use sitechat_core::{model::JobProgress, BotId, JobId};
+
+    use super::*;
+
+    #[test]
+    fn the_estimate_holds_when_skipped_pages_outnumber_the_page_limit() {
+        let job = Job {
+            id: JobId::generate(),
+            bot_id: BotId::generate(),
+            kind: "train".to_owned(),
+            state: JobState::Running,
+            params: serde_json::json!({}),
+            progress: JobProgress {
+                pages_discovered: 566,
+                pages_fetched: 172,
+                pages_skipped: 394,
+                ..JobProgress::default()
+            },
+            error: None,
+            attempts: 1,
+            created_at: now(),
+            started_at: Some(now() - time::Duration::seconds(10)),
+            finished_at: None,
+        };
+        let at = estimated_completion(&job, 250).expect("an estimate");
+        assert!(at >= now() - time::Duration::seconds(1));
+    }
 }
