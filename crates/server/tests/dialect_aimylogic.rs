@@ -260,6 +260,20 @@ fn parse_doc_time(s: &str) -> OffsetDateTime {
         .assume_utc()
 }
 
+/// Checks `nextTs`: written like the document's times but to the microsecond
+/// (`YYYY-MM-DDTHH:MM:SS.ffffff`, UTC, no zone); returns it.
+fn assert_next_ts(value: &Value) -> OffsetDateTime {
+    let s = value
+        .as_str()
+        .unwrap_or_else(|| panic!("nextTs: a time is a string, got {value}"));
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
+    );
+    time::PrimitiveDateTime::parse(s, format)
+        .unwrap_or_else(|e| panic!("nextTs `{s}` is not YYYY-MM-DDTHH:MM:SS.ffffff: {e}"))
+        .assume_utc()
+}
+
 /// Checks that a value is a time written exactly as the document does (`YYYY-MM-DDTHH:MM:SS.mmm`,
 /// no zone) and is about now in UTC; returns it.
 fn assert_doc_timestamp(value: &Value, what: &str) -> OffsetDateTime {
@@ -1231,7 +1245,7 @@ async fn events_check_their_parameters_and_give_the_time_to_poll_from() {
     assert_eq!(r.body["clientId"], "poller", "{}", r.text);
     let found = r.body["events"].as_array().unwrap();
     assert_eq!(found.len(), 2, "{}", r.text);
-    let next = assert_doc_timestamp(&r.body["nextTs"], "nextTs");
+    let next = assert_next_ts(&r.body["nextTs"]);
     let last = parse_doc_time(found[1]["timestamp"].as_str().unwrap());
     assert!(next > last, "nextTs is after the last event: {}", r.text);
     // Polling from nextTs gives nothing new.
@@ -1265,7 +1279,12 @@ async fn events_check_their_parameters_and_give_the_time_to_poll_from() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["events"], json!([]), "{}", r.text);
-    assert_eq!(r.body["nextTs"], doc_time(in_an_hour), "{}", r.text);
+    assert_eq!(
+        assert_next_ts(&r.body["nextTs"]),
+        parse_doc_time(&doc_time(in_an_hour)),
+        "{}",
+        r.text
+    );
     let future_iso = doc_time(OffsetDateTime::now_utc() + time::Duration::hours(1));
     let found = event_list(
         app,
@@ -1279,7 +1298,7 @@ async fn events_check_their_parameters_and_give_the_time_to_poll_from() {
     let r = events(app, token, &[("clientId", "nobody")]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["events"], json!([]), "{}", r.text);
-    assert_doc_timestamp(&r.body["nextTs"], "nextTs");
+    assert_next_ts(&r.body["nextTs"]);
 
     // Bad parameters.
     let r = events(

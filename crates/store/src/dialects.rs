@@ -137,16 +137,19 @@ impl Store {
         query.push_bind(account.as_str());
         query.push(" AND c.bot_id = ").push_bind(bot.as_str());
         query.push(" AND t.external_id = ").push_bind(external_id);
+        // SQLite compares times to the millisecond: the bounds are widened by one here and
+        // applied exactly below.
+        let slack = time::Duration::milliseconds(1);
         if let Some(from) = window.from {
             query
                 .push(" AND julianday(m.created_at) >= julianday(")
-                .push_bind(from)
+                .push_bind(from - slack)
                 .push(")");
         }
         if let Some(to) = window.to {
             query
                 .push(" AND julianday(m.created_at) <= julianday(")
-                .push_bind(to)
+                .push_bind(to + slack)
                 .push(")");
         }
         query
@@ -155,7 +158,15 @@ impl Store {
             .push(" OFFSET ")
             .push_bind(i64::from(window.offset));
         let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter().map(client_message_from_row).collect()
+        let mut messages = rows
+            .iter()
+            .map(client_message_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        messages.retain(|m| {
+            window.from.is_none_or(|f| m.message.created_at >= f)
+                && window.to.is_none_or(|t| m.message.created_at <= t)
+        });
+        Ok(messages)
     }
 
     /// A bot's contact by the client's key for it.

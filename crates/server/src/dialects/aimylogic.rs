@@ -27,7 +27,8 @@
 //!   client's last request. By default only agents' replies; with `all=true` also the client's
 //!   requests and the bot's replies, leaving out those of connection `cid` (the connection asking
 //!   already has them; agents' replies are always included). At most 250 events, oldest first,
-//!   with `nextTs` to poll from.
+//!   with `nextTs` to poll from: the instant just after the last event, written like the
+//!   document's times but to the microsecond (`2022-09-28T12:32:13.262001`).
 //! - `GET /{token}/client/{clientId}/history?from&to&limit&offset`: the client's messages, oldest
 //!   first (limit 1–1000, default 100); each has its own `id` and the `questionId` it belongs to.
 //! - State: `GET|POST /{token}/client/{clientId}/state` save and load any JSON object as is;
@@ -158,16 +159,11 @@ async fn channel(
 
 /// A time as the document writes it: UTC, milliseconds, no zone.
 fn timestamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
+    super::utc(
+        t,
+        time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
+        ),
     )
 }
 
@@ -446,16 +442,23 @@ async fn events(
         })
         .take(MAX_EVENTS)
         .collect();
+    // The instant after the last event, to the microsecond (RFC 3339), so that polling from it
+    // gives only what is new.
     let next = picked
         .last()
-        .map(|m| m.message.created_at + time::Duration::milliseconds(1))
+        .map(|m| m.message.created_at + time::Duration::microseconds(1))
         .or(from)
         .unwrap_or_else(now);
     let events: Vec<Value> = picked.iter().map(|m| event_json(&client, m)).collect();
     Ok(Json(json!({
         "clientId": client,
         "events": events,
-        "nextTs": timestamp(next),
+        "nextTs": super::utc(
+            next,
+            time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
+            ),
+        ),
     })))
 }
 

@@ -378,6 +378,7 @@ async fn list_knowledge(
                 SourceKind::Url | SourceKind::Website => format!("Content from {}", s.url.as_deref().unwrap_or("")),
                 SourceKind::Spreadsheet => format!("Spreadsheet ({} rows)", s.chunks),
                 SourceKind::File => format!("Uploaded file ({} characters)", s.characters),
+                SourceKind::Qa => format!("Curated answers ({} questions)", s.chunks),
             };
             let kind = match s.kind {
                 SourceKind::Website => "url",

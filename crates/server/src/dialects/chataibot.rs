@@ -112,16 +112,11 @@ struct StartBody {
 }
 
 fn created_at(c: &Conversation) -> String {
-    let t = c.created_at;
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
+    super::utc(
+        c.created_at,
+        time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]"
+        ),
     )
 }
 

@@ -80,3 +80,13 @@ pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
+
+/// A time in UTC in a dialect's own format (`time`'s format description syntax).
+pub(crate) fn utc(
+    t: time::OffsetDateTime,
+    format: &[time::format_description::BorrowedFormatItem<'_>],
+) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format)
+        .unwrap_or_default()
+}
