@@ -106,7 +106,8 @@ fn source_ref(hit: &Hit, used: &str) -> SourceRef {
     SourceRef {
         source_id: hit.source_id.clone(),
         chunk_id: hit.chunk_id.clone(),
-        title: if hit.heading.is_empty() {
+        // A curated answer's question is its title and its heading: said once.
+        title: if hit.heading.is_empty() || hit.heading == hit.title {
             hit.title.clone()
         } else {
             format!("{} › {}", hit.title, hit.heading)
@@ -332,6 +333,7 @@ mod tests {
             text: text.into(),
             score: 1.0,
             similarity: None,
+            curated: false,
         }
     }
 

@@ -42,8 +42,18 @@
 //!
 //! An answer below the bot's threshold is replaced by its fallback message, with up to three
 //! topics near the question that the bot can answer about.
+//!
+//! ## Curated answers
+//!
+//! Before composing, the engine looks among the retrieved passages for curated answers (sources
+//! of kind `qa`: a question and its answer). When a curated question matches the visitor's
+//! closely enough, its answer is the reply, verbatim, with outcome `curated`, the match score as
+//! its confidence, and the curated answer as its only source (titled with its question). What
+//! "closely enough" means is in [`curated`]. Otherwise curated answers are passages like any
+//! other, which the composer may quote.
 
 pub mod compose;
+pub mod curated;
 pub mod intents;
 pub mod leads;
 pub mod question;
@@ -99,12 +109,76 @@ impl AnswerEngine {
         question: &str,
         dense: Dense<'_>,
     ) -> Result<Answer, SearchError> {
-        let draft = self.draft(bot, language, question, dense)?;
+        let read = question::read(language, question);
+        let hits = self
+            .index
+            .hybrid_search(bot, language, &read.topic, dense, RETRIEVE_K)?;
+        if let Some(answer) = self.curated(bot, language, settings, question, &hits)? {
+            return Ok(answer);
+        }
+        let draft = self.draft_from(bot, language, &read, &hits)?;
         let mut answer = decide(draft, settings);
         if answer.outcome == Outcome::Fallback {
-            answer.suggestions = self.suggestions(bot, language, question, dense)?;
+            answer.suggestions = topics(&hits);
         }
         Ok(answer)
+    }
+
+    /// The curated answer whose question best matches the visitor's, when one matches closely
+    /// enough (see [`curated`]).
+    pub fn curated(
+        &self,
+        bot: &BotId,
+        language: &str,
+        settings: &BotSettings,
+        question: &str,
+        hits: &[Hit],
+    ) -> Result<Option<Answer>, SearchError> {
+        let candidates: Vec<&Hit> = hits
+            .iter()
+            .filter(|h| h.curated && !h.heading.trim().is_empty())
+            .collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let mut analyzer = sitechat_search::analyzer(language);
+        let visitor = curated::terms(&mut analyzer, question);
+        if visitor.is_empty() {
+            return Ok(None);
+        }
+        let questions: Vec<Vec<String>> = candidates
+            .iter()
+            .map(|h| curated::terms(&mut analyzer, &h.heading))
+            .collect();
+        let mut all: Vec<String> = visitor
+            .iter()
+            .chain(questions.iter().flatten())
+            .cloned()
+            .collect();
+        all.sort();
+        all.dedup();
+        let idf = self.index.idf(bot, language, &all)?;
+        let weight = |term: &str| {
+            all.binary_search_by(|t| t.as_str().cmp(term))
+                .map_or(0.0, |i| f64::from(idf[i]))
+        };
+        let least = curated::MIN_MATCH.max(settings.confidence_threshold);
+        let mut best: Option<(f64, &Hit)> = None;
+        for (hit, terms) in candidates.into_iter().zip(&questions) {
+            let lexical = curated::lexical(&visitor, terms, weight);
+            let meaning = hit.similarity.map(semantic_score);
+            let score = curated::score(lexical, meaning);
+            if score >= least && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, hit));
+            }
+        }
+        Ok(best.map(|(score, hit)| Answer {
+            outcome: Outcome::Curated,
+            text: hit.text.clone(),
+            confidence: score.min(1.0),
+            sources: vec![curated::cite(hit)],
+            suggestions: Vec::new(),
+        }))
     }
 
     /// Topics near the question that the bot's knowledge covers: the headings (or titles) of
@@ -117,22 +191,7 @@ impl AnswerEngine {
         dense: Dense<'_>,
     ) -> Result<Vec<String>, SearchError> {
         let hits = self.retrieve(bot, language, question, dense, RETRIEVE_K)?;
-        let mut out: Vec<String> = Vec::new();
-        for hit in &hits {
-            let topic = if hit.heading.trim().is_empty() {
-                hit.title.trim()
-            } else {
-                hit.heading.trim()
-            };
-            let fits = !topic.is_empty() && topic.chars().count() <= 80;
-            if fits && !out.iter().any(|t| t.eq_ignore_ascii_case(topic)) {
-                out.push(topic.to_owned());
-            }
-            if out.len() == MAX_SUGGESTIONS {
-                break;
-            }
-        }
-        Ok(out)
+        Ok(topics(&hits))
     }
 
     /// The passages the engine answers a question from, best first: what `draft` composes from.
@@ -159,6 +218,20 @@ impl AnswerEngine {
         dense: Dense<'_>,
     ) -> Result<Option<Draft>, SearchError> {
         let question = question::read(language, question);
+        let hits = self
+            .index
+            .hybrid_search(bot, language, &question.topic, dense, RETRIEVE_K)?;
+        self.draft_from(bot, language, &question, &hits)
+    }
+
+    /// The best extractive answer from passages retrieved for the question.
+    fn draft_from(
+        &self,
+        bot: &BotId,
+        language: &str,
+        question: &question::Question,
+        hits: &[Hit],
+    ) -> Result<Option<Draft>, SearchError> {
         let mut analyzer = sitechat_search::analyzer(language);
         let mut terms = sitechat_search::analyze_with(&mut analyzer, &question.topic);
         terms.sort();
@@ -166,9 +239,6 @@ impl AnswerEngine {
         if terms.is_empty() {
             return Ok(None);
         }
-        let hits = self
-            .index
-            .hybrid_search(bot, language, &question.topic, dense, RETRIEVE_K)?;
         if hits.is_empty() {
             return Ok(None);
         }
@@ -191,11 +261,10 @@ impl AnswerEngine {
                 coverage
             }
         };
-        let draft =
-            compose(&terms, &idf, &hits, question.multi_part, &mut analyzer).map(|mut d| {
-                d.confidence = blend(d.confidence, semantic_confidence(&hits, &d));
-                d
-            });
+        let draft = compose(&terms, &idf, hits, question.multi_part, &mut analyzer).map(|mut d| {
+            d.confidence = blend(d.confidence, semantic_confidence(hits, &d));
+            d
+        });
         // The passage closest in meaning, answered by its opening, when no sentence shares the
         // question's words or when it is surer than the sentences that do.
         let closest = hits
@@ -219,6 +288,27 @@ impl AnswerEngine {
     }
 }
 
+/// The headings (or titles) of retrieved passages, distinct, at most [`MAX_SUGGESTIONS`]: topics
+/// near the question that the bot can answer about.
+fn topics(hits: &[Hit]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for hit in hits {
+        let topic = if hit.heading.trim().is_empty() {
+            hit.title.trim()
+        } else {
+            hit.heading.trim()
+        };
+        let fits = !topic.is_empty() && topic.chars().count() <= 80;
+        if fits && !out.iter().any(|t| t.eq_ignore_ascii_case(topic)) {
+            out.push(topic.to_owned());
+        }
+        if out.len() == MAX_SUGGESTIONS {
+            break;
+        }
+    }
+    out
+}
+
 /// Similarity below which a passage says nothing about the question, and above which it surely
 /// does (all-MiniLM-L6-v2 cosine).
 const SIMILARITY_FLOOR: f32 = 0.30;
@@ -235,7 +325,14 @@ fn semantic_confidence(hits: &[Hit], draft: &Draft) -> f64 {
     if !best.is_finite() {
         return 0.0;
     }
-    f64::from(((best - SIMILARITY_FLOOR) / (SIMILARITY_CEILING - SIMILARITY_FLOOR)).clamp(0.0, 1.0))
+    semantic_score(best)
+}
+
+/// A cosine similarity mapped linearly from [`SIMILARITY_FLOOR`, `SIMILARITY_CEILING`] to [0, 1].
+pub fn semantic_score(similarity: f32) -> f64 {
+    f64::from(
+        ((similarity - SIMILARITY_FLOOR) / (SIMILARITY_CEILING - SIMILARITY_FLOOR)).clamp(0.0, 1.0),
+    )
 }
 
 /// Applies the bot's threshold: a confident draft is the answer, anything else the fallback.
@@ -255,5 +352,92 @@ pub fn decide(draft: Option<Draft>, settings: &BotSettings) -> Answer {
             sources: Vec::new(),
             suggestions: Vec::new(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sitechat_core::{model::Chunk, ChunkId, SourceId};
+
+    use super::*;
+
+    fn engine() -> (AnswerEngine, BotId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(SearchIndex::open(dir.path()).unwrap());
+        let bot = BotId::generate();
+        let chunk = |heading: &str, text: &str, curated: bool| Chunk {
+            id: ChunkId::generate(),
+            bot_id: bot.clone(),
+            source_id: SourceId::generate(),
+            ordinal: 0,
+            title: if curated { heading } else { "Shop FAQ" }.to_owned(),
+            heading: heading.to_owned(),
+            anchor: None,
+            url: None,
+            text: text.to_owned(),
+            curated,
+        };
+        let chunks = [
+            chunk(
+                "Returns",
+                "You can return any unused item within 30 days. Refunds take 5 business days.",
+                false,
+            ),
+            chunk(
+                "Opening hours",
+                "On Saturdays we open from 10am to 4pm.",
+                false,
+            ),
+            chunk(
+                "How long does a refund take?",
+                "Refunds take up to 60 days for members.",
+                true,
+            ),
+        ];
+        index.add_chunks(&bot, "en", &chunks).unwrap();
+        (AnswerEngine::new(index), bot, dir)
+    }
+
+    #[test]
+    fn a_curated_answer_wins_over_a_passage() {
+        let (engine, bot, _dir) = engine();
+        let settings = BotSettings::default();
+        let answer = engine
+            .answer(&bot, "en", &settings, "How long do refunds take?", None)
+            .unwrap();
+        assert_eq!(answer.outcome, Outcome::Curated, "{answer:?}");
+        assert_eq!(answer.text, "Refunds take up to 60 days for members.");
+        assert!((answer.confidence - 1.0).abs() < 1e-9, "{answer:?}");
+        assert_eq!(answer.sources.len(), 1);
+        assert_eq!(answer.sources[0].title, "How long does a refund take?");
+        assert_eq!(
+            answer.sources[0].snippet,
+            "Refunds take up to 60 days for members."
+        );
+    }
+
+    #[test]
+    fn other_questions_are_composed_from_the_passages() {
+        let (engine, bot, _dir) = engine();
+        let settings = BotSettings::default();
+        for question in [
+            "Are you open on Saturdays?",
+            "Do you ship to Norway?",
+            "Can I get a refund?",
+        ] {
+            let answer = engine
+                .answer(&bot, "en", &settings, question, None)
+                .unwrap();
+            assert_ne!(answer.outcome, Outcome::Curated, "{question}: {answer:?}");
+        }
+        // A bot that wants more certainty than the match has gets no curated answer.
+        let strict = BotSettings {
+            confidence_threshold: 1.1,
+            ..BotSettings::default()
+        };
+        let answer = engine
+            .answer(&bot, "en", &strict, "How long do refunds take?", None)
+            .unwrap();
+        assert_ne!(answer.outcome, Outcome::Curated);
     }
 }

@@ -80,6 +80,47 @@ pub struct BotSettings {
     /// How the chat widget looks.
     #[serde(default)]
     pub branding: Branding,
+    /// Who writes the reply from the retrieved passages.
+    #[serde(default)]
+    pub engine: EngineSettings,
+}
+
+/// The answer engine of a bot. Retrieval, sources and confidence are the same for every engine;
+/// the engine only words the reply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineSettings {
+    /// Sentences of the bot's own passages, never a word of its own (the default).
+    #[default]
+    Extractive,
+    /// Any OpenAI-compatible chat-completions endpoint, given only the retrieved passages and
+    /// the recent turns; when it fails, the extractive answer is sent instead.
+    Openai(OpenAiSettings),
+}
+
+/// An OpenAI-compatible endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OpenAiSettings {
+    /// The API's base URL, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// The API key, sealed with the server's secret key (never shown in clear); `null`: none.
+    #[serde(default)]
+    pub api_key_sealed: Option<String>,
+    /// Seconds to wait for the first token and between tokens.
+    #[serde(default = "default_engine_timeout")]
+    pub timeout_seconds: u32,
+    /// Most tokens in a reply.
+    #[serde(default = "default_engine_max_tokens")]
+    pub max_tokens: u32,
+}
+
+fn default_engine_timeout() -> u32 {
+    20
+}
+
+fn default_engine_max_tokens() -> u32 {
+    300
 }
 
 /// The chat widget's look.
@@ -210,6 +251,7 @@ impl Default for BotSettings {
             public_widget: false,
             allowed_origins: Vec::new(),
             branding: Branding::default(),
+            engine: EngineSettings::default(),
         }
     }
 }
@@ -256,6 +298,10 @@ pub enum SourceKind {
     Website,
     Spreadsheet,
     File,
+    /// Curated answers: question and answer pairs, one per chunk (heading = the question,
+    /// text = the answer). A visitor question that matches a curated question closely enough
+    /// gets the curated answer verbatim.
+    Qa,
 }
 
 impl SourceKind {
@@ -266,6 +312,7 @@ impl SourceKind {
             SourceKind::Website => "website",
             SourceKind::Spreadsheet => "spreadsheet",
             SourceKind::File => "file",
+            SourceKind::Qa => "qa",
         }
     }
 
@@ -276,6 +323,7 @@ impl SourceKind {
             Self::Website,
             Self::Spreadsheet,
             Self::File,
+            Self::Qa,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -313,6 +361,9 @@ pub struct Chunk {
     pub anchor: Option<String>,
     pub url: Option<String>,
     pub text: String,
+    /// A curated answer (its source is of kind [`SourceKind::Qa`]): `heading` is the question and
+    /// `text` the answer, returned verbatim when a visitor asks the question.
+    pub curated: bool,
 }
 
 /// Who wrote a message.

@@ -85,6 +85,10 @@ text_type!(/// A knowledge entry's title.
     SourceTitle, 1, 300);
 text_type!(/// Knowledge text: at least 10 characters, as Asyntai requires, at most 2 million.
     TextContent, 10, 2_000_000);
+text_type!(/// A curated answer's question (it is also the source's title).
+    CuratedQuestion, 1, 300);
+text_type!(/// A curated answer, returned verbatim.
+    CuratedAnswer, 1, 5_000);
 text_type!(/// A visitor's message.
     ChatText, 1, 4_000);
 text_type!(/// A client-chosen visitor or session key.

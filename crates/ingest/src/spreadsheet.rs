@@ -13,6 +13,9 @@
 //!   written without ".0"; dates as `YYYY-MM-DD` (with `HH:MM` when they have a time); error
 //!   cells (`#N/A`) count as empty.
 //!
+//! A sheet whose header row names a question column and an answer column ([`qa_columns`]) is a
+//! table of curated answers: [`Sheet::qa_pairs`] reads it as question and answer pairs.
+//!
 //! The first non-empty row is the header row. Empty rows are skipped and not counted. A header
 //! without a name is called "Column N". A CSV row with more non-empty cells than there are
 //! headers is an error that names its line (empty trailing cells, which spreadsheet programs
@@ -38,6 +41,8 @@ pub struct Sheet {
     pub headers: Vec<String>,
     /// Each data row as `"Header: value"` lines joined by `"\n"`, empty cells skipped.
     pub rows: Vec<String>,
+    /// Each data row's cells (trimmed), in the order of `rows`.
+    pub cells: Vec<Vec<String>>,
     /// Number of non-empty data rows in the file (more than `rows.len()` when truncated).
     pub total_rows: usize,
     /// Whether `rows` stops at `max_rows`.
@@ -86,6 +91,7 @@ pub fn read_sheet(
 struct Rows {
     headers: Option<Vec<String>>,
     rows: Vec<String>,
+    cells: Vec<Vec<String>>,
     total: usize,
     max_rows: Option<usize>,
 }
@@ -95,6 +101,7 @@ impl Rows {
         Rows {
             headers: None,
             rows: Vec::new(),
+            cells: Vec::new(),
             total: 0,
             max_rows,
         }
@@ -140,6 +147,7 @@ impl Rows {
             })
             .collect();
         self.rows.push(lines.join("\n"));
+        self.cells.push(cells);
         Ok(())
     }
 
@@ -152,8 +160,80 @@ impl Rows {
             headers,
             truncated: self.rows.len() < self.total,
             rows: self.rows,
+            cells: self.cells,
             total_rows: self.total,
         })
+    }
+}
+
+/// Header names of a question column, lower-case (English, French, Spanish, German).
+const QUESTION_HEADERS: &[&str] = &[
+    "question",
+    "questions",
+    "q",
+    "pregunta",
+    "preguntas",
+    "frage",
+    "fragen",
+];
+/// Header names of an answer column, lower-case.
+const ANSWER_HEADERS: &[&str] = &[
+    "answer",
+    "answers",
+    "a",
+    "réponse",
+    "réponses",
+    "reponse",
+    "reponses",
+    "respuesta",
+    "respuestas",
+    "antwort",
+    "antworten",
+];
+
+/// The question and answer columns of a header row, when it has one of each (case-insensitive:
+/// question/answer, q/a, questions/answers, question/réponse, pregunta/respuesta,
+/// frage/antwort; a trailing `:` or `?` is ignored). The first of each is used.
+pub fn qa_columns(headers: &[String]) -> Option<(usize, usize)> {
+    let named = |names: &[&str]| {
+        headers.iter().position(|h| {
+            let h = h.trim().trim_end_matches([':', '?']).trim().to_lowercase();
+            names.contains(&h.as_str())
+        })
+    };
+    let (q, a) = (named(QUESTION_HEADERS)?, named(ANSWER_HEADERS)?);
+    (q != a).then_some((q, a))
+}
+
+/// Question and answer pairs read from a sheet, and how many rows were left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QaPairs {
+    /// `(question, answer)`, in row order.
+    pub pairs: Vec<(String, String)>,
+    /// Rows with an empty question or answer (or one the caller refused).
+    pub skipped: usize,
+}
+
+impl Sheet {
+    /// The sheet's rows as question and answer pairs, when its header row names a question and
+    /// an answer column ([`qa_columns`]); other columns are ignored. Rows with an empty question
+    /// or answer, or that `accept` refuses, are skipped and counted.
+    pub fn qa_pairs(&self, accept: impl Fn(&str, &str) -> bool) -> Option<QaPairs> {
+        let (q, a) = qa_columns(&self.headers)?;
+        let mut out = QaPairs {
+            pairs: Vec::new(),
+            skipped: 0,
+        };
+        for cells in &self.cells {
+            let cell = |i: usize| cells.get(i).map_or("", |c| c.trim());
+            let (question, answer) = (cell(q), cell(a));
+            if question.is_empty() || answer.is_empty() || !accept(question, answer) {
+                out.skipped += 1;
+            } else {
+                out.pairs.push((question.to_owned(), answer.to_owned()));
+            }
+        }
+        Some(out)
     }
 }
 
@@ -347,6 +427,44 @@ mod tests {
             sheet.rows,
             ["Question: Do you ship to Spain?\nAnswer: Yes, in 3 days."]
         );
+    }
+
+    #[test]
+    fn question_and_answer_columns_make_curated_pairs() {
+        let sheet = csv(
+            b"Category,Question,Answer\nShop,Do you ship to Spain?,Yes.\nShop,,Orphan answer\nShop,Open on Sundays?,\nShop,Gift wrap?,\"Yes, for 2 EUR.\"\n",
+        )
+        .unwrap();
+        let qa = sheet.qa_pairs(|_, _| true).unwrap();
+        assert_eq!(
+            qa.pairs,
+            [
+                ("Do you ship to Spain?".to_owned(), "Yes.".to_owned()),
+                ("Gift wrap?".to_owned(), "Yes, for 2 EUR.".to_owned())
+            ]
+        );
+        assert_eq!(qa.skipped, 2);
+        let qa = sheet.qa_pairs(|q, _| q.len() < 12).unwrap();
+        assert_eq!(qa.pairs.len(), 1);
+        assert_eq!(qa.skipped, 3);
+        // A sheet of something else is not.
+        assert!(csv(b"Product,Price\nTent,199\n")
+            .unwrap()
+            .qa_pairs(|_, _| true)
+            .is_none());
+    }
+
+    #[test]
+    fn question_and_answer_headers_are_recognised_in_several_languages() {
+        let names = |h: &[&str]| qa_columns(&h.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert_eq!(names(&["Question", "Answer"]), Some((0, 1)));
+        assert_eq!(names(&["ID", "Q", "A"]), Some((1, 2)));
+        assert_eq!(names(&["QUESTIONS", "answers"]), Some((0, 1)));
+        assert_eq!(names(&["Réponse", "Question"]), Some((1, 0)));
+        assert_eq!(names(&["Pregunta", "Respuesta"]), Some((0, 1)));
+        assert_eq!(names(&["Frage:", "Antwort"]), Some((0, 1)));
+        assert_eq!(names(&["Question", "Details"]), None);
+        assert_eq!(names(&["Product", "Answer"]), None);
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! removed and stemmed (for the languages tantivy has stemmers for). The same analysis serves the
 //! answer composer ([`SearchIndex::analyze`]) so that "match" means the same thing everywhere.
 //!
+//! Curated answers' passages carry a stored `curated` flag ([`Hit::curated`]), taken from
+//! [`Chunk::curated`] when they are indexed, so an index rebuilt from the database keeps it. An
+//! index written with an older schema is started afresh when opened (and then found empty and
+//! rebuilt by the server's start-up check).
+//!
 //! All methods block (disk I/O, index commits): call them from a blocking pool.
 
 mod dense;
@@ -68,6 +73,8 @@ pub struct Hit {
     pub score: f32,
     /// Cosine similarity of the passage to the question, when retrieval used embeddings.
     pub similarity: Option<f32>,
+    /// A curated answer: `heading` is its question and `text` its answer.
+    pub curated: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -79,6 +86,8 @@ struct Fields {
     anchor: Field,
     url: Field,
     text: Field,
+    /// `"1"` on curated answers' passages.
+    curated: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -98,6 +107,7 @@ fn schema() -> (Schema, Fields) {
         anchor: builder.add_text_field("anchor", STORED),
         url: builder.add_text_field("url", STORED),
         text: builder.add_text_field("text", analysed),
+        curated: builder.add_text_field("curated", STRING | STORED),
     };
     (builder.build(), fields)
 }
@@ -191,7 +201,17 @@ impl BotIndex {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            // An index written by an older version (another schema): start it afresh. The
+            // start-up check finds it empty and rebuilds it from the database.
+            Err(tantivy::TantivyError::SchemaError(_)) => {
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::open_or_create(tantivy::directory::MmapDirectory::open(dir)?, schema)?
+            }
+            Err(e) => return Err(e.into()),
+        };
         index.tokenizers().register(ANALYZER, analyzer(language));
         let reader = index
             .reader_builder()
@@ -617,6 +637,7 @@ fn hit_of(f: &Fields, doc: &TantivyDocument, score: f32) -> Hit {
         text: text(f.text),
         score,
         similarity: None,
+        curated: doc.get_first(f.curated).and_then(|v| v.as_str()) == Some("1"),
     }
 }
 
@@ -633,6 +654,9 @@ fn chunk_document(f: &Fields, chunk: &Chunk) -> TantivyDocument {
         doc.add_text(f.url, url);
     }
     doc.add_text(f.text, &chunk.text);
+    if chunk.curated {
+        doc.add_text(f.curated, "1");
+    }
     doc
 }
 
@@ -693,6 +717,7 @@ mod tests {
             anchor: None,
             url: None,
             text: text.into(),
+            curated: false,
         }
     }
 
@@ -783,6 +808,55 @@ mod tests {
             )
             .unwrap();
         assert!(idf[0] < idf[1] && idf[1] < idf[2], "{idf:?}");
+    }
+
+    #[test]
+    fn the_curated_flag_survives_indexing_and_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let src = SourceId::generate();
+        let plain = chunk(&bot, &src, "Refunds within 30 days.");
+        let mut curated = chunk(&bot, &src, "60 days for members.");
+        curated.heading = "How long does a refund take?".into();
+        curated.curated = true;
+        let chunks = vec![plain, curated];
+        index.add_chunks(&bot, "en", &chunks).unwrap();
+        let flags = |index: &SearchIndex| {
+            let mut hits = index.search(&bot, "en", "refund days", 5).unwrap();
+            hits.sort_by(|a, b| a.text.cmp(&b.text));
+            hits.into_iter()
+                .map(|h| (h.text, h.curated))
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![
+            ("60 days for members.".to_owned(), true),
+            ("Refunds within 30 days.".to_owned(), false),
+        ];
+        assert_eq!(flags(&index), expected);
+        index.rebuild(&bot, "en", [Ok(chunks.clone())]).unwrap();
+        assert_eq!(flags(&index), expected);
+        // Reopened from disk.
+        let reopened = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(flags(&reopened), expected);
+    }
+
+    #[test]
+    fn an_index_with_an_older_schema_is_started_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = BotId::generate();
+        let bot_dir = dir.path().join(bot.as_str());
+        std::fs::create_dir_all(&bot_dir).unwrap();
+        let mut old = Schema::builder();
+        old.add_text_field("chunk_id", STRING | STORED);
+        let old = Index::create_in_dir(&bot_dir, old.build()).unwrap();
+        let mut writer = old.writer_with_num_threads(1, WRITER_MEMORY).unwrap();
+        writer.add_document(TantivyDocument::default()).unwrap();
+        writer.commit().unwrap();
+        drop(writer);
+        drop(old);
+        let index = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(index.doc_count(&bot, "en").unwrap(), 0);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod live;
 pub mod models;
 pub mod routes;
+pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;
@@ -262,6 +263,10 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
             config.embeddings,
         )),
         embedding: Arc::default(),
+        sealer: Arc::new(
+            secrets::Sealer::open_or_create(&config.data_dir)
+                .context("cannot open the secret key")?,
+        ),
         config: Arc::new(config),
         store,
         index,

@@ -30,4 +30,6 @@ pub struct AppState {
     pub models: Arc<crate::models::Models>,
     /// Bots whose chunks are being embedded now (one embedding run per bot at a time).
     pub embedding: Arc<std::sync::Mutex<std::collections::HashSet<sitechat_core::BotId>>>,
+    /// Seals secrets that must be used again (a bot's model API key).
+    pub sealer: Arc<crate::secrets::Sealer>,
 }

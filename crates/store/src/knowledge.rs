@@ -31,7 +31,9 @@ fn source_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Source> {
     })
 }
 
+/// A chunk from a row of `chunks` joined with its source's kind (as `source_kind`).
 fn chunk_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Chunk> {
+    let kind: String = row.try_get("source_kind")?;
     Ok(Chunk {
         id: ChunkId::from_trusted(row.try_get("id")?),
         bot_id: BotId::from_trusted(row.try_get("bot_id")?),
@@ -42,6 +44,7 @@ fn chunk_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Chunk> {
         anchor: row.try_get("anchor")?,
         url: row.try_get("url")?,
         text: row.try_get("text")?,
+        curated: kind == SourceKind::Qa.as_str(),
     })
 }
 
@@ -227,21 +230,24 @@ impl Store {
         Ok(chunk_ids.into_iter().map(ChunkId::from_trusted).collect())
     }
 
-    /// Every chunk of a bot, in batches, for rebuilding its index. Not scoped to an account: only
-    /// the operator's `reindex` and the start-up consistency check call it.
+    /// Every chunk of a bot, in batches, for rebuilding its index (with `curated` set from its
+    /// source's kind). Not scoped to an account: only the operator's `reindex` and the start-up
+    /// consistency check call it.
     pub async fn bot_chunks(
         &self,
         bot: &BotId,
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<(i64, Chunk)>> {
-        let rows =
-            sqlx::query("SELECT * FROM chunks WHERE bot_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-                .bind(bot.as_str())
-                .bind(after_seq)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT c.*, s.kind AS source_kind FROM chunks c JOIN sources s ON s.id = c.source_id
+                 WHERE c.bot_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?",
+        )
+        .bind(bot.as_str())
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("seq")?, chunk_from_row(r)?)))
             .collect()
@@ -254,5 +260,98 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sitechat_core::{model::BotSettings, now, Plan};
+
+    use super::*;
+    use crate::NewBot;
+
+    fn source(bot: &BotId, kind: SourceKind, heading: &str, text: &str) -> NewSource {
+        let id = SourceId::generate();
+        NewSource {
+            source: Source {
+                id: id.clone(),
+                bot_id: bot.clone(),
+                kind,
+                title: heading.to_owned(),
+                url: None,
+                characters: text.len() as i64,
+                chunks: 1,
+                created_at: now(),
+            },
+            content_hash: "h".into(),
+            chunks: vec![Chunk {
+                id: ChunkId::generate(),
+                bot_id: bot.clone(),
+                source_id: id,
+                ordinal: 0,
+                title: heading.to_owned(),
+                heading: heading.to_owned(),
+                anchor: None,
+                url: None,
+                text: text.to_owned(),
+                // Whatever the caller says, reading back takes the flag from the source's kind.
+                curated: false,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn chunks_read_back_for_an_index_rebuild_know_whether_they_are_curated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let account = store
+            .create_account("t", Plan::Unlimited, false)
+            .await
+            .unwrap()
+            .id;
+        let bot = store
+            .create_bot(
+                &account,
+                NewBot {
+                    name: "Shop".into(),
+                    website_url: None,
+                    language: "en".into(),
+                    industry: None,
+                    settings: BotSettings::default(),
+                },
+                None,
+            )
+            .await
+            .unwrap()
+            .id;
+        let text = source(&bot, SourceKind::Text, "Refunds", "Refunds within 30 days.");
+        let qa = source(
+            &bot,
+            SourceKind::Qa,
+            "How long does a refund take?",
+            "60 days for members.",
+        );
+        store.insert_source(&account, &text).await.unwrap();
+        store.insert_source(&account, &qa).await.unwrap();
+        let chunks = store.bot_chunks(&bot, 0, 10).await.unwrap();
+        let flags: Vec<(String, bool)> = chunks
+            .into_iter()
+            .map(|(_, c)| (c.text, c.curated))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                ("Refunds within 30 days.".to_owned(), false),
+                ("60 days for members.".to_owned(), true)
+            ]
+        );
+        assert_eq!(
+            store
+                .get_source(&account, &bot, &qa.source.id)
+                .await
+                .unwrap()
+                .kind,
+            SourceKind::Qa
+        );
     }
 }

@@ -3,7 +3,7 @@
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use sitechat_core::{
-    model::{Bot, BotSettings, Branding, CrawlSettings},
+    model::{Bot, BotSettings, Branding, CrawlSettings, EngineSettings, OpenAiSettings},
     validate::{self, threshold, BotMessage, BotName, HttpUrl, Language, ValidationError},
     BotId,
 };
@@ -59,6 +59,90 @@ pub struct SettingsPatch {
     pub allowed_origins: Option<Vec<String>>,
     /// The chat widget's look; absent fields keep their value.
     pub branding: Option<BrandingPatch>,
+    /// Who words the replies: `{"kind": "extractive"}` (default) or `{"kind": "openai",
+    /// "base_url", "model", "api_key"?, "timeout_seconds"?, "max_tokens"?}`. The API key is
+    /// sealed when stored and never shown; leaving it out keeps the current one for the same
+    /// base URL.
+    pub engine: Option<EnginePatch>,
+}
+
+/// A bot's engine, as written.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EnginePatch {
+    Extractive,
+    Openai {
+        base_url: String,
+        model: String,
+        api_key: Option<String>,
+        timeout_seconds: Option<u32>,
+        max_tokens: Option<u32>,
+    },
+}
+
+impl EnginePatch {
+    fn apply(
+        self,
+        current: &EngineSettings,
+        seal: &dyn Fn(&str) -> String,
+    ) -> Result<EngineSettings, ValidationError> {
+        let EnginePatch::Openai {
+            base_url,
+            model,
+            api_key,
+            timeout_seconds,
+            max_tokens,
+        } = self
+        else {
+            return Ok(EngineSettings::Extractive);
+        };
+        let base_url = HttpUrl::parse("settings.engine.base_url", &base_url)?
+            .as_str()
+            .to_owned();
+        let model = model.trim().to_owned();
+        if model.is_empty() || model.chars().count() > 200 {
+            return Err(ValidationError::new(
+                "settings.engine.model",
+                "must name the model (1–200 characters), e.g. gpt-4o-mini",
+            ));
+        }
+        let timeout_seconds = timeout_seconds.unwrap_or(20);
+        if !(1..=120).contains(&timeout_seconds) {
+            return Err(ValidationError::new(
+                "settings.engine.timeout_seconds",
+                "must be between 1 and 120",
+            ));
+        }
+        let max_tokens = max_tokens.unwrap_or(300);
+        if !(16..=4000).contains(&max_tokens) {
+            return Err(ValidationError::new(
+                "settings.engine.max_tokens",
+                "must be between 16 and 4000",
+            ));
+        }
+        let api_key_sealed = match api_key.map(|k| k.trim().to_owned()) {
+            Some(k) if k.is_empty() => None,
+            Some(k) if k.len() > 500 => {
+                return Err(ValidationError::new(
+                    "settings.engine.api_key",
+                    "must be at most 500 characters long",
+                ))
+            }
+            Some(k) => Some(seal(&k)),
+            // The key stays with the endpoint it was given for.
+            None => match current {
+                EngineSettings::Openai(c) if c.base_url == base_url => c.api_key_sealed.clone(),
+                _ => None,
+            },
+        };
+        Ok(EngineSettings::Openai(OpenAiSettings {
+            base_url,
+            model,
+            api_key_sealed,
+            timeout_seconds,
+            max_tokens,
+        }))
+    }
 }
 
 /// Branding to change; absent fields keep their value.
@@ -130,7 +214,14 @@ fn crawl_settings(crawl: CrawlSettings) -> Result<CrawlSettings, ValidationError
 }
 
 impl SettingsPatch {
-    fn apply(self, mut settings: BotSettings) -> Result<BotSettings, ValidationError> {
+    fn apply(
+        self,
+        mut settings: BotSettings,
+        seal: &dyn Fn(&str) -> String,
+    ) -> Result<BotSettings, ValidationError> {
+        if let Some(engine) = self.engine {
+            settings.engine = engine.apply(&settings.engine, seal)?;
+        }
         if let Some(g) = self.greeting {
             settings.greeting = BotMessage::parse("settings.greeting", &g)?.into_inner();
         }
@@ -231,7 +322,7 @@ pub struct CreateBot {
 }
 
 impl CreateBot {
-    fn parse(self) -> Result<NewBot, ValidationError> {
+    fn parse(self, seal: &dyn Fn(&str) -> String) -> Result<NewBot, ValidationError> {
         Ok(NewBot {
             name: BotName::parse("name", &self.name)?.into_inner(),
             website_url: non_empty(self.website_url)
@@ -246,7 +337,7 @@ impl CreateBot {
             settings: self
                 .settings
                 .unwrap_or_default()
-                .apply(BotSettings::default())?,
+                .apply(BotSettings::default(), seal)?,
         })
     }
 }
@@ -268,7 +359,11 @@ pub struct UpdateBot {
 }
 
 impl UpdateBot {
-    fn parse(self, current: &BotSettings) -> Result<BotPatch, ValidationError> {
+    fn parse(
+        self,
+        current: &BotSettings,
+        seal: &dyn Fn(&str) -> String,
+    ) -> Result<BotPatch, ValidationError> {
         Ok(BotPatch {
             name: self
                 .name
@@ -296,7 +391,7 @@ impl UpdateBot {
                 .transpose()?,
             settings: self
                 .settings
-                .map(|s| s.apply(current.clone()))
+                .map(|s| s.apply(current.clone(), seal))
                 .transpose()?,
         })
     }
@@ -311,7 +406,8 @@ pub async fn create_bot(
     caller: Caller,
     ApiJson(body): ApiJson<CreateBot>,
 ) -> ApiResult<(StatusCode, Json<Bot>)> {
-    let bot = bots::create(&state, &caller, body.parse()?).await?;
+    let seal = |k: &str| state.sealer.seal(k);
+    let bot = bots::create(&state, &caller, body.parse(&seal)?).await?;
     Ok((StatusCode::CREATED, Json(bot)))
 }
 
@@ -356,7 +452,8 @@ pub async fn update_bot(
 ) -> ApiResult<Json<Bot>> {
     let id = BotId::parse(&id)?;
     let current = bots::get(&state, &caller, &id).await?;
-    let patch = body.parse(&current.settings)?;
+    let seal = |k: &str| state.sealer.seal(k);
+    let patch = body.parse(&current.settings, &seal)?;
     Ok(Json(bots::update(&state, &caller, &id, patch).await?))
 }
 

@@ -1,6 +1,11 @@
 //! Chatting with a bot.
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
 use serde::{Deserialize, Serialize};
 use sitechat_core::{
     model::{ConversationStatus, HandoffReason, Outcome, SourceRef},
@@ -83,6 +88,10 @@ pub struct ChatRequest {
     /// event and on the conversation's live stream.
     #[serde(rename = "async", default)]
     pub run_async: bool,
+    /// Answer as server-sent events: `delta` events (`{"text"}`) whose texts joined are the
+    /// reply, then one `done` event with the whole response (as without `stream`), or `error`.
+    #[serde(default)]
+    pub stream: bool,
 }
 
 impl ChatRequest {
@@ -186,7 +195,8 @@ impl From<Reply> for ChatResponse {
 #[utoipa::path(post, path = "/v1/bots/{id}/chat", tag = "chat", request_body = ChatRequest,
     params(("id" = String, Path, description = "Bot id (`bot_…`)"),
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result")),
-    responses((status = 200, body = ChatResponse), (status = 202, description = "async: stored, the reply follows as an event", body = ChatResponse),
+    responses((status = 200, body = ChatResponse, description = "the reply; with `stream`: `text/event-stream` of `delta` events then `done` (a ChatResponse)"),
+              (status = 202, description = "async: stored, the reply follows as an event", body = ChatResponse),
               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 429, description = "rate limit or monthly message quota reached", body = ErrorBody)),
     security(("bearer" = []), ("api_key" = [])))]
@@ -195,15 +205,48 @@ pub async fn send_message(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ChatRequest>,
-) -> ApiResult<(StatusCode, Json<ChatResponse>)> {
-    let run_async = body.run_async;
+) -> ApiResult<Response> {
+    let (run_async, stream) = (body.run_async, body.stream);
+    if run_async && stream {
+        return Err(ValidationError::new("stream", "cannot be combined with async").into());
+    }
     let input = body.parse(BotId::parse(&id)?)?;
     if run_async {
         let accepted = chat::send_async(&state, &caller, input).await?;
-        return Ok((StatusCode::ACCEPTED, Json(accepted.into())));
+        return Ok((StatusCode::ACCEPTED, Json(ChatResponse::from(accepted))).into_response());
+    }
+    if stream {
+        let events = chat::send_streaming(&state, &caller, input).await?;
+        return Ok(stream_response(events));
     }
     let reply = chat::send(&state, &caller, input).await?;
-    Ok((StatusCode::OK, Json(reply.into())))
+    Ok((StatusCode::OK, Json(ChatResponse::from(reply))).into_response())
+}
+
+/// A streamed reply as server-sent events.
+fn stream_response(events: tokio::sync::mpsc::Receiver<chat::StreamEvent>) -> Response {
+    use axum::response::sse::{Event, Sse};
+    let stream = futures_util::stream::unfold(events, |mut events| async move {
+        let event = match events.recv().await? {
+            chat::StreamEvent::Delta(text) => Event::default()
+                .event("delta")
+                .json_data(serde_json::json!({ "text": text })),
+            chat::StreamEvent::Reset => Ok(Event::default().event("reset").data("{}")),
+            chat::StreamEvent::Done(reply) => Event::default()
+                .event("done")
+                .json_data(ChatResponse::from(*reply)),
+            chat::StreamEvent::Failed(e) => {
+                tracing::error!(error = %e, "a streamed reply failed");
+                Event::default()
+                    .event("error")
+                    .json_data(serde_json::json!({
+                        "error": {"code": e.code(), "message": e.public_message()}
+                    }))
+            }
+        };
+        Some((event, events))
+    });
+    Sse::new(stream).into_response()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -231,6 +274,8 @@ pub struct Passage {
     pub score: f32,
     /// Cosine similarity of the passage to the query (hybrid retrieval only).
     pub similarity: Option<f32>,
+    /// A curated answer (a `qa` source): its heading is the question.
+    pub curated: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -281,6 +326,7 @@ pub async fn search(
                 snippet: cited.snippet,
                 score: h.score,
                 similarity: h.similarity,
+                curated: h.curated,
             }
         })
         .collect();

@@ -8,7 +8,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use sitechat_core::{
     model::Source,
-    validate::{HttpUrl, SourceTitle, TextContent},
+    validate::{CuratedAnswer, CuratedQuestion, HttpUrl, SourceTitle, TextContent},
     BotId, SourceId,
 };
 use utoipa::ToSchema;
@@ -30,6 +30,7 @@ pub fn router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(max_upload_bytes));
     OpenApiRouter::new()
         .routes(routes!(add_text))
+        .routes(routes!(add_qa))
         .routes(routes!(add_url))
         .routes(routes!(list_sources))
         .routes(routes!(get_source, delete_source))
@@ -61,6 +62,9 @@ pub struct AddedSpreadsheet {
     pub total_rows: usize,
     /// Whether rows beyond the plan's cap were left out.
     pub truncated: bool,
+    /// A sheet of curated answers (question and answer columns): rows left out because their
+    /// question or answer was empty or too long.
+    pub skipped_rows: usize,
 }
 
 fn added(added: knowledge::Added) -> AddedSource {
@@ -126,6 +130,12 @@ pub async fn add_url(
 
 /// Uploads a CSV or XLSX spreadsheet: the first row names the columns and each row becomes one
 /// entry written as "Header: value" lines. Rows beyond the plan's cap are left out and reported.
+///
+/// When the header row names a question column and an answer column (`question`/`answer`,
+/// `q`/`a`, `questions`/`answers`, `question`/`réponse`, `pregunta`/`respuesta`,
+/// `frage`/`antwort`, any case), the sheet is a source of curated answers (kind `qa`), one per
+/// row; other columns are ignored, and rows with an empty or too long question or answer are
+/// skipped and counted in `skipped_rows`.
 #[utoipa::path(post, path = "/v1/bots/{id}/sources/spreadsheet", tag = "knowledge",
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     params(("id" = String, Path, description = "Bot id (`bot_…`)")),
@@ -147,6 +157,7 @@ pub async fn add_spreadsheet(
             rows_processed: sheet.rows_processed,
             total_rows: sheet.total_rows,
             truncated: sheet.truncated,
+            skipped_rows: sheet.skipped_rows,
         }),
     ))
 }
@@ -202,6 +213,36 @@ pub async fn add_text(
     let title = SourceTitle::parse("title", &body.title)?;
     let content = TextContent::parse("content", &body.content)?;
     let result = knowledge::add_text(&state, &caller, &bot, title, content).await?;
+    Ok((StatusCode::CREATED, Json(added(result))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddQa {
+    /// The question as visitors ask it (at most 300 characters); also the source's title.
+    pub question: String,
+    /// The answer, returned verbatim (at most 5,000 characters).
+    pub answer: String,
+}
+
+/// Adds a curated answer. When a visitor's question matches its question closely enough, the
+/// reply is this answer, verbatim, with outcome `curated` and this source cited. Searchable when
+/// this returns.
+#[utoipa::path(post, path = "/v1/bots/{id}/sources/qa", tag = "knowledge", request_body = AddQa,
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 201, body = AddedSource), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "daily upload allowance used up", body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn add_qa(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AddQa>,
+) -> ApiResult<(StatusCode, Json<AddedSource>)> {
+    let bot = BotId::parse(&id)?;
+    let question = CuratedQuestion::parse("question", &body.question)?;
+    let answer = CuratedAnswer::parse("answer", &body.answer)?;
+    let result = knowledge::add_qa(&state, &caller, &bot, question, answer).await?;
     Ok((StatusCode::CREATED, Json(added(result))))
 }
 

@@ -12,8 +12,8 @@ use serde_json::json;
 use sitechat_answer::intents::{self, Intent};
 use sitechat_core::{
     model::{
-        Bot, Button, Conversation, ConversationStatus, HandoffAction, HandoffReason, JobState,
-        Lead, Message, Outcome, Role, SourceRef,
+        Bot, Button, Conversation, ConversationStatus, EngineSettings, HandoffAction,
+        HandoffReason, JobState, Lead, Message, OpenAiSettings, Outcome, Role, SourceRef,
     },
     now,
     validate::ChatText,
@@ -123,7 +123,7 @@ pub async fn client_message(
 #[tracing::instrument(skip_all, fields(bot = %input.bot))]
 pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> ApiResult<Reply> {
     let accepted = accept(state, caller, input).await?;
-    respond(state, &caller.account.id, accepted).await
+    respond(state, &caller.account.id, accepted, None).await
 }
 
 /// Stores a visitor message and returns at once; the bot's reply is composed by a durable `reply`
@@ -221,7 +221,184 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
 }
 
 /// Answers a stored visitor message, unless a human owns the conversation.
-async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> ApiResult<Reply> {
+/// What a streamed reply sends, in order: text deltas, then the whole reply (or an error).
+pub enum StreamEvent {
+    /// The next piece of the reply's text.
+    Delta(String),
+    /// Forget the pieces sent so far: the engine failed midway and the reply is sent again.
+    Reset,
+    /// The reply, stored: what a non-streamed request returns.
+    Done(Box<Reply>),
+    /// Answering failed after the message was stored.
+    Failed(ApiError),
+}
+
+/// Handles one visitor message like [`send`], streaming the reply: the message is checked and
+/// stored before this returns (so bad input is an ordinary error), and the reply's text then
+/// arrives on the channel piece by piece, followed by the whole reply.
+pub async fn send_streaming(
+    state: &AppState,
+    caller: &Caller,
+    input: VisitorMessage,
+) -> ApiResult<tokio::sync::mpsc::Receiver<StreamEvent>> {
+    let accepted = accept(state, caller, input).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let (state, account) = (state.clone(), caller.account.id.clone());
+    tokio::spawn(async move {
+        let event = match respond(&state, &account, accepted, Some(&tx)).await {
+            Ok(reply) => StreamEvent::Done(Box::new(reply)),
+            Err(e) => StreamEvent::Failed(e),
+        };
+        // The client may have gone: the reply is stored either way.
+        let _ = tx.send(event).await;
+    });
+    Ok(rx)
+}
+
+/// How long a prompt may be, in characters (passages are cut to fit).
+const MAX_PROMPT_CHARS: usize = 12_000;
+
+/// Words the reply with the bot's OpenAI-compatible engine, from the passages retrieval found
+/// and the recent turns, streaming its tokens when the visitor streams. `Ok(None)`: the model
+/// found no answer in the passages. An error: the caller sends the extractive answer.
+async fn engine_reply(
+    state: &AppState,
+    account: &AccountId,
+    bot: &Bot,
+    settings: &OpenAiSettings,
+    reply: &Reply,
+    question: &str,
+    deltas: Option<&tokio::sync::mpsc::Sender<StreamEvent>>,
+) -> Result<Option<String>, String> {
+    let vectors = embeddings::vectors(state, &bot.id, &bot.language)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (engine, shared, bot_id, language, q) = (
+        state.engine.clone(),
+        state.clone(),
+        bot.id.clone(),
+        bot.language.clone(),
+        question.to_owned(),
+    );
+    let hits = blocking(move || {
+        let embedded = vectors
+            .as_ref()
+            .and_then(|_| embeddings::embed_question(&shared, &q));
+        let dense = embedded
+            .as_deref()
+            .zip(vectors.as_deref())
+            .map(|(q, v)| (q.as_slice(), v));
+        Ok(engine.retrieve(&bot_id, &language, &q, dense, 5)?)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let passages: Vec<sitechat_llm::Passage> = hits
+        .iter()
+        .map(|h| sitechat_llm::Passage {
+            title: if h.heading.is_empty() {
+                h.title.clone()
+            } else {
+                format!("{} › {}", h.title, h.heading)
+            },
+            url: h.url.clone(),
+            text: h.text.clone(),
+        })
+        .collect();
+    let earlier = state
+        .store
+        .list_messages(
+            account,
+            &reply.conversation.id,
+            PageRequest {
+                limit: 100,
+                after: None,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let history: Vec<sitechat_llm::Turn> = earlier
+        .items
+        .iter()
+        .filter(|m| m.id != reply.visitor_message.id)
+        .filter_map(|m| {
+            let role = match m.role {
+                Role::Visitor => sitechat_llm::Role::Visitor,
+                Role::Bot | Role::Agent => sitechat_llm::Role::Assistant,
+                Role::System => return None,
+            };
+            Some(sitechat_llm::Turn {
+                role,
+                text: m.text.clone(),
+            })
+        })
+        .collect();
+    let messages = sitechat_llm::build_messages(
+        &sitechat_llm::PromptInput {
+            question,
+            passages: &passages,
+            history: &history,
+            language: &bot.language,
+            bot_name: &bot.name,
+        },
+        MAX_PROMPT_CHARS,
+    );
+    let base_url = url::Url::parse(&settings.base_url).map_err(|e| e.to_string())?;
+    let mut config = sitechat_llm::OpenAiConfig::new(base_url.clone(), settings.model.clone());
+    config.timeout = std::time::Duration::from_secs(u64::from(settings.timeout_seconds.max(1)));
+    config.max_tokens = settings.max_tokens;
+    if let Some(sealed) = &settings.api_key_sealed {
+        config.api_key = Some(state.sealer.unseal(sealed)?.into());
+    }
+    // The endpoint is fetched on the bot owner's behalf: through the SSRF guard (the URL here,
+    // the addresses its name resolves to in the client).
+    let guard = crate::services::webhooks::guard(&state.config);
+    guard.check_url(&base_url).map_err(|e| e.to_string())?;
+    let client = guard.client(&sitechat_crawl::FetchConfig {
+        user_agent: "sitechat-engine".to_owned(),
+        timeout: config.timeout * sitechat_llm::STREAM_TIMEOUT_FACTOR,
+        connect_timeout: config.timeout.min(std::time::Duration::from_secs(5)),
+        max_redirects: 0,
+        ..sitechat_crawl::FetchConfig::default()
+    });
+    let llm = sitechat_llm::OpenAiEngine::new(config, client);
+    let text = match deltas {
+        None => {
+            llm.complete(&messages)
+                .await
+                .map_err(|e| e.to_string())?
+                .text
+        }
+        Some(tx) => {
+            use futures_util::StreamExt;
+            let stream = llm.stream(&messages).await.map_err(|e| e.to_string())?;
+            let mut stream = std::pin::pin!(stream);
+            let mut text = String::new();
+            while let Some(delta) = stream.next().await {
+                let delta = delta.map_err(|e| e.to_string())?;
+                text.push_str(&delta);
+                let _ = tx.send(StreamEvent::Delta(delta)).await;
+            }
+            text
+        }
+    };
+    if sitechat_llm::declined(&text) {
+        return Ok(None);
+    }
+    Ok(Some(text.trim().to_owned()))
+}
+
+/// The pieces a reply's text is streamed in: words with the space that follows them, so that
+/// the pieces joined are the text.
+fn pieces(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive(char::is_whitespace)
+}
+
+async fn respond(
+    state: &AppState,
+    account: &AccountId,
+    accepted: Accepted,
+    deltas: Option<&tokio::sync::mpsc::Sender<StreamEvent>>,
+) -> ApiResult<Reply> {
     let Accepted {
         bot,
         text,
@@ -231,6 +408,10 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
         return Ok(reply);
     }
 
+    // Whether the engine streamed the text already, and whether what it streamed is to be
+    // replaced (it failed midway).
+    let mut streamed = false;
+    let mut streamed_reset = false;
     let (text, outcome, confidence, sources, buttons) = match intents::detect(&text, &bot.language)
     {
         Some(Intent::Human) => (
@@ -289,6 +470,27 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
                 Ok(engine.answer(&bot_id, &language, &settings, &question, dense)?)
             })
             .await?;
+            let mut answer = answer;
+            if answer.outcome == Outcome::Answered {
+                if let EngineSettings::Openai(settings) = &bot.settings.engine {
+                    let worded =
+                        engine_reply(state, account, &bot, settings, &reply, &text, deltas).await;
+                    match worded {
+                        Ok(Some(worded)) => answer.text = worded,
+                        Ok(None) => {
+                            // The model found no answer in the passages: a fallback after all.
+                            answer.outcome = Outcome::Fallback;
+                            answer.text = bot.settings.fallback_message.clone();
+                            answer.sources.clear();
+                        }
+                        Err(e) => {
+                            tracing::warn!(bot = %bot.id, error = %e, "the openai engine failed; the extractive answer is sent");
+                            streamed_reset = true;
+                        }
+                    }
+                    streamed = deltas.is_some();
+                }
+            }
             let mut text = answer.text;
             if answer.outcome == Outcome::Fallback
                 && bot.settings.ask_for_contact
@@ -344,6 +546,16 @@ async fn respond(state: &AppState, account: &AccountId, accepted: Accepted) -> A
             .await?;
         return Ok(reply);
     };
+    if let Some(tx) = deltas.filter(|_| !streamed || streamed_reset) {
+        if streamed_reset {
+            let _ = tx.send(StreamEvent::Reset).await;
+        }
+        for piece in pieces(&stored.message.text) {
+            if tx.send(StreamEvent::Delta(piece.to_owned())).await.is_err() {
+                break;
+            }
+        }
+    }
     state.metrics.answer(outcome);
     state
         .live
@@ -425,7 +637,7 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
             lead: None,
             started: false,
         };
-        respond(state, account, Accepted { bot, text, reply }).await?;
+        respond(state, account, Accepted { bot, text, reply }, None).await?;
         Ok(())
     }
     .await;
@@ -540,4 +752,16 @@ pub async fn history(
         .store
         .list_messages(&caller.account.id, id, page)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pieces;
+
+    #[test]
+    fn the_pieces_of_a_text_make_the_text() {
+        let text = "On Saturdays we open\nfrom 10am to 4pm.  Closed on Sundays.";
+        assert_eq!(pieces(text).collect::<String>(), text);
+        assert!(pieces(text).count() > 5);
+    }
 }

@@ -4,12 +4,18 @@
 //! then indexed; if indexing fails the source is removed again, so a client never sees a source
 //! that cannot be searched. At start-up every bot's index is compared with the database and
 //! rebuilt when they disagree (after a crash between the two writes, say).
+//!
+//! Curated answers are sources of kind `qa`, one question and answer pair per passage (heading
+//! and title = the question, text = the answer), flagged `curated` in the index: one pair from
+//! `POST …/sources/qa`, or one per row from a spreadsheet whose header row names a question and
+//! an answer column (one source for the whole sheet, so that deleting it removes them all, as for
+//! any spreadsheet).
 
 use sha2::{Digest, Sha256};
 use sitechat_core::{
     model::{Chunk, Source, SourceKind},
     now,
-    validate::{HttpUrl, SourceTitle, TextContent},
+    validate::{CuratedAnswer, CuratedQuestion, HttpUrl, SourceTitle, TextContent},
     BotId, ChunkId, Scope, SourceId,
 };
 use sitechat_store::{NewSource, Page, PageRequest, Store};
@@ -57,12 +63,40 @@ pub async fn add_text(
     .await
 }
 
+/// Adds one curated answer: when a visitor asks its question closely enough, the answer is the
+/// reply, verbatim.
+pub async fn add_qa(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    question: CuratedQuestion,
+    answer: CuratedAnswer,
+) -> ApiResult<Added> {
+    let (question, answer) = (question.into_inner(), answer.into_inner());
+    let hash = hex::encode(Sha256::digest(format!("{question}\n{answer}").as_bytes()));
+    store_passages(
+        state,
+        caller,
+        bot,
+        NewEntry {
+            kind: SourceKind::Qa,
+            title: question.clone(),
+            url: None,
+            hash,
+            passages: Passages::Qa(vec![(question, answer)]),
+        },
+    )
+    .await
+}
+
 /// What an entry's passages are made from.
 pub enum Passages {
     /// A document, cut into passages.
     Document(sitechat_ingest::Document),
     /// Ready-made entries, one passage each (spreadsheet rows).
     Rows(Vec<String>),
+    /// Curated answers, `(question, answer)`, one passage each (for [`SourceKind::Qa`]).
+    Qa(Vec<(String, String)>),
 }
 
 /// A knowledge entry about to be stored.
@@ -94,13 +128,33 @@ pub async fn store_passages(
                 text,
             })
             .collect(),
+        Passages::Qa(pairs) => pairs
+            .into_iter()
+            .map(|(question, answer)| sitechat_ingest::Passage {
+                heading: question,
+                anchor: None,
+                text: answer,
+            })
+            .collect(),
     };
+    let curated = entry.kind == SourceKind::Qa;
     if passages.is_empty() {
         return Err(ApiError::invalid(
             "the content has no text to answer from (only headings, or nothing readable)",
         ));
     }
-    let characters: i64 = passages.iter().map(|p| p.text.chars().count() as i64).sum();
+    // A curated answer's question is content too.
+    let characters: i64 = passages
+        .iter()
+        .map(|p| {
+            p.text.chars().count()
+                + if curated {
+                    p.heading.chars().count()
+                } else {
+                    0
+                }
+        })
+        .sum::<usize>() as i64;
     consume_upload_quota(state, caller, characters).await?;
 
     let source_id = SourceId::generate();
@@ -112,11 +166,17 @@ pub async fn store_passages(
             bot_id: bot.id.clone(),
             source_id: source_id.clone(),
             ordinal: i as i64,
-            title: entry.title.clone(),
+            // A curated answer is cited by its question.
+            title: if curated {
+                p.heading.clone()
+            } else {
+                entry.title.clone()
+            },
             heading: p.heading,
             anchor: p.anchor,
             url: entry.url.clone(),
             text: p.text,
+            curated,
         })
         .collect();
     let source = Source {
@@ -315,10 +375,14 @@ pub struct AddedSheet {
     pub rows_processed: usize,
     pub total_rows: usize,
     pub truncated: bool,
+    /// Curated answers only: rows left out for an empty (or too long) question or answer.
+    pub skipped_rows: usize,
 }
 
 /// Adds a CSV or XLSX upload: each row one entry, written as "Header: value" lines; rows beyond
-/// the plan's cap are left out and reported.
+/// the plan's cap are left out and reported. A sheet with a question and an answer column
+/// ([`sitechat_ingest::qa_columns`]) is a source of curated answers instead, one per row; rows
+/// with an empty or too long question or answer are skipped and counted.
 pub async fn add_spreadsheet(
     state: &AppState,
     caller: &Caller,
@@ -362,17 +426,42 @@ pub async fn add_spreadsheet(
             .map_err(|e| ApiError::invalid(format!("file: {e}")))
     })
     .await?;
-    let rows_processed = sheet.rows.len();
+    let qa = sheet.qa_pairs(|question, answer| {
+        CuratedQuestion::parse("question", question).is_ok()
+            && CuratedAnswer::parse("answer", answer).is_ok()
+    });
+    let (kind, rows_processed, skipped_rows, passages) = match qa {
+        Some(qa) if qa.pairs.is_empty() => {
+            return Err(ApiError::invalid(format!(
+                "file: no row has both a question and an answer (of at most {} and {} characters); {} rows were skipped",
+                CuratedQuestion::MAX_CHARS,
+                CuratedAnswer::MAX_CHARS,
+                qa.skipped
+            )))
+        }
+        Some(qa) => (
+            SourceKind::Qa,
+            qa.pairs.len(),
+            qa.skipped,
+            Passages::Qa(qa.pairs),
+        ),
+        None => (
+            SourceKind::Spreadsheet,
+            sheet.rows.len(),
+            0,
+            Passages::Rows(sheet.rows),
+        ),
+    };
     let added = store_passages(
         state,
         caller,
         bot,
         NewEntry {
-            kind: SourceKind::Spreadsheet,
+            kind,
             title,
             url: None,
             hash,
-            passages: Passages::Rows(sheet.rows),
+            passages,
         },
     )
     .await?;
@@ -381,6 +470,7 @@ pub async fn add_spreadsheet(
         rows_processed,
         total_rows: sheet.total_rows,
         truncated: sheet.truncated,
+        skipped_rows,
     })
 }
 

@@ -248,6 +248,7 @@ impl Run<'_> {
                 anchor: p.anchor,
                 url: Some(page.url.clone()),
                 text: p.text,
+                curated: false,
             })
             .collect();
         let characters = page.document.text_len() as i64;

@@ -1,0 +1,110 @@
+//! `POST /v1/bots/{id}/chat` with `"stream": true`: server-sent `delta` events, then `done`.
+
+mod common;
+
+use common::{TestApp, SHOP_FAQ};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// The events of a server-sent event stream: (event name, data as JSON).
+fn events(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.strip_prefix(' ').unwrap_or(d));
+                }
+            }
+            (name, serde_json::from_str(&data).unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_streamed_answer_equals_the_non_streamed_one() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+    for question in [
+        "When are you open on Saturdays?",
+        "Do you sell helicopters?",
+        "hello!",
+    ] {
+        let plain = app.chat(&key, &bot, json!({"message": question})).await;
+        assert_eq!(plain.status, StatusCode::OK, "{}", plain.text);
+
+        let r = app
+            .client
+            .post(format!("{}/v1/bots/{bot}/chat", app.base))
+            .bearer_auth(&key)
+            .json(&json!({"message": question, "stream": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        let events = events(&r.text().await.unwrap());
+        let (last, deltas) = events.split_last().expect("events");
+        assert_eq!(last.0, "done", "{events:?}");
+        assert!(deltas.iter().all(|(name, _)| name == "delta"), "{events:?}");
+        assert!(deltas.len() > 1, "the text comes in pieces: {events:?}");
+        let streamed: String = deltas
+            .iter()
+            .map(|(_, d)| d["text"].as_str().unwrap())
+            .collect();
+        let done = &last.1;
+        assert_eq!(streamed, done["reply"].as_str().unwrap());
+        assert_eq!(done["reply"], plain.body["reply"], "{question}");
+        assert_eq!(done["outcome"], plain.body["outcome"], "{question}");
+        assert_eq!(done["confidence"], plain.body["confidence"], "{question}");
+        assert_eq!(
+            done["sources"].as_array().unwrap().len(),
+            plain.body["sources"].as_array().unwrap().len()
+        );
+        assert!(done["message_id"].as_str().unwrap().starts_with("msg_"));
+        // The streamed reply is stored like any other.
+        let conversation = done["conversation_id"].as_str().unwrap();
+        let history = app
+            .get(&format!("/v1/conversations/{conversation}/messages"), &key)
+            .await;
+        assert_eq!(history.body["data"][1]["text"], done["reply"]);
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_request_with_bad_input_is_an_ordinary_error() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "hi", "stream": true, "async": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("stream"), "{}", r.text);
+    let r = app
+        .chat(&key, &bot, json!({"message": "  ", "stream": true}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let other = app.create_account("pro").await;
+    let r = app
+        .chat(&other, &bot, json!({"message": "hello", "stream": true}))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let list = app
+        .get(&format!("/v1/conversations?bot_id={bot}"), &key)
+        .await;
+    assert_eq!(list.body["data"], json!([]), "nothing stored");
+}
