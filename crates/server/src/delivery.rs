@@ -244,6 +244,18 @@ impl Sender {
         crate::services::webhooks::guard(&self.state.config)
             .check_url(&url)
             .map_err(|e| SendError::Final(format!("refused: {e}")))?;
+        let mut target = target;
+        let open = |stored: &str| -> Result<String, SendError> {
+            if crate::secrets::Sealer::is_sealed(stored) {
+                self.state.sealer.unseal(stored).map_err(|e| {
+                    SendError::Final(format!("the signing secret cannot be opened: {e}"))
+                })
+            } else {
+                Ok(stored.to_owned())
+            }
+        };
+        target.secret = open(&target.secret)?;
+        target.previous_secret = target.previous_secret.as_deref().map(open).transpose()?;
         let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
         let id = delivery.event_id.as_str();
         let body = &delivery.payload;

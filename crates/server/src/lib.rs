@@ -305,6 +305,16 @@ impl Server {
                 "search indexes rebuilt from the database"
             );
         }
+        match services::webhooks::seal_clear_secrets(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                webhooks = n,
+                "webhook secrets stored in clear are now sealed"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not seal the webhook secrets stored in clear")
+            }
+        }
         let requeued = state.store.requeue_running_jobs().await?;
         if requeued > 0 {
             tracing::info!(

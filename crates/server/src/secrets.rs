@@ -44,6 +44,11 @@ impl Sealer {
         })
     }
 
+    /// Whether a stored value is sealed (rather than a secret written in clear before).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
+    }
+
     /// Seals a secret: `v1:` and the base64 of a random nonce and the ciphertext.
     pub fn seal(&self, secret: &str) -> String {
         let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);

@@ -616,6 +616,16 @@ async fn after_rotation_deliveries_carry_both_signatures() {
     assert!(standard_signature_valid(&old, r));
     // The hex body signature uses the new secret.
     assert_signed(&new, r);
+    // Neither secret is stored in clear (the database and its write-ahead log).
+    for file in ["sitechat.db", "sitechat.db-wal"] {
+        let bytes = std::fs::read(app.data_dir.join(file)).unwrap_or_default();
+        for secret in [&new, &old] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} is in {file} in clear"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -852,4 +862,33 @@ async fn an_endpoint_scoped_to_a_bot_gets_only_that_bots_events() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let r = app.get(&format!("/v1/webhooks/{id}"), &key).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+}
+
+#[tokio::test]
+async fn secrets_written_in_clear_before_sealing_are_sealed_at_start_and_still_sign() {
+    let receiver = Receiver::start(Mode::Ok).await;
+    let mut app = start().await;
+    let (id, secret) = webhook(&app, &receiver.url, json!(["*"])).await;
+    app.stop().await;
+    // As an older sitechat left it: the secret in clear.
+    {
+        let store = sitechat_store::Store::open(&app.data_dir.join("sitechat.db"))
+            .await
+            .unwrap();
+        let id = sitechat_core::WebhookId::parse(&id).unwrap();
+        store.set_webhook_secrets(&id, &secret, None).await.unwrap();
+        assert_eq!(store.webhook_secrets_in_clear().await.unwrap().len(), 1);
+    }
+    app.start_again().await;
+    {
+        let store = sitechat_store::Store::open(&app.data_dir.join("sitechat.db"))
+            .await
+            .unwrap();
+        assert!(store.webhook_secrets_in_clear().await.unwrap().is_empty());
+    }
+    test_delivery(&app, &id).await;
+    let seen = receiver
+        .wait_for(Duration::from_secs(10), |s| !s.is_empty())
+        .await;
+    assert_signed(&secret, &seen[0]);
 }

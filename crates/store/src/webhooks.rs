@@ -398,6 +398,39 @@ impl Store {
         Ok(())
     }
 
+    /// Endpoints whose secrets are stored in clear (not starting with `v1:`): id, secret and
+    /// previous secret. Not scoped to an account: start-up sealing only.
+    pub async fn webhook_secrets_in_clear(
+        &self,
+    ) -> Result<Vec<(WebhookId, String, Option<String>)>> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, secret, previous_secret FROM webhooks
+             WHERE secret NOT LIKE 'v1:%' OR (previous_secret IS NOT NULL AND previous_secret NOT LIKE 'v1:%')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, s, p)| (WebhookId::from_trusted(id), s, p))
+            .collect())
+    }
+
+    /// Replaces the stored form of an endpoint's secrets (sealing them).
+    pub async fn set_webhook_secrets(
+        &self,
+        id: &WebhookId,
+        secret: &str,
+        previous: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE webhooks SET secret = ?, previous_secret = ? WHERE id = ?")
+            .bind(secret)
+            .bind(previous)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Replaces the secret; the old one keeps signing for `grace`.
     pub async fn rotate_webhook_secret(
         &self,

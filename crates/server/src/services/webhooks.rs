@@ -167,7 +167,8 @@ pub async fn create(
                 url: new.url.as_str().to_owned(),
                 events: new.events,
                 bot_id: new.bot_id,
-                secret: new.secret.clone(),
+                // Signing needs the secret itself: it is stored sealed, not hashed.
+                secret: state.sealer.seal(&new.secret),
             },
         )
         .await?;
@@ -230,6 +231,31 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &WebhookId) -> ApiRes
     Ok(())
 }
 
+/// Seals the signing secrets still stored in clear (written before secrets were sealed).
+pub async fn seal_clear_secrets(state: &AppState) -> ApiResult<u64> {
+    let clear = state.store.webhook_secrets_in_clear().await?;
+    let mut sealed = 0;
+    for (id, secret, previous) in clear {
+        let seal = |s: &str| {
+            if crate::secrets::Sealer::is_sealed(s) {
+                s.to_owned()
+            } else {
+                state.sealer.seal(s)
+            }
+        };
+        state
+            .store
+            .set_webhook_secrets(
+                &id,
+                &seal(&secret),
+                previous.as_deref().map(seal).as_deref(),
+            )
+            .await?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
 /// Replaces the secret; the old one keeps signing for the configured grace period.
 #[tracing::instrument(skip_all, fields(account = %caller.account.id, webhook = %id))]
 pub async fn rotate(state: &AppState, caller: &Caller, id: &WebhookId) -> ApiResult<WithSecret> {
@@ -240,7 +266,7 @@ pub async fn rotate(state: &AppState, caller: &Caller, id: &WebhookId) -> ApiRes
     );
     let webhook = state
         .store
-        .rotate_webhook_secret(&caller.account.id, id, &secret, grace)
+        .rotate_webhook_secret(&caller.account.id, id, &state.sealer.seal(&secret), grace)
         .await?;
     Ok(WithSecret { webhook, secret })
 }
