@@ -83,6 +83,9 @@ pub struct Answer {
     pub sources: Vec<SourceRef>,
     /// For a fallback: up to three topics the bot can answer about, near the question.
     pub suggestions: Vec<String>,
+    /// The passages retrieved for the question, best first: what a language-model engine is
+    /// given to word the reply from.
+    pub passages: Vec<Hit>,
 }
 
 /// How many suggestions a fallback offers at most.
@@ -121,6 +124,7 @@ impl AnswerEngine {
         if answer.outcome == Outcome::Fallback {
             answer.suggestions = topics(&hits);
         }
+        answer.passages = hits;
         Ok(answer)
     }
 
@@ -178,23 +182,11 @@ impl AnswerEngine {
             confidence: score.min(1.0),
             sources: vec![curated::cite(hit)],
             suggestions: Vec::new(),
+            passages: Vec::new(),
         }))
     }
 
-    /// Topics near the question that the bot's knowledge covers: the headings (or titles) of
-    /// the passages retrieved for it, distinct, at most [`MAX_SUGGESTIONS`].
-    pub fn suggestions(
-        &self,
-        bot: &BotId,
-        language: &str,
-        question: &str,
-        dense: Dense<'_>,
-    ) -> Result<Vec<String>, SearchError> {
-        let hits = self.retrieve(bot, language, question, dense, RETRIEVE_K)?;
-        Ok(topics(&hits))
-    }
-
-    /// The passages the engine answers a question from, best first: what `draft` composes from.
+    /// The passages the engine answers a question from, best first: what `answer` composes from.
     /// Blocks: call from a blocking pool.
     pub fn retrieve(
         &self,
@@ -207,21 +199,6 @@ impl AnswerEngine {
         let question = question::read(language, question);
         self.index
             .hybrid_search(bot, language, &question.topic, dense, k)
-    }
-
-    /// The best extractive answer with its confidence, before the threshold is applied.
-    pub fn draft(
-        &self,
-        bot: &BotId,
-        language: &str,
-        question: &str,
-        dense: Dense<'_>,
-    ) -> Result<Option<Draft>, SearchError> {
-        let question = question::read(language, question);
-        let hits = self
-            .index
-            .hybrid_search(bot, language, &question.topic, dense, RETRIEVE_K)?;
-        self.draft_from(bot, language, &question, &hits)
     }
 
     /// The best extractive answer from passages retrieved for the question.
@@ -344,6 +321,7 @@ pub fn decide(draft: Option<Draft>, settings: &BotSettings) -> Answer {
             confidence: d.confidence,
             sources: d.sources,
             suggestions: Vec::new(),
+            passages: Vec::new(),
         },
         other => Answer {
             outcome: Outcome::Fallback,
@@ -351,6 +329,7 @@ pub fn decide(draft: Option<Draft>, settings: &BotSettings) -> Answer {
             confidence: other.map_or(0.0, |d| d.confidence),
             sources: Vec::new(),
             suggestions: Vec::new(),
+            passages: Vec::new(),
         },
     }
 }

@@ -148,6 +148,22 @@ async fn the_openai_engine_words_the_answer_with_retrievals_sources() {
         "the passages are in the prompt"
     );
 
+    // The recent turns go with the next question of the conversation.
+    let conversation = r.body["conversation_id"].as_str().unwrap().to_owned();
+    app.chat(
+        &key,
+        &bot,
+        json!({"message": "And on Sundays, are you open?", "conversation_id": conversation}),
+    )
+    .await;
+    let seen = fake.seen.lock().unwrap().clone();
+    let prompt = seen.last().unwrap().1["messages"].to_string();
+    assert!(
+        prompt.contains("When are you open on Saturdays?"),
+        "{prompt}"
+    );
+    assert!(prompt.contains(WORDED), "{prompt}");
+
     // Streamed: the model's own deltas, then the same reply.
     let r = app
         .client

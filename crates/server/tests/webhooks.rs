@@ -616,7 +616,15 @@ async fn after_rotation_deliveries_carry_both_signatures() {
     assert!(standard_signature_valid(&old, r));
     // The hex body signature uses the new secret.
     assert_signed(&new, r);
-    // Neither secret is stored in clear (the database and its write-ahead log).
+    // Neither secret is stored in clear (the database and its write-ahead log), but sealed.
+    let stored: Vec<u8> = ["sitechat.db", "sitechat.db-wal"]
+        .iter()
+        .flat_map(|f| std::fs::read(app.data_dir.join(f)).unwrap_or_default())
+        .collect();
+    assert!(
+        stored.windows(3).any(|w| w == b"v1:"),
+        "the sealed secrets are there, so the search below looks in the right place"
+    );
     for file in ["sitechat.db", "sitechat.db-wal"] {
         let bytes = std::fs::read(app.data_dir.join(file)).unwrap_or_default();
         for secret in [&new, &old] {

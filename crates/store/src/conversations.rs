@@ -755,6 +755,24 @@ impl Store {
         page_of(&rows, page, message_from_row)
     }
 
+    /// The last `n` messages of a conversation, oldest first. Not scoped to an account: for a
+    /// conversation the caller already holds.
+    pub async fn recent_messages(
+        &self,
+        conversation: &ConversationId,
+        n: u32,
+    ) -> Result<Vec<Message>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)
+             ORDER BY seq",
+        )
+        .bind(conversation.as_str())
+        .bind(i64::from(n))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
     /// The text of the visitor's message before this one in its conversation, if any.
     pub async fn previous_visitor_text(&self, message: &MessageId) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(

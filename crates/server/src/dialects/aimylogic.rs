@@ -529,6 +529,19 @@ async fn history(
     Ok(Json(json!({"clientId": client, "messages": messages})))
 }
 
+/// The bot's contact for a client, if the client has written or saved anything yet.
+async fn contact(
+    state: &AppState,
+    caller: &Caller,
+    channel: &Channel,
+    client: &str,
+) -> ApiResult<Option<sitechat_core::model::Contact>> {
+    Ok(state
+        .store
+        .contact_by_external_id(&caller.account.id, &channel.bot.id, client)
+        .await?)
+}
+
 /// `GET /{token}/client/{clientId}/state`: the saved state, as saved (`{}` before any).
 async fn load_state(
     State(state): State<AppState>,
@@ -537,11 +550,7 @@ async fn load_state(
     ApiPath((_, client)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let client = client_id(&client)?;
-    let contact = state
-        .store
-        .contact_by_external_id(&caller.account.id, &channel.bot.id, &client)
-        .await?;
-    let saved = match contact {
+    let saved = match contact(&state, &caller, &channel, &client).await? {
         Some(c) => conversations::load_state(&state, &caller, &c.id).await?,
         None => None,
     };
@@ -723,11 +732,7 @@ async fn not_read_count(
     ApiPath((_, client)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let client = client_id(&client)?;
-    let contact = state
-        .store
-        .contact_by_external_id(&caller.account.id, &channel.bot.id, &client)
-        .await?;
-    let count = match contact {
+    let count = match contact(&state, &caller, &channel, &client).await? {
         Some(c) => conversations::unread(&state, &caller, &c.id).await?,
         None => 0,
     };

@@ -78,15 +78,12 @@ pub async fn search(
         .require(Scope::Read)
         .or_else(|_| caller.require(Scope::Chat))?;
     let bot = state.store.get_bot(&caller.account.id, bot).await?;
-    let vectors = embeddings::vectors(state, &bot.id, &bot.language).await?;
-    let (engine, state) = (state.engine.clone(), state.clone());
+    let semantics = embeddings::Semantics::of(state, &bot.id, &bot.language).await?;
+    let engine = state.engine.clone();
     blocking(move || {
-        let question = vectors
-            .as_ref()
-            .and_then(|_| embeddings::embed_question(&state, query.as_str()));
-        let dense = question.as_deref().zip(vectors.as_deref());
-        let dense = dense.map(|(q, v)| (q.as_slice(), v));
-        Ok(engine.retrieve(&bot.id, &bot.language, query.as_str(), dense, k)?)
+        semantics.with(query.as_str(), |dense| {
+            Ok(engine.retrieve(&bot.id, &bot.language, query.as_str(), dense, k)?)
+        })
     })
     .await
 }
@@ -258,42 +255,24 @@ pub async fn send_streaming(
 /// How long a prompt may be, in characters (passages are cut to fit).
 const MAX_PROMPT_CHARS: usize = 12_000;
 
+/// How many of the retrieved passages a language model is given.
+const ENGINE_PASSAGES: usize = 5;
+
 /// Words the reply with the bot's OpenAI-compatible engine, from the passages retrieval found
 /// and the recent turns, streaming its tokens when the visitor streams. `Ok(None)`: the model
 /// found no answer in the passages. An error: the caller sends the extractive answer.
 async fn engine_reply(
     state: &AppState,
-    account: &AccountId,
     bot: &Bot,
     settings: &OpenAiSettings,
     reply: &Reply,
     question: &str,
+    hits: &[sitechat_search::Hit],
     deltas: Option<&tokio::sync::mpsc::Sender<StreamEvent>>,
 ) -> Result<Option<String>, String> {
-    let vectors = embeddings::vectors(state, &bot.id, &bot.language)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (engine, shared, bot_id, language, q) = (
-        state.engine.clone(),
-        state.clone(),
-        bot.id.clone(),
-        bot.language.clone(),
-        question.to_owned(),
-    );
-    let hits = blocking(move || {
-        let embedded = vectors
-            .as_ref()
-            .and_then(|_| embeddings::embed_question(&shared, &q));
-        let dense = embedded
-            .as_deref()
-            .zip(vectors.as_deref())
-            .map(|(q, v)| (q.as_slice(), v));
-        Ok(engine.retrieve(&bot_id, &language, &q, dense, 5)?)
-    })
-    .await
-    .map_err(|e| e.to_string())?;
     let passages: Vec<sitechat_llm::Passage> = hits
         .iter()
+        .take(ENGINE_PASSAGES)
         .map(|h| sitechat_llm::Passage {
             title: if h.heading.is_empty() {
                 h.title.clone()
@@ -304,20 +283,13 @@ async fn engine_reply(
             text: h.text.clone(),
         })
         .collect();
+    // The turns before this message (the prompt keeps the last six).
     let earlier = state
         .store
-        .list_messages(
-            account,
-            &reply.conversation.id,
-            PageRequest {
-                limit: 100,
-                after: None,
-            },
-        )
+        .recent_messages(&reply.conversation.id, 8)
         .await
         .map_err(|e| e.to_string())?;
     let history: Vec<sitechat_llm::Turn> = earlier
-        .items
         .iter()
         .filter(|m| m.id != reply.visitor_message.id)
         .filter_map(|m| {
@@ -443,7 +415,7 @@ async fn respond(
             Vec::new(),
         ),
         None => {
-            let vectors = embeddings::vectors(state, &bot.id, &bot.language).await?;
+            let semantics = embeddings::Semantics::of(state, &bot.id, &bot.language).await?;
             // A follow-up ("and on Saturdays?") is read with the question before it.
             let previous = state
                 .store
@@ -452,29 +424,31 @@ async fn respond(
             let text =
                 sitechat_answer::question::in_context(&bot.language, &text, previous.as_deref());
             let engine = state.engine.clone();
-            let (bot_id, language, settings, question, shared) = (
+            let (bot_id, language, settings, question) = (
                 bot.id.clone(),
                 bot.language.clone(),
                 bot.settings.clone(),
                 text.clone(),
-                state.clone(),
             );
             let answer = blocking(move || {
-                let embedded = vectors
-                    .as_ref()
-                    .and_then(|_| embeddings::embed_question(&shared, &question));
-                let dense = embedded
-                    .as_deref()
-                    .zip(vectors.as_deref())
-                    .map(|(q, v)| (q.as_slice(), v));
-                Ok(engine.answer(&bot_id, &language, &settings, &question, dense)?)
+                semantics.with(&question, |dense| {
+                    Ok(engine.answer(&bot_id, &language, &settings, &question, dense)?)
+                })
             })
             .await?;
             let mut answer = answer;
             if answer.outcome == Outcome::Answered {
                 if let EngineSettings::Openai(settings) = &bot.settings.engine {
-                    let worded =
-                        engine_reply(state, account, &bot, settings, &reply, &text, deltas).await;
+                    let worded = engine_reply(
+                        state,
+                        &bot,
+                        settings,
+                        &reply,
+                        &text,
+                        &answer.passages,
+                        deltas,
+                    )
+                    .await;
                     match worded {
                         Ok(Some(worded)) => answer.text = worded,
                         Ok(None) => {

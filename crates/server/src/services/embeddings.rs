@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use sitechat_answer::Dense;
 use sitechat_core::BotId;
 use sitechat_search::VectorSet;
 
@@ -157,7 +158,33 @@ pub async fn vectors(
     Ok((!set.is_empty()).then_some(set))
 }
 
-/// Embeds a question (cached). Blocks: call from a blocking thread.
-pub fn embed_question(state: &AppState, question: &str) -> Option<Arc<Vec<f32>>> {
-    state.models.embed_query(question)
+/// What semantic retrieval needs for one bot's questions: its vectors (when it has any and the
+/// model is there) and the model to embed the question with.
+pub struct Semantics {
+    vectors: Option<Arc<VectorSet>>,
+    models: Arc<crate::models::Models>,
+}
+
+impl Semantics {
+    /// The bot's vectors, loaded if needed.
+    pub async fn of(state: &AppState, bot: &BotId, language: &str) -> ApiResult<Self> {
+        Ok(Self {
+            vectors: vectors(state, bot, language).await?,
+            models: state.models.clone(),
+        })
+    }
+
+    /// Runs `f` with the question's embedding and the bot's vectors, or with `None` (BM25
+    /// alone) when either is missing. Blocks (the question is embedded, cached): call from a
+    /// blocking thread.
+    pub fn with<T>(&self, question: &str, f: impl FnOnce(Dense<'_>) -> T) -> T {
+        let embedded = self
+            .vectors
+            .as_ref()
+            .and_then(|_| self.models.embed_query(question));
+        f(embedded
+            .as_deref()
+            .zip(self.vectors.as_deref())
+            .map(|(q, v)| (q.as_slice(), v)))
+    }
 }
