@@ -12,6 +12,24 @@ pub const MAX_SENTENCES: usize = 4;
 pub const MIN_GAIN_ELSEWHERE: f64 = 0.3;
 /// Longest snippet quoted with a source, in characters.
 pub const SNIPPET_CHARS: usize = 240;
+/// How many of the best passages have their sentences weighed by meaning.
+pub const MEANING_PASSAGES: usize = 4;
+/// Most sentences embedded for one question, and the characters of each that are embedded.
+pub const MEANING_SENTENCES: usize = 40;
+pub const MEANING_CHARS: usize = 240;
+/// The share of words in a sentence's score; meaning has the rest.
+pub const WORDS_SHARE: f64 = 0.7;
+/// The best sentence keeps the one after it when the two together are at most this long and the
+/// next one is about the question too: this close in meaning, or (without meaning) sharing a
+/// word with it.
+pub const WITH_NEXT_CHARS: usize = 500;
+pub const NEXT_SIMILARITY: f32 = 0.4;
+/// Least similarity of a sentence that joins the answer for the question words it adds.
+pub const ADDED_SIMILARITY: f32 = 0.3;
+
+/// The cosine similarity of each sentence to the question, in order; `None` when meaning is
+/// unavailable.
+pub type Similarities<'a> = &'a dyn Fn(&[&str]) -> Option<Vec<f32>>;
 
 /// An answer before the bot's threshold is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +38,9 @@ pub struct Draft {
     /// See the crate documentation.
     pub confidence: f64,
     pub sources: Vec<SourceRef>,
+    /// The highest similarity of a sentence of the passages to the question, when sentences
+    /// were weighed by meaning.
+    pub similarity: Option<f32>,
 }
 
 struct Sentence {
@@ -30,6 +51,14 @@ struct Sentence {
     terms: HashSet<String>,
     /// Question terms in the sentence itself.
     own: HashSet<String>,
+    /// Similarity to the question, for sentences of the best passages.
+    similarity: Option<f32>,
+}
+
+/// A sentence's similarity to the question mapped to [0, 1]: 0.2 or less says nothing, 0.7 or
+/// more is as close as sentences get.
+fn closeness(similarity: Option<f32>) -> f64 {
+    similarity.map_or(0.0, |s| f64::from(((s - 0.2) / 0.5).clamp(0.0, 1.0)))
 }
 
 fn is_list_item(s: &str) -> bool {
@@ -118,15 +147,20 @@ fn source_ref(hit: &Hit, used: &str) -> SourceRef {
 }
 
 /// Composes an answer to a question from retrieved passages (best first). `terms` are the
-/// question's distinct analysed terms and `idf` their weights, in the same order. Sentences of
-/// passages other than the best one join only a `multi_part` question. `None` when no sentence
-/// shares a single term with the question.
+/// question's distinct analysed terms and `idf` their weights, in the same order. With
+/// `similarities`, the sentences of the [`MEANING_PASSAGES`] best passages are also weighed by
+/// meaning: a sentence scores [`WORDS_SHARE`] for the question's words it has and the rest for
+/// how close it is in meaning, so "Concatenates the text representations of all the arguments"
+/// can answer "how do I glue two strings together?". Sentences of passages other than the best
+/// sentence's join only a `multi_part` question. `None` when no sentence shares a single term
+/// with the question or comes near it in meaning.
 pub fn compose(
     terms: &[String],
     idf: &[f32],
     hits: &[Hit],
     multi_part: bool,
     analyzer: &mut TextAnalyzer,
+    similarities: Option<Similarities<'_>>,
 ) -> Option<Draft> {
     let total: f64 = idf.iter().map(|&w| f64::from(w)).sum();
     if total <= 0.0 || hits.is_empty() {
@@ -153,7 +187,7 @@ pub fn compose(
                 .collect()
         })
         .collect();
-    let sentences: Vec<Sentence> = hits
+    let mut sentences: Vec<Sentence> = hits
         .iter()
         .enumerate()
         .flat_map(|(h, hit)| {
@@ -175,17 +209,52 @@ pub fn compose(
                 text,
                 terms,
                 own,
+                similarity: None,
             }
         })
         .collect();
+    let mut best_similarity = None;
+    if let Some(similarities) = similarities {
+        let weighed: Vec<usize> = (0..sentences.len())
+            .filter(|&i| sentences[i].hit < MEANING_PASSAGES)
+            .take(MEANING_SENTENCES)
+            .collect();
+        let texts: Vec<&str> = weighed
+            .iter()
+            .map(|&i| {
+                let text = sentences[i].text.as_str();
+                match text.char_indices().nth(MEANING_CHARS) {
+                    Some((cut, _)) => &text[..cut],
+                    None => text,
+                }
+            })
+            .collect();
+        if let Some(found) = similarities(&texts).filter(|f| f.len() == weighed.len()) {
+            for (&i, s) in weighed.iter().zip(found) {
+                sentences[i].similarity = Some(s);
+            }
+            best_similarity = sentences
+                .iter()
+                .filter_map(|s| s.similarity)
+                .reduce(f32::max);
+        }
+    }
+    let score = |s: &Sentence| {
+        if best_similarity.is_some() {
+            WORDS_SHARE * weight(&s.terms) + (1.0 - WORDS_SHARE) * closeness(s.similarity)
+        } else {
+            weight(&s.terms)
+        }
+    };
 
-    // The best sentence: most of the question's weight (heading included), then most of it in the
-    // sentence itself; then the shorter sentence, which says it more directly — or, when only the
-    // heading matches, the first sentence under it; then the better-ranked passage.
+    // The best sentence: the best score (the question's weight, heading included, and meaning),
+    // then most of the weight in the sentence itself; then the shorter sentence, which says it
+    // more directly — or, when only the heading matches, the first sentence under it; then the
+    // better-ranked passage.
     let best = sentences
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, weight(&s.terms), weight(&s.own)))
+        .map(|(i, s)| (i, score(s), weight(&s.own)))
         .filter(|(_, w, _)| *w > 0.0)
         .max_by(|(ia, wa, oa), (ib, wb, ob)| {
             let words = |i: usize| sentences[i].text.unicode_words().count();
@@ -206,8 +275,10 @@ pub fn compose(
     let mut covered = sentences[best].terms.clone();
     let mut seen: HashSet<String> = HashSet::from([normalise(&sentences[best].text)]);
 
-    // Keep what the best sentence announces: a list after a colon, or the next sentence when the
-    // best one is too short to stand alone.
+    // Keep what the best sentence announces: a list after a colon; the next sentence when the
+    // best one is too short to stand alone; and the sentence after it when it is about the
+    // question too, since it often holds the value the best one introduces ("Determines the
+    // maximum number of concurrent connections. The default is typically 100 connections.").
     let lead = &sentences[best];
     let mut next = best + 1;
     let mut extra = 0;
@@ -215,7 +286,16 @@ pub fn compose(
         let s = &sentences[next];
         let announces_list = lead.text.ends_with(':') && is_list_item(&s.text) && extra < 8;
         let too_short = extra == 0 && lead.text.chars().count() < 25 && !lead.text.ends_with('?');
-        if !(announces_list || too_short) {
+        let related = match s.similarity {
+            Some(similarity) => similarity >= NEXT_SIMILARITY,
+            None => !s.own.is_empty(),
+        };
+        let follows = extra == 0
+            && related
+            && !lead.text.ends_with('?')
+            && !is_list_item(&s.text)
+            && lead.text.chars().count() + s.text.chars().count() <= WITH_NEXT_CHARS;
+        if !(announces_list || too_short || follows) {
             break;
         }
         seen.insert(normalise(&s.text));
@@ -225,13 +305,15 @@ pub fn compose(
         extra += 1;
     }
 
-    // Then sentences that add question words not yet covered, most added weight first.
+    // Then sentences that add question words not yet covered, most added weight first — and,
+    // when meaning was weighed, that are not far from the question in meaning.
     while chosen.len() < MAX_SENTENCES + extra {
         let base = weight(&covered);
         let candidate = sentences
             .iter()
             .enumerate()
             .filter(|(i, s)| !chosen.contains(i) && !seen.contains(&normalise(&s.text)))
+            .filter(|(_, s)| s.similarity.is_none_or(|x| x >= ADDED_SIMILARITY))
             .map(|(i, s)| {
                 let mut with = covered.clone();
                 with.extend(s.terms.iter().cloned());
@@ -273,6 +355,7 @@ pub fn compose(
         text,
         confidence: weight(&covered).clamp(0.0, 1.0),
         sources,
+        similarity: best_similarity,
     })
 }
 
@@ -306,6 +389,7 @@ pub fn lead(hit: &Hit) -> Draft {
         text,
         confidence: 0.0,
         sources: vec![source_ref(hit, first)],
+        similarity: None,
     }
 }
 
@@ -352,6 +436,7 @@ mod tests {
             hits,
             crate::question::read("en", question).multi_part,
             &mut analyzer,
+            None,
         )
     }
 
@@ -478,6 +563,109 @@ mod tests {
         )
         .unwrap();
         assert_eq!(draft.text.matches("Delivery").count(), 1, "{}", draft.text);
+    }
+
+    /// Composes with sentence similarities given by hand (sentences not listed: 0.1).
+    fn run_with_meaning(
+        question: &str,
+        idf: &[(&str, f32)],
+        hits: &[Hit],
+        meaning: &[(&str, f32)],
+    ) -> Option<Draft> {
+        let mut analyzer = sitechat_search::analyzer("en");
+        let mut terms = analyze_with(&mut analyzer, question);
+        terms.sort();
+        terms.dedup();
+        let weights: Vec<f32> = terms
+            .iter()
+            .map(|t| idf.iter().find(|(k, _)| k == t).map_or(1.0, |(_, w)| *w))
+            .collect();
+        let similarities = |sentences: &[&str]| {
+            Some(
+                sentences
+                    .iter()
+                    .map(|s| {
+                        meaning
+                            .iter()
+                            .find(|(m, _)| m == s)
+                            .map_or(0.1, |(_, v)| *v)
+                    })
+                    .collect(),
+            )
+        };
+        compose(
+            &terms,
+            &weights,
+            hits,
+            false,
+            &mut analyzer,
+            Some(&similarities),
+        )
+    }
+
+    #[test]
+    fn meaning_picks_a_sentence_that_shares_no_word_with_the_question() {
+        let hits = [hit(
+            "Strings have a length. Concatenates the text representations of all the arguments. Trims spaces.",
+        )];
+        let draft = run_with_meaning(
+            "how do I glue two strings together?",
+            &[
+                ("glue", 3.0),
+                ("two", 1.0),
+                ("string", 1.0),
+                ("togeth", 1.0),
+            ],
+            &hits,
+            &[(
+                "Concatenates the text representations of all the arguments.",
+                0.62,
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            draft.text,
+            "Concatenates the text representations of all the arguments."
+        );
+        assert_eq!(draft.similarity, Some(0.62));
+    }
+
+    #[test]
+    fn the_next_sentence_joins_when_it_is_about_the_question_too() {
+        let text = "Determines the maximum number of concurrent connections. The default is typically 100 connections. This parameter can only be set at server start.";
+        let question = "what is the maximum number of connections?";
+        let idf = [("maximum", 1.0), ("number", 0.5), ("connect", 1.0)];
+        let related = run_with_meaning(
+            question,
+            &idf,
+            &[hit(text)],
+            &[
+                (
+                    "Determines the maximum number of concurrent connections.",
+                    0.7,
+                ),
+                ("The default is typically 100 connections.", 0.5),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            related.text,
+            "Determines the maximum number of concurrent connections. The default is typically 100 connections."
+        );
+        let unrelated = run_with_meaning(
+            question,
+            &idf,
+            &[hit(text)],
+            &[(
+                "Determines the maximum number of concurrent connections.",
+                0.7,
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            unrelated.text,
+            "Determines the maximum number of concurrent connections."
+        );
     }
 
     #[test]

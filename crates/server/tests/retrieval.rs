@@ -98,6 +98,41 @@ async fn meaning_finds_what_keywords_miss_and_the_fallback_points_to_it() {
 }
 
 #[tokio::test]
+async fn the_answering_sentence_is_chosen_by_meaning_when_no_word_is_shared() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    // A low threshold: this is about which sentence answers, not whether to answer.
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"settings": {"confidence_threshold": 0.05}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    app.add_text(
+        &key,
+        &bot,
+        "About us",
+        "We are a family business founded in 1998. Our team loves plants and gardens. \
+         Parcels reach most addresses within two working days. We reply to emails every morning.",
+    )
+    .await;
+    // "fast" and "delivery" are in no sentence: words alone find nothing to pick, and the
+    // passage's opening ("We are a family business…") was the reply before sentences were
+    // weighed by meaning.
+    let r = app
+        .chat(&key, &bot, json!({"message": "How fast is delivery?"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+    let reply = r.body["reply"].as_str().unwrap();
+    assert!(reply.starts_with("Parcels reach"), "{}", r.text);
+    assert!(!reply.contains("family business"), "{}", r.text);
+}
+
+#[tokio::test]
 async fn a_follow_up_question_is_understood_from_the_previous_turn() {
     let app = TestApp::start().await;
     let key = app.create_account("pro").await;
