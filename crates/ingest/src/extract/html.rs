@@ -20,8 +20,10 @@
 //!    `role` navigation, banner, contentinfo, complementary, search, dialog or alertdialog;
 //!    `hidden` elements and `aria-hidden="true"`, except `hidden="until-found"` and collapsed
 //!    accordion panels (named by an `aria-controls`, or `role=region|tabpanel`), whose text a
-//!    visitor can open; and cookie/consent banners and pop-ups, found by the words of their `id`
-//!    and `class` (cookie, consent, gdpr, banner, popup, modal, newsletter, subscribe …).
+//!    visitor can open; cookie/consent banners and pop-ups, found by the words of their `id`
+//!    and `class` (cookie, consent, gdpr, banner, popup, modal, newsletter, subscribe …); and
+//!    navigation that is not marked up as `nav`, found the same way (navbar, breadcrumb,
+//!    pagination, toc, DocBook's `navheader`/`navfooter` "Prev | Up | Next" tables …).
 //!    The last two rules are guessing, so they never remove an element that holds more than half
 //!    of the root's text (a page wrapper set `aria-hidden` while a modal was open, a
 //!    `content-banner` container), and a "banner" holding an `h1` is the page's hero, not an ad.
@@ -279,6 +281,21 @@ const POPUP_WORDS: &[&str] = &[
     "lightbox",
 ];
 
+/// Words of an `id` or `class` that name page navigation: a menu bar, breadcrumbs, "Prev | Up |
+/// Next" links (DocBook's `navheader`), pagination, a table of contents.
+const NAVIGATION_WORDS: &[&str] = &[
+    "nav",
+    "navbar",
+    "navheader",
+    "navfooter",
+    "navigation",
+    "breadcrumb",
+    "breadcrumbs",
+    "pagination",
+    "pager",
+    "toc",
+];
+
 /// Walks the content root and builds sections.
 struct Extractor<'c> {
     /// Ids of elements that a control (`aria-controls`) shows and hides: accordion panels.
@@ -488,11 +505,11 @@ impl Extractor<'_> {
             && value
                 .attr("aria-hidden")
                 .is_some_and(|h| h.trim().eq_ignore_ascii_case("true")))
-            || self.looks_like_popup(el);
+            || self.looks_like_popup_or_navigation(el);
         guessed && text_len(*el) * 2 <= self.root_len
     }
 
-    fn looks_like_popup(&self, el: ElementRef) -> bool {
+    fn looks_like_popup_or_navigation(&self, el: ElementRef) -> bool {
         let value = el.value();
         let mut banner_only = true;
         let mut matched = false;
@@ -511,7 +528,11 @@ impl Extractor<'_> {
             }
         }
         if !matched {
-            return false;
+            return [value.attr("id"), value.attr("class")]
+                .into_iter()
+                .flatten()
+                .flat_map(words)
+                .any(|w| NAVIGATION_WORDS.contains(&w.as_str()));
         }
         // A "hero banner" with the page's h1 is content.
         !(banner_only && el.select(&selector("h1")).next().is_some())
@@ -905,6 +926,32 @@ mod tests {
             "script",
             "color",
         ] {
+            assert!(
+                !text.contains(boilerplate),
+                "{boilerplate:?} leaked into {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn navigation_without_a_nav_element_is_not_content() {
+        // DocBook's output (the PostgreSQL manual): "Prev | Up | Next" tables in classed divs.
+        let html = r##"<html><body>
+<div class="navheader"><table summary="Navigation header"><tr><th colspan="3">8.1. Numeric Types</th></tr>
+<tr><td><a accesskey="p" href="datatype.html">Prev</a></td><td><a accesskey="u" href="datatype.html">Up</a></td>
+<th>Chapter 8. Data Types</th><td><a accesskey="n" href="datatype-money.html">Next</a></td></tr></table></div>
+<ol class="breadcrumb"><li><a href="/">Docs</a></li><li>Types</li></ol>
+<div class="sect1"><h2>8.1. Numeric Types</h2><div class="toc"><a href="#int">8.1.1. Integer Types</a></div>
+<p>The type integer is the common choice, as it offers the best balance between range, storage size, and performance.</p></div>
+<div class="navfooter"><table><tr><td><a href="datatype.html">Prev</a></td><td><a href="index.html">Home</a></td>
+<td><a href="datatype-money.html">Next</a></td></tr></table></div>
+</body></html>"##;
+        let text = extract(html, None).full_text();
+        assert!(
+            text.contains("The type integer is the common choice"),
+            "{text:?}"
+        );
+        for boilerplate in ["Prev", "Next", "Home", "Docs", "Chapter 8", "8.1.1"] {
             assert!(
                 !text.contains(boilerplate),
                 "{boilerplate:?} leaked into {text:?}"
