@@ -58,6 +58,10 @@ pub struct Config {
     pub models_dir: Option<PathBuf>,
     /// Semantic retrieval with the embedding model (when its files are there); off: BM25 only.
     pub embeddings: bool,
+    /// The GGUF file bots with the `local` engine run (any llama-architecture model with a
+    /// byte-level BPE tokenizer); unset: SmolLM2-135M-Instruct as `make models` unpacks it
+    /// under `models_dir`.
+    pub local_model: Option<PathBuf>,
 }
 
 /// The default webhook retry schedule.
@@ -154,6 +158,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             models_dir: None,
             embeddings: true,
+            local_model: None,
         }
     }
 }

@@ -96,6 +96,11 @@ pub enum EngineSettings {
     /// Any OpenAI-compatible chat-completions endpoint, given only the retrieved passages and
     /// the recent turns; when it fails, the extractive answer is sent instead.
     Openai(OpenAiSettings),
+    /// A small language model run by the server itself on its CPU (SmolLM2-135M-Instruct
+    /// unless the operator configured another GGUF file), given only the retrieved passages and
+    /// the recent turns; when it is missing or fails, the extractive answer is sent instead. The
+    /// model file is a server setting (`local_model`), never a bot's.
+    Local(LocalSettings),
 }
 
 /// An OpenAI-compatible endpoint.
@@ -113,6 +118,31 @@ pub struct OpenAiSettings {
     /// Most tokens in a reply.
     #[serde(default = "default_engine_max_tokens")]
     pub max_tokens: u32,
+}
+
+/// The server's own small language model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LocalSettings {
+    /// Most tokens in a reply (1–1024).
+    #[serde(default = "default_local_max_tokens")]
+    pub max_tokens: u32,
+    /// Sampling temperature (0–2); 0 always picks the likeliest word, so the same question
+    /// gets the same reply.
+    #[serde(default)]
+    pub temperature: f32,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        Self {
+            max_tokens: default_local_max_tokens(),
+            temperature: 0.0,
+        }
+    }
+}
+
+fn default_local_max_tokens() -> u32 {
+    200
 }
 
 fn default_engine_timeout() -> u32 {

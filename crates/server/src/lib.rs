@@ -261,6 +261,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
         models: Arc::new(models::Models::new(
             config.models_dir.clone(),
             config.embeddings,
+            config.local_model.clone(),
         )),
         embedding: Arc::default(),
         sealer: Arc::new(

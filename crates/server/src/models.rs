@@ -1,7 +1,9 @@
 //! The models sitechat runs locally: found in the models directory, loaded lazily on first use
 //! (on a blocking thread), shared by every server in the process.
 //!
-//! Without the embedding model, sitechat answers on BM25 alone and says so in `/health`.
+//! Without the embedding model, sitechat answers on BM25 alone and says so in `/health`. Without
+//! the generation model (the `local` engine's), bots with that engine send the extractive
+//! answer.
 
 use std::{
     collections::HashMap,
@@ -11,6 +13,7 @@ use std::{
 };
 
 use sitechat_embed::Embedder;
+use sitechat_local::LocalModel;
 
 /// The embedding model's name as stored with each vector.
 pub const EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";
@@ -21,7 +24,20 @@ fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<Embedder>>> {
     LOADED.get_or_init(Default::default)
 }
 
-/// Where the embedding model stands.
+/// Loaded generation models by GGUF file, one per process like the embedders.
+fn loaded_generators() -> &'static Mutex<HashMap<PathBuf, Arc<LocalModel>>> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<LocalModel>>>> = OnceLock::new();
+    LOADED.get_or_init(Default::default)
+}
+
+/// The model lane: one generation at a time in the process. candle's thread pool serialises
+/// concurrent callers anyway; queueing here keeps the blocking threads free for other work.
+pub fn generation_lane() -> &'static tokio::sync::Semaphore {
+    static LANE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    &LANE
+}
+
+/// Where a model stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelState {
     /// Turned off in the configuration.
@@ -51,13 +67,34 @@ pub struct Models {
     files: Result<sitechat_embed::ModelFiles, String>,
     enabled: bool,
     embedder: OnceLock<Result<Arc<Embedder>, String>>,
+    /// The `local` engine's GGUF file.
+    generator_file: Result<PathBuf, String>,
+    generator: OnceLock<Result<Arc<LocalModel>, String>>,
     /// Embeddings of recent questions.
     queries: Mutex<lru::LruCache<String, Arc<Vec<f32>>>>,
 }
 
 impl Models {
-    pub fn new(dir: Option<PathBuf>, enabled: bool) -> Self {
+    /// The models under `dir` (default: [`sitechat_embed::default_models_dir`]); the `local`
+    /// engine runs `local_model`, or the GGUF file `make models` put under `dir`.
+    pub fn new(dir: Option<PathBuf>, enabled: bool, local_model: Option<PathBuf>) -> Self {
         let dir = dir.unwrap_or_else(sitechat_embed::default_models_dir);
+        let generator_file = match local_model {
+            Some(path) if path.is_file() => Ok(path),
+            Some(path) => Err(format!("local_model {} is not a file", path.display())),
+            None => sitechat_local::locate(&dir)
+                .map(|f| f.gguf)
+                .map_err(|e| e.to_string()),
+        };
+        match &generator_file {
+            Ok(path) => {
+                tracing::info!(model = %path.display(), "local language model found")
+            }
+            // Only bots with the `local` engine need it: not a warning.
+            Err(e) => {
+                tracing::info!(error = %e, "no local language model: the local engine sends extractive answers")
+            }
+        }
         let files = sitechat_embed::locate(&dir).map_err(|e| e.to_string());
         match (&files, enabled) {
             (_, false) => tracing::info!("semantic retrieval is off: answers use BM25 alone"),
@@ -72,6 +109,8 @@ impl Models {
             files,
             enabled,
             embedder: OnceLock::new(),
+            generator_file,
+            generator: OnceLock::new(),
             queries: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -88,6 +127,48 @@ impl Models {
             (Ok(_), Some(Ok(_))) => ModelState::Loaded,
             (Ok(_), Some(Err(e))) => ModelState::Failed(e.clone()),
         }
+    }
+
+    /// Where the `local` engine's model stands (never `disabled`).
+    pub fn generation_state(&self) -> ModelState {
+        match (&self.generator_file, self.generator.get()) {
+            (Err(e), _) => ModelState::Missing(e.clone()),
+            (Ok(_), None) => ModelState::NotLoaded,
+            (Ok(_), Some(Ok(_))) => ModelState::Loaded,
+            (Ok(_), Some(Err(e))) => ModelState::Failed(e.clone()),
+        }
+    }
+
+    /// The `local` engine's model, loading it the first time (about a second). Blocks: call
+    /// from a blocking thread. An error says why there is none.
+    pub fn generator(&self) -> Result<Arc<LocalModel>, String> {
+        let path = self.generator_file.as_ref()?;
+        let result = self.generator.get_or_init(|| {
+            let mut cache = loaded_generators()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(m) = cache.get(path) {
+                return Ok(m.clone());
+            }
+            let started = std::time::Instant::now();
+            match LocalModel::load(path) {
+                Ok(m) => {
+                    tracing::info!(
+                        ms = started.elapsed().as_millis() as u64,
+                        model = m.name(),
+                        "local language model loaded"
+                    );
+                    let m = Arc::new(m);
+                    cache.insert(path.clone(), m.clone());
+                    Ok(m)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the local language model does not load: the local engine sends extractive answers");
+                    Err(e.to_string())
+                }
+            }
+        });
+        result.clone()
     }
 
     /// Whether semantic retrieval can run (the model is enabled, found, and not broken).

@@ -3,7 +3,9 @@
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use sitechat_core::{
-    model::{Bot, BotSettings, Branding, CrawlSettings, EngineSettings, OpenAiSettings},
+    model::{
+        Bot, BotSettings, Branding, CrawlSettings, EngineSettings, LocalSettings, OpenAiSettings,
+    },
     validate::{self, threshold, BotMessage, BotName, HttpUrl, Language, ValidationError},
     BotId,
 };
@@ -59,10 +61,11 @@ pub struct SettingsPatch {
     pub allowed_origins: Option<Vec<String>>,
     /// The chat widget's look; absent fields keep their value.
     pub branding: Option<BrandingPatch>,
-    /// Who words the replies: `{"kind": "extractive"}` (default) or `{"kind": "openai",
-    /// "base_url", "model", "api_key"?, "timeout_seconds"?, "max_tokens"?}`. The API key is
-    /// sealed when stored and never shown; leaving it out keeps the current one for the same
-    /// base URL.
+    /// Who words the replies: `{"kind": "extractive"}` (default), `{"kind": "openai",
+    /// "base_url", "model", "api_key"?, "timeout_seconds"?, "max_tokens"?}` or `{"kind":
+    /// "local", "max_tokens"? (1–1024, default 200), "temperature"? (0–2, default 0)}` (the
+    /// server's own small model). The API key is sealed when stored and never shown; leaving it
+    /// out keeps the current one for the same base URL.
     pub engine: Option<EnginePatch>,
 }
 
@@ -78,6 +81,42 @@ pub enum EnginePatch {
         timeout_seconds: Option<u32>,
         max_tokens: Option<u32>,
     },
+    /// The server's own small language model.
+    Local(LocalPatch),
+}
+
+/// The `local` engine, as written; absent fields take their defaults.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalPatch {
+    /// Most tokens in a reply, 1–1024 (default 200).
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature, 0–2 (default 0: the same question gets the same reply).
+    pub temperature: Option<f32>,
+}
+
+impl LocalPatch {
+    fn apply(self) -> Result<LocalSettings, ValidationError> {
+        let defaults = LocalSettings::default();
+        let max_tokens = self.max_tokens.unwrap_or(defaults.max_tokens);
+        if !(1..=1024).contains(&max_tokens) {
+            return Err(ValidationError::new(
+                "settings.engine.max_tokens",
+                "must be between 1 and 1024",
+            ));
+        }
+        let temperature = self.temperature.unwrap_or(defaults.temperature);
+        if !(0.0..=2.0).contains(&temperature) {
+            return Err(ValidationError::new(
+                "settings.engine.temperature",
+                "must be between 0 and 2",
+            ));
+        }
+        Ok(LocalSettings {
+            max_tokens,
+            temperature,
+        })
+    }
 }
 
 impl EnginePatch {
@@ -86,15 +125,16 @@ impl EnginePatch {
         current: &EngineSettings,
         seal: &dyn Fn(&str) -> String,
     ) -> Result<EngineSettings, ValidationError> {
-        let EnginePatch::Openai {
-            base_url,
-            model,
-            api_key,
-            timeout_seconds,
-            max_tokens,
-        } = self
-        else {
-            return Ok(EngineSettings::Extractive);
+        let (base_url, model, api_key, timeout_seconds, max_tokens) = match self {
+            EnginePatch::Extractive => return Ok(EngineSettings::Extractive),
+            EnginePatch::Local(local) => return Ok(EngineSettings::Local(local.apply()?)),
+            EnginePatch::Openai {
+                base_url,
+                model,
+                api_key,
+                timeout_seconds,
+                max_tokens,
+            } => (base_url, model, api_key, timeout_seconds, max_tokens),
         };
         let base_url = HttpUrl::parse("settings.engine.base_url", &base_url)?
             .as_str()

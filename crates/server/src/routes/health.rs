@@ -40,7 +40,14 @@ pub struct Models {
     pub embedding_detail: Option<String>,
     /// How questions are matched to passages.
     pub retrieval: &'static str,
-    /// Engines available to bots.
+    /// The `local` engine's language model: `loaded`, `not_loaded` (found, loaded at first
+    /// use), `missing` (run `make models`, or check `local_model`) or `failed`. Without it, bots
+    /// with the `local` engine get the extractive answer.
+    pub generation: &'static str,
+    /// Why the generation model is not usable, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation_detail: Option<String>,
+    /// Engines available to bots (`local` only when its model is there and loads).
     pub engines: Vec<&'static str>,
 }
 
@@ -68,6 +75,15 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     };
     let ok = database.status == "ok";
     let model = state.models.state();
+    let generation = state.models.generation_state();
+    let detail = |state: &ModelState| match state {
+        ModelState::Missing(e) | ModelState::Failed(e) => Some(e.clone()),
+        _ => None,
+    };
+    let mut engines = vec!["extractive", "openai"];
+    if matches!(generation, ModelState::Loaded | ModelState::NotLoaded) {
+        engines.push("local");
+    }
     let body = Health {
         status: if ok { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
@@ -75,16 +91,15 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         search,
         models: Models {
             embedding: model.as_str(),
-            embedding_detail: match &model {
-                ModelState::Missing(e) | ModelState::Failed(e) => Some(e.clone()),
-                _ => None,
-            },
+            embedding_detail: detail(&model),
             retrieval: if state.models.available() {
                 "hybrid"
             } else {
                 "bm25"
             },
-            engines: vec!["extractive"],
+            generation: generation.as_str(),
+            generation_detail: detail(&generation),
+            engines,
         },
     };
     let status = if ok {

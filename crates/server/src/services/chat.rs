@@ -13,7 +13,8 @@ use sitechat_answer::intents::{self, Intent};
 use sitechat_core::{
     model::{
         Bot, Button, Conversation, ConversationStatus, EngineSettings, HandoffAction,
-        HandoffReason, JobState, Lead, Message, OpenAiSettings, Outcome, Role, SourceRef,
+        HandoffReason, JobState, Lead, LocalSettings, Message, OpenAiSettings, Outcome, Role,
+        SourceRef,
     },
     now,
     validate::ChatText,
@@ -258,62 +259,104 @@ const MAX_PROMPT_CHARS: usize = 12_000;
 /// How many of the retrieved passages a language model is given.
 const ENGINE_PASSAGES: usize = 5;
 
+/// The `local` engine's smaller prompt: its model has a small context and reads the prompt on
+/// the server's CPU (SmolLM2-135M: a few hundred tokens a second), so it gets fewer passages
+/// and fewer characters.
+const LOCAL_PASSAGES: usize = 3;
+const LOCAL_PROMPT_CHARS: usize = 3_000;
+/// The most prompt tokens the `local` engine runs; a prompt over it is rebuilt smaller.
+const LOCAL_PROMPT_TOKENS: usize = 1_500;
+/// How long a `local` reply waits for the model lane before the extractive answer is sent.
+const LOCAL_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What a language model words the reply from: the question, the passages retrieval found and
+/// the conversation's recent turns.
+struct GroundedPrompt {
+    question: String,
+    passages: Vec<sitechat_llm::Passage>,
+    history: Vec<sitechat_llm::Turn>,
+    language: String,
+    bot_name: String,
+}
+
+impl GroundedPrompt {
+    /// The best `passages` hits and the turns before the visitor's message.
+    async fn gather(
+        state: &AppState,
+        bot: &Bot,
+        reply: &Reply,
+        question: &str,
+        hits: &[sitechat_search::Hit],
+        passages: usize,
+    ) -> Result<Self, String> {
+        let passages: Vec<sitechat_llm::Passage> = hits
+            .iter()
+            .take(passages)
+            .map(|h| sitechat_llm::Passage {
+                title: if h.heading.is_empty() {
+                    h.title.clone()
+                } else {
+                    format!("{} › {}", h.title, h.heading)
+                },
+                url: h.url.clone(),
+                text: h.text.clone(),
+            })
+            .collect();
+        // The turns before this message (the prompt keeps the last six).
+        let earlier = state
+            .store
+            .recent_messages(&reply.conversation.id, 8)
+            .await
+            .map_err(|e| e.to_string())?;
+        let history: Vec<sitechat_llm::Turn> = earlier
+            .iter()
+            .filter(|m| m.id != reply.visitor_message.id)
+            .filter_map(|m| {
+                let role = match m.role {
+                    Role::Visitor => sitechat_llm::Role::Visitor,
+                    Role::Bot | Role::Agent => sitechat_llm::Role::Assistant,
+                    Role::System => return None,
+                };
+                Some(sitechat_llm::Turn {
+                    role,
+                    text: m.text.clone(),
+                })
+            })
+            .collect();
+        Ok(Self {
+            question: question.to_owned(),
+            passages,
+            history,
+            language: bot.language.clone(),
+            bot_name: bot.name.clone(),
+        })
+    }
+
+    /// The chat messages, at most `max_chars` characters in all.
+    fn messages(&self, max_chars: usize) -> Vec<sitechat_llm::ChatMessage> {
+        sitechat_llm::build_messages(
+            &sitechat_llm::PromptInput {
+                question: &self.question,
+                passages: &self.passages,
+                history: &self.history,
+                language: &self.language,
+                bot_name: &self.bot_name,
+            },
+            max_chars,
+        )
+    }
+}
+
 /// Words the reply with the bot's OpenAI-compatible engine, from the passages retrieval found
 /// and the recent turns, streaming its tokens when the visitor streams. `Ok(None)`: the model
 /// found no answer in the passages. An error: the caller sends the extractive answer.
 async fn engine_reply(
     state: &AppState,
-    bot: &Bot,
     settings: &OpenAiSettings,
-    reply: &Reply,
-    question: &str,
-    hits: &[sitechat_search::Hit],
+    prompt: GroundedPrompt,
     deltas: Option<&tokio::sync::mpsc::Sender<StreamEvent>>,
 ) -> Result<Option<String>, String> {
-    let passages: Vec<sitechat_llm::Passage> = hits
-        .iter()
-        .take(ENGINE_PASSAGES)
-        .map(|h| sitechat_llm::Passage {
-            title: if h.heading.is_empty() {
-                h.title.clone()
-            } else {
-                format!("{} › {}", h.title, h.heading)
-            },
-            url: h.url.clone(),
-            text: h.text.clone(),
-        })
-        .collect();
-    // The turns before this message (the prompt keeps the last six).
-    let earlier = state
-        .store
-        .recent_messages(&reply.conversation.id, 8)
-        .await
-        .map_err(|e| e.to_string())?;
-    let history: Vec<sitechat_llm::Turn> = earlier
-        .iter()
-        .filter(|m| m.id != reply.visitor_message.id)
-        .filter_map(|m| {
-            let role = match m.role {
-                Role::Visitor => sitechat_llm::Role::Visitor,
-                Role::Bot | Role::Agent => sitechat_llm::Role::Assistant,
-                Role::System => return None,
-            };
-            Some(sitechat_llm::Turn {
-                role,
-                text: m.text.clone(),
-            })
-        })
-        .collect();
-    let messages = sitechat_llm::build_messages(
-        &sitechat_llm::PromptInput {
-            question,
-            passages: &passages,
-            history: &history,
-            language: &bot.language,
-            bot_name: &bot.name,
-        },
-        MAX_PROMPT_CHARS,
-    );
+    let messages = prompt.messages(MAX_PROMPT_CHARS);
     let base_url = url::Url::parse(&settings.base_url).map_err(|e| e.to_string())?;
     let mut config = sitechat_llm::OpenAiConfig::new(base_url.clone(), settings.model.clone());
     config.timeout = std::time::Duration::from_secs(u64::from(settings.timeout_seconds.max(1)));
@@ -357,6 +400,91 @@ async fn engine_reply(
         return Ok(None);
     }
     Ok(Some(text.trim().to_owned()))
+}
+
+/// Words the reply with the server's own model (the `local` engine), like [`engine_reply`]:
+/// one generation at a time in the process (the model lane), on a blocking thread, its pieces
+/// streamed as they come when the visitor streams. `Ok(None)`: the model found no answer in
+/// the passages. An error (no model, a model that does not load, a failed generation, a lane
+/// busy for too long): the caller sends the extractive answer.
+async fn local_reply(
+    state: &AppState,
+    settings: &LocalSettings,
+    prompt: GroundedPrompt,
+    deltas: Option<&tokio::sync::mpsc::Sender<StreamEvent>>,
+) -> Result<Option<String>, String> {
+    // Before queueing: a missing model is known at once.
+    if let crate::models::ModelState::Missing(e) = state.models.generation_state() {
+        return Err(e);
+    }
+    let lane = tokio::time::timeout(LOCAL_QUEUE_WAIT, crate::models::generation_lane().acquire())
+        .await
+        .map_err(|_| "the local model was busy for too long".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let models = state.models.clone();
+    let params = sitechat_local::GenParams {
+        max_tokens: settings.max_tokens,
+        temperature: f64::from(settings.temperature),
+        seed: rand::random(),
+        stop: Vec::new(),
+        max_prompt_tokens: LOCAL_PROMPT_TOKENS,
+        ..sitechat_local::GenParams::default()
+    };
+    let tx = deltas.cloned();
+    let generation = tokio::task::spawn_blocking(move || {
+        let _lane = lane;
+        let model = models.generator()?;
+        let tokenizer = model.tokenizer();
+        // Fit the prompt in the token budget: a language with many tokens per character gets
+        // a shorter prompt rather than one that loses its beginning.
+        let mut chars = LOCAL_PROMPT_CHARS;
+        let mut messages = prompt.messages(chars);
+        for _ in 0..3 {
+            let tokens = tokenizer
+                .chat_prompt(&messages)
+                .map_err(|e| e.to_string())?
+                .len();
+            if tokens <= LOCAL_PROMPT_TOKENS {
+                break;
+            }
+            chars = chars * LOCAL_PROMPT_TOKENS * 9 / (tokens * 10);
+            messages = prompt.messages(chars);
+        }
+        let mut client_gone = false;
+        // The reply is the text trimmed: whitespace before the first word is dropped, and
+        // whitespace is held back until a word follows it.
+        let (mut started, mut pending) = (false, String::new());
+        model
+            .generate(&messages, &params, &mut |piece| {
+                let Some(tx) = tx.as_ref().filter(|_| !client_gone) else {
+                    return std::ops::ControlFlow::Continue(());
+                };
+                pending.push_str(if started { piece } else { piece.trim_start() });
+                let words = pending.trim_end().len();
+                if words > 0 {
+                    started = true;
+                    let rest = pending.split_off(words);
+                    let send = std::mem::replace(&mut pending, rest);
+                    // A visitor who left still gets the whole reply stored.
+                    client_gone = tx.blocking_send(StreamEvent::Delta(send)).is_err();
+                }
+                std::ops::ControlFlow::Continue(())
+            })
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    tracing::debug!(
+        prompt_tokens = generation.prompt_tokens,
+        generated_tokens = generation.generated_tokens,
+        prompt_ms = (generation.prompt_seconds * 1000.0) as u64,
+        generation_ms = (generation.generation_seconds * 1000.0) as u64,
+        "local reply generated"
+    );
+    if sitechat_llm::declined(&generation.text) {
+        return Ok(None);
+    }
+    Ok(Some(generation.text.trim().to_owned()))
 }
 
 /// The pieces a reply's text is streamed in: words with the space that follows them, so that
@@ -437,33 +565,54 @@ async fn respond(
             })
             .await?;
             let mut answer = answer;
-            if answer.outcome == Outcome::Answered {
-                if let EngineSettings::Openai(settings) = &bot.settings.engine {
-                    let worded = engine_reply(
-                        state,
-                        &bot,
-                        settings,
-                        &reply,
-                        &text,
-                        &answer.passages,
-                        deltas,
-                    )
-                    .await;
-                    match worded {
-                        Ok(Some(worded)) => answer.text = worded,
-                        Ok(None) => {
-                            // The model found no answer in the passages: a fallback after all.
-                            answer.outcome = Outcome::Fallback;
-                            answer.text = bot.settings.fallback_message.clone();
-                            answer.sources.clear();
+            if answer.outcome == Outcome::Answered
+                && bot.settings.engine != EngineSettings::Extractive
+            {
+                // A language model words the answer (retrieval keeps its sources and confidence).
+                let worded = match GroundedPrompt::gather(
+                    state,
+                    &bot,
+                    &reply,
+                    &text,
+                    &answer.passages,
+                    match bot.settings.engine {
+                        EngineSettings::Local(_) => LOCAL_PASSAGES,
+                        _ => ENGINE_PASSAGES,
+                    },
+                )
+                .await
+                {
+                    Err(e) => Err(e),
+                    Ok(prompt) => match &bot.settings.engine {
+                        EngineSettings::Openai(settings) => {
+                            engine_reply(state, settings, prompt, deltas).await
                         }
-                        Err(e) => {
-                            tracing::warn!(bot = %bot.id, error = %e, "the openai engine failed; the extractive answer is sent");
-                            streamed_reset = true;
+                        EngineSettings::Local(settings) => {
+                            local_reply(state, settings, prompt, deltas).await
                         }
+                        EngineSettings::Extractive => Err("no language model".to_owned()),
+                    },
+                };
+                let engine = match bot.settings.engine {
+                    EngineSettings::Local(_) => "local",
+                    _ => "openai",
+                };
+                match worded {
+                    Ok(Some(worded)) => answer.text = worded,
+                    Ok(None) => {
+                        // The model found no answer in the passages: a fallback after all (the
+                        // streamed pieces, the model's refusal, are replaced).
+                        answer.outcome = Outcome::Fallback;
+                        answer.text = bot.settings.fallback_message.clone();
+                        answer.sources.clear();
+                        streamed_reset = true;
                     }
-                    streamed = deltas.is_some();
+                    Err(e) => {
+                        tracing::warn!(bot = %bot.id, engine, error = %e, "the language model engine failed; the extractive answer is sent");
+                        streamed_reset = true;
+                    }
                 }
+                streamed = deltas.is_some();
             }
             let mut text = answer.text;
             if answer.outcome == Outcome::Fallback
