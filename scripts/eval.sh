@@ -13,6 +13,8 @@
 #   EVAL_STOP_AFTER_TRAINING=1  stop once the training job is over (checks the crawl only)
 #   EVAL_NO_BUILD=1             use the existing target/debug/sitechat, do not run cargo
 #   EVAL_KEEP_TMP=1             keep the temporary data directory and logs
+#   EVAL_LOCAL=1                also ask every question with the `local` engine (slow)
+#   EVAL_COMPARE_BM25=0         skip the BM25-only pass
 #   EVAL_TRAIN_TIMEOUT=900      seconds to wait for the training job
 #   CARGO=cargo                 cargo command
 set -euo pipefail
@@ -236,6 +238,19 @@ mkdir -p "$(dirname "$OUT")"
 log "running sitechat eval ($(grep -c . "$QUESTIONS") questions), report: $OUT"
 "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT" \
   --server "$API" --key "$KEY" "$@"
+
+# The same bot with the `local` engine (SmolLM2 through candle) wording the answers: slow on a
+# small machine (seconds a question), so only when asked for.
+if [ "${EVAL_LOCAL:-0}" = 1 ]; then
+  api PATCH "/v1/bots/$BOT" -d '{"settings": {"engine": {"kind": "local"}}}' >/dev/null \
+    || die "could not switch the bot to the local engine"
+  OUT_LOCAL="${OUT%.json}-local.json"
+  log "the same questions with the local engine, report: $OUT_LOCAL"
+  "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT_LOCAL" \
+    --server "$API" --key "$KEY" "$@"
+  api PATCH "/v1/bots/$BOT" -d '{"settings": {"engine": {"kind": "extractive"}}}' >/dev/null \
+    || die "could not switch the bot back to the extractive engine"
+fi
 
 # The same bot on keywords alone, for comparison: the server again, without the embedding model.
 if [ "${EVAL_COMPARE_BM25:-1}" = 1 ]; then

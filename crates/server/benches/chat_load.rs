@@ -3,6 +3,13 @@
 //! (the cheapest request the server answers) with `POST /v1/bots/{id}/chat` (retrieval, answer
 //! composition and two stored messages per request).
 //!
+//! `BENCH_PASSAGES` (1,000) sets the bot's size, in tens. Up to 5,000 passages the passages are
+//! embedded by the real model as they are added. Above that, embedding them would take hours on
+//! a small machine, so they are added with embeddings off, given random unit vectors, and the
+//! server is restarted with the model on: retrieval is hybrid at full cost (the question and the
+//! sentences of the best passages are embedded by the real model, the dense search covers every
+//! vector), but the dense half of the ranking is noise. `BENCH_PASSAGES=100000` is the large run.
+//!
 //! ```text
 //! cargo bench -p sitechat-server --bench chat_load
 //! ```
@@ -12,8 +19,9 @@
 //! `BENCH_RUNS` (3 runs of each workload, alternating). Every run is also cut off after 60 s.
 //! `BENCH_LOG` (e.g. `error` or `sitechat_server=debug`) shows the server's log on stderr.
 //! `BENCH_WEBHOOK_BACKLOG` (10,000): after the measured runs, that many webhook deliveries are
-//! queued to an endpoint that hangs then fails, and the chat runs are repeated next to it.
-//! The medians are written to `target/bench/chat_load.json`.
+//! queued to an endpoint that hangs then fails, and the chat runs are repeated next to it (0
+//! skips this).
+//! The medians are written to `target/bench/chat_load.json` (`chat_load-N.json` for N passages).
 //!
 //! `req/s` counts every completed request, `ok/s` only the 200s; the latencies are those of every
 //! request that got a response, whatever its status. Errors are counted and sampled in the output.
@@ -41,9 +49,11 @@ const RUN_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// Limit on a single request, so that one stuck request cannot hold a run forever.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const WARMUP_REQUESTS: usize = 100;
-const SOURCES: usize = 100;
 const SECTIONS_PER_SOURCE: usize = 10;
-const EXPECTED_PASSAGES: usize = SOURCES * SECTIONS_PER_SOURCE;
+/// Above this many passages, passage vectors are synthetic (see the module documentation).
+const REAL_VECTORS_UP_TO: usize = 5_000;
+/// Sources added at the same time while building the bot.
+const INGEST_CONCURRENCY: usize = 4;
 const QUESTIONS: usize = 200;
 /// Chat questions asked one by one (outside the measurements) to check that answers come back.
 const ANSWER_CHECK: usize = 20;
@@ -58,13 +68,19 @@ struct Settings {
     runs: usize,
     /// Webhook deliveries queued to a hanging endpoint before the chat runs are repeated (0: skip).
     webhook_backlog: usize,
+    /// Passages in the bot (a multiple of `SECTIONS_PER_SOURCE`).
+    passages: usize,
 }
 
 fn env_count(name: &str, default: usize) -> usize {
+    env_number(name, default, 1)
+}
+
+fn env_number(name: &str, default: usize, least: usize) -> usize {
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => match value.trim().replace('_', "").parse() {
-            Ok(n) if n >= 1 => n,
-            _ => panic!("{name} must be a whole number of at least 1 (got {value:?})"),
+            Ok(n) if n >= least => n,
+            _ => panic!("{name} must be a whole number of at least {least} (got {value:?})"),
         },
         _ => default,
     }
@@ -77,7 +93,15 @@ impl Settings {
             chat_requests: env_count("BENCH_CHAT_REQUESTS", 2_000),
             health_requests: env_count("BENCH_HEALTH_REQUESTS", 5_000),
             runs: env_count("BENCH_RUNS", 3),
-            webhook_backlog: env_count("BENCH_WEBHOOK_BACKLOG", 10_000),
+            webhook_backlog: env_number("BENCH_WEBHOOK_BACKLOG", 10_000, 0),
+            passages: {
+                let n = env_count("BENCH_PASSAGES", 1_000);
+                assert!(
+                    n % SECTIONS_PER_SOURCE == 0,
+                    "BENCH_PASSAGES must be a multiple of {SECTIONS_PER_SOURCE}"
+                );
+                n
+            },
         }
     }
 }
@@ -462,13 +486,13 @@ fn section(rng: &mut Lcg, place: &str, topic: usize) -> String {
     format!("# {heading}\n\n{body}\n")
 }
 
-/// `SOURCES` help-centre pages of `SECTIONS_PER_SOURCE` sections each: (title, content). A page
+/// `sources` help-centre pages of `SECTIONS_PER_SOURCE` sections each: (title, content). A page
 /// is about one place and has no two sections on the same topic, so its headings differ (sections
 /// under the same heading would be one passage).
-fn help_centre() -> Vec<(String, String)> {
+fn help_centre(sources: usize) -> Vec<(String, String)> {
     const _: () = assert!(SECTIONS_PER_SOURCE <= TOPICS);
     let mut rng = Lcg::new(2024);
-    (0..SOURCES)
+    (0..sources)
         .map(|i| {
             let place = PLACES[i % PLACES.len()];
             let title = format!("{place} help centre, page {}", i / PLACES.len() + 1);
@@ -802,6 +826,77 @@ fn target_dir() -> PathBuf {
 
 // ---------------------------------------------------------------------------------------------
 
+/// Adds the pages as text sources, a few at a time; returns the passages created.
+async fn ingest(
+    client: &reqwest::Client,
+    base: &str,
+    bot_id: &str,
+    pages: &[(String, String)],
+) -> usize {
+    let url = format!("{base}/v1/bots/{bot_id}/sources/text");
+    let mut total = 0;
+    for batch in pages.chunks(INGEST_CONCURRENCY) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (title, content) in batch.iter().cloned() {
+            let (client, url) = (client.clone(), url.clone());
+            tasks.spawn(async move {
+                let response = client
+                    .post(&url)
+                    .bearer_auth(OPERATOR_KEY)
+                    .json(&json!({"title": title, "content": content}))
+                    .send()
+                    .await
+                    .expect("add text source");
+                let status = response.status();
+                let body: Value = response.json().await.expect("source JSON");
+                assert_eq!(status, StatusCode::CREATED, "adding {title:?}: {body}");
+                let created = body["chunks_created"].as_u64().expect("chunks_created") as usize;
+                assert_eq!(
+                    created, SECTIONS_PER_SOURCE,
+                    "{title:?} should make one passage per section"
+                );
+                created
+            });
+        }
+        while let Some(created) = tasks.join_next().await {
+            total += created.expect("ingest task");
+        }
+    }
+    total
+}
+
+/// Gives every passage of the bot a random unit vector (see the module documentation).
+async fn synthetic_vectors(server: &Server, bot_id: &str) -> u64 {
+    let store = &server.state().store;
+    let bot = sitechat_core::BotId::parse(bot_id).expect("bot id");
+    let model = sitechat_server::models::EMBEDDING_MODEL;
+    let mut rng = Lcg::new(99);
+    let mut saved = 0;
+    loop {
+        let chunks = store
+            .chunks_to_embed(&bot, model, 2_000)
+            .await
+            .expect("chunks to embed");
+        if chunks.is_empty() {
+            return saved;
+        }
+        let vectors: Vec<(sitechat_core::ChunkId, Vec<f32>)> = chunks
+            .into_iter()
+            .map(|c| {
+                let v: Vec<f32> = (0..384)
+                    .map(|_| (rng.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                (c.id, v.into_iter().map(|x| x / norm).collect())
+            })
+            .collect();
+        saved += store
+            .save_vectors(&bot, model, &vectors)
+            .await
+            .expect("save vectors");
+    }
+}
+
 fn main() {
     let settings = Settings::from_env();
     if let Ok(filter) = std::env::var("BENCH_LOG") {
@@ -834,6 +929,7 @@ async fn bench(settings: Settings) {
     );
 
     let dir = tempfile::tempdir().expect("temp dir");
+    let synthetic = settings.passages > REAL_VECTORS_UP_TO;
     let config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
@@ -844,20 +940,20 @@ async fn bench(settings: Settings) {
         allow_http_webhooks: true,
         ..Config::default()
     };
-    let server = Server::start(config).await.expect("server starts");
-    let addr = server.addr();
-    assert!(
-        addr.ip().is_loopback(),
-        "the benchmark only talks to loopback"
-    );
-    let base = format!("http://{addr}");
+    let mut server = Server::start(Config {
+        embeddings: config.embeddings && !synthetic,
+        ..config.clone()
+    })
+    .await
+    .expect("server starts");
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(REQUEST_TIMEOUT)
         .build()
         .expect("HTTP client");
 
-    // A bot with 1,000 passages.
+    // A bot with `passages` passages.
+    let base = format!("http://{}", server.addr());
     let response = client
         .post(format!("{base}/v1/bots"))
         .bearer_auth(OPERATOR_KEY)
@@ -870,36 +966,58 @@ async fn bench(settings: Settings) {
     assert_eq!(status, StatusCode::CREATED, "creating the bot: {body}");
     let bot_id = body["id"].as_str().expect("bot id").to_owned();
 
-    let pages = help_centre();
+    let pages = help_centre(settings.passages / SECTIONS_PER_SOURCE);
     let characters: usize = pages.iter().map(|(_, c)| c.chars().count()).sum();
     let ingest_started = Instant::now();
-    let mut passages = 0;
-    for (title, content) in &pages {
-        let response = client
-            .post(format!("{base}/v1/bots/{bot_id}/sources/text"))
-            .bearer_auth(OPERATOR_KEY)
-            .json(&json!({"title": title, "content": content}))
-            .send()
-            .await
-            .expect("add text source");
-        let status = response.status();
-        let body: Value = response.json().await.expect("source JSON");
-        assert_eq!(status, StatusCode::CREATED, "adding {title:?}: {body}");
-        let created = body["chunks_created"].as_u64().expect("chunks_created") as usize;
-        assert_eq!(
-            created, SECTIONS_PER_SOURCE,
-            "{title:?} should make one passage per section"
-        );
-        passages += created;
-    }
+    let passages = ingest(&client, &base, &bot_id, &pages).await;
     let ingest = ingest_started.elapsed();
-    assert_eq!(passages, EXPECTED_PASSAGES, "passages created");
+    assert_eq!(passages, settings.passages, "passages created");
     println!(
-        "ingest: {} sources, {passages} passages, {characters} characters in {:.2} s ({:.1} sources/s, {:.0} passages/s)",
+        "ingest: {} sources, {passages} passages, {characters} characters in {:.2} s ({:.1} sources/s, {:.0} passages/s){}",
         pages.len(),
         ingest.as_secs_f64(),
         pages.len() as f64 / ingest.as_secs_f64(),
-        passages as f64 / ingest.as_secs_f64()
+        passages as f64 / ingest.as_secs_f64(),
+        if synthetic {
+            ", embeddings off"
+        } else {
+            ", embedded as added"
+        }
+    );
+    if synthetic && config.embeddings {
+        let started = Instant::now();
+        let saved = synthetic_vectors(&server, &bot_id).await;
+        server.stop().await.expect("server stops");
+        server = Server::start(config.clone())
+            .await
+            .expect("server restarts");
+        println!(
+            "synthetic vectors: {saved} random unit vectors saved, server restarted with the model in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let addr = server.addr();
+    assert!(
+        addr.ip().is_loopback(),
+        "the benchmark only talks to loopback"
+    );
+    let base = format!("http://{addr}");
+    let health: Value = client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("health JSON");
+    println!(
+        "retrieval: {}{}",
+        health["models"]["retrieval"].as_str().unwrap_or("?"),
+        if synthetic {
+            " (passage vectors synthetic)"
+        } else {
+            ""
+        }
     );
 
     let target = Arc::new(Target {
@@ -1090,6 +1208,7 @@ async fn bench(settings: Settings) {
         "warmup_requests": WARMUP_REQUESTS,
         "time_limit_seconds": RUN_TIME_LIMIT.as_secs(),
         "passages": passages,
+        "synthetic_vectors": synthetic,
         "questions": target.questions.len(),
         "ingest_seconds": ingest.as_secs_f64(),
         "health": workload_json(settings.health_requests, &health_runs, &health),
@@ -1098,7 +1217,11 @@ async fn bench(settings: Settings) {
     });
     let out_dir = target_dir().join("bench");
     std::fs::create_dir_all(&out_dir).expect("create target/bench");
-    let path = out_dir.join("chat_load.json");
+    let path = out_dir.join(if passages == 1_000 {
+        "chat_load.json".to_owned()
+    } else {
+        format!("chat_load-{passages}.json")
+    });
     std::fs::write(
         &path,
         serde_json::to_string_pretty(&report).expect("report JSON") + "\n",
