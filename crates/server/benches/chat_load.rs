@@ -97,7 +97,7 @@ impl Settings {
             passages: {
                 let n = env_count("BENCH_PASSAGES", 1_000);
                 assert!(
-                    n % SECTIONS_PER_SOURCE == 0,
+                    n.is_multiple_of(SECTIONS_PER_SOURCE),
                     "BENCH_PASSAGES must be a multiple of {SECTIONS_PER_SOURCE}"
                 );
                 n
@@ -837,7 +837,8 @@ async fn ingest(
     let mut total = 0;
     for batch in pages.chunks(INGEST_CONCURRENCY) {
         let mut tasks = tokio::task::JoinSet::new();
-        for (title, content) in batch.iter().cloned() {
+        for (title, content) in batch {
+            let (title, content) = (title.clone(), content.clone());
             let (client, url) = (client.clone(), url.clone());
             tasks.spawn(async move {
                 let response = client
