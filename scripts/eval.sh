@@ -14,6 +14,7 @@
 #   EVAL_NO_BUILD=1             use the existing target/debug/sitechat, do not run cargo
 #   EVAL_KEEP_TMP=1             keep the temporary data directory and logs
 #   EVAL_LOCAL=1                also ask every question with the `local` engine (slow)
+#   EVAL_LOCAL_LIMIT=N          ... or only the first N questions
 #   EVAL_COMPARE_BM25=0         skip the BM25-only pass
 #   EVAL_TRAIN_TIMEOUT=900      seconds to wait for the training job
 #   CARGO=cargo                 cargo command
@@ -246,8 +247,10 @@ if [ "${EVAL_LOCAL:-0}" = 1 ]; then
     || die "could not switch the bot to the local engine"
   OUT_LOCAL="${OUT%.json}-local.json"
   log "the same questions with the local engine, report: $OUT_LOCAL"
+  LOCAL_LIMIT=()
+  [ -n "${EVAL_LOCAL_LIMIT:-}" ] && LOCAL_LIMIT=(--limit "$EVAL_LOCAL_LIMIT")
   "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT_LOCAL" \
-    --server "$API" --key "$KEY" "$@"
+    --server "$API" --key "$KEY" "${LOCAL_LIMIT[@]}" "$@"
   api PATCH "/v1/bots/$BOT" -d '{"settings": {"engine": {"kind": "extractive"}}}' >/dev/null \
     || die "could not switch the bot back to the extractive engine"
 fi
