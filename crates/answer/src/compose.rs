@@ -18,7 +18,7 @@ pub const MEANING_PASSAGES: usize = 4;
 pub const MEANING_SENTENCES: usize = 40;
 pub const MEANING_CHARS: usize = 240;
 /// The share of words in a sentence's score; meaning has the rest.
-pub const WORDS_SHARE: f64 = 0.7;
+pub const WORDS_SHARE: f64 = 0.6;
 /// The best sentence keeps the one after it when the two together are at most this long and the
 /// next one is about the question too: this close in meaning, or (without meaning) sharing a
 /// word with it.
