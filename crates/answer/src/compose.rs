@@ -422,6 +422,16 @@ mod tests {
     }
 
     fn run(question: &str, idf: &[(&str, f32)], hits: &[Hit]) -> Option<Draft> {
+        run_weighed(question, idf, hits, None)
+    }
+
+    /// Composes for `question` with the given term weights (terms not listed: 1.0).
+    fn run_weighed(
+        question: &str,
+        idf: &[(&str, f32)],
+        hits: &[Hit],
+        similarities: Option<Similarities<'_>>,
+    ) -> Option<Draft> {
         let mut analyzer = sitechat_search::analyzer("en");
         let mut terms = analyze_with(&mut analyzer, question);
         terms.sort();
@@ -436,7 +446,7 @@ mod tests {
             hits,
             crate::question::read("en", question).multi_part,
             &mut analyzer,
-            None,
+            similarities,
         )
     }
 
@@ -572,14 +582,6 @@ mod tests {
         hits: &[Hit],
         meaning: &[(&str, f32)],
     ) -> Option<Draft> {
-        let mut analyzer = sitechat_search::analyzer("en");
-        let mut terms = analyze_with(&mut analyzer, question);
-        terms.sort();
-        terms.dedup();
-        let weights: Vec<f32> = terms
-            .iter()
-            .map(|t| idf.iter().find(|(k, _)| k == t).map_or(1.0, |(_, w)| *w))
-            .collect();
         let similarities = |sentences: &[&str]| {
             Some(
                 sentences
@@ -593,14 +595,7 @@ mod tests {
                     .collect(),
             )
         };
-        compose(
-            &terms,
-            &weights,
-            hits,
-            false,
-            &mut analyzer,
-            Some(&similarities),
-        )
+        run_weighed(question, idf, hits, Some(&similarities))
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl<'a> Meaning<'a> {
         Some(
             vectors
                 .iter()
-                .map(|v| v.iter().zip(self.question).map(|(a, b)| a * b).sum())
+                .map(|v| sitechat_search::dot(v, self.question))
                 .collect(),
         )
     }

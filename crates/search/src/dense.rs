@@ -99,8 +99,9 @@ impl VectorSet {
 }
 
 /// A dot product in eight independent lanes: the compiler keeps them in one SIMD register (a
-/// single running sum would have to be added in order, one element at a time).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// single running sum would have to be added in order, one element at a time). For unit
+/// vectors it is their cosine similarity.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
     let (a8, a_rest) = a.split_at(a.len() - a.len() % 8);
     let (b8, b_rest) = b.split_at(b.len() - b.len() % 8);

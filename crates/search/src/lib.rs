@@ -17,7 +17,7 @@
 
 mod dense;
 
-pub use dense::{reciprocal_rank_fusion, VectorSet};
+pub use dense::{dot, reciprocal_rank_fusion, VectorSet};
 
 use std::{
     collections::HashMap,

@@ -8,7 +8,7 @@
 use std::{
     collections::HashMap,
     num::NonZeroUsize,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex, OnceLock},
 };
 
@@ -28,6 +28,49 @@ fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<Embedder>>> {
 fn loaded_generators() -> &'static Mutex<HashMap<PathBuf, Arc<LocalModel>>> {
     static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<LocalModel>>>> = OnceLock::new();
     LOADED.get_or_init(Default::default)
+}
+
+/// The model loaded from `path` in this process, or loads it (logged with how long it took, or
+/// why it failed and `without` what the server goes on).
+fn load_shared<T>(
+    loaded: &Mutex<HashMap<PathBuf, Arc<T>>>,
+    path: &Path,
+    what: &str,
+    without: &str,
+    load: impl FnOnce() -> Result<T, String>,
+) -> Result<Arc<T>, String> {
+    let mut cache = loaded.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(m) = cache.get(path) {
+        return Ok(m.clone());
+    }
+    let started = std::time::Instant::now();
+    match load() {
+        Ok(m) => {
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                model = %path.display(),
+                "{what} loaded"
+            );
+            let m = Arc::new(m);
+            cache.insert(path.to_owned(), m.clone());
+            Ok(m)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the {what} does not load: {without}");
+            Err(e)
+        }
+    }
+}
+
+/// Where a model stands, from its file (found or why not) and its loading (not yet, done or
+/// failed).
+fn state_of<F, T>(file: &Result<F, String>, loading: &OnceLock<Result<T, String>>) -> ModelState {
+    match (file, loading.get()) {
+        (Err(e), _) => ModelState::Missing(e.clone()),
+        (Ok(_), None) => ModelState::NotLoaded,
+        (Ok(_), Some(Ok(_))) => ModelState::Loaded,
+        (Ok(_), Some(Err(e))) => ModelState::Failed(e.clone()),
+    }
 }
 
 /// The model lane: one generation at a time in the process. candle's thread pool serialises
@@ -72,7 +115,12 @@ pub struct Models {
     generator: OnceLock<Result<Arc<LocalModel>, String>>,
     /// Embeddings of recent questions.
     queries: Mutex<lru::LruCache<String, Arc<Vec<f32>>>>,
+    /// Embeddings of sentences of passages, by text: the same passages answer many questions.
+    sentences: Mutex<lru::LruCache<String, Arc<[f32]>>>,
 }
+
+/// Sentence vectors cached (about 31 MB).
+const SENTENCE_CACHE: usize = 20_000;
 
 impl Models {
     /// The models under `dir` (default: [`sitechat_embed::default_models_dir`]); the `local`
@@ -114,6 +162,9 @@ impl Models {
             queries: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN),
             )),
+            sentences: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(SENTENCE_CACHE).unwrap_or(NonZeroUsize::MIN),
+            )),
         }
     }
 
@@ -121,22 +172,12 @@ impl Models {
         if !self.enabled {
             return ModelState::Disabled;
         }
-        match (&self.files, self.embedder.get()) {
-            (Err(e), _) => ModelState::Missing(e.clone()),
-            (Ok(_), None) => ModelState::NotLoaded,
-            (Ok(_), Some(Ok(_))) => ModelState::Loaded,
-            (Ok(_), Some(Err(e))) => ModelState::Failed(e.clone()),
-        }
+        state_of(&self.files, &self.embedder)
     }
 
     /// Where the `local` engine's model stands (never `disabled`).
     pub fn generation_state(&self) -> ModelState {
-        match (&self.generator_file, self.generator.get()) {
-            (Err(e), _) => ModelState::Missing(e.clone()),
-            (Ok(_), None) => ModelState::NotLoaded,
-            (Ok(_), Some(Ok(_))) => ModelState::Loaded,
-            (Ok(_), Some(Err(e))) => ModelState::Failed(e.clone()),
-        }
+        state_of(&self.generator_file, &self.generator)
     }
 
     /// The `local` engine's model, loading it the first time (about a second). Blocks: call
@@ -144,29 +185,13 @@ impl Models {
     pub fn generator(&self) -> Result<Arc<LocalModel>, String> {
         let path = self.generator_file.as_ref()?;
         let result = self.generator.get_or_init(|| {
-            let mut cache = loaded_generators()
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if let Some(m) = cache.get(path) {
-                return Ok(m.clone());
-            }
-            let started = std::time::Instant::now();
-            match LocalModel::load(path) {
-                Ok(m) => {
-                    tracing::info!(
-                        ms = started.elapsed().as_millis() as u64,
-                        model = m.name(),
-                        "local language model loaded"
-                    );
-                    let m = Arc::new(m);
-                    cache.insert(path.clone(), m.clone());
-                    Ok(m)
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the local language model does not load: the local engine sends extractive answers");
-                    Err(e.to_string())
-                }
-            }
+            load_shared(
+                loaded_generators(),
+                path,
+                "local language model",
+                "the local engine sends extractive answers",
+                || LocalModel::load(path).map_err(|e| e.to_string()),
+            )
         });
         result.clone()
     }
@@ -183,23 +208,13 @@ impl Models {
         }
         let files = self.files.as_ref().ok()?;
         let result = self.embedder.get_or_init(|| {
-            let mut cache = loaded().lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(e) = cache.get(&files.weights) {
-                return Ok(e.clone());
-            }
-            let started = std::time::Instant::now();
-            match Embedder::load(files) {
-                Ok(e) => {
-                    tracing::info!(ms = started.elapsed().as_millis() as u64, "embedding model loaded");
-                    let e = Arc::new(e);
-                    cache.insert(files.weights.clone(), e.clone());
-                    Ok(e)
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the embedding model does not load: answers use BM25 alone");
-                    Err(e.to_string())
-                }
-            }
+            load_shared(
+                loaded(),
+                &files.weights,
+                "embedding model",
+                "answers use BM25 alone",
+                || Embedder::load(files).map_err(|e| e.to_string()),
+            )
         });
         result.as_ref().ok().cloned()
     }
@@ -227,5 +242,38 @@ impl Models {
             .unwrap_or_else(|p| p.into_inner())
             .put(key, vector.clone());
         Some(vector)
+    }
+
+    /// Vectors of sentences of passages, in order, from the cache or computed in one batch;
+    /// `None` when the model cannot embed now. Blocks.
+    pub fn embed_sentences(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
+        let mut out: Vec<Option<Arc<[f32]>>> = {
+            let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
+            sentences.iter().map(|s| cache.get(*s).cloned()).collect()
+        };
+        let missing: Vec<usize> = (0..sentences.len()).filter(|&i| out[i].is_none()).collect();
+        if !missing.is_empty() {
+            let texts: Vec<&str> = missing.iter().map(|&i| sentences[i]).collect();
+            let vectors = match self.embedder()?.embed(&texts) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not embed sentences: words alone choose them");
+                    return None;
+                }
+            };
+            let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
+            for (&i, v) in missing.iter().zip(vectors) {
+                let v: Arc<[f32]> = v.into();
+                cache.put(sentences[i].to_owned(), v.clone());
+                out[i] = Some(v);
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+impl sitechat_answer::SentenceEmbedder for Models {
+    fn embed(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
+        self.embed_sentences(sentences)
     }
 }

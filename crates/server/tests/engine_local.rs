@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestApp, SHOP_FAQ};
+use common::{events, TestApp, SHOP_FAQ};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -17,25 +17,6 @@ fn require_the_model() {
     if let Err(e) = sitechat_local::locate(&dir) {
         panic!("{e} (these tests need the model: run make models)");
     }
-}
-
-/// The events of a server-sent event stream: (event name, data as JSON).
-fn events(body: &str) -> Vec<(String, Value)> {
-    body.split("\n\n")
-        .filter(|block| !block.trim().is_empty())
-        .map(|block| {
-            let mut name = String::from("message");
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = n.trim().to_owned();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.strip_prefix(' ').unwrap_or(d));
-                }
-            }
-            (name, serde_json::from_str(&data).unwrap_or(Value::Null))
-        })
-        .collect()
 }
 
 /// The title and snippet of each source (two bots' sources differ in their ids).

@@ -2,28 +2,9 @@
 
 mod common;
 
-use common::{TestApp, SHOP_FAQ};
+use common::{events, TestApp, SHOP_FAQ};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-/// The events of a server-sent event stream: (event name, data as JSON).
-fn events(body: &str) -> Vec<(String, Value)> {
-    body.split("\n\n")
-        .filter(|block| !block.trim().is_empty())
-        .map(|block| {
-            let mut name = String::from("message");
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = n.trim().to_owned();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.strip_prefix(' ').unwrap_or(d));
-                }
-            }
-            (name, serde_json::from_str(&data).unwrap_or(Value::Null))
-        })
-        .collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_streamed_answer_equals_the_non_streamed_one() {

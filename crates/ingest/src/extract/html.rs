@@ -513,6 +513,7 @@ impl Extractor<'_> {
         let value = el.value();
         let mut banner_only = true;
         let mut matched = false;
+        let mut navigation = false;
         for attr in [value.attr("id"), value.attr("class")]
             .into_iter()
             .flatten()
@@ -525,14 +526,11 @@ impl Extractor<'_> {
                     matched = true;
                     banner_only &= word == "banner";
                 }
+                navigation |= NAVIGATION_WORDS.contains(&word.as_str());
             }
         }
         if !matched {
-            return [value.attr("id"), value.attr("class")]
-                .into_iter()
-                .flatten()
-                .flat_map(words)
-                .any(|w| NAVIGATION_WORDS.contains(&w.as_str()));
+            return navigation;
         }
         // A "hero banner" with the page's h1 is content.
         !(banner_only && el.select(&selector("h1")).next().is_some())

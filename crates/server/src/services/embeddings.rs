@@ -7,12 +7,9 @@
 //! in the middle), swept by the scheduler. One run per bot at a time; vectors are stored with
 //! their chunk, so a run that stops loses nothing but the batch in hand.
 
-use std::{
-    num::NonZeroUsize,
-    sync::{Arc, Mutex, OnceLock},
-};
+use std::sync::Arc;
 
-use sitechat_answer::{Dense, Meaning, SentenceEmbedder};
+use sitechat_answer::{Dense, Meaning};
 use sitechat_core::BotId;
 use sitechat_search::VectorSet;
 
@@ -185,57 +182,13 @@ impl Semantics {
             .vectors
             .as_ref()
             .and_then(|_| self.models.embed_query(question));
-        let sentences = Sentences(&self.models);
         f(embedded
             .as_deref()
             .zip(self.vectors.as_deref())
             .map(|(q, v)| Meaning {
                 question: q.as_slice(),
                 vectors: v,
-                sentences: Some(&sentences),
+                sentences: Some(&*self.models),
             }))
-    }
-}
-
-/// Sentences of passages embedded for answers, by text: the same passages answer many
-/// questions, so most sentences are embedded once. 20,000 vectors are about 31 MB.
-const SENTENCE_CACHE: usize = 20_000;
-
-fn sentence_cache() -> &'static Mutex<lru::LruCache<String, Arc<[f32]>>> {
-    static CACHE: OnceLock<Mutex<lru::LruCache<String, Arc<[f32]>>>> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        Mutex::new(lru::LruCache::new(
-            NonZeroUsize::new(SENTENCE_CACHE).unwrap_or(NonZeroUsize::MIN),
-        ))
-    })
-}
-
-/// The process's embedding model with the sentence cache in front of it.
-struct Sentences<'a>(&'a crate::models::Models);
-
-impl SentenceEmbedder for Sentences<'_> {
-    fn embed(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
-        let mut out: Vec<Option<Arc<[f32]>>> = {
-            let mut cache = sentence_cache().lock().unwrap_or_else(|p| p.into_inner());
-            sentences.iter().map(|s| cache.get(*s).cloned()).collect()
-        };
-        let missing: Vec<usize> = (0..sentences.len()).filter(|&i| out[i].is_none()).collect();
-        if !missing.is_empty() {
-            let texts: Vec<&str> = missing.iter().map(|&i| sentences[i]).collect();
-            let vectors = match self.0.embedder()?.embed(&texts) {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not embed sentences: words alone choose them");
-                    return None;
-                }
-            };
-            let mut cache = sentence_cache().lock().unwrap_or_else(|p| p.into_inner());
-            for (&i, v) in missing.iter().zip(vectors) {
-                let v: Arc<[f32]> = v.into();
-                cache.put(sentences[i].to_owned(), v.clone());
-                out[i] = Some(v);
-            }
-        }
-        out.into_iter().collect()
     }
 }
