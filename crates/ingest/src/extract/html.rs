@@ -29,7 +29,10 @@
 //!    `content-banner` container), and a "banner" holding an `h1` is the page's hero, not an ad.
 //! 3. Headings h1–h6 build the heading path; paragraphs and other blocks become paragraphs;
 //!    lists become one line per item; data tables become one line per row (layout tables —
-//!    `role=presentation`, or holding headings or other tables — are read as ordinary blocks);
+//!    `role=presentation`, or holding headings or other tables — are read as ordinary blocks;
+//!    a one-column table's header is said once above its rows); a defined term (`dt`) opens the
+//!    first paragraph of its definition ("work_mem (integer): Sets the base maximum…"), so that
+//!    no chunk boundary separates a setting, option or FAQ question from what it means;
 //!    `pre` keeps its lines; `<br>` is a line break and two in a row end a paragraph.
 //!    Whitespace is collapsed as a browser does, so inline elements join words exactly as they
 //!    are displayed.
@@ -306,7 +309,13 @@ struct Extractor<'c> {
     root_len: usize,
     /// Element depth below the root.
     depth: usize,
+    /// The term (`dt`) whose definition comes next: it opens the definition's first paragraph,
+    /// so that "work_mem (integer): Sets the base maximum amount of memory…" stays one piece.
+    term: Option<String>,
 }
+
+/// Longest term that opens its definition's paragraph; a longer one is a paragraph of its own.
+const TERM_CHARS: usize = 160;
 
 /// Below this depth, markup is read as flat text without recursion, so that broken pages (a
 /// thousand unclosed `<div>`s) cannot overflow the stack.
@@ -320,9 +329,11 @@ impl Extractor<'_> {
             inline: Inline::default(),
             root_len: text_len(*root),
             depth: 0,
+            term: None,
         };
         extractor.children(*root);
         extractor.flush();
+        extractor.term_alone();
         extractor.builder.finish()
     }
 
@@ -363,6 +374,7 @@ impl Extractor<'_> {
             "br" => self.inline.line_break(),
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.flush();
+                self.term_alone();
                 let level = name.as_bytes()[1] - b'0';
                 let text = self.inline_text(el, &mut None, depth);
                 self.builder
@@ -372,20 +384,34 @@ impl Extractor<'_> {
                 self.flush();
                 let mut lines = Vec::new();
                 self.list(el, 0, depth, &mut lines);
+                self.term_alone();
                 self.builder.paragraph(&lines.join("\n"));
             }
             "table" if !is_layout_table(el) => {
                 self.flush();
                 let table = self.table(el, depth);
+                self.term_alone();
                 self.builder.paragraph(&table);
             }
             "pre" => {
                 self.flush();
                 let mut pre = Inline::default();
                 self.raw_text(*el, &mut pre, depth);
+                self.term_alone();
                 self.builder.paragraph(&pre.take_raw());
             }
             "img" => {}
+            "dt" => {
+                self.flush();
+                let term = self.inline_text(el, &mut None, depth);
+                if !term.is_empty() {
+                    // Several terms of one definition ("-j njobs", "--jobs=njobs") are listed.
+                    self.term = Some(match self.term.take() {
+                        Some(before) => format!("{before}, {term}"),
+                        None => term,
+                    });
+                }
+            }
             _ if BLOCKS.contains(&name) || name == "table" => {
                 self.flush();
                 self.children(*el);
@@ -402,7 +428,30 @@ impl Extractor<'_> {
             return;
         }
         for paragraph in self.inline.take_paragraphs() {
-            self.builder.paragraph(&paragraph);
+            match self.term.take() {
+                Some(term) if term.chars().count() <= TERM_CHARS => {
+                    // "Term: definition", or "Question? Answer" for a term that ends a sentence.
+                    let joint = if term.ends_with(['?', '!', '.', ':']) {
+                        " "
+                    } else {
+                        ": "
+                    };
+                    self.builder.paragraph(&format!("{term}{joint}{paragraph}"));
+                }
+                Some(term) => {
+                    self.builder.paragraph(&term);
+                    self.builder.paragraph(&paragraph);
+                }
+                None => self.builder.paragraph(&paragraph),
+            }
+        }
+    }
+
+    /// A term whose definition does not start with a paragraph (a list, a table, code, nothing)
+    /// becomes a paragraph of its own.
+    fn term_alone(&mut self) {
+        if let Some(term) = self.term.take() {
+            self.builder.paragraph(&term);
         }
     }
 
@@ -1061,6 +1110,43 @@ mod tests {
         assert_eq!(
             doc.sections[0].text,
             "Mon | 9-17\nSat | closed\n\nPhone: 0800 123\nEmail: help@acme.test"
+        );
+    }
+
+    #[test]
+    fn a_one_column_table_names_its_rows_once() {
+        // The PostgreSQL manual's function tables: one header cell over rows of one cell.
+        let html = r#"<main><table><thead><tr><th>Function Description Example(s)</th></tr></thead>
+            <tbody><tr><td><p>upper ( text ) → text</p><p>Converts the string to all upper case.</p></td></tr>
+            <tr><td><p>lower ( text ) → text</p><p>Converts the string to all lower case.</p></td></tr></tbody></table></main>"#;
+        let doc = extract(html, None);
+        assert_eq!(
+            doc.sections[0].text,
+            "Function Description Example(s)\n\
+             upper ( text ) → text Converts the string to all upper case.\n\
+             lower ( text ) → text Converts the string to all lower case."
+        );
+    }
+
+    #[test]
+    fn a_defined_term_opens_its_definition() {
+        let html = r#"<main><dl>
+            <dt><code>work_mem</code> (<code>integer</code>)</dt>
+            <dd><p>Sets the base maximum amount of memory.</p><p>The default is four megabytes.</p></dd>
+            <dt>-j <em>njobs</em></dt><dt>--jobs=<em>njobs</em></dt>
+            <dd>Run the dump in parallel.</dd>
+            <dt>Do you ship abroad?</dt><dd>Yes, across Europe.</dd>
+            <dt>Options</dt><dd><ul><li>fast</li><li>safe</li></ul></dd>
+        </dl></main>"#;
+        let doc = extract(html, None);
+        assert_eq!(
+            doc.sections[0].text,
+            "work_mem (integer): Sets the base maximum amount of memory.\n\n\
+             The default is four megabytes.\n\n\
+             -j njobs, --jobs=njobs: Run the dump in parallel.\n\n\
+             Do you ship abroad? Yes, across Europe.\n\n\
+             Options\n\n\
+             - fast\n- safe"
         );
     }
 
