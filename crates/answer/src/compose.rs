@@ -55,6 +55,8 @@ struct Sentence {
     line: usize,
     /// See [`Piece::row`].
     row: bool,
+    /// See [`Piece::defines`].
+    defines: bool,
     /// Question terms in the sentence or its passage's heading.
     terms: HashSet<String>,
     /// Question terms in the sentence itself.
@@ -102,6 +104,19 @@ struct Piece {
     /// The line is a row of a table: it starts with the same `Label: ` as a line next to it, or
     /// has cells (`a | b`).
     row: bool,
+    /// The sentence opens a definition: "listen_addresses (string): Specifies the TCP/IP…".
+    defines: bool,
+}
+
+/// Most words of a defined term that opens its definition's paragraph.
+const TERM_WORDS: usize = 4;
+
+/// Whether a line opens with a defined term, as the extraction renders a `dt` and its `dd`.
+fn opens_definition(line: &str) -> bool {
+    line.split_once(": ").is_some_and(|(term, _)| {
+        let words = term.split_whitespace().count();
+        (1..=TERM_WORDS).contains(&words) && !term.contains(['.', '!', '?', ':'])
+    })
 }
 
 /// Splits a passage into sentences; each line of a list is a sentence of its own, and a record
@@ -116,6 +131,7 @@ fn pieces(text: &str) -> Vec<Piece> {
             text: text.trim().to_owned(),
             line: 0,
             row: false,
+            defines: false,
         }];
     }
     let lines: Vec<&str> = text.lines().collect();
@@ -133,7 +149,8 @@ fn pieces(text: &str) -> Vec<Piece> {
             let row = line.contains(" | ")
                 || label(n)
                     .is_some_and(|l| (n > 0 && label(n - 1) == Some(l)) || label(n + 1) == Some(l));
-            let texts: Vec<String> = if is_list_item(line) {
+            let list = is_list_item(line);
+            let texts: Vec<String> = if list {
                 vec![line.trim().to_owned()]
             } else {
                 line.split_sentence_bounds()
@@ -141,9 +158,13 @@ fn pieces(text: &str) -> Vec<Piece> {
                     .filter(|s| !s.is_empty())
                     .collect()
             };
-            texts
-                .into_iter()
-                .map(move |text| Piece { text, line: n, row })
+            let defines = !row && !list && opens_definition(line);
+            texts.into_iter().enumerate().map(move |(i, text)| Piece {
+                text,
+                line: n,
+                row,
+                defines: defines && i == 0,
+            })
         })
         .collect()
 }
@@ -242,7 +263,13 @@ pub fn compose(
                 .enumerate()
                 .map(move |(i, piece)| (h, i, piece))
         })
-        .map(|(hit, index, Piece { text, line, row })| {
+        .map(|(hit, index, piece)| {
+            let Piece {
+                text,
+                line,
+                row,
+                defines,
+            } = piece;
             let own: HashSet<String> = analyze_with(analyzer, &text)
                 .into_iter()
                 .filter(|t| question.contains(t))
@@ -255,6 +282,7 @@ pub fn compose(
                 text,
                 line,
                 row,
+                defines,
                 terms,
                 own,
                 similarity: None,
@@ -324,24 +352,39 @@ pub fn compose(
     let mut covered = sentences[best].terms.clone();
     let mut seen: HashSet<String> = HashSet::from([normalise(&sentences[best].text)]);
 
+    // A sentence inside a definition comes with the definition's opening, which names what it is
+    // about: "listen_addresses (string): Specifies the TCP/IP address(es)… The special entry *
+    // corresponds to all available IP interfaces."
+    let opening = (0..best).find(|&i| {
+        sentences[i].hit == sentences[best].hit && sentences[i].line == sentences[best].line
+    });
+    let mut extra = 0;
+    if let Some(i) = opening.filter(|&i| sentences[i].defines) {
+        seen.insert(normalise(&sentences[i].text));
+        covered.extend(sentences[i].terms.iter().cloned());
+        chosen.push(i);
+        extra += 1;
+    }
+
     // Keep what the best sentence announces: a list after a colon; the next sentence when the
     // best one is too short to stand alone; and the sentence after it when it is about the
     // question too, since it often holds the value the best one introduces ("Determines the
     // maximum number of concurrent connections. The default is typically 100 connections.").
     let lead = &sentences[best];
     let mut next = best + 1;
-    let mut extra = 0;
+    let mut following = 0;
     while next < sentences.len() && sentences[next].hit == lead.hit {
         let s = &sentences[next];
-        let announces_list = lead.text.ends_with(':') && is_list_item(&s.text) && extra < 8;
-        let too_short = extra == 0 && lead.text.chars().count() < 25 && !lead.text.ends_with('?');
+        let announces_list = lead.text.ends_with(':') && is_list_item(&s.text) && following < 8;
+        let too_short =
+            following == 0 && lead.text.chars().count() < 25 && !lead.text.ends_with('?');
         let related = match s.similarity {
             Some(similarity) => similarity >= NEXT_SIMILARITY,
             None => !s.own.is_empty(),
         };
         // The next row of a table is another record, not more of this one.
         let same_record = s.line == lead.line || !(lead.row || s.row);
-        let follows = extra == 0
+        let follows = following == 0
             && related
             && same_record
             && !lead.text.ends_with('?')
@@ -354,6 +397,7 @@ pub fn compose(
         chosen.push(next);
         covered.extend(s.terms.iter().cloned());
         next += 1;
+        following += 1;
         extra += 1;
     }
 
@@ -596,6 +640,32 @@ mod tests {
             draft.text,
             "sku: A-200\nname: Balcony planter 60cm\nprice: 29.90\nstock: 5"
         );
+    }
+
+    #[test]
+    fn a_sentence_inside_a_definition_comes_with_its_opening() {
+        let hits = [hit(
+            "listen_addresses (string): Specifies the addresses to listen on. Parking is free. \
+             The special entry * stands for all interfaces.",
+        )];
+        let draft = run(
+            "how do I use all interfaces?",
+            &[("interfac", 2.0), ("use", 0.1)],
+            &hits,
+        )
+        .unwrap();
+        assert_eq!(
+            draft.text,
+            "listen_addresses (string): Specifies the addresses to listen on. \
+             The special entry * stands for all interfaces."
+        );
+        // "Note: …" is not a term: a prose line keeps to its best sentence.
+        let hits = [hit(
+            "Note that this is prose: it says things. Parking is free. \
+                         The special entry * stands for all interfaces.",
+        )];
+        let draft = run("all interfaces?", &[("interfac", 2.0)], &hits).unwrap();
+        assert_eq!(draft.text, "The special entry * stands for all interfaces.");
     }
 
     #[test]
