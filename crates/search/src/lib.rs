@@ -17,7 +17,7 @@
 
 mod dense;
 
-pub use dense::{dot, reciprocal_rank_fusion, VectorSet};
+pub use dense::{dot, reciprocal_rank_fusion, VectorSet, DENSE_WEIGHT};
 
 use std::{
     collections::HashMap,
@@ -556,9 +556,9 @@ impl SearchIndex {
     }
 
     /// The best `limit` passages by keywords and meaning: BM25's and the dense retriever's
-    /// candidates fused by reciprocal rank, at most [`PER_PAGE`] of a page. `score` is the fused
-    /// score. Without a query vector or vectors this is [`SearchIndex::search`], with the same
-    /// limit per page.
+    /// candidates fused by reciprocal rank (meaning weighs [`DENSE_WEIGHT`]), at most
+    /// [`PER_PAGE`] of a page. `score` is the fused score. Without a query vector or vectors this
+    /// is [`SearchIndex::search`], with the same limit per page.
     pub fn hybrid_search(
         &self,
         bot: &BotId,
@@ -578,7 +578,7 @@ impl SearchIndex {
             .map(|(id, _)| id)
             .collect();
         let keyword_ids: Vec<ChunkId> = keyword.iter().map(|h| h.chunk_id.clone()).collect();
-        let fused = reciprocal_rank_fusion(&[keyword_ids, semantic]);
+        let fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, DENSE_WEIGHT)]);
         let mut known: HashMap<ChunkId, Hit> = keyword
             .into_iter()
             .map(|h| (h.chunk_id.clone(), h))
