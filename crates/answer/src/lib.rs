@@ -271,6 +271,12 @@ impl AnswerEngine {
         if hits.is_empty() {
             return Ok(None);
         }
+        // A product code, model or version that the knowledge never names ("psycopg2", "XR-7000")
+        // is something the site does not cover: answering about a neighbour would mislead.
+        let codes: Vec<String> = terms.iter().filter(|t| is_code(t)).cloned().collect();
+        if !codes.is_empty() && !self.index.unseen(bot, language, &codes)?.is_empty() {
+            return Ok(None);
+        }
         let mut idf = self.index.idf(bot, language, &terms)?;
         // A generic word that the bot's knowledge never uses ("take" in "how long do refunds
         // take?") is phrasing, not topic: it weighs a quarter. A specific word the knowledge never
@@ -333,6 +339,14 @@ impl AnswerEngine {
             (d, _) => d,
         })
     }
+}
+
+/// Whether an analysed term is a code: a letter, then digits among letters ("psycopg2",
+/// "xr7000", "sha256"). Ordinals and amounts ("2nd", "9am", "5gb") start with their digits.
+fn is_code(term: &str) -> bool {
+    term.chars().count() >= 3
+        && term.starts_with(char::is_alphabetic)
+        && term.chars().any(|c| c.is_ascii_digit())
 }
 
 /// The headings (or titles) of retrieved passages, distinct, at most [`MAX_SUGGESTIONS`]: topics
@@ -450,6 +464,11 @@ mod tests {
                 false,
             ),
             chunk(
+                "Planters",
+                "The PL200 planter holds 20 litres of soil and drains through its base.",
+                false,
+            ),
+            chunk(
                 "How long does a refund take?",
                 "Refunds take up to 60 days for members.",
                 true,
@@ -500,5 +519,45 @@ mod tests {
             .answer(&bot, "en", &strict, "How long do refunds take?", None)
             .unwrap();
         assert_ne!(answer.outcome, Outcome::Curated);
+    }
+
+    #[test]
+    fn a_code_the_knowledge_never_names_is_not_answered_about_a_neighbour() {
+        let (engine, bot, _dir) = engine();
+        let settings = BotSettings::default();
+        let known = engine
+            .answer(
+                &bot,
+                "en",
+                &settings,
+                "How much soil does the PL200 planter hold?",
+                None,
+            )
+            .unwrap();
+        assert_eq!(known.outcome, Outcome::Answered, "{known:?}");
+        assert!(known.text.contains("20 litres"), "{known:?}");
+        let unknown = engine
+            .answer(
+                &bot,
+                "en",
+                &settings,
+                "How much soil does the PL300 planter hold?",
+                None,
+            )
+            .unwrap();
+        assert_eq!(unknown.outcome, Outcome::Fallback, "{unknown:?}");
+        // Ordinals and amounts are not codes.
+        let amount = engine
+            .answer(
+                &bot,
+                "en",
+                &settings,
+                "Are you open at 10am on Saturdays, the 2nd?",
+                None,
+            )
+            .unwrap();
+        assert_eq!(amount.outcome, Outcome::Answered, "{amount:?}");
+        assert!(is_code("psycopg2") && is_code("xr7000") && is_code("sha256"));
+        assert!(!is_code("2nd") && !is_code("9am") && !is_code("255") && !is_code("v2"));
     }
 }

@@ -475,6 +475,27 @@ impl SearchIndex {
         Ok((1.0 + (n + 0.5) / 0.5).ln())
     }
 
+    /// The terms (analysed) that none of the bot's passages has in its text, heading or title.
+    pub fn unseen(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<Vec<String>> {
+        let index = self.bot(bot, language)?;
+        let searcher = index.reader.searcher();
+        let fields = [index.fields.text, index.fields.heading, index.fields.title];
+        let mut out = Vec::new();
+        for term in terms {
+            let mut seen = false;
+            for field in fields {
+                if searcher.doc_freq(&Term::from_field_text(field, term))? > 0 {
+                    seen = true;
+                    break;
+                }
+            }
+            if !seen {
+                out.push(term.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Inverse document frequencies of terms in a bot's passages (BM25's idf: a term in no passage
     /// gets the highest weight, a term in every passage almost none).
     pub fn idf(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<Vec<f32>> {
