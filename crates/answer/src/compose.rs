@@ -324,7 +324,15 @@ pub fn compose(
         } else {
             weight(&s.terms)
         };
-        own + PASSAGE_SHARE * closeness(hits[s.hit].similarity)
+        // A curated answer's passage is close to the questions like its own, which the curated
+        // match has already judged: its closeness is no sign that its sentences fit this one.
+        let hit = &hits[s.hit];
+        let passage = if hit.curated {
+            0.0
+        } else {
+            closeness(hit.similarity)
+        };
+        own + PASSAGE_SHARE * passage
     };
 
     // The best sentence: the best score (the question's weight, heading included, meaning, and
