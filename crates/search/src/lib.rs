@@ -280,24 +280,31 @@ fn identifiers(question: &str) -> Vec<String> {
         .collect()
 }
 
-/// How many of the identifiers a passage contains as whole words.
+/// How many of the identifiers a passage contains as whole words, those in its title or heading
+/// counting twice: the page named after product 123 beats the page of product 113 that costs
+/// 123 euros.
 fn exact_matches(identifiers: &[String], hit: &Hit) -> usize {
     if identifiers.is_empty() {
         return 0;
     }
-    let text = format!("{} {} {}", hit.title, hit.heading, hit.text).to_lowercase();
+    let names = format!("{} {}", hit.title, hit.heading).to_lowercase();
+    let text = hit.text.to_lowercase();
+    let has = |haystack: &str, id: &str| {
+        haystack.match_indices(id).any(|(at, _)| {
+            let before = haystack[..at].chars().next_back();
+            let after = haystack[at + id.len()..].chars().next();
+            let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+            edge(before) && edge(after)
+        })
+    };
     identifiers
         .iter()
-        .filter(|id| {
-            let id: &str = id;
-            text.match_indices(id).any(|(at, _)| {
-                let before = text[..at].chars().next_back();
-                let after = text[at + id.len()..].chars().next();
-                let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-                edge(before) && edge(after)
-            })
+        .map(|id| match (has(&names, id), has(&text, id)) {
+            (true, _) => 2,
+            (false, true) => 1,
+            (false, false) => 0,
         })
-        .count()
+        .sum()
 }
 
 /// All bots' indexes under one root directory.
@@ -750,6 +757,37 @@ mod tests {
             .unwrap();
         assert_eq!(hits[0].chunk_id, other.id, "{hits:?}");
         assert!(hits[0].similarity.is_some());
+    }
+
+    #[test]
+    fn the_page_named_after_an_identifier_beats_a_page_that_mentions_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let source = SourceId::generate();
+        let mut named = chunk(&bot, &source, "It ships in 4 days and costs 133 euros.");
+        named.title = "Product 123".into();
+        let mut mentions = chunk(&bot, &source, "It ships in 2 days and costs 123 euros.");
+        mentions.title = "Product 113".into();
+        index
+            .add_chunks(&bot, "en", &[named.clone(), mentions.clone()])
+            .unwrap();
+        // To the embedding, the question is closer to the page that mentions 123.
+        let mut vectors = VectorSet::new(2);
+        vectors.extend([
+            (mentions.id.clone(), vec![1.0, 0.0]),
+            (named.id.clone(), vec![0.6, 0.8]),
+        ]);
+        let hits = index
+            .hybrid_search(
+                &bot,
+                "en",
+                "How much is product 123?",
+                Some((&[1.0, 0.0], &vectors)),
+                2,
+            )
+            .unwrap();
+        assert_eq!(hits[0].chunk_id, named.id, "{hits:?}");
     }
 
     #[test]
