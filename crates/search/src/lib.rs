@@ -289,12 +289,18 @@ fn exact_matches(identifiers: &[String], hit: &Hit) -> usize {
     }
     let names = format!("{} {}", hit.title, hit.heading).to_lowercase();
     let text = hit.text.to_lowercase();
+    // A whole word: not inside a longer word, nor a part of a dotted number ("3" is not in
+    // "9.3. Mathematical Functions", nor in "version 15.3").
     let has = |haystack: &str, id: &str| {
         haystack.match_indices(id).any(|(at, _)| {
-            let before = haystack[..at].chars().next_back();
-            let after = haystack[at + id.len()..].chars().next();
-            let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-            edge(before) && edge(after)
+            let mut before = haystack[..at].chars().rev();
+            let mut after = haystack[at + id.len()..].chars();
+            let edge = |next: Option<char>, beyond: Option<char>| match next {
+                None => true,
+                Some('.') => !beyond.is_some_and(|c| c.is_ascii_digit()),
+                Some(c) => !c.is_alphanumeric(),
+            };
+            edge(before.next(), before.next()) && edge(after.next(), after.next())
         })
     };
     identifiers
@@ -788,6 +794,15 @@ mod tests {
             )
             .unwrap();
         assert_eq!(hits[0].chunk_id, named.id, "{hits:?}");
+        // A section number is not the number asked about.
+        let mut section = hits[0].clone();
+        section.title = "9.3. Mathematical Functions".into();
+        section.text = "Version 15.3 rounds to 2 places.".into();
+        let ids = identifiers("round to 3 places, or 2");
+        assert_eq!(ids, ["3", "2"]);
+        assert_eq!(exact_matches(&ids, &section), 1, "only the 2 of the text");
+        section.title = "Product 3".into();
+        assert_eq!(exact_matches(&ids, &section), 3);
     }
 
     #[test]
