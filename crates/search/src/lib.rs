@@ -591,8 +591,9 @@ impl SearchIndex {
 
     /// The best `limit` passages by keywords and meaning: BM25's and the dense retriever's
     /// candidates fused by reciprocal rank (meaning weighs [`DENSE_WEIGHT`]), at most
-    /// [`PER_PAGE`] of a page. `score` is the fused score. Without a query vector or vectors this
-    /// is [`SearchIndex::search`], with the same limit per page.
+    /// [`PER_PAGE`] of a page. `score` is the fused score, with [`IDENTIFIER_BONUS`] for each
+    /// exact identifier. Without a query vector or vectors, BM25's list alone is ranked the same
+    /// way, so "product 123" finds product 123 before the passages are embedded too.
     pub fn hybrid_search(
         &self,
         bot: &BotId,
@@ -601,13 +602,13 @@ impl SearchIndex {
         dense: Option<(&[f32], &VectorSet)>,
         limit: usize,
     ) -> Result<Vec<Hit>> {
-        let Some((query, vectors)) = dense.filter(|(_, v)| !v.is_empty()) else {
-            let hits = self.search(bot, language, question, limit * 2)?;
-            return Ok(per_page(hits, limit));
-        };
-        let keyword = self.search(bot, language, question, FUSION_DEPTH.max(limit))?;
-        let semantic: Vec<ChunkId> = vectors
-            .top_k(query, FUSION_DEPTH.max(limit))
+        let dense = dense.filter(|(_, v)| !v.is_empty());
+        // Candidates deep enough that an exact identifier match can lift one into the top.
+        let depth = (limit * 2).max(FUSION_DEPTH);
+        let keyword = self.search(bot, language, question, depth)?;
+        let semantic: Vec<ChunkId> = dense
+            .map(|(query, vectors)| vectors.top_k(query, FUSION_DEPTH.max(limit)))
+            .unwrap_or_default()
             .into_iter()
             .map(|(id, _)| id)
             .collect();
@@ -617,8 +618,6 @@ impl SearchIndex {
             .into_iter()
             .map(|h| (h.chunk_id.clone(), h))
             .collect();
-        // Candidates deep enough that an exact identifier match can lift one into the top.
-        let depth = (limit * 2).max(FUSION_DEPTH);
         let missing: Vec<ChunkId> = fused
             .iter()
             .take(depth)
@@ -636,7 +635,8 @@ impl SearchIndex {
                 known.remove(&id).map(|mut hit| {
                     let exact = exact_matches(&identifiers, &hit);
                     hit.score = score + exact as f32 * IDENTIFIER_BONUS;
-                    hit.similarity = vectors.similarity(&hit.chunk_id, query);
+                    hit.similarity =
+                        dense.and_then(|(query, vectors)| vectors.similarity(&hit.chunk_id, query));
                     hit
                 })
             })
@@ -794,6 +794,12 @@ mod tests {
             )
             .unwrap();
         assert_eq!(hits[0].chunk_id, named.id, "{hits:?}");
+        // Before the passages are embedded, BM25 alone: the same.
+        let hits = index
+            .hybrid_search(&bot, "en", "How much is product 123?", None, 2)
+            .unwrap();
+        assert_eq!(hits[0].chunk_id, named.id, "{hits:?}");
+        assert!(hits[0].similarity.is_none());
         // A section number is not the number asked about.
         let mut section = hits[0].clone();
         section.title = "9.3. Mathematical Functions".into();
