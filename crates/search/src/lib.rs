@@ -732,58 +732,53 @@ mod tests {
         assert!(identifiers("How do refunds work?").is_empty());
     }
 
-    #[test]
-    fn an_exact_identifier_beats_a_close_meaning() {
+    /// An index of two passages, `right` and `decoy` (texts, titles), where the embedding puts
+    /// the question ([1, 0]) closer to the decoy.
+    fn right_and_decoy(
+        right: (&str, &str),
+        decoy: (&str, &str),
+    ) -> (tempfile::TempDir, SearchIndex, BotId, ChunkId, VectorSet) {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
         let bot = BotId::generate();
         let source = SourceId::generate();
-        let twelve = chunk(
-            &bot,
-            &source,
-            "Product number 12 has a warranty of 2 years.",
-        );
-        let other = chunk(
-            &bot,
-            &source,
-            "Product number 123 has a warranty of 3 years.",
-        );
+        let passage = |(text, title): (&str, &str)| {
+            let mut c = chunk(&bot, &source, text);
+            c.title = title.into();
+            c
+        };
+        let (right, decoy) = (passage(right), passage(decoy));
         index
-            .add_chunks(&bot, "en", &[twelve.clone(), other.clone()])
+            .add_chunks(&bot, "en", &[right.clone(), decoy.clone()])
             .unwrap();
-        // To the embedding, the question is closer to product 12.
         let mut vectors = VectorSet::new(2);
         vectors.extend([
-            (twelve.id.clone(), vec![1.0, 0.0]),
-            (other.id.clone(), vec![0.6, 0.8]),
+            (decoy.id.clone(), vec![1.0, 0.0]),
+            (right.id.clone(), vec![0.6, 0.8]),
         ]);
+        (dir, index, bot, right.id, vectors)
+    }
+
+    #[test]
+    fn an_exact_identifier_beats_a_close_meaning() {
+        let (_dir, index, bot, right, vectors) = right_and_decoy(
+            ("Product number 123 has a warranty of 3 years.", "Shop"),
+            ("Product number 12 has a warranty of 2 years.", "Shop"),
+        );
         let question = "What is the warranty of product 123?";
         let hits = index
             .hybrid_search(&bot, "en", question, Some((&[1.0, 0.0], &vectors)), 2)
             .unwrap();
-        assert_eq!(hits[0].chunk_id, other.id, "{hits:?}");
+        assert_eq!(hits[0].chunk_id, right, "{hits:?}");
         assert!(hits[0].similarity.is_some());
     }
 
     #[test]
     fn the_page_named_after_an_identifier_beats_a_page_that_mentions_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let index = SearchIndex::open(dir.path()).unwrap();
-        let bot = BotId::generate();
-        let source = SourceId::generate();
-        let mut named = chunk(&bot, &source, "It ships in 4 days and costs 133 euros.");
-        named.title = "Product 123".into();
-        let mut mentions = chunk(&bot, &source, "It ships in 2 days and costs 123 euros.");
-        mentions.title = "Product 113".into();
-        index
-            .add_chunks(&bot, "en", &[named.clone(), mentions.clone()])
-            .unwrap();
-        // To the embedding, the question is closer to the page that mentions 123.
-        let mut vectors = VectorSet::new(2);
-        vectors.extend([
-            (mentions.id.clone(), vec![1.0, 0.0]),
-            (named.id.clone(), vec![0.6, 0.8]),
-        ]);
+        let (_dir, index, bot, named, vectors) = right_and_decoy(
+            ("It ships in 4 days and costs 133 euros.", "Product 123"),
+            ("It ships in 2 days and costs 123 euros.", "Product 113"),
+        );
         let hits = index
             .hybrid_search(
                 &bot,
@@ -793,12 +788,12 @@ mod tests {
                 2,
             )
             .unwrap();
-        assert_eq!(hits[0].chunk_id, named.id, "{hits:?}");
+        assert_eq!(hits[0].chunk_id, named, "{hits:?}");
         // Before the passages are embedded, BM25 alone: the same.
         let hits = index
             .hybrid_search(&bot, "en", "How much is product 123?", None, 2)
             .unwrap();
-        assert_eq!(hits[0].chunk_id, named.id, "{hits:?}");
+        assert_eq!(hits[0].chunk_id, named, "{hits:?}");
         assert!(hits[0].similarity.is_none());
         // A section number is not the number asked about.
         let mut section = hits[0].clone();
