@@ -58,6 +58,8 @@ struct Sentence {
     hit: usize,
     index: usize,
     text: String,
+    /// The text's words, lower-cased: what tells a repeated sentence.
+    key: String,
     line: usize,
     /// See [`Piece::row`].
     row: bool,
@@ -95,12 +97,16 @@ fn is_record(text: &str) -> bool {
     let lines: Vec<&str> = text.trim().lines().collect();
     let mut labels = HashSet::new();
     lines.len() >= 2
-        && lines.iter().all(|l| {
-            l.split_once(": ").is_some_and(|(label, _)| {
-                let label = label.trim();
-                !label.is_empty() && label.chars().count() <= 40 && labels.insert(label)
-            })
-        })
+        && lines
+            .iter()
+            .all(|l| label(l).is_some_and(|label| labels.insert(label)))
+}
+
+/// The label of a `Label: value` line: at most 40 characters.
+fn label(line: &str) -> Option<&str> {
+    line.split_once(": ")
+        .map(|(label, _)| label.trim())
+        .filter(|l| !l.is_empty() && l.chars().count() <= 40)
 }
 
 /// A sentence of a passage, with the line it is on.
@@ -141,13 +147,7 @@ fn pieces(text: &str) -> Vec<Piece> {
         }];
     }
     let lines: Vec<&str> = text.lines().collect();
-    let label = |i: usize| {
-        lines
-            .get(i)
-            .and_then(|l| l.split_once(": "))
-            .map(|(label, _)| label.trim())
-            .filter(|l| !l.is_empty() && l.chars().count() <= 40)
-    };
+    let label = |i: usize| lines.get(i).and_then(|l| label(l));
     lines
         .iter()
         .enumerate()
@@ -285,6 +285,7 @@ pub fn compose(
             Sentence {
                 hit,
                 index,
+                key: normalise(&text),
                 text,
                 line,
                 row,
@@ -364,7 +365,7 @@ pub fn compose(
 
     let mut chosen = vec![best];
     let mut covered = sentences[best].terms.clone();
-    let mut seen: HashSet<String> = HashSet::from([normalise(&sentences[best].text)]);
+    let mut seen: HashSet<&str> = HashSet::from([sentences[best].key.as_str()]);
 
     // A sentence inside a definition comes with the definition's opening, which names what it is
     // about: "listen_addresses (string): Specifies the TCP/IP address(es)… The special entry *
@@ -374,7 +375,7 @@ pub fn compose(
     });
     let mut extra = 0;
     if let Some(i) = opening.filter(|&i| sentences[i].defines) {
-        seen.insert(normalise(&sentences[i].text));
+        seen.insert(&sentences[i].key);
         covered.extend(sentences[i].terms.iter().cloned());
         chosen.push(i);
         extra += 1;
@@ -407,7 +408,7 @@ pub fn compose(
         if !(announces_list || too_short || follows) {
             break;
         }
-        seen.insert(normalise(&s.text));
+        seen.insert(&s.key);
         chosen.push(next);
         covered.extend(s.terms.iter().cloned());
         next += 1;
@@ -426,7 +427,7 @@ pub fn compose(
         .filter(|(i, s)| {
             !chosen.contains(i)
                 && s.hit == sentences[best].hit
-                && !seen.contains(&normalise(&s.text))
+                && !seen.contains(s.key.as_str())
                 && s.similarity.is_some_and(|x| x >= CLOSEST_SIMILARITY)
         })
         .max_by(|(_, a), (_, b)| {
@@ -436,7 +437,7 @@ pub fn compose(
         })
         .map(|(i, _)| i);
     if let Some(i) = closest {
-        seen.insert(normalise(&sentences[i].text));
+        seen.insert(&sentences[i].key);
         covered.extend(sentences[i].terms.iter().cloned());
         chosen.push(i);
     }
@@ -448,7 +449,7 @@ pub fn compose(
         let candidate = sentences
             .iter()
             .enumerate()
-            .filter(|(i, s)| !chosen.contains(i) && !seen.contains(&normalise(&s.text)))
+            .filter(|(i, s)| !chosen.contains(i) && !seen.contains(s.key.as_str()))
             .filter(|(_, s)| s.similarity.is_none_or(|x| x >= ADDED_SIMILARITY))
             .map(|(i, s)| {
                 let mut with = covered.clone();
@@ -468,7 +469,7 @@ pub fn compose(
             })
             .max_by(|(ia, ga), (ib, gb)| ga.total_cmp(gb).then(ib.cmp(ia)));
         let Some((i, _)) = candidate else { break };
-        seen.insert(normalise(&sentences[i].text));
+        seen.insert(&sentences[i].key);
         covered.extend(sentences[i].terms.iter().cloned());
         chosen.push(i);
     }

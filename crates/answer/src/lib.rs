@@ -274,7 +274,7 @@ impl AnswerEngine {
         // A product code, model or version that the knowledge never names ("psycopg2", "XR-7000")
         // is something the site does not cover: answering about a neighbour would mislead.
         let codes: Vec<String> = terms.iter().filter(|t| is_code(t)).cloned().collect();
-        if !codes.is_empty() && !self.index.unseen(bot, language, &codes)?.is_empty() {
+        if !self.index.knows_all(bot, language, &codes)? {
             return Ok(None);
         }
         let mut idf = self.index.idf(bot, language, &terms)?;

@@ -364,31 +364,27 @@ pub(crate) fn render_table(
     if let Some(caption) = caption.filter(|c| !c.is_empty()) {
         lines.push(caption.to_owned());
     }
-    let mut header_names: Option<Vec<(usize, &str)>> = header.map(|cells| {
+    // A table of one column (the PostgreSQL manual's "Function Description Example(s)") has a
+    // header that names the whole list, not a field of each row: it is said once, above the rows.
+    let filled = |row: &[Cell]| row.iter().filter(|c| !c.text.is_empty()).count();
+    let named: Vec<&str> = header
+        .into_iter()
+        .flatten()
+        .map(|c| c.text.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let one_column = named.len() == 1
+        && rows.iter().all(|r| filled(r) <= 1)
+        && rows.iter().any(|r| filled(r) == 1);
+    if one_column {
+        lines.push(named[0].to_owned());
+    }
+    let header_names: Option<Vec<(usize, &str)>> = header.filter(|_| !one_column).map(|cells| {
         cells
             .iter()
             .map(|c| (c.column, c.text.as_str()))
             .collect::<Vec<_>>()
     });
-    // A table of one column (the PostgreSQL manual's "Function Description Example(s)") has a
-    // header that names the whole list, not a field of each row: it is said once, above the rows.
-    let one_column = rows
-        .iter()
-        .all(|r| r.iter().filter(|c| !c.text.is_empty()).count() <= 1);
-    if let Some(names) = header_names.as_ref() {
-        let named: Vec<&str> = names
-            .iter()
-            .map(|(_, n)| *n)
-            .filter(|n| !n.is_empty())
-            .collect();
-        if one_column
-            && named.len() == 1
-            && rows.iter().any(|r| r.iter().any(|c| !c.text.is_empty()))
-        {
-            lines.push(named[0].to_owned());
-            header_names = None;
-        }
-    }
     let name_at = |names: &[(usize, &str)], column: usize| -> Option<String> {
         names
             .iter()

@@ -488,25 +488,20 @@ impl SearchIndex {
         Ok((1.0 + (n + 0.5) / 0.5).ln())
     }
 
-    /// The terms (analysed) that none of the bot's passages has in its text, heading or title.
-    pub fn unseen(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<Vec<String>> {
+    /// Whether each term (analysed) is in the text, a heading or a title of the bot's passages.
+    pub fn knows_all(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<bool> {
         let index = self.bot(bot, language)?;
         let searcher = index.reader.searcher();
         let fields = [index.fields.text, index.fields.heading, index.fields.title];
-        let mut out = Vec::new();
-        for term in terms {
-            let mut seen = false;
+        'terms: for term in terms {
             for field in fields {
                 if searcher.doc_freq(&Term::from_field_text(field, term))? > 0 {
-                    seen = true;
-                    break;
+                    continue 'terms;
                 }
             }
-            if !seen {
-                out.push(term.clone());
-            }
+            return Ok(false);
         }
-        Ok(out)
+        Ok(true)
     }
 
     /// Inverse document frequencies of terms in a bot's passages (BM25's idf: a term in no passage
@@ -624,8 +619,10 @@ impl SearchIndex {
             .filter(|(id, _)| !known.contains_key(id))
             .map(|(id, _)| id.clone())
             .collect();
-        for hit in self.passages(bot, language, &missing)? {
-            known.insert(hit.chunk_id.clone(), hit);
+        if !missing.is_empty() {
+            for hit in self.passages(bot, language, &missing)? {
+                known.insert(hit.chunk_id.clone(), hit);
+            }
         }
         let identifiers = identifiers(question);
         let mut ranked: Vec<Hit> = fused

@@ -384,21 +384,18 @@ impl Extractor<'_> {
                 self.flush();
                 let mut lines = Vec::new();
                 self.list(el, 0, depth, &mut lines);
-                self.term_alone();
-                self.builder.paragraph(&lines.join("\n"));
+                self.block(&lines.join("\n"));
             }
             "table" if !is_layout_table(el) => {
                 self.flush();
                 let table = self.table(el, depth);
-                self.term_alone();
-                self.builder.paragraph(&table);
+                self.block(&table);
             }
             "pre" => {
                 self.flush();
                 let mut pre = Inline::default();
                 self.raw_text(*el, &mut pre, depth);
-                self.term_alone();
-                self.builder.paragraph(&pre.take_raw());
+                self.block(&pre.take_raw());
             }
             "img" => {}
             "dt" => {
@@ -453,6 +450,12 @@ impl Extractor<'_> {
         if let Some(term) = self.term.take() {
             self.builder.paragraph(&term);
         }
+    }
+
+    /// A list, table or code block: a paragraph that a pending term does not open.
+    fn block(&mut self, text: &str) {
+        self.term_alone();
+        self.builder.paragraph(text);
     }
 
     /// The text below a node, read without recursion: blocks end paragraphs (`paragraphs`) or
