@@ -38,6 +38,12 @@ pub const CLOSEST_SIMILARITY: f32 = 0.4;
 /// 0.447; 0.3 and 0.4 did no better).
 pub const PASSAGE_SHARE: f64 = 0.2;
 
+/// Most characters of what a sentence ending in a colon announces when it is not a list (a code
+/// sample, an example): the lines beyond are left out.
+pub const ANNOUNCED_CHARS: usize = 600;
+/// Most items of a list announced by a sentence ending in a colon.
+pub const ANNOUNCED_ITEMS: usize = 8;
+
 /// The cosine similarity of each sentence to the question, in order; `None` when meaning is
 /// unavailable.
 pub type Similarities<'a> = &'a dyn Fn(&[&str]) -> Option<Vec<f32>>;
@@ -61,6 +67,13 @@ struct Sentence {
     /// The text's words, lower-cased: what tells a repeated sentence.
     key: String,
     line: usize,
+    /// See [`Piece::paragraph`].
+    paragraph: usize,
+    /// The sentence ending in a colon that announces this one: "To add a column, use a command
+    /// like:" for the code line after it, "To return an item:" for the steps below it.
+    announced_by: Option<usize>,
+    /// The sentence ends in a colon and announces what follows it.
+    announces: bool,
     /// See [`Piece::row`].
     row: bool,
     /// See [`Piece::defines`].
@@ -71,6 +84,14 @@ struct Sentence {
     own: HashSet<String>,
     /// Similarity to the question, for sentences of the best passages.
     similarity: Option<f32>,
+}
+
+impl Sentence {
+    /// Whether the sentence announces what follows it or is part of what another announces: such
+    /// sentences are answered together, only when one of them is the best.
+    fn in_announcement(&self) -> bool {
+        self.announces || self.announced_by.is_some()
+    }
 }
 
 /// A sentence's similarity to the question mapped to [0, 1]: 0.2 or less says nothing, 0.7 or
@@ -113,6 +134,9 @@ fn label(line: &str) -> Option<&str> {
 struct Piece {
     text: String,
     line: usize,
+    /// The paragraph the line is in: paragraphs are separated by blank lines, the lines of a
+    /// list, a table or a code block by single line breaks.
+    paragraph: usize,
     /// The line is a row of a table: it starts with the same `Label: ` as a line next to it, or
     /// has cells (`a | b`).
     row: bool,
@@ -131,6 +155,69 @@ fn opens_definition(line: &str) -> bool {
     })
 }
 
+/// Marks what each sentence ending in a colon at the end of its line announces: the list items
+/// after it, or else the lines of the paragraph after it (a code sample, an example), at least
+/// one and at most [`ANNOUNCED_CHARS`].
+fn announce(sentences: &mut [Sentence]) {
+    for intro in 0..sentences.len() {
+        let first = intro + 1;
+        let at_line_end = sentences.get(first).is_some_and(|next| {
+            next.hit == sentences[intro].hit && next.line != sentences[intro].line
+        });
+        if !sentences[intro].text.ends_with(':') || !at_line_end {
+            continue;
+        }
+        let list = is_list_item(&sentences[first].text);
+        let (hit, paragraph) = (sentences[first].hit, sentences[first].paragraph);
+        let mut chars = 0;
+        for (n, s) in sentences[first..].iter_mut().enumerate() {
+            chars += s.text.chars().count();
+            let belongs = s.hit == hit
+                && s.paragraph == paragraph
+                && s.announced_by.is_none()
+                && if list {
+                    is_list_item(&s.text) && n < ANNOUNCED_ITEMS
+                } else {
+                    n == 0 || chars <= ANNOUNCED_CHARS
+                };
+            if !belongs {
+                break;
+            }
+            s.announced_by = Some(intro);
+        }
+        sentences[intro].announces = sentences[first].announced_by == Some(intro);
+    }
+}
+
+/// The sentences chosen for an answer so far.
+#[derive(Default)]
+struct Picked<'a> {
+    chosen: Vec<usize>,
+    /// The question terms they cover.
+    covered: HashSet<String>,
+    /// Their keys: a sentence said twice in the passages is said once.
+    seen: HashSet<&'a str>,
+}
+
+impl<'a> Picked<'a> {
+    /// Chooses sentence `i` with what belongs to it (see [`announce`]); returns how many
+    /// sentences were added.
+    fn take(&mut self, sentences: &'a [Sentence], i: usize) -> usize {
+        let intro = sentences[i].announced_by.unwrap_or(i);
+        let announced =
+            (intro + 1..sentences.len()).take_while(|&j| sentences[j].announced_by == Some(intro));
+        let before = self.chosen.len();
+        for j in std::iter::once(intro).chain(announced) {
+            if !self.chosen.contains(&j) && !self.seen.contains(sentences[j].key.as_str()) {
+                self.seen.insert(&sentences[j].key);
+                self.covered.extend(sentences[j].terms.iter().cloned());
+                self.chosen.push(j);
+            }
+        }
+        self.chosen.len() - before
+    }
+}
+
 /// Splits a passage into sentences; each line of a list is a sentence of its own, and a record
 /// of `Label: value` lines stays one piece.
 pub fn split_sentences(text: &str) -> Vec<String> {
@@ -142,16 +229,27 @@ fn pieces(text: &str) -> Vec<Piece> {
         return vec![Piece {
             text: text.trim().to_owned(),
             line: 0,
+            paragraph: 0,
             row: false,
             defines: false,
         }];
     }
     let lines: Vec<&str> = text.lines().collect();
     let label = |i: usize| lines.get(i).and_then(|l| label(l));
+    let paragraphs: Vec<usize> = lines
+        .iter()
+        .scan(0, |paragraph, line| {
+            if line.trim().is_empty() {
+                *paragraph += 1;
+            }
+            Some(*paragraph)
+        })
+        .collect();
     lines
         .iter()
         .enumerate()
         .flat_map(|(n, line)| {
+            let paragraph = paragraphs[n];
             let row = line.contains(" | ")
                 || label(n)
                     .is_some_and(|l| (n > 0 && label(n - 1) == Some(l)) || label(n + 1) == Some(l));
@@ -168,6 +266,7 @@ fn pieces(text: &str) -> Vec<Piece> {
             texts.into_iter().enumerate().map(move |(i, text)| Piece {
                 text,
                 line: n,
+                paragraph,
                 row,
                 defines: defines && i == 0,
             })
@@ -273,6 +372,7 @@ pub fn compose(
             let Piece {
                 text,
                 line,
+                paragraph,
                 row,
                 defines,
             } = piece;
@@ -288,6 +388,9 @@ pub fn compose(
                 key: normalise(&text),
                 text,
                 line,
+                paragraph,
+                announced_by: None,
+                announces: false,
                 row,
                 defines,
                 terms,
@@ -296,6 +399,7 @@ pub fn compose(
             }
         })
         .collect();
+    announce(&mut sentences);
     let mut best_similarity = None;
     if let Some(similarities) = similarities {
         let weighed: Vec<usize> = (0..sentences.len())
@@ -363,9 +467,13 @@ pub fn compose(
         })?
         .0;
 
-    let mut chosen = vec![best];
-    let mut covered = sentences[best].terms.clone();
-    let mut seen: HashSet<&str> = HashSet::from([sentences[best].key.as_str()]);
+    let mut picked = Picked::default();
+    // A sentence comes with what belongs to it: a sentence announcing a list or a code sample
+    // with what it announces, a line of a code sample with the sentence announcing it ("To add
+    // a column, use a command like:" and "ALTER TABLE products ADD COLUMN description text;").
+    // Each such unit counts as one sentence of the answer.
+    let unit = picked.take(&sentences, best);
+    let mut extra = unit - 1;
 
     // A sentence inside a definition comes with the definition's opening, which names what it is
     // about: "listen_addresses (string): Specifies the TCP/IP address(es)… The special entry *
@@ -373,47 +481,37 @@ pub fn compose(
     let opening = (0..best).find(|&i| {
         sentences[i].hit == sentences[best].hit && sentences[i].line == sentences[best].line
     });
-    let mut extra = 0;
     if let Some(i) = opening.filter(|&i| sentences[i].defines) {
-        seen.insert(&sentences[i].key);
-        covered.extend(sentences[i].terms.iter().cloned());
-        chosen.push(i);
-        extra += 1;
+        extra += picked.take(&sentences, i);
     }
 
-    // Keep what the best sentence announces: a list after a colon; the next sentence when the
-    // best one is too short to stand alone; and the sentence after it when it is about the
-    // question too, since it often holds the value the best one introduces ("Determines the
-    // maximum number of concurrent connections. The default is typically 100 connections.").
+    // The sentence after the best one (or after what it announces) when the best one is too
+    // short to stand alone, or when it is about the question too, since it often holds the
+    // value the best one introduces ("Determines the maximum number of concurrent connections.
+    // The default is typically 100 connections.").
     let lead = &sentences[best];
-    let mut next = best + 1;
-    let mut following = 0;
-    while next < sentences.len() && sentences[next].hit == lead.hit {
-        let s = &sentences[next];
-        let announces_list = lead.text.ends_with(':') && is_list_item(&s.text) && following < 8;
-        let too_short =
-            following == 0 && lead.text.chars().count() < 25 && !lead.text.ends_with('?');
+    let alone = unit == 1;
+    let next = picked.chosen[..unit]
+        .iter()
+        .max()
+        .map_or(best, |&last| last + 1);
+    if let Some(s) = sentences.get(next).filter(|s| s.hit == lead.hit) {
+        let too_short = alone && lead.text.chars().count() < 25 && !lead.text.ends_with('?');
         let related = match s.similarity {
             Some(similarity) => similarity >= NEXT_SIMILARITY,
             None => !s.own.is_empty(),
         };
         // The next row of a table is another record, not more of this one.
         let same_record = s.line == lead.line || !(lead.row || s.row);
-        let follows = following == 0
-            && related
+        let follows = related
             && same_record
+            && !s.in_announcement()
             && !lead.text.ends_with('?')
             && !is_list_item(&s.text)
             && lead.text.chars().count() + s.text.chars().count() <= WITH_NEXT_CHARS;
-        if !(announces_list || too_short || follows) {
-            break;
+        if too_short || follows {
+            extra += picked.take(&sentences, next);
         }
-        seen.insert(&s.key);
-        chosen.push(next);
-        covered.extend(s.terms.iter().cloned());
-        next += 1;
-        following += 1;
-        extra += 1;
     }
 
     // The sentence of the same passage closest in meaning, when it is close: words chose the best
@@ -425,9 +523,10 @@ pub fn compose(
         .iter()
         .enumerate()
         .filter(|(i, s)| {
-            !chosen.contains(i)
+            !picked.chosen.contains(i)
                 && s.hit == sentences[best].hit
-                && !seen.contains(s.key.as_str())
+                && !s.in_announcement()
+                && !picked.seen.contains(s.key.as_str())
                 && s.similarity.is_some_and(|x| x >= CLOSEST_SIMILARITY)
         })
         .max_by(|(_, a), (_, b)| {
@@ -437,28 +536,28 @@ pub fn compose(
         })
         .map(|(i, _)| i);
     if let Some(i) = closest {
-        seen.insert(&sentences[i].key);
-        covered.extend(sentences[i].terms.iter().cloned());
-        chosen.push(i);
+        extra += picked.take(&sentences, i) - 1;
     }
 
     // Then sentences that add question words not yet covered, most added weight first — and,
     // when meaning was weighed, that are not far from the question in meaning.
-    while chosen.len() < MAX_SENTENCES + extra {
-        let base = weight(&covered);
+    while picked.chosen.len() < MAX_SENTENCES + extra {
+        let base = weight(&picked.covered);
         let candidate = sentences
             .iter()
             .enumerate()
-            .filter(|(i, s)| !chosen.contains(i) && !seen.contains(s.key.as_str()))
+            .filter(|(i, s)| !picked.chosen.contains(i) && !picked.seen.contains(s.key.as_str()))
             .filter(|(_, s)| s.similarity.is_none_or(|x| x >= ADDED_SIMILARITY))
+            .filter(|(_, s)| !s.in_announcement())
             .map(|(i, s)| {
-                let mut with = covered.clone();
+                let mut with = picked.covered.clone();
                 with.extend(s.terms.iter().cloned());
                 (i, weight(&with) - base)
             })
             // Another passage must add a real part of the question, not a stray common word.
             .filter(|(i, gain)| {
-                let same_passage = chosen
+                let same_passage = picked
+                    .chosen
                     .iter()
                     .any(|&c| sentences[c].hit == sentences[*i].hit);
                 if same_passage {
@@ -469,19 +568,27 @@ pub fn compose(
             })
             .max_by(|(ia, ga), (ib, gb)| ga.total_cmp(gb).then(ib.cmp(ia)));
         let Some((i, _)) = candidate else { break };
-        seen.insert(&sentences[i].key);
-        covered.extend(sentences[i].terms.iter().cloned());
-        chosen.push(i);
+        extra += picked.take(&sentences, i) - 1;
     }
 
+    let Picked {
+        mut chosen,
+        covered,
+        ..
+    } = picked;
     chosen.sort_by_key(|&i| (sentences[i].hit, sentences[i].index));
     let mut text = String::new();
     let mut sources: Vec<SourceRef> = Vec::new();
+    let mut previous: Option<&Sentence> = None;
     for &i in &chosen {
         let s = &sentences[i];
-        if !text.is_empty() {
-            text.push(if is_list_item(&s.text) { '\n' } else { ' ' });
+        if let Some(p) = previous {
+            // An announced line keeps its own line: a code sample stays readable.
+            let own_line = is_list_item(&s.text)
+                || (s.announced_by.is_some() && (p.hit, p.line) != (s.hit, s.line));
+            text.push(if own_line { '\n' } else { ' ' });
         }
+        previous = Some(s);
         text.push_str(&s.text);
         let hit = &hits[s.hit];
         if !sources.iter().any(|r| r.chunk_id == hit.chunk_id) {
@@ -633,6 +740,41 @@ mod tests {
         assert_eq!(
             draft.text,
             "To return an item:\n1. Log in\n2. Open your orders\n3. Press return"
+        );
+    }
+
+    #[test]
+    fn a_code_sample_comes_with_the_sentence_announcing_it() {
+        let hits = [hit(
+            "Tables can change after they are created. To add a column, use a command like:\n\n\
+             ALTER TABLE products ADD COLUMN description text;\n\n\
+             Existing rows get nulls in it.",
+        )];
+        let draft = run(
+            "How do I add a column?",
+            &[("add", 1.0), ("column", 2.0)],
+            &hits,
+        )
+        .unwrap();
+        assert_eq!(
+            draft.text,
+            "To add a column, use a command like:\nALTER TABLE products ADD COLUMN description text;"
+        );
+        // Chosen for its own words, the code line brings the sentence announcing it.
+        let hits = [hit(
+            "Row security is off by default. To turn it on for a table, run:\n\n\
+             ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;\n\n\
+             Policies then decide what each user sees.",
+        )];
+        let draft = run(
+            "How do I enable row level security?",
+            &[("enabl", 2.0), ("row", 1.0), ("level", 1.0), ("secur", 1.0)],
+            &hits,
+        )
+        .unwrap();
+        assert_eq!(
+            draft.text,
+            "To turn it on for a table, run:\nALTER TABLE accounts ENABLE ROW LEVEL SECURITY;"
         );
     }
 
