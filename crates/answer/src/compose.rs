@@ -426,6 +426,9 @@ pub fn compose(
                 .reduce(f32::max);
         }
     }
+    // While a bot is still embedding its passages, some hits have no similarity yet: weighing the
+    // others' closeness would favour a passage for being embedded first, so then none counts.
+    let passages_weighed = hits.iter().all(|hit| hit.similarity.is_some());
     let score = |s: &Sentence| {
         let own = if best_similarity.is_some() {
             WORDS_SHARE * weight(&s.terms) + (1.0 - WORDS_SHARE) * closeness(s.similarity)
@@ -435,7 +438,7 @@ pub fn compose(
         // A curated answer's passage is close to the questions like its own, which the curated
         // match has already judged: its closeness is no sign that its sentences fit this one.
         let hit = &hits[s.hit];
-        let passage = if hit.curated {
+        let passage = if hit.curated || !passages_weighed {
             0.0
         } else {
             closeness(hit.similarity)
@@ -889,6 +892,22 @@ mod tests {
         .unwrap();
         assert_eq!(draft.text, "We are open Monday to Friday, 9 AM to 6 PM.");
         assert!((draft.confidence - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_passage_not_yet_embedded_is_not_outweighed_by_an_embedded_one() {
+        let waiting = hit("Our shop is open from 9am to 6pm on weekdays.");
+        let embedded = Hit {
+            similarity: Some(0.7),
+            ..hit("The shop is open when the owner is in, which is rarely the case on holidays.")
+        };
+        let draft = run(
+            "When is the shop open?",
+            &[("shop", 0.5), ("open", 2.0)],
+            &[waiting, embedded],
+        )
+        .unwrap();
+        assert_eq!(draft.text, "Our shop is open from 9am to 6pm on weekdays.");
     }
 
     #[test]
