@@ -613,9 +613,12 @@ impl SearchIndex {
             .into_iter()
             .map(|h| (h.chunk_id.clone(), h))
             .collect();
+        // Every candidate is ranked with its identifier bonus before the list is cut: the dense list
+        // weighs more, so its 20th passage outranks BM25's first in the fusion alone, and a
+        // passage not yet embedded (or far in meaning) that names the product asked about would
+        // be cut before its bonus counted.
         let missing: Vec<ChunkId> = fused
             .iter()
-            .take(depth)
             .filter(|(id, _)| !known.contains_key(id))
             .map(|(id, _)| id.clone())
             .collect();
@@ -627,7 +630,6 @@ impl SearchIndex {
         let identifiers = identifiers(question);
         let mut ranked: Vec<Hit> = fused
             .into_iter()
-            .take(depth)
             .filter_map(|(id, score)| {
                 known.remove(&id).map(|mut hit| {
                     let exact = exact_matches(&identifiers, &hit);
@@ -643,6 +645,7 @@ impl SearchIndex {
                 .partial_cmp(&a.score)
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
+        ranked.truncate(depth);
         Ok(per_page(ranked, limit))
     }
 }
@@ -768,6 +771,46 @@ mod tests {
             .unwrap();
         assert_eq!(hits[0].chunk_id, right, "{hits:?}");
         assert!(hits[0].similarity.is_some());
+    }
+
+    #[test]
+    fn a_passage_not_yet_embedded_that_names_the_identifier_is_found() {
+        // While a bot is embedding, the page asked about has no vector yet and twenty embedded
+        // pages are closer in meaning: BM25 and the identifier still find it.
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let source = SourceId::generate();
+        let embedded: Vec<Chunk> = (0..FUSION_DEPTH)
+            .map(|n| {
+                chunk(
+                    &bot,
+                    &source,
+                    &format!("Product number {n} ships in a week."),
+                )
+            })
+            .collect();
+        let waiting = chunk(
+            &bot,
+            &source,
+            "Product number 123 has a warranty of 3 years.",
+        );
+        let mut all = embedded.clone();
+        all.push(waiting.clone());
+        index.add_chunks(&bot, "en", &all).unwrap();
+        let mut vectors = VectorSet::new(2);
+        vectors.extend(embedded.iter().map(|c| (c.id.clone(), vec![1.0, 0.0])));
+        let hits = index
+            .hybrid_search(
+                &bot,
+                "en",
+                "What is the warranty of product 123?",
+                Some((&[1.0, 0.0], &vectors)),
+                8,
+            )
+            .unwrap();
+        assert_eq!(hits[0].chunk_id, waiting.id, "{hits:?}");
+        assert!(hits[0].similarity.is_none());
     }
 
     #[test]
