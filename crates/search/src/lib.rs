@@ -17,6 +17,7 @@
 
 mod dense;
 
+use dense::RRF_K;
 pub use dense::{dot, reciprocal_rank_fusion, VectorSet, DENSE_WEIGHT};
 
 use std::{
@@ -588,7 +589,8 @@ impl SearchIndex {
     /// candidates fused by reciprocal rank (meaning weighs [`DENSE_WEIGHT`]), at most
     /// [`PER_PAGE`] of a page. `score` is the fused score, with [`IDENTIFIER_BONUS`] for each
     /// exact identifier. Without a query vector or vectors, BM25's list alone is ranked the same
-    /// way, so "product 123" finds product 123 before the passages are embedded too.
+    /// way, so "product 123" finds product 123 before the passages are embedded too; while only
+    /// some are embedded, a passage without a vector counts in the dense list at its BM25 rank.
     pub fn hybrid_search(
         &self,
         bot: &BotId,
@@ -608,7 +610,19 @@ impl SearchIndex {
             .map(|(id, _)| id)
             .collect();
         let keyword_ids: Vec<ChunkId> = keyword.iter().map(|h| h.chunk_id.clone()).collect();
-        let fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, DENSE_WEIGHT)]);
+        let mut fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, DENSE_WEIGHT)]);
+        if let Some((query, vectors)) = dense {
+            // A passage without a vector yet (its bot is still embedding) cannot be in the dense
+            // list: it counts there at its BM25 rank, or meaning, which could not see it, would
+            // bury the page that answers under twenty that do not.
+            for (rank, id) in keyword_ids.iter().enumerate() {
+                if vectors.similarity(id, query).is_none() {
+                    if let Some((_, score)) = fused.iter_mut().find(|(f, _)| f == id) {
+                        *score += DENSE_WEIGHT / (RRF_K + rank as f32 + 1.0);
+                    }
+                }
+            }
+        }
         let mut known: HashMap<ChunkId, Hit> = keyword
             .into_iter()
             .map(|h| (h.chunk_id.clone(), h))
@@ -811,6 +825,39 @@ mod tests {
             .unwrap();
         assert_eq!(hits[0].chunk_id, waiting.id, "{hits:?}");
         assert!(hits[0].similarity.is_none());
+    }
+
+    #[test]
+    fn a_passage_not_yet_embedded_counts_in_the_dense_list_at_its_bm25_rank() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let source = SourceId::generate();
+        let embedded: Vec<Chunk> = (0..FUSION_DEPTH)
+            .map(|n| {
+                chunk(
+                    &bot,
+                    &source,
+                    &format!("Garden tool {n} is sold in our stores."),
+                )
+            })
+            .collect();
+        let waiting = chunk(&bot, &source, "Refunds are paid within 30 days.");
+        let mut all = embedded.clone();
+        all.push(waiting.clone());
+        index.add_chunks(&bot, "en", &all).unwrap();
+        let mut vectors = VectorSet::new(2);
+        vectors.extend(embedded.iter().map(|c| (c.id.clone(), vec![1.0, 0.0])));
+        let hits = index
+            .hybrid_search(
+                &bot,
+                "en",
+                "How long do refunds take?",
+                Some((&[1.0, 0.0], &vectors)),
+                8,
+            )
+            .unwrap();
+        assert_eq!(hits[0].chunk_id, waiting.id, "{hits:?}");
     }
 
     #[test]
