@@ -6,6 +6,10 @@
 //! `Idempotent-Replayed: true`; the same key with a different request is refused (422), since it
 //! is a client bug. Requests with the same key are serialised, so two concurrent retries cannot
 //! both run. Keys are per account.
+//!
+//! A streamed response (`text/event-stream`) goes to the client as it comes and is remembered
+//! when it ends, with its content type, so a retry replays the same events. A stream the client
+//! abandons before its end is not remembered: a retry then runs again.
 
 use std::{
     collections::HashMap,
@@ -20,6 +24,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use sha2::{Digest, Sha256};
+
+use futures_util::StreamExt;
+use sitechat_core::AccountId;
+use sitechat_store::RememberedResponse;
 
 use crate::{auth::Caller, error::ApiError, state::AppState};
 
@@ -81,14 +89,16 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     let lock = state
         .idempotency
         .get(&format!("{}:{key}", caller.account.id));
-    let _held = lock.lock().await;
+    // Held until the response is remembered (for a stream: until it ends), so a concurrent retry
+    // waits and then replays it.
+    let held = lock.lock_owned().await;
     match state
         .store
         .idempotent_response(&caller.account.id, &key)
         .await
     {
-        Ok(Some((first, status, body))) => {
-            if first != fingerprint {
+        Ok(Some(first)) => {
+            if first.fingerprint != fingerprint {
                 return ApiError::InvalidRequest {
                     message: "this Idempotency-Key was already used with a different request; use a new key for a new request".to_owned(),
                     details: None,
@@ -96,11 +106,11 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
                 }
                 .into_response();
             }
-            let mut response = Response::new(Body::from(body));
-            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            response
-                .headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
+            let mut response = Response::new(Body::from(first.body));
+            *response.status_mut() = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
+            let content_type = HeaderValue::from_str(&first.content_type)
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            response.headers_mut().insert("content-type", content_type);
             response
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -116,25 +126,60 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         return response;
     }
     let (parts, body) = response.into_parts();
+    let content_type = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_owned();
+    let remember = move |body: &[u8]| RememberedResponse {
+        fingerprint,
+        status: parts.status.as_u16(),
+        content_type,
+        body: String::from_utf8_lossy(body).into_owned(),
+    };
+    if is_event_stream(&parts) {
+        // A stream goes to the client as it comes, and is remembered once it has ended.
+        let account = caller.account.id.clone();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let tee = seen.clone();
+        let chunks = body.into_data_stream().inspect(move |chunk| {
+            if let Ok(bytes) = chunk {
+                tee.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend_from_slice(bytes);
+            }
+        });
+        let end = futures_util::stream::once(async move {
+            let body = std::mem::take(&mut *seen.lock().unwrap_or_else(|p| p.into_inner()));
+            store(&state, &account, &key, &remember(&body)).await;
+            drop(held);
+            Ok(axum::body::Bytes::new())
+        });
+        return Response::from_parts(parts, Body::from_stream(chunks.chain(end)));
+    }
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
             return ApiError::internal(format!("could not read a response: {e}")).into_response()
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
-    if let Err(e) = state
-        .store
-        .remember_response(
-            &caller.account.id,
-            &key,
-            &fingerprint,
-            parts.status.as_u16(),
-            &text,
-        )
-        .await
-    {
+    store(&state, &caller.account.id, &key, &remember(&bytes)).await;
+    drop(held);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Whether a response is a stream of server-sent events.
+fn is_event_stream(parts: &axum::http::response::Parts) -> bool {
+    parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+async fn store(state: &AppState, account: &AccountId, key: &str, response: &RememberedResponse) {
+    if let Err(e) = state.store.remember_response(account, key, response).await {
         tracing::error!(error = %e, "could not remember an idempotent response");
     }
-    Response::from_parts(parts, Body::from(bytes))
 }

@@ -89,3 +89,43 @@ async fn a_streamed_request_with_bad_input_is_an_ordinary_error() {
         .await;
     assert_eq!(list.body["data"], json!([]), "nothing stored");
 }
+
+#[tokio::test]
+async fn a_streamed_answer_retried_with_its_idempotency_key_is_replayed_as_a_stream() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+    let send = || {
+        app.client
+            .post(format!("{}/v1/bots/{bot}/chat", app.base))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "stream-1")
+            .json(&json!({"message": "When are you open on Saturdays?", "stream": true}))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = first.text().await.unwrap();
+    let streamed = events(&first);
+    assert_eq!(streamed.last().unwrap().0, "done", "{streamed:?}");
+    assert!(streamed.len() > 2, "still streamed in pieces: {streamed:?}");
+
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert!(again.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    assert_eq!(again.text().await.unwrap(), first, "the same events");
+
+    // Nothing was written twice: one question, one reply.
+    let done = &streamed.last().unwrap().1;
+    let conversation = done["conversation_id"].as_str().unwrap();
+    let history = app
+        .get(&format!("/v1/conversations/{conversation}/messages"), &key)
+        .await;
+    assert_eq!(history.body["data"].as_array().unwrap().len(), 2);
+}

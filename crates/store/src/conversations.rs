@@ -15,6 +15,16 @@ use time::OffsetDateTime;
 use crate::{error::StoreError, events, page_of, Page, PageRequest, Result, Store};
 
 /// What a client tells about a visitor.
+/// The first successful response to a request with an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RememberedResponse {
+    /// What identifies the request (its method, path and body, hashed).
+    pub fingerprint: String,
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ContactInput {
     pub external_id: String,
@@ -1133,18 +1143,19 @@ impl Store {
         &self,
         account: &AccountId,
         key: &str,
-    ) -> Result<Option<(String, u16, String)>> {
-        let row = sqlx::query("SELECT fingerprint, status, response FROM idempotency_keys WHERE account_id = ? AND key = ?")
+    ) -> Result<Option<RememberedResponse>> {
+        let row = sqlx::query("SELECT fingerprint, status, content_type, response FROM idempotency_keys WHERE account_id = ? AND key = ?")
             .bind(account.as_str())
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| {
-            Ok((
-                r.try_get("fingerprint")?,
-                r.try_get::<i64, _>("status")? as u16,
-                r.try_get("response")?,
-            ))
+            Ok(RememberedResponse {
+                fingerprint: r.try_get("fingerprint")?,
+                status: r.try_get::<i64, _>("status")? as u16,
+                content_type: r.try_get("content_type")?,
+                body: r.try_get("response")?,
+            })
         })
         .transpose()
     }
@@ -1154,19 +1165,18 @@ impl Store {
         &self,
         account: &AccountId,
         key: &str,
-        fingerprint: &str,
-        status: u16,
-        response: &str,
+        response: &RememberedResponse,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, content_type, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
         )
         .bind(account.as_str())
         .bind(key)
-        .bind(fingerprint)
-        .bind(i64::from(status))
-        .bind(response)
+        .bind(&response.fingerprint)
+        .bind(i64::from(response.status))
+        .bind(&response.content_type)
+        .bind(&response.body)
         .bind(now())
         .execute(&self.pool)
         .await?;
