@@ -787,77 +787,53 @@ mod tests {
         assert!(hits[0].similarity.is_some());
     }
 
-    #[test]
-    fn a_passage_not_yet_embedded_that_names_the_identifier_is_found() {
-        // While a bot is embedding, the page asked about has no vector yet and twenty embedded
-        // pages are closer in meaning: BM25 and the identifier still find it.
+    /// The best hit for `question` among [`FUSION_DEPTH`] embedded passages (`embedded(n)`), all
+    /// as close to the question ([1, 0]) as can be, and one passage not embedded yet (`waiting`):
+    /// a bot in the middle of embedding. Returns the hit and the waiting passage's id.
+    fn best_while_embedding(
+        embedded: impl Fn(usize) -> String,
+        waiting: &str,
+        question: &str,
+    ) -> (Hit, ChunkId) {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
         let bot = BotId::generate();
         let source = SourceId::generate();
         let embedded: Vec<Chunk> = (0..FUSION_DEPTH)
-            .map(|n| {
-                chunk(
-                    &bot,
-                    &source,
-                    &format!("Product number {n} ships in a week."),
-                )
-            })
+            .map(|n| chunk(&bot, &source, &embedded(n)))
             .collect();
-        let waiting = chunk(
-            &bot,
-            &source,
-            "Product number 123 has a warranty of 3 years.",
-        );
+        let waiting = chunk(&bot, &source, waiting);
         let mut all = embedded.clone();
         all.push(waiting.clone());
         index.add_chunks(&bot, "en", &all).unwrap();
         let mut vectors = VectorSet::new(2);
         vectors.extend(embedded.iter().map(|c| (c.id.clone(), vec![1.0, 0.0])));
         let hits = index
-            .hybrid_search(
-                &bot,
-                "en",
-                "What is the warranty of product 123?",
-                Some((&[1.0, 0.0], &vectors)),
-                8,
-            )
+            .hybrid_search(&bot, "en", question, Some((&[1.0, 0.0], &vectors)), 8)
             .unwrap();
-        assert_eq!(hits[0].chunk_id, waiting.id, "{hits:?}");
-        assert!(hits[0].similarity.is_none());
+        (hits[0].clone(), waiting.id)
+    }
+
+    #[test]
+    fn a_passage_not_yet_embedded_that_names_the_identifier_is_found() {
+        // Twenty embedded pages are closer in meaning; the page asked about has no vector yet.
+        let (best, waiting) = best_while_embedding(
+            |n| format!("Product number {n} ships in a week."),
+            "Product number 123 has a warranty of 3 years.",
+            "What is the warranty of product 123?",
+        );
+        assert_eq!(best.chunk_id, waiting, "{best:?}");
+        assert!(best.similarity.is_none());
     }
 
     #[test]
     fn a_passage_not_yet_embedded_counts_in_the_dense_list_at_its_bm25_rank() {
-        let dir = tempfile::tempdir().unwrap();
-        let index = SearchIndex::open(dir.path()).unwrap();
-        let bot = BotId::generate();
-        let source = SourceId::generate();
-        let embedded: Vec<Chunk> = (0..FUSION_DEPTH)
-            .map(|n| {
-                chunk(
-                    &bot,
-                    &source,
-                    &format!("Garden tool {n} is sold in our stores."),
-                )
-            })
-            .collect();
-        let waiting = chunk(&bot, &source, "Refunds are paid within 30 days.");
-        let mut all = embedded.clone();
-        all.push(waiting.clone());
-        index.add_chunks(&bot, "en", &all).unwrap();
-        let mut vectors = VectorSet::new(2);
-        vectors.extend(embedded.iter().map(|c| (c.id.clone(), vec![1.0, 0.0])));
-        let hits = index
-            .hybrid_search(
-                &bot,
-                "en",
-                "How long do refunds take?",
-                Some((&[1.0, 0.0], &vectors)),
-                8,
-            )
-            .unwrap();
-        assert_eq!(hits[0].chunk_id, waiting.id, "{hits:?}");
+        let (best, waiting) = best_while_embedding(
+            |n| format!("Garden tool {n} is sold in our stores."),
+            "Refunds are paid within 30 days.",
+            "How long do refunds take?",
+        );
+        assert_eq!(best.chunk_id, waiting, "{best:?}");
     }
 
     #[test]
