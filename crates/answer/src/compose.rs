@@ -67,8 +67,6 @@ struct Sentence {
     /// The text's words, lower-cased: what tells a repeated sentence.
     key: String,
     line: usize,
-    /// See [`Piece::paragraph`].
-    paragraph: usize,
     /// The sentence ending in a colon that announces this one: "To add a column, use a command
     /// like:" for the code line after it, "To return an item:" for the steps below it.
     announced_by: Option<usize>,
@@ -137,6 +135,8 @@ struct Piece {
     /// The paragraph the line is in: paragraphs are separated by blank lines, the lines of a
     /// list, a table or a code block by single line breaks.
     paragraph: usize,
+    /// The piece of the same passage that announces this one (see [`announce`]).
+    announced_by: Option<usize>,
     /// The line is a row of a table: it starts with the same `Label: ` as a line next to it, or
     /// has cells (`a | b`).
     row: bool,
@@ -155,37 +155,35 @@ fn opens_definition(line: &str) -> bool {
     })
 }
 
-/// Marks what each sentence ending in a colon at the end of its line announces: the list items
-/// after it, or else the lines of the paragraph after it (a code sample, an example), at least
-/// one and at most [`ANNOUNCED_CHARS`].
-fn announce(sentences: &mut [Sentence]) {
-    for intro in 0..sentences.len() {
+/// Marks what each sentence of a passage ending in a colon at the end of its line announces: the
+/// list items after it, or else the lines of the paragraph after it (a code sample, an example),
+/// at least one and at most [`ANNOUNCED_CHARS`].
+fn announce(pieces: &mut [Piece]) {
+    for intro in 0..pieces.len() {
         let first = intro + 1;
-        let at_line_end = sentences.get(first).is_some_and(|next| {
-            next.hit == sentences[intro].hit && next.line != sentences[intro].line
-        });
-        if !sentences[intro].text.ends_with(':') || !at_line_end {
+        let at_line_end = pieces
+            .get(first)
+            .is_some_and(|next| next.line != pieces[intro].line);
+        if !pieces[intro].text.ends_with(':') || !at_line_end {
             continue;
         }
-        let list = is_list_item(&sentences[first].text);
-        let (hit, paragraph) = (sentences[first].hit, sentences[first].paragraph);
+        let list = is_list_item(&pieces[first].text);
+        let paragraph = pieces[first].paragraph;
         let mut chars = 0;
-        for (n, s) in sentences[first..].iter_mut().enumerate() {
-            chars += s.text.chars().count();
-            let belongs = s.hit == hit
-                && s.paragraph == paragraph
-                && s.announced_by.is_none()
+        for (n, p) in pieces[first..].iter_mut().enumerate() {
+            chars += p.text.chars().count();
+            let belongs = p.paragraph == paragraph
+                && p.announced_by.is_none()
                 && if list {
-                    is_list_item(&s.text) && n < ANNOUNCED_ITEMS
+                    is_list_item(&p.text) && n < ANNOUNCED_ITEMS
                 } else {
                     n == 0 || chars <= ANNOUNCED_CHARS
                 };
             if !belongs {
                 break;
             }
-            s.announced_by = Some(intro);
+            p.announced_by = Some(intro);
         }
-        sentences[intro].announces = sentences[first].announced_by == Some(intro);
     }
 }
 
@@ -218,18 +216,16 @@ impl<'a> Picked<'a> {
     }
 }
 
-/// Splits a passage into sentences; each line of a list is a sentence of its own, and a record
-/// of `Label: value` lines stays one piece.
-pub fn split_sentences(text: &str) -> Vec<String> {
-    pieces(text).into_iter().map(|p| p.text).collect()
-}
-
+/// Splits a passage into sentences: each line of a list or a table is a sentence of its own, a
+/// record of `Label: value` lines stays one piece, and what a sentence ending in a colon
+/// announces is marked.
 fn pieces(text: &str) -> Vec<Piece> {
     if is_record(text) {
         return vec![Piece {
             text: text.trim().to_owned(),
             line: 0,
             paragraph: 0,
+            announced_by: None,
             row: false,
             defines: false,
         }];
@@ -245,7 +241,7 @@ fn pieces(text: &str) -> Vec<Piece> {
             Some(*paragraph)
         })
         .collect();
-    lines
+    let mut pieces: Vec<Piece> = lines
         .iter()
         .enumerate()
         .flat_map(|(n, line)| {
@@ -267,11 +263,14 @@ fn pieces(text: &str) -> Vec<Piece> {
                 text,
                 line: n,
                 paragraph,
+                announced_by: None,
                 row,
                 defines: defines && i == 0,
             })
         })
-        .collect()
+        .collect();
+    announce(&mut pieces);
+    pieces
 }
 
 fn snippet(text: &str, around: &str) -> String {
@@ -372,9 +371,10 @@ pub fn compose(
             let Piece {
                 text,
                 line,
-                paragraph,
+                announced_by,
                 row,
                 defines,
+                ..
             } = piece;
             let own: HashSet<String> = analyze_with(analyzer, &text)
                 .into_iter()
@@ -388,8 +388,7 @@ pub fn compose(
                 key: normalise(&text),
                 text,
                 line,
-                paragraph,
-                announced_by: None,
+                announced_by,
                 announces: false,
                 row,
                 defines,
@@ -399,7 +398,14 @@ pub fn compose(
             }
         })
         .collect();
-    announce(&mut sentences);
+    // What a sentence announces, found within its passage, by index among all sentences.
+    for i in 0..sentences.len() {
+        if let Some(within) = sentences[i].announced_by {
+            let intro = i - sentences[i].index + within;
+            sentences[i].announced_by = Some(intro);
+            sentences[intro].announces = true;
+        }
+    }
     let mut best_similarity = None;
     if let Some(similarities) = similarities {
         let weighed: Vec<usize> = (0..sentences.len())
@@ -586,10 +592,8 @@ pub fn compose(
     for &i in &chosen {
         let s = &sentences[i];
         if let Some(p) = previous {
-            // An announced line keeps its own line: a code sample stays readable.
-            let own_line = is_list_item(&s.text)
-                || (s.announced_by.is_some() && (p.hit, p.line) != (s.hit, s.line));
-            text.push(if own_line { '\n' } else { ' ' });
+            let same_line = (p.hit, p.line) == (s.hit, s.line);
+            text.push(separator(&s.text, s.announced_by.is_some(), same_line));
         }
         previous = Some(s);
         text.push_str(&s.text);
@@ -607,36 +611,56 @@ pub fn compose(
 }
 
 /// The opening of a passage as an answer: its first sentence (two when the first is too short to
-/// stand alone, with the list it announces), for a passage found by meaning rather than by the
+/// stand alone), with what it announces (see [`announce`]), for a passage found by meaning rather than by the
 /// question's words. Its confidence is left at 0 for the caller to set.
 pub fn lead(hit: &Hit) -> Draft {
-    let sentences = split_sentences(&hit.text);
-    let mut chosen: Vec<&str> = Vec::new();
-    for s in &sentences {
-        let announced = chosen.last().is_some_and(|l| l.ends_with(':')) && is_list_item(s);
-        let short = chosen.iter().map(|c| c.chars().count()).sum::<usize>() < 25;
+    let pieces = pieces(&hit.text);
+    let mut chosen: Vec<usize> = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let announced = piece
+            .announced_by
+            .is_some_and(|intro| chosen.contains(&intro));
+        let short = chosen
+            .iter()
+            .map(|&c| pieces[c].text.chars().count())
+            .sum::<usize>()
+            < 25;
         if chosen.is_empty() || announced || (short && chosen.len() < 2) {
-            chosen.push(s);
+            chosen.push(i);
         } else {
-            break;
-        }
-        if chosen.len() >= MAX_SENTENCES + 8 {
             break;
         }
     }
     let mut text = String::new();
-    for s in &chosen {
-        if !text.is_empty() {
-            text.push(if is_list_item(s) { '\n' } else { ' ' });
+    for (n, &i) in chosen.iter().enumerate() {
+        let piece = &pieces[i];
+        if n > 0 {
+            let same_line = pieces[chosen[n - 1]].line == piece.line;
+            text.push(separator(
+                &piece.text,
+                piece.announced_by.is_some(),
+                same_line,
+            ));
         }
-        text.push_str(s);
+        text.push_str(&piece.text);
     }
-    let first = chosen.first().copied().unwrap_or_default();
+    let first = chosen.first().map_or("", |&i| pieces[i].text.as_str());
     Draft {
         text,
         confidence: 0.0,
         sources: vec![source_ref(hit, first)],
         similarity: None,
+    }
+}
+
+/// What goes between a sentence of an answer and the one before it: a line break before a list
+/// item and before an announced line on a line of its own (a code sample stays readable), a
+/// space otherwise.
+fn separator(text: &str, announced: bool, same_line: bool) -> char {
+    if is_list_item(text) || (announced && !same_line) {
+        '\n'
+    } else {
+        ' '
     }
 }
 

@@ -111,7 +111,7 @@ impl<'a> Meaning<'a> {
     }
 }
 
-pub use compose::{cite, compose, split_sentences, Draft};
+pub use compose::{cite, compose, Draft};
 
 /// How many passages are retrieved for a question.
 pub const RETRIEVE_K: usize = 8;
