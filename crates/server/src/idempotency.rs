@@ -132,13 +132,14 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_owned();
+    let streamed = content_type.starts_with("text/event-stream");
     let remember = move |body: &[u8]| RememberedResponse {
         fingerprint,
         status: parts.status.as_u16(),
         content_type,
         body: String::from_utf8_lossy(body).into_owned(),
     };
-    if is_event_stream(&parts) {
+    if streamed {
         // A stream goes to the client as it comes, and is remembered once it has ended.
         let account = caller.account.id.clone();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -167,15 +168,6 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     store(&state, &caller.account.id, &key, &remember(&bytes)).await;
     drop(held);
     Response::from_parts(parts, Body::from(bytes))
-}
-
-/// Whether a response is a stream of server-sent events.
-fn is_event_stream(parts: &axum::http::response::Parts) -> bool {
-    parts
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
 async fn store(state: &AppState, account: &AccountId, key: &str, response: &RememberedResponse) {
