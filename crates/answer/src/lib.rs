@@ -33,7 +33,7 @@
 //! meaning    = clamp((best similarity of a sentence of the best passages to the question − 0.35) / 0.40, 0, 1)
 //! ```
 //!
-//! The sentences of the four best passages (at most 40, their first 240 characters) are embedded
+//! The sentences of the eight retrieved passages (at most 80, their first 240 characters) are embedded
 //! at question time, through a cache, and their cosine similarity to the question both helps
 //! choose the answering sentence (see [`compose`]) and measures meaning. On the evaluation set
 //! (`eval/`) the best *sentence* similarity separates answerable from unanswerable questions
@@ -45,7 +45,9 @@
 //! threshold against wrong answers and declines. Without a sentence embedder, meaning is the
 //! best similarity of the answer's passages mapped from [0.30, 0.70], and a passage found by
 //! meaning alone (no sentence shares a word with the question) is answered by its opening
-//! sentences, with `coverage` 0, so it needs a close match to pass.
+//! sentences, with `coverage` 0, so it needs a close match to pass. When none of the answer's
+//! passages has a vector yet (the bot is still embedding), meaning cannot be measured and coverage
+//! alone counts, as without semantic retrieval.
 //!
 //! An answer below the bot's threshold is replaced by its fallback message, with up to three
 //! topics near the question that the bot can answer about.
@@ -308,10 +310,13 @@ impl AnswerEngine {
         )
         .map(|mut d| {
             let meaning = match d.similarity {
-                Some(similarity) => sentence_score(similarity),
+                Some(similarity) => Some(sentence_score(similarity)),
                 None => semantic_confidence(hits, &d),
             };
-            d.confidence = blend(d.confidence, meaning);
+            // Passages not embedded yet cannot be judged by meaning: their words alone count.
+            if let Some(meaning) = meaning {
+                d.confidence = blend(d.confidence, meaning);
+            }
             d
         });
         if draft.as_ref().is_some_and(|d| d.similarity.is_some()) {
@@ -330,7 +335,8 @@ impl AnswerEngine {
             })
             .map(|hit| {
                 let mut d = compose::lead(hit);
-                d.confidence = blend(0.0, semantic_confidence(std::slice::from_ref(hit), &d));
+                let meaning = semantic_confidence(std::slice::from_ref(hit), &d);
+                d.confidence = blend(0.0, meaning.unwrap_or(0.0));
                 d
             });
         Ok(match (draft, closest) {
@@ -377,16 +383,12 @@ const SIMILARITY_CEILING: f32 = 0.70;
 
 /// How sure meaning alone makes the answer: the best similarity of its passages to the question,
 /// mapped linearly from [`SIMILARITY_FLOOR`, `SIMILARITY_CEILING`] to [0, 1].
-fn semantic_confidence(hits: &[Hit], draft: &Draft) -> f64 {
-    let best = hits
-        .iter()
+fn semantic_confidence(hits: &[Hit], draft: &Draft) -> Option<f64> {
+    hits.iter()
         .filter(|h| draft.sources.iter().any(|s| s.chunk_id == h.chunk_id))
         .filter_map(|h| h.similarity)
-        .fold(f32::NEG_INFINITY, f32::max);
-    if !best.is_finite() {
-        return 0.0;
-    }
-    semantic_score(best)
+        .reduce(f32::max)
+        .map(semantic_score)
 }
 
 /// A cosine similarity mapped linearly from [`SIMILARITY_FLOOR`, `SIMILARITY_CEILING`] to [0, 1].
@@ -519,6 +521,53 @@ mod tests {
             .answer(&bot, "en", &strict, "How long do refunds take?", None)
             .unwrap();
         assert_ne!(answer.outcome, Outcome::Curated);
+    }
+
+    #[test]
+    fn an_answer_from_a_passage_not_yet_embedded_is_judged_by_its_words() {
+        // The bot is still embedding: the passage that answers has no vector yet, another has.
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(SearchIndex::open(dir.path()).unwrap());
+        let bot = BotId::generate();
+        let chunk = |text: &str| Chunk {
+            id: ChunkId::generate(),
+            bot_id: bot.clone(),
+            source_id: SourceId::generate(),
+            ordinal: 0,
+            title: "Shop FAQ".to_owned(),
+            heading: String::new(),
+            anchor: None,
+            url: None,
+            text: text.to_owned(),
+            curated: false,
+        };
+        let (waiting, embedded) = (
+            chunk("On Saturdays we open from 10am to 4pm."),
+            chunk("Our planters are made of clay."),
+        );
+        index
+            .add_chunks(&bot, "en", &[waiting.clone(), embedded.clone()])
+            .unwrap();
+        let mut vectors = VectorSet::new(2);
+        vectors.extend([(embedded.id.clone(), vec![1.0, 0.0])]);
+        let meaning = Meaning {
+            question: &[1.0, 0.0],
+            vectors: &vectors,
+            sentences: None,
+        };
+        let answer = AnswerEngine::new(index)
+            .answer(
+                &bot,
+                "en",
+                &BotSettings::default(),
+                "When do you open on Saturdays?",
+                Some(meaning),
+            )
+            .unwrap();
+        assert_eq!(answer.outcome, Outcome::Answered, "{answer:?}");
+        assert_eq!(answer.sources[0].chunk_id, waiting.id);
+        // Its words cover the question; the meaning that could not be measured does not halve it.
+        assert!((answer.confidence - 1.0).abs() < 1e-9, "{answer:?}");
     }
 
     #[test]
