@@ -611,8 +611,8 @@ pub fn compose(
 }
 
 /// The opening of a passage as an answer: its first sentence (two when the first is too short to
-/// stand alone), with what it announces (see [`announce`]), for a passage found by meaning rather than by the
-/// question's words. Its confidence is left at 0 for the caller to set.
+/// stand alone), with the list or code sample it announces, for a passage found by meaning rather
+/// than by the question's words. Its confidence is left at 0 for the caller to set.
 pub fn lead(hit: &Hit) -> Draft {
     let pieces = pieces(&hit.text);
     let mut chosen: Vec<usize> = Vec::new();

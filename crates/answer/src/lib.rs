@@ -35,7 +35,7 @@
 //!
 //! The sentences of the eight retrieved passages (at most 80, their first 240 characters) are embedded
 //! at question time, through a cache, and their cosine similarity to the question both helps
-//! choose the answering sentence (see [`compose`]) and measures meaning. On the evaluation set
+//! choose the answering sentence (see [`compose()`]) and measures meaning. On the evaluation set
 //! (`eval/`) the best *sentence* similarity separates answerable from unanswerable questions
 //! better than the best *passage* similarity (ROC AUC 0.89 against 0.81); the floor and ceiling
 //! are higher than a passage's because single sentences come closer to a question, related or
