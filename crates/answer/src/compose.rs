@@ -137,6 +137,8 @@ struct Piece {
     paragraph: usize,
     /// The piece of the same passage that announces this one (see [`announce`]).
     announced_by: Option<usize>,
+    /// The piece ends in a colon and announces the pieces after it.
+    announces: bool,
     /// The line is a row of a table: it starts with the same `Label: ` as a line next to it, or
     /// has cells (`a | b`).
     row: bool,
@@ -184,6 +186,7 @@ fn announce(pieces: &mut [Piece]) {
             }
             p.announced_by = Some(intro);
         }
+        pieces[intro].announces = pieces[first].announced_by == Some(intro);
     }
 }
 
@@ -226,6 +229,7 @@ fn pieces(text: &str) -> Vec<Piece> {
             line: 0,
             paragraph: 0,
             announced_by: None,
+            announces: false,
             row: false,
             defines: false,
         }];
@@ -264,6 +268,7 @@ fn pieces(text: &str) -> Vec<Piece> {
                 line: n,
                 paragraph,
                 announced_by: None,
+                announces: false,
                 row,
                 defines: defines && i == 0,
             })
@@ -372,6 +377,7 @@ pub fn compose(
                 text,
                 line,
                 announced_by,
+                announces,
                 row,
                 defines,
                 ..
@@ -389,7 +395,7 @@ pub fn compose(
                 text,
                 line,
                 announced_by,
-                announces: false,
+                announces,
                 row,
                 defines,
                 terms,
@@ -398,13 +404,9 @@ pub fn compose(
             }
         })
         .collect();
-    // What a sentence announces, found within its passage, by index among all sentences.
-    for i in 0..sentences.len() {
-        if let Some(within) = sentences[i].announced_by {
-            let intro = i - sentences[i].index + within;
-            sentences[i].announced_by = Some(intro);
-            sentences[intro].announces = true;
-        }
+    // The sentence announcing another, found within its passage, by index among all sentences.
+    for (i, s) in sentences.iter_mut().enumerate() {
+        s.announced_by = s.announced_by.map(|within| i - s.index + within);
     }
     let mut best_similarity = None;
     if let Some(similarities) = similarities {

@@ -33,21 +33,21 @@
 //! meaning    = clamp((best similarity of a sentence of the best passages to the question − 0.35) / 0.40, 0, 1)
 //! ```
 //!
-//! The sentences of the eight retrieved passages (at most 80, their first 240 characters) are embedded
-//! at question time, through a cache, and their cosine similarity to the question both helps
-//! choose the answering sentence (see [`compose()`]) and measures meaning. On the evaluation set
-//! (`eval/`) the best *sentence* similarity separates answerable from unanswerable questions
-//! better than the best *passage* similarity (ROC AUC 0.89 against 0.81); the floor and ceiling
-//! are higher than a passage's because single sentences come closer to a question, related or
-//! not. The mean rather than the larger of the two: questions about topics near the site's but
-//! not on it (replication, drivers, connection poolers for a database manual) come close in
-//! meaning, and only the missing words give them away. `eval/README.md` has the trade-off of
-//! threshold against wrong answers and declines. Without a sentence embedder, meaning is the
-//! best similarity of the answer's passages mapped from [0.30, 0.70], and a passage found by
-//! meaning alone (no sentence shares a word with the question) is answered by its opening
-//! sentences, with `coverage` 0, so it needs a close match to pass. When none of the answer's
-//! passages has a vector yet (the bot is still embedding), meaning cannot be measured and coverage
-//! alone counts, as without semantic retrieval.
+//! The sentences of the eight retrieved passages (at most 80, their first 240 characters) are
+//! embedded at question time, through a cache, and their cosine similarity to the question both
+//! helps choose the answering sentence (see [`compose()`]) and measures meaning. On the evaluation
+//! set (`eval/`) the best *sentence* similarity separates answerable from unanswerable questions
+//! better than the best *passage* similarity (ROC AUC 0.89 against 0.81); the floor and ceiling are
+//! higher than a passage's because single sentences come closer to a question, related or not. The
+//! mean rather than the larger of the two: questions about topics near the site's but not on it
+//! (replication, drivers, connection poolers for a database manual) come close in meaning, and only
+//! the missing words give them away. `eval/README.md` has the trade-off of threshold against wrong
+//! answers and declines. Without a sentence embedder, meaning is the best similarity of the
+//! answer's passages mapped from [0.30, 0.70], and a passage found by meaning alone (no sentence
+//! shares a word with the question) is answered by its opening sentences, with `coverage` 0, so it
+//! needs a close match to pass. When none of the answer's passages has a vector yet (the bot is
+//! still embedding), meaning cannot be measured and coverage alone counts, as without semantic
+//! retrieval.
 //!
 //! An answer below the bot's threshold is replaced by its fallback message, with up to three
 //! topics near the question that the bot can answer about.
@@ -438,21 +438,29 @@ mod tests {
 
     use super::*;
 
-    fn engine() -> (AnswerEngine, BotId, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let index = Arc::new(SearchIndex::open(dir.path()).unwrap());
-        let bot = BotId::generate();
-        let chunk = |heading: &str, text: &str, curated: bool| Chunk {
+    fn passage(bot: &BotId, title: &str, heading: &str, text: &str, curated: bool) -> Chunk {
+        Chunk {
             id: ChunkId::generate(),
             bot_id: bot.clone(),
             source_id: SourceId::generate(),
             ordinal: 0,
-            title: if curated { heading } else { "Shop FAQ" }.to_owned(),
+            title: title.to_owned(),
             heading: heading.to_owned(),
             anchor: None,
             url: None,
             text: text.to_owned(),
             curated,
+        }
+    }
+
+    fn engine() -> (AnswerEngine, BotId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(SearchIndex::open(dir.path()).unwrap());
+        let bot = BotId::generate();
+        // A curated answer's question is its title and its heading.
+        let chunk = |heading: &str, text: &str, curated: bool| {
+            let title = if curated { heading } else { "Shop FAQ" };
+            passage(&bot, title, heading, text, curated)
         };
         let chunks = [
             chunk(
@@ -529,21 +537,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = Arc::new(SearchIndex::open(dir.path()).unwrap());
         let bot = BotId::generate();
-        let chunk = |text: &str| Chunk {
-            id: ChunkId::generate(),
-            bot_id: bot.clone(),
-            source_id: SourceId::generate(),
-            ordinal: 0,
-            title: "Shop FAQ".to_owned(),
-            heading: String::new(),
-            anchor: None,
-            url: None,
-            text: text.to_owned(),
-            curated: false,
-        };
         let (waiting, embedded) = (
-            chunk("On Saturdays we open from 10am to 4pm."),
-            chunk("Our planters are made of clay."),
+            passage(
+                &bot,
+                "Shop FAQ",
+                "",
+                "On Saturdays we open from 10am to 4pm.",
+                false,
+            ),
+            passage(
+                &bot,
+                "Shop FAQ",
+                "",
+                "Our planters are made of clay.",
+                false,
+            ),
         );
         index
             .add_chunks(&bot, "en", &[waiting.clone(), embedded.clone()])

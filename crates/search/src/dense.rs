@@ -124,6 +124,11 @@ pub const RRF_K: f32 = 60.0;
 /// meaning finds alike.
 pub const DENSE_WEIGHT: f32 = 1.5;
 
+/// What a result at `rank` (0 for the first) of a list of this weight adds to its fused score.
+pub(crate) fn reciprocal_rank(rank: usize, weight: f32) -> f32 {
+    weight / (RRF_K + rank as f32 + 1.0)
+}
+
 /// Fuses weighted ranked lists of chunk ids by reciprocal rank: the best first, with their fused
 /// scores.
 pub fn reciprocal_rank_fusion(lists: &[(&[ChunkId], f32)]) -> Vec<(ChunkId, f32)> {
@@ -135,7 +140,7 @@ pub fn reciprocal_rank_fusion(lists: &[(&[ChunkId], f32)]) -> Vec<(ChunkId, f32)
                 first_seen.push(id);
                 0.0
             });
-            *entry += weight / (RRF_K + rank as f32 + 1.0);
+            *entry += reciprocal_rank(rank, weight);
         }
     }
     let mut fused: Vec<(ChunkId, f32)> = first_seen

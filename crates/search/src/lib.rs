@@ -17,7 +17,7 @@
 
 mod dense;
 
-use dense::RRF_K;
+use dense::reciprocal_rank;
 pub use dense::{dot, reciprocal_rank_fusion, VectorSet, DENSE_WEIGHT};
 
 use std::{
@@ -610,25 +610,18 @@ impl SearchIndex {
             .map(|(id, _)| id)
             .collect();
         let keyword_ids: Vec<ChunkId> = keyword.iter().map(|h| h.chunk_id.clone()).collect();
-        let mut fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, DENSE_WEIGHT)]);
-        if let Some((query, vectors)) = dense {
-            // A passage without a vector yet (its bot is still embedding) cannot be in the dense
-            // list: it counts there at its BM25 rank, or meaning, which could not see it, would
-            // bury the page that answers under twenty that do not.
-            for (rank, id) in keyword_ids.iter().enumerate() {
-                if vectors.similarity(id, query).is_none() {
-                    if let Some((_, score)) = fused.iter_mut().find(|(f, _)| f == id) {
-                        *score += DENSE_WEIGHT / (RRF_K + rank as f32 + 1.0);
-                    }
-                }
-            }
-        }
+        let fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, DENSE_WEIGHT)]);
+        let keyword_rank: HashMap<&ChunkId, usize> = keyword_ids
+            .iter()
+            .enumerate()
+            .map(|(rank, id)| (id, rank))
+            .collect();
         let mut known: HashMap<ChunkId, Hit> = keyword
             .into_iter()
             .map(|h| (h.chunk_id.clone(), h))
             .collect();
-        // Every candidate is ranked with its identifier bonus before the list is cut: the dense list
-        // weighs more, so its 20th passage outranks BM25's first in the fusion alone, and a
+        // Every candidate is ranked with its identifier bonus before the list is cut: the dense
+        // list weighs more, so its 20th passage outranks BM25's first in the fusion alone, and a
         // passage not yet embedded (or far in meaning) that names the product asked about would
         // be cut before its bonus counted.
         let missing: Vec<ChunkId> = fused
@@ -646,10 +639,17 @@ impl SearchIndex {
             .into_iter()
             .filter_map(|(id, score)| {
                 known.remove(&id).map(|mut hit| {
-                    let exact = exact_matches(&identifiers, &hit);
-                    hit.score = score + exact as f32 * IDENTIFIER_BONUS;
                     hit.similarity =
                         dense.and_then(|(query, vectors)| vectors.similarity(&hit.chunk_id, query));
+                    // A passage without a vector yet (its bot is still embedding) cannot be in
+                    // the dense list: it counts there at its BM25 rank, or meaning, which could
+                    // not see it, would bury the page that answers under twenty that do not.
+                    let unseen = match (dense, hit.similarity, keyword_rank.get(&id)) {
+                        (Some(_), None, Some(&rank)) => reciprocal_rank(rank, DENSE_WEIGHT),
+                        _ => 0.0,
+                    };
+                    let exact = exact_matches(&identifiers, &hit);
+                    hit.score = score + unseen + exact as f32 * IDENTIFIER_BONUS;
                     hit
                 })
             })

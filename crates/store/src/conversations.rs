@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 
 use crate::{error::StoreError, events, page_of, Page, PageRequest, Result, Store};
 
-/// What a client tells about a visitor.
 /// The first successful response to a request with an idempotency key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RememberedResponse {
@@ -25,6 +24,7 @@ pub struct RememberedResponse {
     pub body: String,
 }
 
+/// What a client tells about a visitor.
 #[derive(Debug, Clone, Default)]
 pub struct ContactInput {
     pub external_id: String,
