@@ -24,6 +24,11 @@
 //! - **answer contains**: every `answer_contains` string is in the reply, case-insensitively; over
 //!   the answerable questions that have `answer_contains`, and only when the outcome is
 //!   `answered` or `curated` (a declined answer contains nothing).
+//! - **answer in passages**: every `answer_contains` string is in one of the passages the chat
+//!   answers from (the first [`CHAT_PASSAGES`] of the search results, their whole `text`),
+//!   case-insensitively; over the same questions as *answer contains*, whatever the outcome. It
+//!   is what the best choice of sentences could reach: the gap between the two is the
+//!   composer's, the rest retrieval's.
 //! - **declined**: the outcome is `fallback` or `handoff`. An unanswerable question is correctly
 //!   declined when declined, and answered wrongly when its outcome is `answered` or `curated`.
 //!   For answerable questions the declined rate is a miss rate.
@@ -76,6 +81,9 @@ Definitions:
   answer contains  every answer_contains string is in the reply, case-insensitively; over the
                    answerable questions with answer_contains, and only when the outcome is
                    answered or curated (a declined answer contains nothing).
+  answer in        every answer_contains string is in one of the passages the chat answers from
+  passages         (the first 8 search results, their whole text), case-insensitively; whatever
+                   the outcome. The gap to answer contains is the composer's, the rest retrieval's.
   declined         the outcome is fallback or handoff. For answerable questions it is a miss; an
                    unanswerable question is correctly declined when declined, and answered
                    wrongly when the outcome is answered or curated.
@@ -95,6 +103,9 @@ macro_rules! fields {
         vec![$(($name, json!($value))),*]
     };
 }
+
+/// How many passages the chat answers from: the first of the search results.
+pub const CHAT_PASSAGES: usize = sitechat_answer::RETRIEVE_K;
 
 /// The longest question the chat accepts, in characters.
 const MAX_QUESTION_CHARS: usize = 4_000;
@@ -328,6 +339,8 @@ pub struct Outcome {
     pub sources: Vec<Value>,
     /// Distinct pages of the search results (URL without anchor, or the source id).
     search_pages: Vec<Page>,
+    /// The whole text of the first [`CHAT_PASSAGES`] search results.
+    search_texts: Vec<String>,
     /// The retrieval mode the search reported.
     pub retrieval: Option<String>,
     pub latency_ms: Option<u64>,
@@ -346,6 +359,8 @@ pub struct Scored {
     pub cited: Option<bool>,
     /// For answerable questions with `answer_contains`: each string and whether it is in the reply.
     pub contains: Option<Vec<(String, bool)>>,
+    /// For the same questions: whether every string is in one passage the chat answers from.
+    pub in_passages: Option<bool>,
     pub declined: bool,
     /// Whether the reply is an answer (`answered` or `curated`).
     pub answered: bool,
@@ -378,6 +393,15 @@ impl Scored {
                 .map(|s| (s.clone(), answered && reply.contains(&s.to_lowercase())))
                 .collect::<Vec<_>>()
         });
+        let in_passages = contains.as_ref().map(|_| {
+            outcome.search_texts.iter().any(|text| {
+                let text = text.to_lowercase();
+                question
+                    .answer_contains
+                    .iter()
+                    .all(|s| text.contains(&s.to_lowercase()))
+            })
+        });
         let correct = if !answered {
             None
         } else if !question.answerable {
@@ -394,6 +418,7 @@ impl Scored {
             hit,
             cited,
             contains,
+            in_passages,
             declined,
             answered,
             correct,
@@ -435,6 +460,7 @@ impl Scored {
             "contains": self.contains.as_ref().map(|c| {
                 c.iter().map(|(s, found)| (s.clone(), Value::Bool(*found))).collect::<Map<_, _>>()
             }),
+            "in_passages": self.in_passages,
             "declined": self.declined,
             "latency_ms": self.outcome.latency_ms,
             "errors": self.outcome.errors,
@@ -476,6 +502,8 @@ pub struct Summary {
     pub mrr: Option<f64>,
     pub cited: Ratio,
     pub answer_contains: Ratio,
+    /// See the module documentation.
+    pub answer_in_passages: Ratio,
     pub answerable_declined: Ratio,
     pub unanswerable_declined: Ratio,
     pub unanswerable_answered: usize,
@@ -528,6 +556,7 @@ impl Summary {
             mrr: mean(&rrs),
             cited: Ratio::of(scored.iter().map(|s| s.cited)),
             answer_contains: Ratio::of(scored.iter().map(Scored::contains_all)),
+            answer_in_passages: Ratio::of(scored.iter().map(|s| s.in_passages)),
             answerable_declined: Ratio {
                 count: answerable.iter().filter(|s| s.declined).count(),
                 total: answerable.len(),
@@ -566,6 +595,8 @@ impl Summary {
             "with_answer_contains": self.answer_contains.total,
             "answer_contains": self.answer_contains.count,
             "answer_contains_rate": self.answer_contains.rate(),
+            "answer_in_passages": self.answer_in_passages.count,
+            "answer_in_passages_rate": self.answer_in_passages.rate(),
             "answerable_declined": self.answerable_declined.count,
             "answerable_declined_rate": self.answerable_declined.rate(),
             "unanswerable_declined": self.unanswerable_declined.count,
@@ -628,6 +659,13 @@ impl Summary {
         push(
             "answer contains",
             ratio(&self.answer_contains, "answerable with answer_contains"),
+        );
+        push(
+            "answer in passages",
+            ratio(
+                &self.answer_in_passages,
+                "the same, in a passage the chat answers from",
+            ),
         );
         push(
             "answerable declined",
@@ -932,6 +970,11 @@ async fn ask(
         Ok((body, _)) => {
             let passages = body["data"].as_array().cloned().unwrap_or_default();
             outcome.search_pages = distinct_pages(&passages);
+            outcome.search_texts = passages
+                .iter()
+                .take(CHAT_PASSAGES)
+                .filter_map(|p| p["text"].as_str().map(str::to_owned))
+                .collect();
             outcome.retrieval = body["retrieval"].as_str().map(str::to_owned);
         }
         Err(Failure::Fatal(e)) => return Err(e),
@@ -1060,7 +1103,7 @@ async fn evaluate(args: &EvalArgs, questions: Vec<Question>) -> anyhow::Result<V
         &args.remote.data_dir,
     )?);
     let k = args.k as usize;
-    let search_k = k.max(10);
+    let search_k = k.max(10).max(CHAT_PASSAGES);
     let bot: Arc<str> = Arc::from(args.bot.as_str());
     let total = questions.len();
 
@@ -1205,6 +1248,7 @@ mod tests {
                 .iter()
                 .map(|u| json!({"url": u, "source_id": "s"}))
                 .collect(),
+            search_texts: vec!["We open at Nine AM on weekdays.".into()],
             search_pages: distinct_pages(
                 &search
                     .iter()
@@ -1215,6 +1259,12 @@ mod tests {
             latency_ms: Some(ms),
             errors: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_definitions_name_how_many_passages_the_chat_answers_from() {
+        let said = format!("(the first {CHAT_PASSAGES} search results");
+        assert!(DEFINITIONS.contains(&said), "{DEFINITIONS}");
     }
 
     #[test]
@@ -1266,6 +1316,8 @@ mod tests {
         assert!((s.mrr.unwrap() - (1.0 + 1.0 / 6.0) / 2.0).abs() < 1e-9);
         assert_eq!(s.cited, Ratio { count: 1, total: 2 });
         assert_eq!(s.answer_contains, Ratio { count: 1, total: 2 });
+        // "Nine AM" is in a passage; "refund" in none, and declined or not makes no difference.
+        assert_eq!(s.answer_in_passages, Ratio { count: 1, total: 2 });
         assert_eq!(s.answerable_declined, Ratio { count: 1, total: 2 });
         assert_eq!(s.unanswerable_declined, Ratio { count: 1, total: 2 });
         assert_eq!(s.unanswerable_answered, 1);
@@ -1280,6 +1332,8 @@ mod tests {
             json!({"Nine AM": true})
         );
         assert_eq!(document["questions"][1]["reciprocal_rank"], 1.0 / 6.0);
+        assert_eq!(document["questions"][1]["in_passages"], false);
+        assert_eq!(document["summary"]["answer_in_passages_rate"], 0.5);
         assert!(report(&s, &scored).starts_with("{\n  \"summary\": {\n    \"k\": 5,"));
         assert_eq!(
             missing_strings(&scored),

@@ -192,6 +192,7 @@ async fn eval_measures_retrieval_answers_and_declines() {
         "MRR",
         "cited",
         "answer contains",
+        "answer in passages",
         "answerable declined",
         "unanswerable declined",
         "unanswerable answered",
@@ -217,6 +218,7 @@ async fn eval_measures_retrieval_answers_and_declines() {
     assert_eq!(summary["mrr"], 1.0, "{report:#}");
     assert_eq!(summary["cited_rate"], 1.0, "{report:#}");
     assert_eq!(summary["answer_contains_rate"], 1.0, "{report:#}");
+    assert_eq!(summary["answer_in_passages_rate"], 1.0, "{report:#}");
     assert_eq!(summary["answerable_declined_rate"], 0.0, "{report:#}");
     assert_eq!(summary["unanswerable_declined_rate"], 1.0, "{report:#}");
     assert_eq!(summary["unanswerable_answered"], 0, "{report:#}");

@@ -25,6 +25,19 @@ async fn search_returns_ranked_passages_with_what_cites_them() {
     assert_eq!(data[0]["rank"], 1);
     assert_eq!(data[0]["heading"], "Returns");
     assert!(data[0]["snippet"].as_str().unwrap().contains("30 days"));
+    // The whole passage, which answers are composed from.
+    assert!(
+        data[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("You can return")
+            && data[0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("Refunds are paid to the original card within 5 business days."),
+        "{}",
+        r.text
+    );
     assert!(data[0]["score"].as_f64().unwrap() > 0.0);
     assert!(data[0]["chunk_id"].as_str().unwrap().starts_with("chk_"));
     assert!(r.body["retrieval"].is_string());

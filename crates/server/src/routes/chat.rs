@@ -270,6 +270,8 @@ pub struct Passage {
     /// The page, with the anchor of the passage's heading when there is one.
     pub url: Option<String>,
     pub snippet: String,
+    /// The whole passage, as indexed: what answers are composed from.
+    pub text: String,
     /// The retrieval score (higher is better; comparable only within one response).
     pub score: f32,
     /// Cosine similarity of the passage to the query (hybrid retrieval only).
@@ -324,6 +326,7 @@ pub async fn search(
                 heading: h.heading,
                 url: cited.url,
                 snippet: cited.snippet,
+                text: h.text,
                 score: h.score,
                 similarity: h.similarity,
                 curated: h.curated,
