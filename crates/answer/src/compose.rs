@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use sitechat_core::model::SourceRef;
+use sitechat_core::{model::SourceRef, ChunkId};
 use sitechat_search::{analyze_with, Hit, TextAnalyzer};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -44,9 +44,13 @@ pub const ANNOUNCED_CHARS: usize = 600;
 /// Most items of a list announced by a sentence ending in a colon.
 pub const ANNOUNCED_ITEMS: usize = 8;
 
+/// A sentence weighed by meaning: the passage it is from, and its text as embedded (see
+/// [`sentence_texts`]).
+pub type SentenceRef<'a> = (&'a ChunkId, &'a str);
+
 /// The cosine similarity of each sentence to the question, in order; `None` when meaning is
 /// unavailable.
-pub type Similarities<'a> = &'a dyn Fn(&[&str]) -> Option<Vec<f32>>;
+pub type Similarities<'a> = &'a dyn Fn(&[SentenceRef<'_>]) -> Option<Vec<f32>>;
 
 /// An answer before the bot's threshold is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,6 +282,23 @@ fn pieces(text: &str) -> Vec<Piece> {
     pieces
 }
 
+/// What of a sentence is embedded: its first [`MEANING_CHARS`] characters.
+fn meaning_text(text: &str) -> &str {
+    match text.char_indices().nth(MEANING_CHARS) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+/// The sentences of a passage as the composer embeds them to weigh them by meaning, in order:
+/// what can be embedded ahead of the questions.
+pub fn sentence_texts(passage: &str) -> Vec<String> {
+    pieces(passage)
+        .iter()
+        .map(|p| meaning_text(&p.text).to_owned())
+        .collect()
+}
+
 fn snippet(text: &str, around: &str) -> String {
     let start = text.find(around).unwrap_or(0);
     // Start at the used sentence when it lies beyond the snippet, otherwise at the passage start.
@@ -414,14 +435,11 @@ pub fn compose(
             .filter(|&i| sentences[i].hit < MEANING_PASSAGES)
             .take(MEANING_SENTENCES)
             .collect();
-        let texts: Vec<&str> = weighed
+        let texts: Vec<SentenceRef<'_>> = weighed
             .iter()
             .map(|&i| {
-                let text = sentences[i].text.as_str();
-                match text.char_indices().nth(MEANING_CHARS) {
-                    Some((cut, _)) => &text[..cut],
-                    None => text,
-                }
+                let s = &sentences[i];
+                (&hits[s.hit].chunk_id, meaning_text(&s.text))
             })
             .collect();
         if let Some(found) = similarities(&texts).filter(|f| f.len() == weighed.len()) {
@@ -958,11 +976,11 @@ mod tests {
         hits: &[Hit],
         meaning: &[(&str, f32)],
     ) -> Option<Draft> {
-        let similarities = |sentences: &[&str]| {
+        let similarities = |sentences: &[SentenceRef<'_>]| {
             Some(
                 sentences
                     .iter()
-                    .map(|s| {
+                    .map(|(_, s)| {
                         meaning
                             .iter()
                             .find(|(m, _)| m == s)

@@ -33,8 +33,9 @@
 //! meaning    = clamp((best similarity of a sentence of the best passages to the question − 0.35) / 0.40, 0, 1)
 //! ```
 //!
-//! The sentences of the eight retrieved passages (at most 80, their first 240 characters) are
-//! embedded at question time, through a cache, and their cosine similarity to the question both
+//! The sentences of the eight retrieved passages (at most 80, their first 240 characters; see
+//! [`sentence_texts`]) are weighed by meaning with vectors the server embeds ahead, with each
+//! passage, or at question time for a passage not done yet; their cosine similarity to the question both
 //! helps choose the answering sentence (see [`compose()`]) and measures meaning. On the evaluation
 //! set (`eval/`) the best *sentence* similarity separates answerable from unanswerable questions
 //! better than the best *passage* similarity (ROC AUC 0.89 against 0.81); the floor and ceiling are
@@ -87,12 +88,13 @@ pub struct Meaning<'a> {
     pub sentences: Option<&'a dyn SentenceEmbedder>,
 }
 
-/// Embeds sentences with the model the bot's passages were embedded with (L2-normalised
-/// vectors). The server's implementation caches them, since the same passages answer many
+/// Embeds sentences of the bot's passages with the model the passages were embedded with
+/// (L2-normalised vectors). The server's implementation reads the vectors embedded at ingest
+/// (each passage's [`sentence_texts`]) and caches them, since the same passages answer many
 /// questions.
 pub trait SentenceEmbedder: Sync {
     /// One vector per sentence, in order; `None` when the model cannot embed now.
-    fn embed(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>>;
+    fn embed(&self, sentences: &[SentenceRef<'_>]) -> Option<Vec<Arc<[f32]>>>;
 }
 
 impl<'a> Meaning<'a> {
@@ -102,7 +104,7 @@ impl<'a> Meaning<'a> {
 
     /// The cosine similarity of each sentence to the question (`None` without a sentence
     /// embedder).
-    fn similarities(&self, sentences: &[&str]) -> Option<Vec<f32>> {
+    fn similarities(&self, sentences: &[SentenceRef<'_>]) -> Option<Vec<f32>> {
         let vectors = self.sentences?.embed(sentences)?;
         Some(
             vectors
@@ -113,7 +115,7 @@ impl<'a> Meaning<'a> {
     }
 }
 
-pub use compose::{cite, compose, Draft};
+pub use compose::{cite, compose, sentence_texts, Draft, SentenceRef};
 
 /// How many passages are retrieved for a question.
 pub const RETRIEVE_K: usize = 8;
@@ -298,7 +300,8 @@ impl AnswerEngine {
                 coverage
             }
         };
-        let similarities = |sentences: &[&str]| meaning.and_then(|m| m.similarities(sentences));
+        let similarities =
+            |sentences: &[SentenceRef<'_>]| meaning.and_then(|m| m.similarities(sentences));
         let by_sentence = meaning.is_some_and(|m| m.sentences.is_some());
         let draft = compose(
             &terms,

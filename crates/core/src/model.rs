@@ -802,6 +802,9 @@ pub struct JobProgress {
     /// Passages embedded for semantic retrieval (the last phase; the bot answers on keywords
     /// meanwhile).
     pub chunks_embedded: u64,
+    /// Passages whose sentences were embedded, after the passages themselves: a question then
+    /// weighs the sentences of its passages by meaning without embedding them.
+    pub sentences_embedded: u64,
     /// Why the crawl stopped early, if it did (`max_pages`, `max_total_time`).
     pub stopped_by: Option<String>,
 }

@@ -244,36 +244,31 @@ impl Models {
         Some(vector)
     }
 
-    /// Vectors of sentences of passages, in order, from the cache or computed in one batch;
-    /// `None` when the model cannot embed now. Blocks.
-    pub fn embed_sentences(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
-        let mut out: Vec<Option<Arc<[f32]>>> = {
-            let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
-            sentences.iter().map(|s| cache.get(*s).cloned()).collect()
-        };
-        let missing: Vec<usize> = (0..sentences.len()).filter(|&i| out[i].is_none()).collect();
-        if !missing.is_empty() {
-            let texts: Vec<&str> = missing.iter().map(|&i| sentences[i]).collect();
-            let vectors = match self.embedder()?.embed(&texts) {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not embed sentences: words alone choose them");
-                    return None;
-                }
-            };
-            let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
-            for (&i, v) in missing.iter().zip(vectors) {
-                let v: Arc<[f32]> = v.into();
-                cache.put(sentences[i].to_owned(), v.clone());
-                out[i] = Some(v);
-            }
-        }
-        out.into_iter().collect()
+    /// The cached vector of each sentence of passages, in order.
+    pub fn cached_sentences(&self, sentences: &[&str]) -> Vec<Option<Arc<[f32]>>> {
+        let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
+        sentences.iter().map(|s| cache.get(*s).cloned()).collect()
     }
-}
 
-impl sitechat_answer::SentenceEmbedder for Models {
-    fn embed(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
-        self.embed_sentences(sentences)
+    /// Caches vectors of sentences of passages.
+    pub fn cache_sentences<'a>(&self, vectors: impl IntoIterator<Item = (&'a str, Arc<[f32]>)>) {
+        let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
+        for (text, vector) in vectors {
+            cache.put(text.to_owned(), vector);
+        }
+    }
+
+    /// Embeds sentences of passages in one batch and caches them; `None` when the model cannot
+    /// embed now. Blocks.
+    pub fn embed_sentences(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
+        let vectors: Vec<Arc<[f32]>> = match self.embedder()?.embed(sentences) {
+            Ok(v) => v.into_iter().map(Into::into).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not embed sentences: words alone choose them");
+                return None;
+            }
+        };
+        self.cache_sentences(sentences.iter().copied().zip(vectors.iter().cloned()));
+        Some(vectors)
     }
 }

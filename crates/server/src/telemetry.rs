@@ -20,6 +20,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     answers: IntCounterVec,
+    sentence_vectors: IntCounterVec,
 }
 
 impl Metrics {
@@ -49,22 +50,43 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let sentence_vectors = IntCounterVec::new(
+            Opts::new(
+                "sitechat_sentence_vectors_total",
+                "Vectors of passages' sentences weighed for questions, by where they came from: \
+                 cache (memory), stored (embedded at ingest) or model (embedded for the question)",
+            ),
+            &["from"],
+        )
+        .expect("valid metric");
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(answers.clone()),
+            Box::new(sentence_vectors.clone()),
         ] {
             registry.register(metric).expect("metric registered once");
         }
         for outcome in Outcome::ALL {
             answers.with_label_values(&[outcome.as_str()]);
         }
+        for from in SentenceVectorsFrom::ALL {
+            sentence_vectors.with_label_values(&[from.as_str()]);
+        }
         Self {
             registry,
             requests,
             latency,
             answers,
+            sentence_vectors,
         }
+    }
+
+    /// Counts sentence vectors used for a question.
+    pub fn sentence_vectors(&self, from: SentenceVectorsFrom, count: usize) {
+        self.sentence_vectors
+            .with_label_values(&[from.as_str()])
+            .inc_by(count as u64);
     }
 
     pub fn answer(&self, outcome: Outcome) {
@@ -77,6 +99,26 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed metrics.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
         String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// Where a sentence vector used for a question came from.
+#[derive(Debug, Clone, Copy)]
+pub enum SentenceVectorsFrom {
+    Cache,
+    Stored,
+    Model,
+}
+
+impl SentenceVectorsFrom {
+    const ALL: [Self; 3] = [Self::Cache, Self::Stored, Self::Model];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Cache => "cache",
+            Self::Stored => "stored",
+            Self::Model => "model",
+        }
     }
 }
 

@@ -225,3 +225,58 @@ async fn a_fallback_suggests_what_the_bot_knows_and_offers_a_person() {
     assert_eq!(r.body["outcome"], "handoff", "{}", r.text);
     assert_eq!(r.body["status"], "waiting_for_agent", "{}", r.text);
 }
+
+/// The value of `sitechat_sentence_vectors_total{from="…"}` in the server's metrics.
+async fn sentence_vectors(app: &TestApp, from: &str) -> u64 {
+    let metrics = app
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    let line = format!("sitechat_sentence_vectors_total{{from=\"{from}\"}} ");
+    metrics
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .unwrap_or_else(|| panic!("no {line} in\n{}", metrics.text))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sentences_embedded_with_their_passages_are_not_embedded_again_for_a_question() {
+    let app = TestApp::start().await;
+    let health = app
+        .request(reqwest::Method::GET, "/health", None, None)
+        .await;
+    assert_eq!(
+        health.body["models"]["retrieval"], "hybrid",
+        "this test needs the embedding model: run `make models` ({})",
+        health.text
+    );
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    // A small source is embedded, passages and sentences, before the call returns.
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+
+    let r = app
+        .chat(&key, &bot, json!({"message": "How long do refunds take?"}))
+        .await;
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+    assert!(
+        r.body["reply"]
+            .as_str()
+            .unwrap()
+            .contains("5 business days"),
+        "{}",
+        r.text
+    );
+    let stored = sentence_vectors(&app, "stored").await;
+    assert!(stored > 0, "no stored sentence vector was used");
+    assert_eq!(sentence_vectors(&app, "model").await, 0);
+
+    // Asked again, the same sentences come from memory.
+    app.chat(&key, &bot, json!({"message": "When is my refund paid?"}))
+        .await;
+    assert!(sentence_vectors(&app, "cache").await > 0);
+    assert_eq!(sentence_vectors(&app, "stored").await, stored);
+    assert_eq!(sentence_vectors(&app, "model").await, 0);
+}

@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage};
 pub use knowledge::NewSource;
-pub use vectors::ChunkToEmbed;
+pub use vectors::{ChunkToEmbed, SentenceVectors};
 pub use webhooks::{
     payload_of, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryState,
     NewWebhook, WebhookPatch, WebhookRecord, WebhookTarget, DELIVERY_PREFIX,

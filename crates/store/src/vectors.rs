@@ -1,4 +1,5 @@
-//! Chunk embeddings: what is still to embed, saving vectors, loading a bot's vectors.
+//! Chunk embeddings: what is still to embed, saving vectors, loading a bot's vectors; and the
+//! vectors of each chunk's sentences, embedded after the chunk's own.
 
 use sitechat_core::{BotId, ChunkId};
 use sqlx::Row;
@@ -14,6 +15,40 @@ pub struct ChunkToEmbed {
 
 fn to_bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The vectors of a chunk's sentences, each with its sentence's key.
+pub type SentenceVectors = Vec<(u64, Vec<f32>)>;
+
+/// A chunk's sentence vectors as stored: for each, its key, its dimensions and its values.
+fn sentences_to_bytes(sentences: &[(u64, Vec<f32>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, vector) in sentences {
+        out.extend(key.to_le_bytes());
+        out.extend(
+            u32::try_from(vector.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        out.extend(to_bytes(vector));
+    }
+    out
+}
+
+fn sentences_from_bytes(mut bytes: &[u8]) -> Result<SentenceVectors> {
+    let corrupt = || crate::StoreError::Corrupt("sentence vectors".to_owned());
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (key, rest) = bytes.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let (dims, rest) = rest.split_first_chunk::<4>().ok_or_else(corrupt)?;
+        let len = usize::try_from(u32::from_le_bytes(*dims)).map_err(|_| corrupt())? * 4;
+        if rest.len() < len {
+            return Err(corrupt());
+        }
+        out.push((u64::from_le_bytes(*key), from_bytes(&rest[..len])));
+        bytes = &rest[len..];
+    }
+    Ok(out)
 }
 
 fn from_bytes(bytes: &[u8]) -> Vec<f32> {
@@ -56,12 +91,15 @@ impl Store {
             .collect()
     }
 
-    /// Bots (and their language) that have chunks without a vector of `model`.
+    /// Bots (and their language) that have chunks without a vector of `model`, or without the
+    /// vectors of their sentences.
     pub async fn bots_to_embed(&self, model: &str) -> Result<Vec<(BotId, String)>> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT b.id, b.language FROM bots b WHERE EXISTS
                (SELECT 1 FROM chunks c WHERE c.bot_id = b.id AND NOT EXISTS
-                  (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = ?))",
+                  (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = ?1))
+             OR EXISTS (SELECT 1 FROM chunk_vectors v
+                        WHERE v.bot_id = b.id AND v.model = ?1 AND v.sentences IS NULL)",
         )
         .bind(model)
         .fetch_all(&self.pool)
@@ -97,6 +135,87 @@ impl Store {
         }
         tx.commit().await?;
         Ok(saved)
+    }
+
+    /// Chunks of a bot with a vector of `model` but not the vectors of their sentences yet,
+    /// oldest first, with their text.
+    pub async fn chunks_without_sentences(
+        &self,
+        bot: &BotId,
+        model: &str,
+        limit: u32,
+    ) -> Result<Vec<(ChunkId, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.id, c.text FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+             WHERE v.bot_id = ? AND v.model = ? AND v.sentences IS NULL
+             ORDER BY c.seq LIMIT ?",
+        )
+        .bind(bot.as_str())
+        .bind(model)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, text)| (ChunkId::from_trusted(id), text))
+            .collect())
+    }
+
+    /// Saves the vectors of the sentences of a bot's chunks (each with its key), next to the
+    /// chunk's vector of `model`; chunks deleted or re-embedded meanwhile are skipped. Returns how
+    /// many chunks were saved.
+    pub async fn save_sentence_vectors(
+        &self,
+        bot: &BotId,
+        model: &str,
+        chunks: &[(ChunkId, SentenceVectors)],
+    ) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut saved = 0;
+        for (id, sentences) in chunks {
+            saved += sqlx::query(
+                "UPDATE chunk_vectors SET sentences = ?
+                 WHERE chunk_id = ? AND bot_id = ? AND model = ?",
+            )
+            .bind(sentences_to_bytes(sentences))
+            .bind(id.as_str())
+            .bind(bot.as_str())
+            .bind(model)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// The stored sentence vectors of `model` of some of a bot's chunks, with their keys; chunks
+    /// of other bots give none.
+    pub async fn sentence_vectors(
+        &self,
+        bot: &BotId,
+        model: &str,
+        chunks: &[ChunkId],
+    ) -> Result<SentenceVectors> {
+        if chunks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; chunks.len()].join(", ");
+        let sql = format!(
+            "SELECT sentences FROM chunk_vectors
+             WHERE bot_id = ? AND model = ? AND sentences IS NOT NULL AND chunk_id IN ({marks})"
+        );
+        let mut query = sqlx::query_scalar::<_, Vec<u8>>(&sql)
+            .bind(bot.as_str())
+            .bind(model);
+        for id in chunks {
+            query = query.bind(id.as_str());
+        }
+        let mut out = Vec::new();
+        for bytes in query.fetch_all(&self.pool).await? {
+            out.extend(sentences_from_bytes(&bytes)?);
+        }
+        Ok(out)
     }
 
     /// Every vector of `model` of a bot.
@@ -135,7 +254,153 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use sitechat_core::{
+        model::{BotSettings, Chunk, Source, SourceKind},
+        now, AccountId, Plan, SourceId,
+    };
+
     use super::*;
+    use crate::{NewBot, NewSource};
+
+    /// A bot with one source of one chunk, whose vector is stored.
+    async fn bot_with_a_chunk(store: &Store, account: &AccountId) -> (BotId, SourceId, ChunkId) {
+        let bot = store
+            .create_bot(
+                account,
+                NewBot {
+                    name: "b".into(),
+                    website_url: None,
+                    language: "en".into(),
+                    industry: None,
+                    settings: BotSettings::default(),
+                },
+                None,
+            )
+            .await
+            .unwrap()
+            .id;
+        let source = SourceId::generate();
+        let chunk = ChunkId::generate();
+        store
+            .insert_source(
+                account,
+                &NewSource {
+                    source: Source {
+                        id: source.clone(),
+                        bot_id: bot.clone(),
+                        kind: SourceKind::Text,
+                        title: "t".into(),
+                        url: None,
+                        characters: 30,
+                        chunks: 1,
+                        created_at: now(),
+                    },
+                    content_hash: "h".into(),
+                    chunks: vec![Chunk {
+                        id: chunk.clone(),
+                        bot_id: bot.clone(),
+                        source_id: source.clone(),
+                        ordinal: 0,
+                        title: "t".into(),
+                        heading: String::new(),
+                        anchor: None,
+                        url: None,
+                        text: "One sentence. Another one.".into(),
+                        curated: false,
+                    }],
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .save_vectors(&bot, "m", &[(chunk.clone(), vec![1.0, 0.0])])
+            .await
+            .unwrap();
+        (bot, source, chunk)
+    }
+
+    #[tokio::test]
+    async fn sentence_vectors_are_kept_with_their_chunk_and_their_bot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let account = store
+            .create_account("t", Plan::Unlimited, false)
+            .await
+            .unwrap()
+            .id;
+        let (bot, source, chunk) = bot_with_a_chunk(&store, &account).await;
+        let (other, _, other_chunk) = bot_with_a_chunk(&store, &account).await;
+        let pending = store.chunks_without_sentences(&bot, "m", 10).await.unwrap();
+        assert_eq!(
+            pending,
+            vec![(chunk.clone(), "One sentence. Another one.".to_owned())]
+        );
+        assert!(store
+            .bots_to_embed("m")
+            .await
+            .unwrap()
+            .iter()
+            .any(|(b, _)| *b == bot));
+
+        let sentences = vec![(7u64, vec![0.6, 0.8]), (u64::MAX, vec![-1.0, 0.0])];
+        let saved = store
+            .save_sentence_vectors(&bot, "m", &[(chunk.clone(), sentences.clone())])
+            .await
+            .unwrap();
+        assert_eq!(saved, 1);
+        assert!(store
+            .chunks_without_sentences(&bot, "m", 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(!store
+            .bots_to_embed("m")
+            .await
+            .unwrap()
+            .iter()
+            .any(|(b, _)| *b == bot));
+        let ids = [chunk.clone(), other_chunk.clone()];
+        assert_eq!(
+            store.sentence_vectors(&bot, "m", &ids).await.unwrap(),
+            sentences
+        );
+        // Another bot reads none of them, nor does another model; and it cannot write them.
+        assert!(store
+            .sentence_vectors(&other, "m", &ids)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .sentence_vectors(&bot, "n", &ids)
+            .await
+            .unwrap()
+            .is_empty());
+        let written = store
+            .save_sentence_vectors(&other, "m", &[(chunk.clone(), vec![(1, vec![0.0, 1.0])])])
+            .await
+            .unwrap();
+        assert_eq!(written, 0);
+        assert_eq!(
+            store.sentence_vectors(&bot, "m", &ids).await.unwrap(),
+            sentences
+        );
+        // They go with their chunk.
+        store.delete_source(&account, &bot, &source).await.unwrap();
+        assert!(store
+            .sentence_vectors(&bot, "m", &ids)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn sentence_vectors_round_trip_through_bytes_and_refuse_a_cut_record() {
+        let sentences = vec![(1u64, vec![0.5f32, -0.5]), (2, vec![]), (3, vec![1.0])];
+        let bytes = sentences_to_bytes(&sentences);
+        assert_eq!(sentences_from_bytes(&bytes).unwrap(), sentences);
+        assert!(sentences_from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(sentences_from_bytes(&bytes[..5]).is_err());
+    }
 
     #[test]
     fn vectors_round_trip_through_bytes() {

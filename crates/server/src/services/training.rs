@@ -27,7 +27,7 @@ use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
     jobs::LEASE,
-    services::blocking,
+    services::{blocking, embeddings::Phase},
     state::AppState,
 };
 
@@ -523,24 +523,30 @@ async fn execute(
             Some(format!("nothing could be indexed from the website ({why})")),
         ));
     }
-    // Last phase: embed the new passages, reporting progress. The bot already answers on
-    // keywords; a stop or a cancel here leaves the rest to the background sweep.
+    // Last phases: embed the new passages, then their sentences, reporting progress. The bot
+    // already answers on keywords; a stop or a cancel here leaves the rest to the background
+    // sweep.
     if let Some(_claim) = super::embeddings::claim(state, &bot.id) {
-        loop {
-            if *stop.borrow() {
-                break;
-            }
-            let embedded = super::embeddings::embed_batch(state, &bot.id, &run.language)
-                .await
-                .map_err(|e| failed(e, &run.progress))?;
-            let Some(n) = embedded else { break };
-            run.progress.chunks_embedded += n;
-            if run
-                .report(false)
-                .await
-                .map_err(|e| failed(e, &run.progress))?
-            {
-                break;
+        'phases: for phase in [Phase::Chunks, Phase::Sentences] {
+            loop {
+                if *stop.borrow() {
+                    break 'phases;
+                }
+                let embedded = super::embeddings::embed_batch(state, &bot.id, &run.language, phase)
+                    .await
+                    .map_err(|e| failed(e, &run.progress))?;
+                let Some(n) = embedded else { break };
+                match phase {
+                    Phase::Chunks => run.progress.chunks_embedded += n,
+                    Phase::Sentences => run.progress.sentences_embedded += n,
+                }
+                if run
+                    .report(false)
+                    .await
+                    .map_err(|e| failed(e, &run.progress))?
+                {
+                    break 'phases;
+                }
             }
         }
     }
