@@ -195,9 +195,11 @@ while :; do
   fi
   if [ -n "$JOB" ]; then
     job="$(api GET "/v1/jobs/$JOB")"
-    printf '\r[eval] training: %-9s fetched %s, indexed %s, chunks %s (%ss)   ' "$status" \
-      "$(printf '%s' "$job" | jget .pages_fetched)" "$(printf '%s' "$job" | jget .pages_indexed)" \
-      "$(printf '%s' "$job" | jget .chunks_created)" "$((SECONDS - started))" >&2
+    printf '\r[eval] training: %-9s fetched %s, indexed %s, chunks %s, embedded %s, sentences %s (%ss)   ' \
+      "$status" "$(printf '%s' "$job" | jget .pages_fetched)" \
+      "$(printf '%s' "$job" | jget .pages_indexed)" "$(printf '%s' "$job" | jget .chunks_created)" \
+      "$(printf '%s' "$job" | jget .chunks_embedded)" "$(printf '%s' "$job" | jget .sentences_embedded)" \
+      "$((SECONDS - started))" >&2
   fi
   sleep 2
 done
@@ -214,9 +216,9 @@ job = json.load(open(sys.argv[1]))
 skipped = json.load(open(sys.argv[2]))
 print(f"training {job['state']} in {sys.argv[3]} s (job {job['id']})")
 for k in ("pages_discovered", "pages_fetched", "pages_indexed", "pages_unchanged",
-          "pages_skipped", "pages_removed", "chunks_created", "chunks_embedded", "stopped_by",
-          "error"):
-    print(f"  {k:17} {job.get(k)}")
+          "pages_skipped", "pages_removed", "chunks_created", "chunks_embedded",
+          "sentences_embedded", "stopped_by", "error"):
+    print(f"  {k:18} {job.get(k)}")
 reasons = collections.Counter(s["reason"] for s in skipped)
 print("  skipped by reason: " + (", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"))
 for s in skipped:

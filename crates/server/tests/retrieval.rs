@@ -73,8 +73,8 @@ async fn search_refuses_bad_input_and_other_tenants() {
     assert_eq!(r.body["data"], json!([]));
 }
 
-#[tokio::test]
-async fn meaning_finds_what_keywords_miss_and_the_fallback_points_to_it() {
+/// A server whose retrieval is hybrid: the test needs the embedding model.
+async fn hybrid_app() -> TestApp {
     let app = TestApp::start().await;
     let health = app
         .request(reqwest::Method::GET, "/health", None, None)
@@ -84,6 +84,12 @@ async fn meaning_finds_what_keywords_miss_and_the_fallback_points_to_it() {
         "this test needs the embedding model: run `make models` ({})",
         health.text
     );
+    app
+}
+
+#[tokio::test]
+async fn meaning_finds_what_keywords_miss_and_the_fallback_points_to_it() {
+    let app = hybrid_app().await;
     let key = app.create_account("pro").await;
     let bot = app.create_bot(&key, "Shop").await;
     app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
@@ -243,15 +249,7 @@ async fn sentence_vectors(app: &TestApp, from: &str) -> u64 {
 
 #[tokio::test]
 async fn sentences_embedded_with_their_passages_are_not_embedded_again_for_a_question() {
-    let app = TestApp::start().await;
-    let health = app
-        .request(reqwest::Method::GET, "/health", None, None)
-        .await;
-    assert_eq!(
-        health.body["models"]["retrieval"], "hybrid",
-        "this test needs the embedding model: run `make models` ({})",
-        health.text
-    );
+    let app = hybrid_app().await;
     let key = app.create_account("pro").await;
     let bot = app.create_bot(&key, "Shop").await;
     // A small source is embedded, passages and sentences, before the call returns.

@@ -265,65 +265,13 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use sitechat_core::{model::BotSettings, now, Plan};
-
     use super::*;
-    use crate::NewBot;
-
-    fn source(bot: &BotId, kind: SourceKind, heading: &str, text: &str) -> NewSource {
-        let id = SourceId::generate();
-        NewSource {
-            source: Source {
-                id: id.clone(),
-                bot_id: bot.clone(),
-                kind,
-                title: heading.to_owned(),
-                url: None,
-                characters: text.len() as i64,
-                chunks: 1,
-                created_at: now(),
-            },
-            content_hash: "h".into(),
-            chunks: vec![Chunk {
-                id: ChunkId::generate(),
-                bot_id: bot.clone(),
-                source_id: id,
-                ordinal: 0,
-                title: heading.to_owned(),
-                heading: heading.to_owned(),
-                anchor: None,
-                url: None,
-                text: text.to_owned(),
-                // Whatever the caller says, reading back takes the flag from the source's kind.
-                curated: false,
-            }],
-        }
-    }
+    use crate::testing::{bot, source, store};
 
     #[tokio::test]
     async fn chunks_read_back_for_an_index_rebuild_know_whether_they_are_curated() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
-        let account = store
-            .create_account("t", Plan::Unlimited, false)
-            .await
-            .unwrap()
-            .id;
-        let bot = store
-            .create_bot(
-                &account,
-                NewBot {
-                    name: "Shop".into(),
-                    website_url: None,
-                    language: "en".into(),
-                    industry: None,
-                    settings: BotSettings::default(),
-                },
-                None,
-            )
-            .await
-            .unwrap()
-            .id;
+        let (store, _dir, account) = store().await;
+        let bot = bot(&store, &account).await;
         let text = source(&bot, SourceKind::Text, "Refunds", "Refunds within 30 days.");
         let qa = source(
             &bot,

@@ -14,6 +14,8 @@ mod error;
 mod events;
 mod jobs;
 mod knowledge;
+#[cfg(test)]
+mod testing;
 mod usage;
 mod vectors;
 mod webhooks;

@@ -254,80 +254,27 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use sitechat_core::{
-        model::{BotSettings, Chunk, Source, SourceKind},
-        now, AccountId, Plan, SourceId,
-    };
+    use sitechat_core::{model::SourceKind, AccountId, SourceId};
 
     use super::*;
-    use crate::{NewBot, NewSource};
+    use crate::testing::{bot, source, store};
 
     /// A bot with one source of one chunk, whose vector is stored.
     async fn bot_with_a_chunk(store: &Store, account: &AccountId) -> (BotId, SourceId, ChunkId) {
-        let bot = store
-            .create_bot(
-                account,
-                NewBot {
-                    name: "b".into(),
-                    website_url: None,
-                    language: "en".into(),
-                    industry: None,
-                    settings: BotSettings::default(),
-                },
-                None,
-            )
-            .await
-            .unwrap()
-            .id;
-        let source = SourceId::generate();
-        let chunk = ChunkId::generate();
-        store
-            .insert_source(
-                account,
-                &NewSource {
-                    source: Source {
-                        id: source.clone(),
-                        bot_id: bot.clone(),
-                        kind: SourceKind::Text,
-                        title: "t".into(),
-                        url: None,
-                        characters: 30,
-                        chunks: 1,
-                        created_at: now(),
-                    },
-                    content_hash: "h".into(),
-                    chunks: vec![Chunk {
-                        id: chunk.clone(),
-                        bot_id: bot.clone(),
-                        source_id: source.clone(),
-                        ordinal: 0,
-                        title: "t".into(),
-                        heading: String::new(),
-                        anchor: None,
-                        url: None,
-                        text: "One sentence. Another one.".into(),
-                        curated: false,
-                    }],
-                },
-            )
-            .await
-            .unwrap();
+        let bot = bot(store, account).await;
+        let new = source(&bot, SourceKind::Text, "t", "One sentence. Another one.");
+        let chunk = new.chunks[0].id.clone();
+        store.insert_source(account, &new).await.unwrap();
         store
             .save_vectors(&bot, "m", &[(chunk.clone(), vec![1.0, 0.0])])
             .await
             .unwrap();
-        (bot, source, chunk)
+        (bot, new.source.id, chunk)
     }
 
     #[tokio::test]
     async fn sentence_vectors_are_kept_with_their_chunk_and_their_bot() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
-        let account = store
-            .create_account("t", Plan::Unlimited, false)
-            .await
-            .unwrap()
-            .id;
+        let (store, _dir, account) = store().await;
         let (bot, source, chunk) = bot_with_a_chunk(&store, &account).await;
         let (other, _, other_chunk) = bot_with_a_chunk(&store, &account).await;
         let pending = store.chunks_without_sentences(&bot, "m", 10).await.unwrap();

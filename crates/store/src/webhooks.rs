@@ -776,20 +776,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use sitechat_core::Plan;
-
     use super::*;
-    use crate::EventFilter;
-
-    async fn store() -> (Store, tempfile::TempDir, AccountId) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
-        let account = store
-            .create_account("t", Plan::Unlimited, false)
-            .await
-            .unwrap();
-        (store, dir, account.id)
-    }
+    use crate::{testing::store, EventFilter};
 
     async fn endpoint(store: &Store, account: &AccountId, events: &[&str]) -> WebhookId {
         store
