@@ -108,6 +108,12 @@ async fn a_bot_created_from_a_website_learns_it_and_cites_its_pages() {
     assert_eq!(done["pages_indexed"], 4, "{done}");
     assert!(done["pages_discovered"].as_u64().unwrap() >= 4);
     assert!(done["chunks_created"].as_u64().unwrap() >= 4);
+    // The last phases embed the passages, then their sentences (none when the background sweep
+    // claimed the bot first: then it embeds both).
+    assert_eq!(
+        done["sentences_embedded"], done["chunks_embedded"],
+        "{done}"
+    );
     assert!(done["started_at"].is_string() && done["finished_at"].is_string());
     assert_eq!(done["estimated_completion"], done["finished_at"]);
 
