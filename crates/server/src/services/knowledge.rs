@@ -23,7 +23,10 @@ use sitechat_store::{NewSource, Page, PageRequest, Store};
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
-    services::blocking,
+    services::{
+        blocking,
+        embeddings::{self, Phase},
+    },
     state::AppState,
 };
 
@@ -218,13 +221,20 @@ pub async fn store_passages(
     }
     tracing::info!(bot = %bot.id, source = %source.id, kind = source.kind.as_str(), chunks = count, "source added");
     // Small sources answer with meaning as soon as they are added; large ones get there in the
-    // background, answering on keywords meanwhile.
-    if count <= super::embeddings::INLINE_CHUNKS {
-        if let Err(e) = super::embeddings::embed_bot(state, &bot.id, &bot.language).await {
+    // background, answering on keywords meanwhile. The sentences of all but the smallest follow
+    // in the background too.
+    if count <= embeddings::INLINE_CHUNKS {
+        let inline: &[Phase] = if count <= embeddings::INLINE_SENTENCE_CHUNKS {
+            &Phase::ALL
+        } else {
+            &[Phase::Chunks]
+        };
+        if let Err(e) = embeddings::embed_bot(state, &bot.id, &bot.language, inline).await {
             tracing::warn!(bot = %bot.id, error = %e, "embedding the new source failed; it is retried in the background");
         }
-    } else {
-        super::embeddings::spawn_embed_bot(state, &bot.id, &bot.language);
+    }
+    if count > embeddings::INLINE_SENTENCE_CHUNKS {
+        embeddings::spawn_embed_bot(state, &bot.id, &bot.language);
     }
     Ok(Added {
         source,
