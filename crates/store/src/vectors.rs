@@ -162,8 +162,8 @@ impl Store {
     }
 
     /// Saves the vectors of the sentences of a bot's chunks (each with its key), next to the
-    /// chunk's vector of `model`; chunks deleted or re-embedded meanwhile are skipped. Returns how
-    /// many chunks were saved.
+    /// chunk's vector of `model`; chunks deleted meanwhile, or without a vector of `model`, are
+    /// skipped. Returns how many chunks were saved.
     pub async fn save_sentence_vectors(
         &self,
         bot: &BotId,

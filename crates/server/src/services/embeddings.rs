@@ -279,7 +279,7 @@ pub async fn vectors(
 /// model is there), the model to embed the question with, and its sentence vectors.
 pub struct Semantics {
     vectors: Option<Arc<VectorSet>>,
-    models: Arc<Models>,
+    /// Also holds the models the question is embedded with.
     sentences: SentenceVectors,
 }
 
@@ -288,7 +288,6 @@ impl Semantics {
     pub async fn of(state: &AppState, bot: &BotId, language: &str) -> ApiResult<Self> {
         Ok(Self {
             vectors: vectors(state, bot, language).await?,
-            models: state.models.clone(),
             sentences: SentenceVectors {
                 models: state.models.clone(),
                 store: state.store.clone(),
@@ -306,7 +305,7 @@ impl Semantics {
         let embedded = self
             .vectors
             .as_ref()
-            .and_then(|_| self.models.embed_query(question));
+            .and_then(|_| self.sentences.models.embed_query(question));
         f(embedded
             .as_deref()
             .zip(self.vectors.as_deref())

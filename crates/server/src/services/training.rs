@@ -527,7 +527,7 @@ async fn execute(
     // already answers on keywords; a stop or a cancel here leaves the rest to the background
     // sweep.
     if let Some(_claim) = super::embeddings::claim(state, &bot.id) {
-        'phases: for phase in [Phase::Chunks, Phase::Sentences] {
+        'phases: for phase in Phase::ALL {
             loop {
                 if *stop.borrow() {
                     break 'phases;
