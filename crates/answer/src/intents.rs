@@ -816,3 +816,33 @@ mod tests {
         }
     }
 }
+
+/// Hostile messages: any Unicode, huge words, many words. Intent detection ends and never
+/// panics.
+#[cfg(test)]
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_message_ends_with_an_intent_or_none(text in "(\\PC{0,30}|human|agent|hello|merci|[!?.]{0,5}| ){0,30}", language in "(en|fr|es|de|ms|id|xx|)") {
+            let _ = detect(&text, &language);
+            let _ = crate::question::read(&language, &text);
+            let _ = crate::question::in_context(&language, &text, Some(&text));
+        }
+    }
+
+    #[test]
+    fn huge_messages_end() {
+        let word = "a".repeat(1 << 20);
+        assert_eq!(detect(&word, "en"), None);
+        let words = "human ".repeat(100_000);
+        assert_eq!(detect(&words, "en"), None);
+        let _ = crate::question::read("en", &words);
+        let _ = crate::question::in_context("en", &words, Some(&word));
+    }
+}

@@ -913,3 +913,37 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }
+
+/// Hostile messages: long digit runs, separators everywhere, huge words, any Unicode. Contact
+/// extraction ends within its parse budget and finds only well-formed details.
+#[cfg(test)]
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_message_gives_well_formed_details(text in "([0-9 +().-]{0,40}|[a-z@.]{0,30}|\\PC{0,20}|wa\\.me/[0-9]{0,20}){0,40}", region in "(FR|US|MY|ID|DE|ES|uk|fr-FR|xx|)") {
+            let found = extract(&text, &region);
+            for phone in &found.phones {
+                prop_assert!(phone.starts_with('+') && phone[1..].bytes().all(|b| b.is_ascii_digit()), "{}", phone);
+            }
+            for email in &found.emails {
+                prop_assert!(email.contains('@'), "{}", email);
+            }
+        }
+    }
+
+    #[test]
+    fn huge_messages_end() {
+        let digits = "0612345678 ".repeat(20_000);
+        let _ = extract(&digits, "FR");
+        let at = format!("{}@{}", "a".repeat(100_000), "b.".repeat(50_000));
+        let _ = extract(&at, "FR");
+        let separators = "+-+-(".repeat(50_000);
+        let _ = extract(&separators, "US");
+    }
+}

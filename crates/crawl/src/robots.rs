@@ -243,3 +243,46 @@ mod tests {
         assert_eq!(r.crawl_delay(), Some(MAX_CRAWL_DELAY));
     }
 }
+
+/// Hostile robots.txt files: any bytes, huge lines, pathological patterns. Each is read (a file
+/// the parser refuses allows everything) and every URL gets an answer.
+#[cfg(test)]
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn robots_url() -> Url {
+        Url::parse("https://example.com/robots.txt").unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_bytes_give_rules_that_answer(bytes in prop::collection::vec(any::<u8>(), 0..2048), path in "/[a-z*$?=][a-z*$?=/]{0,40}") {
+            let robots = Robots::parse(&bytes, &robots_url());
+            let _ = robots.allowed(&robots_url().join(&path).unwrap());
+            let _ = robots.crawl_delay();
+        }
+
+        #[test]
+        fn any_rules_answer(lines in prop::collection::vec("(User-agent|Disallow|Allow|Crawl-delay|Sitemap): ?[a-zA-Z0-9*$/?.=:-]{0,60}", 0..60), path in "/[a-z*$?=][a-z*$?=/]{0,40}") {
+            let body = format!("User-agent: *\n{}", lines.join("\n"));
+            let robots = Robots::parse(body.as_bytes(), &robots_url());
+            let _ = robots.allowed(&robots_url().join(&path).unwrap());
+        }
+    }
+
+    #[test]
+    fn pathological_wildcards_end() {
+        let body = format!("User-agent: *\nDisallow: /{}x$\n", "*a".repeat(2_000));
+        let robots = Robots::parse(body.as_bytes(), &robots_url());
+        let url = robots_url()
+            .join(&format!("/{}", "a".repeat(5_000)))
+            .unwrap();
+        let _ = robots.allowed(&url);
+        let huge = format!("User-agent: *\nDisallow: /{}\n", "a".repeat(1 << 20));
+        let _ = Robots::parse(huge.as_bytes(), &robots_url()).allowed(&url);
+    }
+}

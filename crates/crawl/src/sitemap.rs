@@ -291,3 +291,74 @@ mod tests {
         ));
     }
 }
+
+/// Hostile sitemaps: any bytes, deep nesting, entity expansion, a gzip bomb. Each ends with a
+/// result or an error, within the byte limit.
+#[cfg(test)]
+mod hostile {
+    use std::io::Write;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_bytes_end_in_a_sitemap_or_an_error(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse(&bytes, 1 << 20);
+        }
+
+        #[test]
+        fn any_markup_inside_a_urlset_ends(inner in "(<url>|</url>|<loc>|</loc>|<!\\[CDATA\\[|\\]\\]>|&amp;|&lol;|[a-z:/.]{0,20}){0,200}") {
+            let xml = format!("<urlset>{inner}</urlset>");
+            if let Ok(Sitemap::Urls(urls)) = parse(xml.as_bytes(), 1 << 20) {
+                prop_assert!(urls.len() <= 200);
+            }
+        }
+    }
+
+    #[test]
+    fn entities_are_not_expanded() {
+        let mut dtd = String::from(r#"<!DOCTYPE urlset [<!ENTITY l0 "https://example.com/">"#);
+        for i in 1..10 {
+            dtd.push_str(&format!(
+                r#"<!ENTITY l{i} "{}">"#,
+                format!("&l{};", i - 1).repeat(10)
+            ));
+        }
+        let xml = format!("{dtd}]><urlset><url><loc>&l9;</loc></url></urlset>");
+        if let Ok(Sitemap::Urls(urls)) = parse(xml.as_bytes(), 1 << 20) {
+            assert!(
+                urls.iter().all(|u| u.len() < 10_000),
+                "entities were expanded"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_nesting_ends() {
+        let xml = format!(
+            "<urlset>{}<loc>https://example.com/</loc>{}</urlset>",
+            "<url>".repeat(100_000),
+            "</url>".repeat(100_000)
+        );
+        let _ = parse(xml.as_bytes(), 50 << 20);
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_at_the_byte_limit() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..64 {
+            gz.write_all(&chunk).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 1 << 20);
+        assert!(matches!(
+            parse(&bomb, 8 << 20),
+            Err(SitemapError::TooLarge(_))
+        ));
+    }
+}

@@ -61,6 +61,8 @@ struct Builder {
     heading: String,
     anchor: Option<String>,
     current: String,
+    /// Characters in `current`.
+    current_chars: usize,
 }
 
 impl Builder {
@@ -70,11 +72,13 @@ impl Builder {
             heading: String::new(),
             anchor: None,
             current: String::new(),
+            current_chars: 0,
         }
     }
 
     fn flush(&mut self) {
         let text = std::mem::take(&mut self.current);
+        self.current_chars = 0;
         let text = text.trim();
         if text.is_empty() {
             return;
@@ -93,77 +97,136 @@ impl Builder {
         self.anchor = anchor;
     }
 
+    /// Adds a paragraph, cut first into pieces of at most [`MAX_CHARS`] when it is longer.
     fn paragraph(&mut self, paragraph: &str) {
         let len = paragraph.chars().count();
         if len > MAX_CHARS {
             for piece in split_long(paragraph) {
-                self.paragraph(&piece);
+                let len = piece.chars().count();
+                self.push_paragraph(&piece, len);
             }
-            return;
+        } else {
+            self.push_paragraph(paragraph, len);
         }
-        let current = self.current.chars().count();
-        if current > 0 && current + 2 + len > TARGET_CHARS {
+    }
+
+    /// Packs a paragraph of at most [`MAX_CHARS`] into the current passage, or starts the next
+    /// one when it would pass [`TARGET_CHARS`].
+    fn push_paragraph(&mut self, paragraph: &str, len: usize) {
+        debug_assert!(len <= MAX_CHARS, "a piece of {len} characters");
+        if self.current_chars > 0 && self.current_chars + 2 + len > TARGET_CHARS {
             self.flush();
         }
         if !self.current.is_empty() {
             self.current.push_str("\n\n");
+            self.current_chars += 2;
         }
         self.current.push_str(paragraph);
+        self.current_chars += len;
+    }
+}
+
+/// Pieces of text being cut to a length, counted in characters as they are added (counting a
+/// piece again for every word would be quadratic on a long paragraph).
+#[derive(Default)]
+struct Pieces {
+    done: Vec<String>,
+    piece: String,
+    chars: usize,
+}
+
+impl Pieces {
+    fn push(&mut self, text: &str, chars: usize) {
+        self.piece.push_str(text);
+        self.chars += chars;
+    }
+
+    /// Ends the current piece (trimmed; a piece of blanks is dropped).
+    fn cut(&mut self) {
+        let piece = std::mem::take(&mut self.piece);
+        self.chars = 0;
+        let piece = piece.trim();
+        if !piece.is_empty() {
+            self.done.push(piece.to_owned());
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        self.cut();
+        self.done
     }
 }
 
 /// Cuts a long paragraph into pieces of at most [`MAX_CHARS`]: a paragraph of several lines (a
 /// list, a table) between lines, packed up to [`TARGET_CHARS`]; otherwise between sentences; a
-/// sentence longer than that is cut between words.
+/// sentence longer than that between words, and a word longer than that (a data URI, a minified
+/// script, a long token) between characters. Every step is a single pass, so any input ends.
 fn split_long(paragraph: &str) -> Vec<String> {
-    if paragraph.contains('\n') {
-        let mut pieces: Vec<String> = Vec::new();
-        let mut piece = String::new();
-        for line in paragraph.lines().filter(|l| !l.trim().is_empty()) {
-            let pieces_of_line = if line.chars().count() > MAX_CHARS {
-                split_long(line)
-            } else {
-                vec![line.to_owned()]
-            };
-            for line in pieces_of_line {
-                let len = piece.chars().count();
-                if len > 0 && len + 1 + line.chars().count() > TARGET_CHARS {
-                    pieces.push(std::mem::take(&mut piece));
-                }
-                if !piece.is_empty() {
-                    piece.push('\n');
-                }
-                piece.push_str(&line);
-            }
-        }
-        if !piece.is_empty() {
-            pieces.push(piece);
-        }
-        return pieces;
+    if !paragraph.contains('\n') {
+        return split_prose(paragraph);
     }
-    let mut pieces = Vec::new();
-    let mut piece = String::new();
-    for sentence in paragraph.split_sentence_bounds() {
-        if piece.chars().count() + sentence.chars().count() > TARGET_CHARS
-            && !piece.trim().is_empty()
-        {
-            pieces.push(std::mem::take(&mut piece).trim().to_owned());
-        }
-        if sentence.chars().count() > MAX_CHARS {
-            for word in sentence.split_word_bounds() {
-                if piece.chars().count() + word.chars().count() > MAX_CHARS {
-                    pieces.push(std::mem::take(&mut piece).trim().to_owned());
-                }
-                piece.push_str(word);
-            }
+    let mut pieces = Pieces::default();
+    for line in paragraph.lines().filter(|l| !l.trim().is_empty()) {
+        let line_chars = line.chars().count();
+        let cut_line;
+        let parts: Vec<(&str, usize)> = if line_chars > MAX_CHARS {
+            cut_line = split_prose(line);
+            cut_line
+                .iter()
+                .map(|p| (p.as_str(), p.chars().count()))
+                .collect()
         } else {
-            piece.push_str(sentence);
+            vec![(line, line_chars)]
+        };
+        for (part, chars) in parts {
+            if pieces.chars > 0 && pieces.chars + 1 + chars > TARGET_CHARS {
+                pieces.cut();
+            }
+            if pieces.chars > 0 {
+                pieces.push("\n", 1);
+            }
+            pieces.push(part, chars);
         }
     }
-    if !piece.trim().is_empty() {
-        pieces.push(piece.trim().to_owned());
+    pieces.finish()
+}
+
+/// Cuts text without line breaks between sentences, packed up to [`TARGET_CHARS`]; a sentence
+/// longer than [`MAX_CHARS`] between words, and a word longer than that between characters.
+fn split_prose(text: &str) -> Vec<String> {
+    let mut pieces = Pieces::default();
+    for sentence in text.split_sentence_bounds() {
+        let chars = sentence.chars().count();
+        if pieces.chars + chars > TARGET_CHARS && !pieces.piece.trim().is_empty() {
+            pieces.cut();
+        }
+        if pieces.chars + chars <= MAX_CHARS {
+            pieces.push(sentence, chars);
+            continue;
+        }
+        for word in sentence.split_word_bounds() {
+            let chars = word.chars().count();
+            if pieces.chars + chars > MAX_CHARS {
+                pieces.cut();
+            }
+            if chars <= MAX_CHARS {
+                pieces.push(word, chars);
+                continue;
+            }
+            let mut rest = word;
+            while !rest.is_empty() {
+                let room = MAX_CHARS - pieces.chars;
+                let end = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
+                let (head, tail) = rest.split_at(end);
+                pieces.push(head, head.chars().count());
+                if !tail.is_empty() {
+                    pieces.cut();
+                }
+                rest = tail;
+            }
+        }
     }
-    pieces
+    pieces.finish()
 }
 
 /// Splits a [`Document`] into passages with the same size rules as [`chunk_text`]: each section's

@@ -21,7 +21,7 @@
 //! headers is an error that names its line (empty trailing cells, which spreadsheet programs
 //! like to add, are tolerated).
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use calamine::{Data, Reader};
 
@@ -70,6 +70,10 @@ pub enum SheetError {
     },
     #[error("the CSV cannot be read{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
     Csv { line: Option<u64>, message: String },
+    #[error("the workbook unpacks to more than {} MB; split it or save it as CSV", max_bytes / (1024 * 1024))]
+    TooLarge { max_bytes: u64 },
+    #[error("the sheet has values beyond its first {columns} columns; sitechat reads tables up to {columns} columns wide")]
+    TooWide { columns: u32 },
     #[error("the file is not a valid XLSX workbook (it may be corrupt, or an old .xls file: save it as .xlsx or CSV): {0}")]
     NotXlsx(String),
 }
@@ -314,23 +318,65 @@ fn detect_delimiter(text: &str) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
+/// The most a workbook may unpack to: its parts are read into memory, so a small upload that
+/// inflates to gigabytes (a ZIP bomb) is refused before anything is parsed.
+pub const MAX_XLSX_UNPACKED_BYTES: u64 = 200 * 1024 * 1024;
+/// The widest sheet read, in columns: a table of knowledge is a few columns wide, and a cell far
+/// to the right must not make every row that wide.
+pub const MAX_COLUMNS: u32 = 256;
+
 fn read_xlsx(bytes: &[u8], max_rows: Option<usize>) -> Result<Sheet, SheetError> {
     if bytes.is_empty() {
         return Err(SheetError::Empty);
     }
+    check_unpacked_size(bytes)?;
     let mut workbook: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
     let names = workbook.sheet_names();
     for name in names {
-        let range = workbook
-            .worksheet_range(&name)
+        // Cells are streamed, row by row: a range would be allocated over the bounding box of the
+        // cells, so two cells at A1 and XFD1048576 would ask for billions of cells.
+        let mut cells = workbook
+            .worksheet_cells_reader(&name)
             .map_err(|e| SheetError::NotXlsx(e.to_string()))?;
-        if range.is_empty() || range.used_cells().all(|(_, _, c)| cell_text(c).is_empty()) {
-            continue;
+        let mut read: Vec<(u32, Vec<(u32, String)>)> = Vec::new();
+        while let Some(cell) = cells
+            .next_cell()
+            .map_err(|e| SheetError::NotXlsx(e.to_string()))?
+        {
+            let (r, c) = cell.get_position();
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            if text.is_empty() {
+                continue;
+            }
+            match read.last_mut() {
+                Some((at, values)) if *at == r => values.push((c, text)),
+                _ => read.push((r, vec![(c, text)])),
+            }
         }
+        // The table starts at its leftmost value, wherever the sheet puts it.
+        let first = read
+            .iter()
+            .flat_map(|(_, values)| values.iter().map(|(c, _)| *c))
+            .min()
+            .unwrap_or(0);
         let mut rows = Rows::new(max_rows);
-        for row in range.rows() {
-            rows.push(row.iter().map(cell_text).collect())?;
+        for (_, values) in read {
+            let mut cells: Vec<String> = Vec::new();
+            for (c, text) in values {
+                let c = c - first;
+                if c >= MAX_COLUMNS {
+                    return Err(SheetError::TooWide {
+                        columns: MAX_COLUMNS,
+                    });
+                }
+                let c = c as usize;
+                if cells.len() <= c {
+                    cells.resize(c + 1, String::new());
+                }
+                cells[c] = text;
+            }
+            rows.push(cells)?;
         }
         if rows.headers.is_none() {
             continue;
@@ -338,6 +384,28 @@ fn read_xlsx(bytes: &[u8], max_rows: Option<usize>) -> Result<Sheet, SheetError>
         return rows.finish();
     }
     Err(SheetError::Empty)
+}
+
+/// Refuses a workbook whose parts unpack to more than [`MAX_XLSX_UNPACKED_BYTES`], by
+/// decompressing it once without keeping anything (sizes in the archive's directory can lie).
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), SheetError> {
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| SheetError::NotXlsx(e.to_string()))?;
+    let mut left = MAX_XLSX_UNPACKED_BYTES;
+    for i in 0..archive.len() {
+        let entry = archive
+            .by_index(i)
+            .map_err(|e| SheetError::NotXlsx(e.to_string()))?;
+        let read = std::io::copy(&mut entry.take(left + 1), &mut std::io::sink())
+            .map_err(|e| SheetError::NotXlsx(e.to_string()))?;
+        if read > left {
+            return Err(SheetError::TooLarge {
+                max_bytes: MAX_XLSX_UNPACKED_BYTES,
+            });
+        }
+        left -= read;
+    }
+    Ok(())
 }
 
 /// A cell as text: integral numbers without ".0", dates as ISO dates, errors as empty.

@@ -52,7 +52,8 @@ use crate::document::{
 };
 
 pub(super) fn extract(source: &str, base_url: Option<&Url>) -> Document {
-    let page = Html::parse_document(source);
+    let source = flatten_deep_nesting(source, MAX_PARSE_DEPTH);
+    let page = Html::parse_document(&source);
     let base = effective_base(&page, base_url);
 
     let body = select_first(&page, "body").unwrap_or_else(|| page.root_element());
@@ -88,6 +89,125 @@ pub(super) fn extract(source: &str, base_url: Option<&Url>) -> Document {
         .and_then(language_tag)
         .or_else(|| detect_language(&format!("{}\n\n{}", doc.title, doc.full_text())));
     doc
+}
+
+/// Deepest element nesting handed to the parser. html5ever checks the stack of open elements at
+/// every start tag, so its time grows with the square of the depth: 100,000 nested `<div>`s took
+/// 18 s (and minutes on a busy machine). No real page nests a tenth as deep.
+const MAX_PARSE_DEPTH: usize = 512;
+
+/// Elements that never have content.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+];
+/// Elements whose end tag may be left out: the next one of their kind closes them, so they do
+/// not nest however many are left open.
+const SELF_CLOSING_KIND: &[&str] = &[
+    "html", "head", "body", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot",
+    "option", "optgroup", "rb", "rt", "rp", "colgroup", "caption",
+];
+/// Elements whose content is text, not markup.
+const RAW_TEXT: &[&str] = &[
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "plaintext",
+];
+
+/// Removes the tags nested deeper than `max_depth` (each becomes a line break, so the words on
+/// either side stay apart); their text stays where it was. A single pass over the markup that
+/// knows comments, raw-text elements and quoted attributes; it only counts elements that nest
+/// ([`VOID`] and [`SELF_CLOSING_KIND`] do not). Pages within the depth are returned as they are.
+fn flatten_deep_nesting(source: &str, max_depth: usize) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let mut out: Option<String> = None;
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut copied = 0usize;
+    let mut i = 0usize;
+    while let Some(at) = source[i..].find('<').map(|at| i + at) {
+        i = at + 1;
+        if source[at..].starts_with("<!--") {
+            i = source[at + 4..]
+                .find("-->")
+                .map_or(bytes.len(), |end| at + 4 + end + 3);
+            continue;
+        }
+        let closing = bytes.get(at + 1) == Some(&b'/');
+        let name_start = at + 1 + usize::from(closing);
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = source[name_start..name_start + name_len].to_ascii_lowercase();
+        let end = tag_end(bytes, name_start + name_len);
+        i = end;
+        if !closing && RAW_TEXT.contains(&name.as_str()) {
+            let close = format!("</{name}");
+            i = find_ascii_case_insensitive(&source[end..], &close)
+                .map_or(bytes.len(), |p| end + p);
+            continue;
+        }
+        if VOID.contains(&name.as_str()) || SELF_CLOSING_KIND.contains(&name.as_str()) {
+            continue;
+        }
+        let self_closing = !closing && end >= 2 && bytes[end - 2] == b'/';
+        let drop = if closing {
+            depth = depth.saturating_sub(1);
+            depth >= max_depth
+        } else if self_closing {
+            depth >= max_depth
+        } else {
+            depth += 1;
+            depth > max_depth
+        };
+        if drop {
+            let out = out.get_or_insert_with(|| String::with_capacity(source.len()));
+            out.push_str(&source[copied..at]);
+            out.push('\n');
+            copied = end;
+        }
+    }
+    match out {
+        Some(mut out) => {
+            out.push_str(&source[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(source),
+    }
+}
+
+/// The index just past the `>` that ends a tag whose name ends at `from` (quoted attribute
+/// values may hold `>`), or the end of the input.
+fn tag_end(bytes: &[u8], from: usize) -> usize {
+    let mut quote = None;
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => return i + 1,
+            (None, _) => {}
+        }
+    }
+    bytes.len()
+}
+
+fn find_ascii_case_insensitive(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn selector(css: &str) -> Selector {
@@ -869,6 +989,42 @@ fn words(attr: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_within_the_parse_depth_is_parsed_as_it_is() {
+        let page = format!(
+            "<html><body>{}<p>text</p>{}<script>{}</script><!-- {} --></body></html>",
+            "<div>".repeat(MAX_PARSE_DEPTH),
+            "</div>".repeat(MAX_PARSE_DEPTH),
+            "<div>".repeat(5_000),
+            "<div>".repeat(5_000),
+        );
+        assert!(matches!(
+            flatten_deep_nesting(&page, MAX_PARSE_DEPTH),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let unclosed_paragraphs = format!("<body>{}</body>", "<p>para ".repeat(5_000));
+        assert!(matches!(
+            flatten_deep_nesting(&unclosed_paragraphs, MAX_PARSE_DEPTH),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn markup_nested_deeper_than_the_parse_depth_is_flattened_and_keeps_its_text() {
+        let page = format!(
+            "<body>{}<span title='a > b'>deep</span> words{}<p>after</p></body>",
+            "<div>".repeat(3 * MAX_PARSE_DEPTH),
+            "</div>".repeat(3 * MAX_PARSE_DEPTH),
+        );
+        let flat = flatten_deep_nesting(&page, MAX_PARSE_DEPTH);
+        assert_eq!(flat.matches("<div>").count(), MAX_PARSE_DEPTH);
+        assert_eq!(flat.matches("</div>").count(), MAX_PARSE_DEPTH);
+        let doc = extract(&page, None);
+        let text = doc.full_text();
+        assert!(text.contains("deep words"), "{text}");
+        assert!(text.contains("after"), "{text}");
+    }
 
     const PAGE: &str = r##"<!DOCTYPE html>
 <html lang="en-GB">
