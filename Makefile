@@ -30,9 +30,11 @@ bench: models
 models:
 	MODELS_DIR="$(MODELS_DIR)" bash scripts/fetch-models.sh
 
-## Evaluate answers on a subset of the PostgreSQL 15 manual served on loopback (see eval/README.md).
+## Evaluate answers on the three corpora of eval/ (the PostgreSQL 15 manual subset, the Python FAQ,
+## the Hazel & Moss shop site), each served on loopback, and print one table of their tune and test
+## halves (see eval/README.md). EVAL_CORPUS=postgres|pyfaq|shop runs one.
 eval:
-	CARGO="$(CARGO)" bash scripts/eval.sh $(EVAL_ARGS)
+	CARGO="$(CARGO)" EVAL_CORPUS="$(or $(EVAL_CORPUS),all)" bash scripts/eval.sh $(EVAL_ARGS)
 
 build:
 	$(CARGO) build --workspace --all-targets

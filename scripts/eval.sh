@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# End-to-end answer evaluation on a subset of the PostgreSQL 15 manual (see eval/README.md).
+# End-to-end answer evaluation on the three corpora of eval/ (see eval/README.md).
 #
 #   bash scripts/eval.sh [extra args for `sitechat eval`]      (what `make eval` runs)
+#   EVAL_CORPUS=shop bash scripts/eval.sh                      (one corpus: postgres, pyfaq, shop)
 #
-# Serves /usr/share/doc/postgresql-doc-15/html on loopback, starts a throw-away sitechat server,
-# creates a bot that crawls the subset listed in eval/postgres/crawl.json, waits for the training,
-# then runs `sitechat eval` with eval/postgres/questions.jsonl.
+# For each corpus: serves its HTML on loopback (the PostgreSQL 15 manual and the Python 3.11 FAQ
+# from their Debian packages, the shop from eval/shop/site), starts a throw-away sitechat server,
+# creates a bot that crawls what eval/<corpus>/crawl.json includes, waits for the training, then
+# runs `sitechat eval` on the tune and the test half of eval/<corpus>/questions.jsonl. With all
+# corpora (the default), one table of every corpus and split is printed at the end
+# (eval/table.py).
 #
 # Environment:
-#   EVAL_OUT=path.json          where `sitechat eval` writes its JSON report
-#                               (default eval/results/postgres-YYYYmmdd-HHMMSS.json)
+#   EVAL_CORPUS=all             all (default), or one of postgres, pyfaq, shop
+#   EVAL_OUT=path.json          one corpus: the base of its reports, path-tune.json and
+#                               path-test.json (default eval/results/<corpus>-YYYYmmdd-HHMMSS.json)
+#   EVAL_OUT_DIR=dir            all corpora: where <corpus>-tune.json and <corpus>-test.json go
+#                               (default eval/results/run-YYYYmmdd-HHMMSS)
 #   EVAL_STOP_AFTER_TRAINING=1  stop once the training job is over (checks the crawl only)
-#   EVAL_NO_BUILD=1             use the existing target/debug/sitechat, do not run cargo
+#   EVAL_NO_BUILD=1             use the existing binary, do not run cargo
+#   EVAL_BIN=path               the sitechat binary (default $CARGO_TARGET_DIR/debug/sitechat,
+#                               or target/debug/sitechat)
 #   EVAL_KEEP_TMP=1             keep the temporary data directory and logs
 #   EVAL_LOCAL=1                also ask every question with the `local` engine (slow)
 #   EVAL_LOCAL_LIMIT=N          ... or only the first N questions
-#   EVAL_COMPARE_BM25=0         skip the BM25-only pass
+#   EVAL_COMPARE_BM25=1         also ask on BM25 alone (a second pass; off by default)
 #   EVAL_TRAIN_TIMEOUT=900      seconds to wait for the training job
 #   CARGO=cargo                 cargo command
 set -euo pipefail
@@ -23,17 +32,65 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-DOCS_PKG=postgresql-doc-15
-DOCS_DIR=/usr/share/doc/postgresql-doc-15/html
-CRAWL_JSON="$ROOT/eval/postgres/crawl.json"
-QUESTIONS="$ROOT/eval/postgres/questions.jsonl"
-BIN="$ROOT/target/debug/sitechat"
+CORPUS="${EVAL_CORPUS:-all}"
+BIN="${EVAL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/sitechat}"
+case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
 CARGO="${CARGO:-cargo}"
 TRAIN_TIMEOUT="${EVAL_TRAIN_TIMEOUT:-900}"
-OUT="${EVAL_OUT:-$ROOT/eval/results/postgres-$(date +%Y%m%d-%H%M%S).json}"
 
 log() { printf '[eval] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- all corpora: one run each
+if [ "$CORPUS" = all ]; then
+  if [ "${EVAL_NO_BUILD:-0}" != 1 ]; then
+    log "building sitechat (debug profile)"
+    $CARGO build -p sitechat
+  fi
+  OUT_DIR="${EVAL_OUT_DIR:-$ROOT/eval/results/run-$(date +%Y%m%d-%H%M%S)}"
+  mkdir -p "$OUT_DIR"
+  failed=()
+  for corpus in postgres pyfaq shop; do
+    log "=== corpus $corpus"
+    if ! EVAL_CORPUS="$corpus" EVAL_NO_BUILD=1 EVAL_BIN="$BIN" EVAL_OUT="$OUT_DIR/$corpus.json" \
+      bash "$ROOT/scripts/eval.sh" "$@"; then
+      failed+=("$corpus")
+    fi
+  done
+  if [ "${EVAL_STOP_AFTER_TRAINING:-0}" != 1 ]; then
+    python3 "$ROOT/eval/table.py" "$OUT_DIR"/*-tune.json "$OUT_DIR"/*-test.json || true
+  fi
+  log "reports in $OUT_DIR"
+  [ "${#failed[@]}" -eq 0 ] || die "failed: ${failed[*]}"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- one corpus
+START=index.html
+REACH_ARGS=()
+case "$CORPUS" in
+  postgres)
+    BOT_NAME="PostgreSQL docs"
+    DOCS_PKG=postgresql-doc-15
+    DOCS_DIR=/usr/share/doc/postgresql-doc-15/html
+    ;;
+  pyfaq)
+    BOT_NAME="Python FAQ"
+    DOCS_PKG=python3.11-doc
+    DOCS_DIR=/usr/share/doc/python3.11/html
+    START=faq/index.html
+    ;;
+  shop)
+    BOT_NAME="Hazel & Moss"
+    DOCS_PKG=""
+    DOCS_DIR="$ROOT/eval/shop/site"
+    ;;
+  *) die "EVAL_CORPUS must be all, postgres, pyfaq or shop (not '$CORPUS')" ;;
+esac
+CRAWL_JSON="$ROOT/eval/$CORPUS/crawl.json"
+QUESTIONS="$ROOT/eval/$CORPUS/questions.jsonl"
+OUT="${EVAL_OUT:-$ROOT/eval/results/$CORPUS-$(date +%Y%m%d-%H%M%S).json}"
+[ -f "$QUESTIONS" ] || die "$QUESTIONS is missing"
 
 command -v python3 >/dev/null || die "python3 is required (it serves the manual)"
 command -v curl >/dev/null || die "curl is required"
@@ -88,7 +145,8 @@ free_port() {
 }
 
 # ---------------------------------------------------------------- 1. the documentation site
-if [ ! -f "$DOCS_DIR/index.html" ]; then
+if [ ! -f "$DOCS_DIR/$START" ]; then
+  [ -n "$DOCS_PKG" ] || die "$DOCS_DIR/$START is missing"
   log "installing $DOCS_PKG"
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then
@@ -99,25 +157,25 @@ if [ ! -f "$DOCS_DIR/index.html" ]; then
     $SUDO apt-get update
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "$DOCS_PKG"
   fi
-  [ -f "$DOCS_DIR/index.html" ] || die "$DOCS_DIR/index.html is still missing"
+  [ -f "$DOCS_DIR/$START" ] || die "$DOCS_DIR/$START is still missing"
 fi
 
 DOCS_PORT="$(free_port)"
 python3 -m http.server --bind 127.0.0.1 "$DOCS_PORT" --directory "$DOCS_DIR" \
   >"$tmp/docs.log" 2>&1 &
 DOCS_PID=$!
-SITE="http://127.0.0.1:$DOCS_PORT/index.html"
+SITE="http://127.0.0.1:$DOCS_PORT/$START"
 for _ in $(seq 1 50); do
   curl -sf -o /dev/null "$SITE" && break
   kill -0 "$DOCS_PID" 2>/dev/null || die "the documentation server did not start (see $tmp/docs.log)"
   sleep 0.2
 done
 curl -sf -o /dev/null "$SITE" || die "the documentation server does not answer at $SITE"
-log "manual served at $SITE"
+log "$CORPUS site served at $SITE"
 
 # Pages the crawl should index, computed offline from the HTML (eval/postgres/reach.py).
 EXPECTED_PAGES="$(python3 "$ROOT/eval/postgres/reach.py" --html "$DOCS_DIR" --crawl "$CRAWL_JSON" \
-  | sed -n 's/^pages reached and indexed: //p')"
+  --start "/$START" | sed -n 's/^pages reached and indexed: //p')"
 log "crawl.json should index $EXPECTED_PAGES pages"
 
 # ---------------------------------------------------------------- 2. sitechat
@@ -164,16 +222,16 @@ api() { # api METHOD PATH [JSON body]
 
 # ---------------------------------------------------------------- 3. bot and training
 if [ "$HAVE_JQ" = 1 ]; then
-  body="$(jq -c --arg url "$SITE" \
-    '{name: "PostgreSQL docs", website_url: $url, settings: {crawl: {include: .include, max_pages: .max_pages}}}' \
+  body="$(jq -c --arg url "$SITE" --arg name "$BOT_NAME" \
+    '{name: $name, website_url: $url, settings: {crawl: {include: .include, max_pages: .max_pages}}}' \
     "$CRAWL_JSON")"
 else
   body="$(python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))
-print(json.dumps({"name": "PostgreSQL docs", "website_url": sys.argv[2],
+print(json.dumps({"name": sys.argv[3], "website_url": sys.argv[2],
                   "settings": {"crawl": {"include": c["include"], "max_pages": c["max_pages"]}}}))
-' "$CRAWL_JSON" "$SITE")"
+' "$CRAWL_JSON" "$SITE" "$BOT_NAME")"
 fi
 bot="$(api POST /v1/bots -d "$body")" || die "creating the bot failed: $bot"
 BOT="$(printf '%s' "$bot" | jget .id)"
@@ -238,32 +296,38 @@ fi
 
 # ---------------------------------------------------------------- 4. evaluation
 mkdir -p "$(dirname "$OUT")"
-log "running sitechat eval ($(grep -c . "$QUESTIONS") questions), report: $OUT"
-"$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT" \
-  --server "$API" --key "$KEY" "$@"
+# eval_splits SUFFIX [extra args]: the tune half, then the test half, each with its own report.
+eval_splits() {
+  local suffix=$1 split
+  shift
+  for split in tune test; do
+    log "$CORPUS, $split half$suffix: report ${OUT%.json}-$split$suffix.json"
+    "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --split "$split" \
+      --json "${OUT%.json}-$split$suffix.json" --server "$API" --key "$KEY" "$@"
+  done
+}
+log "running sitechat eval ($(grep -c . "$QUESTIONS") questions)"
+eval_splits "" "$@"
+python3 "$ROOT/eval/table.py" "${OUT%.json}-tune.json" "${OUT%.json}-test.json" || true
 
 # The same bot with the `local` engine (SmolLM2 through candle) wording the answers: slow on a
 # small machine (seconds a question), so only when asked for.
 if [ "${EVAL_LOCAL:-0}" = 1 ]; then
   api PATCH "/v1/bots/$BOT" -d '{"settings": {"engine": {"kind": "local"}}}' >/dev/null \
     || die "could not switch the bot to the local engine"
-  OUT_LOCAL="${OUT%.json}-local.json"
-  log "the same questions with the local engine, report: $OUT_LOCAL"
+  log "the same questions with the local engine"
   LOCAL_LIMIT=()
   [ -n "${EVAL_LOCAL_LIMIT:-}" ] && LOCAL_LIMIT=(--limit "$EVAL_LOCAL_LIMIT")
-  "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT_LOCAL" \
-    --server "$API" --key "$KEY" "${LOCAL_LIMIT[@]}" "$@"
+  eval_splits -local "${LOCAL_LIMIT[@]}" "$@"
   api PATCH "/v1/bots/$BOT" -d '{"settings": {"engine": {"kind": "extractive"}}}' >/dev/null \
     || die "could not switch the bot back to the extractive engine"
 fi
 
 # The same bot on keywords alone, for comparison: the server again, without the embedding model.
-if [ "${EVAL_COMPARE_BM25:-1}" = 1 ]; then
+if [ "${EVAL_COMPARE_BM25:-0}" = 1 ]; then
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   start_server false
-  OUT_BM25="${OUT%.json}-bm25.json"
-  log "the same questions on BM25 alone, report: $OUT_BM25"
-  "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --json "$OUT_BM25" \
-    --server "$API" --key "$KEY" "$@"
+  log "the same questions on BM25 alone"
+  eval_splits -bm25 "$@"
 fi

@@ -60,9 +60,11 @@ def main():
         if key in seen:
             errors.append(f"line {n}: duplicate question {text!r}")
         seen.add(key)
-        extra = set(q) - {"question", "page", "answer_contains", "answerable"}
+        extra = set(q) - {"question", "page", "answer_contains", "answerable", "split"}
         if extra:
             errors.append(f"line {n}: unknown fields {sorted(extra)}")
+        if q.get("split") not in ("tune", "test"):
+            errors.append(f"line {n}: split is {q.get('split')!r}, not tune or test")
         if q.get("answerable", True) is False:
             unanswerable += 1
             if "page" in q or "answer_contains" in q:

@@ -6,7 +6,9 @@ Simulates the crawler offline: start at index.html (always fetched for its links
 `*` and `?` stay within a path segment, `**` crosses them, `{a,b}` alternatives), breadth first,
 depth limit 10 (the server's default). Prints the count; --list prints the pages too.
 
-usage: reach.py [--html DIR] [--crawl crawl.json] [--list]
+usage: reach.py [--html DIR] [--crawl crawl.json] [--start /index.html] [--list]
+
+The other corpora use it too (scripts/eval.sh passes their directory, crawl.json and start page).
 """
 import argparse
 import json
@@ -68,13 +70,14 @@ def main():
     ap.add_argument("--crawl", default=os.path.join(here, "crawl.json"))
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--max-depth", type=int, default=10)
+    ap.add_argument("--start", default="/index.html", help="the start page's path")
     args = ap.parse_args()
 
     cfg = json.load(open(args.crawl))
     pats = [glob_to_regex(g) for g in cfg["include"]]
     allowed = lambda p: any(r.match(p) for r in pats)
     base = "http://site/"
-    start = "/index.html"
+    start = "/" + args.start.lstrip("/")
     seen, order, missing = {start}, [], []
     queue = deque([(start, 0)])
     excluded = set()
@@ -104,7 +107,12 @@ def main():
                 continue
             queue.append((p, depth + 1))
 
-    files = {"/" + f for f in os.listdir(args.html) if f.endswith(".html")}
+    files = {
+        "/" + os.path.relpath(os.path.join(d, f), args.html)
+        for d, _, names in os.walk(args.html)
+        for f in names
+        if f.endswith(".html")
+    }
     matching = {f for f in files if allowed(f)}
     unreached = sorted(matching - {p for p, _ in order})
     unused = [g for g, r in zip(cfg["include"], pats) if not any(r.match(f) for f in files)]

@@ -3,12 +3,17 @@
 //! Each question is asked in a new conversation on channel `eval` (`POST /v1/bots/{id}/chat`, no
 //! `conversation_id`, so questions cannot influence each other), and the same question goes to
 //! `POST /v1/bots/{id}/search` with `k = max(--k, 10)` to see which passages the chat retrieves.
+//! A follow-up (`previous`) is asked after the messages it follows, in their conversation; the
+//! search still gets the follow-up's own words, as the search endpoint has no conversation.
 //!
 //! The questions file has one JSON object a line (blank lines are skipped):
-//! `{"question": str, "page"?: str, "answer_contains"?: [str], "answerable"?: bool}`
+//! `{"question": str, "page"?: str, "answer_contains"?: [str], "answerable"?: bool,
+//! "previous"?: str | [str], "expect"?: "handoff", "split"?: "tune" | "test", "language"?: str}`
 //! (`answerable` defaults to true; an unanswerable question takes neither `page` nor
-//! `answer_contains`). Every line is checked before any request is sent; bad lines are reported
-//! with their line numbers.
+//! `answer_contains`; `expect: "handoff"` marks a request for a person, which takes none of
+//! `page`, `answer_contains` and `answerable`; `language` is a note for people). `--split` keeps
+//! the lines of one split. Every line is checked before any request is sent; bad lines are
+//! reported with their line numbers.
 //!
 //! Definitions:
 //! - **page match**: a passage's `url` matches the expected `page` when its path (ignoring the
@@ -17,10 +22,13 @@
 //!   anchor must be the same). Several passages can come from the same page: ranks count
 //!   distinct pages in order of first appearance (a passage without a URL, such as a text source,
 //!   counts as the page of its source).
-//! - **hit@k**: the expected page is among the first k distinct pages of the search results.
+//! - **hit@k**: the expected page is among the first k distinct pages of the search results
+//!   (hit@1 is also reported whatever k is).
 //!   **Reciprocal rank**: 1 / the rank of the expected page among the distinct pages of the
 //!   search results (0 when absent); MRR is its mean. **Cited**: the expected page is among the
-//!   chat answer's `sources`. These three are over the questions that have a `page`.
+//!   chat answer's `sources`. **First cited**: the first of the chat answer's `sources` is the
+//!   expected page (false when the answer cites nothing). These are over the questions that have
+//!   a `page`.
 //! - **answer contains**: every `answer_contains` string is in the reply, case-insensitively; over
 //!   the answerable questions that have `answer_contains`, and only when the outcome is
 //!   `answered` or `curated` (a declined answer contains nothing).
@@ -38,6 +46,8 @@
 //!   the question is unanswerable or the reply misses those; answers to questions with neither
 //!   `answer_contains` nor `page` are not judged. It shows whether the confidence threshold
 //!   separates right answers from wrong ones.
+//! - **person requests recognised**: a request for a person (`expect: "handoff"`) gets the
+//!   outcome `handoff`. These lines count neither as answerable nor as unanswerable.
 //! - **latency**: the wall time of the chat request, in milliseconds (p50 and p95, nearest rank).
 //!
 //! A question whose request fails with a server error (5xx) or a timeout is reported and counted
@@ -62,10 +72,14 @@ use crate::client::Client;
 /// The definitions, shown by `sitechat eval --help`.
 pub const DEFINITIONS: &str = "\
 Questions file: one JSON object a line (blank lines are skipped):
-  {\"question\": str, \"page\"?: str, \"answer_contains\"?: [str], \"answerable\"?: bool}
+  {\"question\": str, \"page\"?: str, \"answer_contains\"?: [str], \"answerable\"?: bool,
+   \"previous\"?: str | [str], \"expect\"?: \"handoff\", \"split\"?: \"tune\" | \"test\", \"language\"?: str}
 answerable defaults to true; an unanswerable question takes neither page nor answer_contains.
-Every line is checked before any request is sent. Each question is asked in a new conversation
-on channel `eval` (POST /v1/bots/ID/chat) and searched (POST /v1/bots/ID/search with k = max(--k, 10)).
+expect: \"handoff\" marks a request for a person (no page, answer_contains or answerable).
+previous: the message(s) a follow-up follows, asked first in the same conversation.
+--split keeps the lines of one split. Every line is checked before any request is sent. Each
+question is asked in a new conversation on channel `eval` (POST /v1/bots/ID/chat) and searched
+(POST /v1/bots/ID/search with k = max(--k, 10); a follow-up is searched with its own words).
 
 Definitions:
   page match       a passage's url matches the expected page when its path (ignoring the query
@@ -73,11 +87,13 @@ Definitions:
                    \"datatype-numeric.html\" or a full path (or a full URL). Ranks count distinct
                    pages in order of first appearance (a passage without a url counts as the page
                    of its source).
-  hit@k            the expected page is among the first k distinct pages of the search results.
+  hit@k            the expected page is among the first k distinct pages of the search results
+                   (hit@1 is reported too).
   MRR              mean of 1/rank of the expected page among the distinct pages of the search
                    results (0 when absent).
   cited            the expected page is among the chat answer's sources.
-                   (hit@k, MRR and cited are over the questions that have a page.)
+  first cited      the first of the chat answer's sources is the expected page.
+                   (hit@k, MRR, cited and first cited are over the questions that have a page.)
   answer contains  every answer_contains string is in the reply, case-insensitively; over the
                    answerable questions with answer_contains, and only when the outcome is
                    answered or curated (a declined answer contains nothing).
@@ -91,6 +107,8 @@ Definitions:
                    answerable and the reply contains every answer_contains string (without
                    answer_contains: cites the expected page), wrong when the question is
                    unanswerable or the reply misses them.
+  person requests  a request for a person (expect: handoff) gets the outcome handoff; these
+                   count neither as answerable nor as unanswerable.
   latency          wall time of the chat request, ms; p50 and p95 (nearest rank).
 
 A question whose request fails with a server error (5xx) or a timeout is reported and counted as
@@ -130,7 +148,11 @@ pub struct EvalArgs {
     /// Also write every figure and every question's details to this JSON file.
     #[arg(long = "json", value_name = "OUT")]
     json: Option<PathBuf>,
-    /// Ask only the first N questions of the file.
+    /// Ask only the questions of this split (`tune` or `test`; `all`: every line).
+    #[arg(long, value_name = "SPLIT", default_value = "all",
+          value_parser = ["all", "tune", "test"])]
+    split: String,
+    /// Ask only the first N questions of the file (of the split).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     limit: Option<u64>,
     /// How many questions are asked at the same time.
@@ -150,6 +172,12 @@ pub struct Question {
     pub page: Option<String>,
     pub answer_contains: Vec<String>,
     pub answerable: bool,
+    /// A request for a person (`"expect": "handoff"`); then `answerable` is false.
+    pub handoff: bool,
+    /// The messages a follow-up follows, asked first in the same conversation.
+    pub previous: Vec<String>,
+    /// `tune` or `test`, when the line says.
+    pub split: Option<String>,
 }
 
 /// Reads every line; on failure, every bad line's number and problem.
@@ -181,10 +209,18 @@ fn parse_line(line: usize, text: &str) -> Result<Question, String> {
     for key in object.keys() {
         if !matches!(
             key.as_str(),
-            "question" | "page" | "answer_contains" | "answerable"
+            "question"
+                | "page"
+                | "answer_contains"
+                | "answerable"
+                | "previous"
+                | "expect"
+                | "split"
+                | "language"
         ) {
             return Err(format!(
-                "unknown field `{key}` (expected question, page, answer_contains, answerable)"
+                "unknown field `{key}` (expected question, page, answer_contains, answerable, \
+                 previous, expect, split, language)"
             ));
         }
     }
@@ -223,6 +259,43 @@ fn parse_line(line: usize, text: &str) -> Result<Question, String> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err("`answerable` must be true or false".to_owned()),
     };
+    let handoff = match object.get("expect") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) if s == "handoff" => true,
+        Some(_) => return Err("`expect` can only be \"handoff\"".to_owned()),
+    };
+    if handoff
+        && (object.contains_key("answerable") || page.is_some() || !answer_contains.is_empty())
+    {
+        return Err(
+            "a request for a person takes no `answerable`, `page` or `answer_contains`".to_owned(),
+        );
+    }
+    let previous = match object.get("previous") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) if !s.trim().is_empty() => vec![s.trim().to_owned()],
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+                _ => Err("`previous` must be a string or an array of non-empty strings".to_owned()),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err("`previous` must be a string or an array of non-empty strings".to_owned())
+        }
+    };
+    let split = match object.get("split") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "tune" || s == "test" => Some(s.clone()),
+        Some(_) => return Err("`split` must be \"tune\" or \"test\"".to_owned()),
+    };
+    if let Some(language) = object.get("language") {
+        if !language.is_string() {
+            return Err("`language` must be a string".to_owned());
+        }
+    }
+    let answerable = answerable && !handoff;
     if !answerable && page.is_some() {
         return Err("an unanswerable question cannot have a `page`".to_owned());
     }
@@ -235,6 +308,9 @@ fn parse_line(line: usize, text: &str) -> Result<Question, String> {
         page,
         answer_contains,
         answerable,
+        handoff,
+        previous,
+        split,
     })
 }
 
@@ -335,6 +411,8 @@ pub struct Outcome {
     /// `answered`, `curated`, `fallback`, `smalltalk` or `handoff`; `None` when the chat failed.
     pub outcome: Option<String>,
     pub confidence: Option<f64>,
+    /// The conversation the question was asked in.
+    pub conversation_id: Option<String>,
     /// The chat answer's sources, as the server sent them.
     pub sources: Vec<Value>,
     /// Distinct pages of the search results (URL without anchor, or the source id).
@@ -356,7 +434,13 @@ pub struct Scored {
     /// Rank of the expected page among the search's distinct pages (questions with a page).
     pub rank: Option<usize>,
     pub hit: Option<bool>,
+    /// Whether the expected page is the first of the search's distinct pages.
+    pub hit_at_1: Option<bool>,
     pub cited: Option<bool>,
+    /// Whether the first source the answer cites is the expected page.
+    pub first_cited: Option<bool>,
+    /// For requests for a person: whether the outcome is `handoff`.
+    pub handoff_recognised: Option<bool>,
     /// For answerable questions with `answer_contains`: each string and whether it is in the reply.
     pub contains: Option<Vec<(String, bool)>>,
     /// For the same questions: whether every string is in one passage the chat answers from.
@@ -378,6 +462,7 @@ impl Scored {
             .as_deref()
             .and_then(|p| rank_of(&outcome.search_pages, p));
         let hit = question.page.as_ref().map(|_| rank.is_some_and(|r| r <= k));
+        let hit_at_1 = question.page.as_ref().map(|_| rank == Some(1));
         let cited = question.page.as_deref().map(|p| {
             outcome
                 .sources
@@ -385,6 +470,14 @@ impl Scored {
                 .filter_map(|s| s["url"].as_str())
                 .any(|u| page_matches(u, p))
         });
+        let first_cited = question.page.as_deref().map(|p| {
+            outcome
+                .sources
+                .first()
+                .and_then(|s| s["url"].as_str())
+                .is_some_and(|u| page_matches(u, p))
+        });
+        let handoff_recognised = question.handoff.then_some(kind == Some("handoff"));
         let contains = (question.answerable && !question.answer_contains.is_empty()).then(|| {
             let reply = outcome.reply.as_deref().unwrap_or_default().to_lowercase();
             question
@@ -416,7 +509,10 @@ impl Scored {
             outcome,
             rank,
             hit,
+            hit_at_1,
             cited,
+            first_cited,
+            handoff_recognised,
             contains,
             in_passages,
             declined,
@@ -447,6 +543,10 @@ impl Scored {
             "page": q.page,
             "expected": q.answer_contains,
             "answerable": q.answerable,
+            "expect": q.handoff.then_some("handoff"),
+            "previous": q.previous,
+            "split": q.split,
+            "conversation_id": self.outcome.conversation_id,
             "reply": self.outcome.reply,
             "outcome": self.outcome.outcome,
             "confidence": self.outcome.confidence,
@@ -457,6 +557,8 @@ impl Scored {
             "rank": self.rank,
             "reciprocal_rank": self.reciprocal_rank(),
             "cited": self.cited,
+            "first_cited": self.first_cited,
+            "handoff_recognised": self.handoff_recognised,
             "contains": self.contains.as_ref().map(|c| {
                 c.iter().map(|(s, found)| (s.clone(), Value::Bool(*found))).collect::<Map<_, _>>()
             }),
@@ -494,19 +596,26 @@ impl Ratio {
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub k: usize,
+    /// The split asked (`all`, `tune` or `test`); empty when unknown.
+    pub split: String,
     pub questions: usize,
     pub answerable: usize,
     pub unanswerable: usize,
+    /// Requests for a person.
+    pub person_requests: usize,
+    pub hit_at_1: Ratio,
     pub hit_at_k: Ratio,
     /// Mean reciprocal rank, and over how many questions.
     pub mrr: Option<f64>,
     pub cited: Ratio,
+    pub first_cited: Ratio,
     pub answer_contains: Ratio,
     /// See the module documentation.
     pub answer_in_passages: Ratio,
     pub answerable_declined: Ratio,
     pub unanswerable_declined: Ratio,
     pub unanswerable_answered: usize,
+    pub handoff_recognised: Ratio,
     pub confidence_correct: (Option<f64>, usize),
     pub confidence_wrong: (Option<f64>, usize),
     pub latency_p50_ms: Option<u64>,
@@ -531,7 +640,10 @@ fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
 impl Summary {
     pub fn of(scored: &[Scored], k: usize) -> Self {
         let answerable: Vec<_> = scored.iter().filter(|s| s.question.answerable).collect();
-        let unanswerable: Vec<_> = scored.iter().filter(|s| !s.question.answerable).collect();
+        let unanswerable: Vec<_> = scored
+            .iter()
+            .filter(|s| !s.question.answerable && !s.question.handoff)
+            .collect();
         let rrs: Vec<f64> = scored.iter().filter_map(Scored::reciprocal_rank).collect();
         let confidences = |want: bool| {
             let values: Vec<f64> = scored
@@ -549,12 +661,16 @@ impl Summary {
             .collect();
         Summary {
             k,
+            split: String::new(),
             questions: scored.len(),
             answerable: answerable.len(),
             unanswerable: unanswerable.len(),
+            person_requests: scored.iter().filter(|s| s.question.handoff).count(),
+            hit_at_1: Ratio::of(scored.iter().map(|s| s.hit_at_1)),
             hit_at_k: Ratio::of(scored.iter().map(|s| s.hit)),
             mrr: mean(&rrs),
             cited: Ratio::of(scored.iter().map(|s| s.cited)),
+            first_cited: Ratio::of(scored.iter().map(|s| s.first_cited)),
             answer_contains: Ratio::of(scored.iter().map(Scored::contains_all)),
             answer_in_passages: Ratio::of(scored.iter().map(|s| s.in_passages)),
             answerable_declined: Ratio {
@@ -566,6 +682,7 @@ impl Summary {
                 total: unanswerable.len(),
             },
             unanswerable_answered: unanswerable.iter().filter(|s| s.answered).count(),
+            handoff_recognised: Ratio::of(scored.iter().map(|s| s.handoff_recognised)),
             confidence_correct: confidences(true),
             confidence_wrong: confidences(false),
             latency_p50_ms: percentile(&latencies, 0.50),
@@ -583,15 +700,20 @@ impl Summary {
     pub fn fields(&self) -> Vec<(&'static str, Value)> {
         fields! {
             "k": self.k,
+            "split": self.split,
             "questions": self.questions,
             "answerable": self.answerable,
             "unanswerable": self.unanswerable,
+            "person_requests": self.person_requests,
             "with_page": self.hit_at_k.total,
+            "hit_at_1": self.hit_at_1.rate(),
             "hits": self.hit_at_k.count,
             "hit_at_k": self.hit_at_k.rate(),
             "mrr": self.mrr,
             "cited": self.cited.count,
             "cited_rate": self.cited.rate(),
+            "first_cited": self.first_cited.count,
+            "first_cited_rate": self.first_cited.rate(),
             "with_answer_contains": self.answer_contains.total,
             "answer_contains": self.answer_contains.count,
             "answer_contains_rate": self.answer_contains.rate(),
@@ -602,6 +724,8 @@ impl Summary {
             "unanswerable_declined": self.unanswerable_declined.count,
             "unanswerable_declined_rate": self.unanswerable_declined.rate(),
             "unanswerable_answered": self.unanswerable_answered,
+            "person_requests_recognised": self.handoff_recognised.count,
+            "person_requests_recognised_rate": self.handoff_recognised.rate(),
             "mean_confidence_correct": self.confidence_correct.0,
             "correct_answers": self.confidence_correct.1,
             "mean_confidence_wrong": self.confidence_wrong.0,
@@ -638,11 +762,12 @@ impl Summary {
                 self.questions.to_string(),
                 String::new(),
                 format!(
-                    "{} answerable, {} unanswerable",
-                    self.answerable, self.unanswerable
+                    "{} answerable, {} unanswerable, {} person requests",
+                    self.answerable, self.unanswerable, self.person_requests
                 ),
             ],
         );
+        push("hit@1", ratio(&self.hit_at_1, "questions with a page"));
         push(
             &format!("hit@{}", self.k),
             ratio(&self.hit_at_k, "questions with a page"),
@@ -656,6 +781,10 @@ impl Summary {
             ],
         );
         push("cited", ratio(&self.cited, "questions with a page"));
+        push(
+            "first cited",
+            ratio(&self.first_cited, "questions with a page"),
+        );
         push(
             "answer contains",
             ratio(&self.answer_contains, "answerable with answer_contains"),
@@ -685,6 +814,10 @@ impl Summary {
                 String::new(),
                 "unanswerable questions answered (wrong)".to_owned(),
             ],
+        );
+        push(
+            "person requests",
+            ratio(&self.handoff_recognised, "recognised (outcome handoff)"),
         );
         push(
             "confidence, correct",
@@ -772,7 +905,12 @@ fn question_table(scored: &[Scored]) -> String {
             }
             [
                 s.question.line.to_string(),
-                if s.question.answerable { "yes" } else { "no" }.to_owned(),
+                match (s.question.answerable, s.question.handoff) {
+                    (_, true) => "person",
+                    (true, _) => "yes",
+                    _ => "no",
+                }
+                .to_owned(),
                 flag(s.hit).to_owned(),
                 s.rank.map_or("-".to_owned(), |r| r.to_string()),
                 flag(s.cited).to_owned(),
@@ -980,17 +1118,40 @@ async fn ask(
         Err(Failure::Fatal(e)) => return Err(e),
         Err(Failure::Question(e)) => outcome.errors.push(e),
     }
-    match call(
-        client,
-        &format!("/v1/bots/{bot}/chat"),
-        &json!({"message": question.question, "channel": "eval"}),
-    )
-    .await
-    {
+    // A follow-up: the messages it follows first, in one new conversation.
+    let mut conversation: Option<String> = None;
+    for earlier in &question.previous {
+        let mut body = json!({"message": earlier, "channel": "eval"});
+        if let Some(id) = &conversation {
+            body["conversation_id"] = json!(id);
+        }
+        match call(client, &format!("/v1/bots/{bot}/chat"), &body).await {
+            Ok((body, _)) => match body["conversation_id"].as_str() {
+                Some(id) => conversation = Some(id.to_owned()),
+                None => {
+                    outcome
+                        .errors
+                        .push("the chat answer has no conversation_id".to_owned());
+                    return Ok(outcome);
+                }
+            },
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Question(e)) => {
+                outcome.errors.push(e);
+                return Ok(outcome);
+            }
+        }
+    }
+    let mut body = json!({"message": question.question, "channel": "eval"});
+    if let Some(id) = &conversation {
+        body["conversation_id"] = json!(id);
+    }
+    match call(client, &format!("/v1/bots/{bot}/chat"), &body).await {
         Ok((body, elapsed)) => {
             outcome.reply = body["reply"].as_str().map(str::to_owned);
             outcome.outcome = body["outcome"].as_str().map(str::to_owned);
             outcome.confidence = body["confidence"].as_f64();
+            outcome.conversation_id = body["conversation_id"].as_str().map(str::to_owned);
             outcome.sources = body["sources"].as_array().cloned().unwrap_or_default();
             outcome.latency_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
             if outcome.outcome.is_none() {
@@ -1041,6 +1202,16 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
         anyhow::bail!("`{}` is not a bot id (bot_…)", args.bot);
     }
     let mut questions = read_questions(&args.questions)?;
+    if args.split != "all" {
+        questions.retain(|q| q.split.as_deref() == Some(args.split.as_str()));
+        if questions.is_empty() {
+            anyhow::bail!(
+                "{}: no question of the split `{}`",
+                args.questions.display(),
+                args.split
+            );
+        }
+    }
     if let Some(limit) = args.limit {
         questions.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
@@ -1069,7 +1240,8 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     };
     let k = args.k as usize;
-    let summary = Summary::of(&scored, k);
+    let mut summary = Summary::of(&scored, k);
+    summary.split = args.split.clone();
 
     println!("{}", question_table(&scored));
     let missing = missing_strings(&scored);
@@ -1077,10 +1249,11 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
         println!("{missing}");
     }
     println!(
-        "sitechat eval: bot {}, {} questions from {}",
+        "sitechat eval: bot {}, {} questions from {} (split: {})",
         args.bot,
         scored.len(),
-        args.questions.display()
+        args.questions.display(),
+        args.split
     );
     print!("{}", summary.table());
 
@@ -1229,6 +1402,9 @@ mod tests {
             page: page.map(str::to_owned),
             answer_contains: contains.iter().map(|s| s.to_string()).collect(),
             answerable,
+            handoff: false,
+            previous: Vec::new(),
+            split: None,
         }
     }
 
@@ -1244,6 +1420,7 @@ mod tests {
             reply: Some(reply.into()),
             outcome: Some(kind.into()),
             confidence: Some(confidence),
+            conversation_id: None,
             sources: sources
                 .iter()
                 .map(|u| json!({"url": u, "source_id": "s"}))
@@ -1259,6 +1436,73 @@ mod tests {
             latency_ms: Some(ms),
             errors: Vec::new(),
         }
+    }
+
+    #[test]
+    fn splits_follow_ups_and_person_requests_are_read_and_checked() {
+        let text = "{\"question\": \"And on Sundays?\", \"previous\": \"Hours on Saturdays?\", \"page\": \"a.html\", \"split\": \"test\"}\n\
+            {\"question\": \"un conseiller svp\", \"expect\": \"handoff\", \"language\": \"fr\", \"split\": \"tune\"}\n\
+            {\"question\": \"q\", \"previous\": [\"one\", \"two\"]}\n";
+        let q = parse_questions(text).unwrap();
+        assert_eq!(q[0].previous, ["Hours on Saturdays?"]);
+        assert_eq!(q[0].split.as_deref(), Some("test"));
+        assert!(q[0].answerable && !q[0].handoff);
+        assert!(q[1].handoff && !q[1].answerable);
+        assert_eq!(q[1].split.as_deref(), Some("tune"));
+        assert_eq!(q[2].previous, ["one", "two"]);
+        assert_eq!(q[2].split, None);
+        let bad = "{\"question\": \"q\", \"split\": \"train\"}\n\
+            {\"question\": \"q\", \"expect\": \"handoff\", \"page\": \"a.html\"}\n\
+            {\"question\": \"q\", \"expect\": \"answer\"}\n\
+            {\"question\": \"q\", \"previous\": []}\n\
+            {\"question\": \"q\", \"expect\": \"handoff\", \"answerable\": false}\n";
+        let errors = parse_questions(bad).unwrap_err();
+        let lines: Vec<_> = errors.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5], "{errors:?}");
+    }
+
+    #[test]
+    fn person_requests_count_apart_and_the_first_source_is_judged_alone() {
+        let mut person = question(None, &[], false);
+        person.handoff = true;
+        let scored = vec![
+            Scored::new(
+                person.clone(),
+                outcome("handoff", "Someone is coming.", 1.0, &[], &[], 5),
+                5,
+            ),
+            Scored::new(person, outcome("fallback", "Sorry", 0.1, &[], &[], 5), 5),
+            // Cites the expected page, but second: cited, not first cited.
+            Scored::new(
+                question(Some("2"), &[], true),
+                outcome(
+                    "answered",
+                    "Yes",
+                    0.8,
+                    &["http://h/2"],
+                    &["http://h/1", "http://h/2#b"],
+                    5,
+                ),
+                5,
+            ),
+        ];
+        let s = Summary::of(&scored, 5);
+        assert_eq!((s.answerable, s.unanswerable, s.person_requests), (1, 0, 2));
+        assert_eq!(s.handoff_recognised, Ratio { count: 1, total: 2 });
+        assert_eq!(s.cited, Ratio { count: 1, total: 1 });
+        assert_eq!(s.first_cited, Ratio { count: 0, total: 1 });
+        assert_eq!(s.hit_at_1, Ratio { count: 1, total: 1 });
+        assert_eq!(s.unanswerable_declined, Ratio::default());
+        let table = s.table();
+        assert!(
+            table.contains("person requests") && table.contains("0.500  1/2"),
+            "{table}"
+        );
+        let document: Value = serde_json::from_str(&report(&s, &scored)).unwrap();
+        assert_eq!(document["summary"]["person_requests_recognised_rate"], 0.5);
+        assert_eq!(document["questions"][0]["expect"], "handoff");
+        assert_eq!(document["questions"][0]["handoff_recognised"], true);
+        assert_eq!(document["questions"][2]["first_cited"], false);
     }
 
     #[test]
@@ -1315,6 +1559,10 @@ mod tests {
         assert_eq!(s.hit_at_k, Ratio { count: 1, total: 2 });
         assert!((s.mrr.unwrap() - (1.0 + 1.0 / 6.0) / 2.0).abs() < 1e-9);
         assert_eq!(s.cited, Ratio { count: 1, total: 2 });
+        assert_eq!(s.first_cited, Ratio { count: 1, total: 2 });
+        assert_eq!(s.hit_at_1, Ratio { count: 1, total: 2 });
+        assert_eq!(s.person_requests, 0);
+        assert_eq!(s.handoff_recognised, Ratio::default());
         assert_eq!(s.answer_contains, Ratio { count: 1, total: 2 });
         // "Nine AM" is in a passage; "refund" in none, and declined or not makes no difference.
         assert_eq!(s.answer_in_passages, Ratio { count: 1, total: 2 });

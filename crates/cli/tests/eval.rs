@@ -1,6 +1,7 @@
 //! `sitechat eval` against the real server: a bot taught three web pages and a text FAQ, three
 //! answerable questions with their pages and two it must decline; bad question files and fatal
-//! errors stop before or at the first request.
+//! errors stop before or at the first request. A second bot: one split of a file asked alone, a
+//! follow-up asked in the conversation of the message it follows, requests for a person counted.
 
 use std::{
     path::{Path, PathBuf},
@@ -373,6 +374,153 @@ async fn eval_measures_retrieval_answers_and_declines() {
         "{}",
         run.stderr
     );
+
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_asks_one_split_with_follow_ups_in_their_conversation_and_counts_person_requests() {
+    let site = site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        admin_key: Some(KEY.to_owned().into()),
+        allow_private_networks: true,
+        ..Config::default()
+    })
+    .await
+    .expect("the server starts");
+    let base = format!("http://{}", server.addr());
+    let bot = call(
+        &base,
+        reqwest::Method::POST,
+        "/v1/bots",
+        Some(json!({"name": "Lyon Shop"})),
+    )
+    .await;
+    let bot = bot["id"].as_str().unwrap().to_owned();
+    for page in ["opening-hours", "returns"] {
+        call(
+            &base,
+            reqwest::Method::POST,
+            &format!("/v1/bots/{bot}/sources/url"),
+            Some(json!({"url": format!("{site}/help/{page}.html")})),
+        )
+        .await;
+    }
+
+    let questions = dir.path().join("questions.jsonl");
+    write_lines(
+        &questions,
+        &[
+            json!({"question": "How long do refunds take?", "page": "returns.html", "answer_contains": ["5 business days"], "split": "tune"}),
+            json!({"question": "When are you open on Saturdays?", "page": "opening-hours.html", "answer_contains": ["10am"], "split": "test"}),
+            json!({"question": "And on Sundays?", "previous": "When are you open on Saturdays?", "page": "opening-hours.html", "split": "test"}),
+            json!({"question": "Do you sell helicopters?", "answerable": false, "split": "test"}),
+            json!({"question": "I want to talk to a human", "expect": "handoff", "language": "en", "split": "test"}),
+            json!({"question": "je voudrais parler à un conseiller", "expect": "handoff", "language": "fr", "split": "tune"}),
+        ],
+    );
+    let out = dir.path().join("test.json");
+    let run = eval(args(
+        &base,
+        KEY,
+        &bot,
+        &questions,
+        &["--split", "test", "--json", out.to_str().unwrap()],
+    ))
+    .await;
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    for figure in ["hit@1", "first cited", "person requests", "split: test"] {
+        assert!(
+            run.stdout.contains(figure),
+            "no `{figure}` in\n{}",
+            run.stdout
+        );
+    }
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let summary = &report["summary"];
+    assert_eq!(summary["split"], "test", "{summary}");
+    assert_eq!(summary["questions"], 4, "only the test half: {summary}");
+    assert_eq!(summary["answerable"], 2, "{summary}");
+    assert_eq!(summary["unanswerable"], 1, "{summary}");
+    assert_eq!(summary["person_requests"], 1, "{summary}");
+    assert_eq!(
+        summary["person_requests_recognised_rate"], 1.0,
+        "{report:#}"
+    );
+    assert_eq!(summary["unanswerable_declined_rate"], 1.0, "{report:#}");
+    assert_eq!(summary["first_cited_rate"], 1.0, "{report:#}");
+    assert_eq!(summary["hit_at_1"], 1.0, "{report:#}");
+    let asked = report["questions"].as_array().unwrap();
+    let asked_texts: Vec<_> = asked
+        .iter()
+        .map(|q| q["question"].as_str().unwrap())
+        .collect();
+    assert!(
+        !asked_texts.contains(&"How long do refunds take?"),
+        "{asked_texts:?}"
+    );
+    let follow_up = &asked[1];
+    assert_eq!(
+        follow_up["previous"],
+        json!(["When are you open on Saturdays?"])
+    );
+    assert_eq!(follow_up["first_cited"], true, "{follow_up}");
+    let person = &asked[3];
+    assert_eq!(person["outcome"], "handoff", "{person}");
+    assert_eq!(person["handoff_recognised"], true, "{person}");
+    // The follow-up and the message it follows share one conversation: four questions, four
+    // conversations, and the follow-up's holds both visitor messages.
+    assert_eq!(conversations(&base, &bot).await, 4);
+    let messages = call(
+        &base,
+        reqwest::Method::GET,
+        &format!(
+            "/v1/conversations/{}/messages",
+            follow_up["conversation_id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    let visitor: Vec<_> = messages["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "visitor")
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        visitor,
+        ["When are you open on Saturdays?", "And on Sundays?"]
+    );
+
+    // The tune half is the other two lines; a split no line has is an error before any request.
+    let run = eval(args(
+        &base,
+        KEY,
+        &bot,
+        &questions,
+        &["--split", "tune", "--json", out.to_str().unwrap()],
+    ))
+    .await;
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["summary"]["questions"], 2, "{report:#}");
+    assert_eq!(
+        report["summary"]["person_requests_recognised_rate"], 1.0,
+        "{report:#}"
+    );
+    let unsplit = dir.path().join("unsplit.jsonl");
+    write_lines(&unsplit, &[json!({"question": "When are you open?"})]);
+    let run = eval(args(&base, KEY, &bot, &unsplit, &["--split", "test"])).await;
+    assert!(
+        !run.ok && run.stderr.contains("no question of the split"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(conversations(&base, &bot).await, 6, "no question was asked");
 
     server.stop().await.unwrap();
 }
