@@ -312,3 +312,43 @@ async fn the_client_commands_ingest_files_and_follow_training() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
+
+/// A job that was running each time the process died is resumed at most twice (the default of
+/// `max_job_resumes`), then fails with `crashed_the_server` instead of holding the server in a
+/// crash loop; the bot can be trained again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_at_three_kills_fails_as_crashed_the_server() {
+    let url = site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path());
+    let (bot, id) = train(&server.base, &url).await;
+    for kill in 1..=3 {
+        let running = wait_until(&server.base, &id, |j| {
+            j["state"] == "running" && j["attempts"].as_u64() == Some(kill)
+        })
+        .await;
+        server.child.kill().unwrap(); // SIGKILL, as a crash would end it.
+        server.child.wait().unwrap();
+        assert_eq!(running["state"], "running", "kill {kill}: {running}");
+        server = start(dir.path());
+    }
+    let failed = job(&server.base, &id).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.starts_with("crashed_the_server: "), "{error}");
+    assert!(error.contains("resumed 2 times"), "{error}");
+
+    let again = call(
+        reqwest::Method::POST,
+        format!("{}/v1/bots/{bot}/train", server.base),
+        Some(json!({})),
+    )
+    .await;
+    assert_ne!(again["id"], failed["id"], "a new training job: {again}");
+    assert!(matches!(
+        again["state"].as_str(),
+        Some("queued" | "running")
+    ));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}

@@ -30,6 +30,9 @@ pub struct Config {
     pub allow_private_networks: bool,
     /// Background workers running training jobs.
     pub training_workers: usize,
+    /// How many times a job found running after the process died is resumed before it fails
+    /// with `crashed_the_server` (a guard against crash loops).
+    pub max_job_resumes: u32,
     /// How often due re-crawls and idle conversations are looked for, in seconds.
     pub scheduler_interval_seconds: u64,
     /// Conversations without a message for this many seconds are ended; 0 never ends them.
@@ -146,6 +149,7 @@ impl Default for Config {
             rate_limits: true,
             allow_private_networks: false,
             training_workers: 1,
+            max_job_resumes: 2,
             scheduler_interval_seconds: 60,
             conversation_idle_seconds: 24 * 60 * 60,
             crawl: CrawlLimits::default(),

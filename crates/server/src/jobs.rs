@@ -6,8 +6,11 @@
 //! and resumes at the next start. Nothing here is a bare fire-and-forget task: the row is the
 //! work, the task only executes it. A scheduler task queues the periodic re-crawls bots ask for.
 
-use std::{sync::Arc, time::Duration};
+use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
+use futures_util::FutureExt;
+use sitechat_core::model::JobState;
+use sitechat_store::ClaimedJob;
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{services::training, state::AppState};
@@ -55,23 +58,30 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             break;
         }
-        match state.store.claim_job(LEASE).await {
+        match state
+            .store
+            .claim_job(LEASE, state.config.max_job_resumes)
+            .await
+        {
             Ok(Some(claimed)) => {
                 tracing::info!(worker, job = %claimed.job.id, bot = %claimed.job.bot_id, attempt = claimed.job.attempts, "job claimed");
-                match claimed.job.kind.as_str() {
-                    "train" => training::run(&state, claimed, stop.clone()).await,
-                    "reply" => crate::services::chat::run_reply_job(&state, claimed).await,
-                    other => {
-                        tracing::error!(kind = other, "unknown job kind");
-                        let _ = state
-                            .store
-                            .finish_job(
-                                &claimed.job.id,
-                                sitechat_core::model::JobState::Failed,
-                                &claimed.job.progress,
-                                Some("unknown job kind"),
-                            )
-                            .await;
+                let job = claimed.job.clone();
+                // A panic fails this one job; the worker, and the process, go on.
+                let run = AssertUnwindSafe(run(&state, claimed, stop.clone())).catch_unwind();
+                if let Err(panic) = run.await {
+                    let cause = panic_message(panic.as_ref());
+                    tracing::error!(job = %job.id, bot = %job.bot_id, cause, "a job panicked");
+                    if let Err(e) = state
+                        .store
+                        .finish_job(
+                            &job.id,
+                            JobState::Failed,
+                            &job.progress,
+                            Some("an internal error stopped the job; see the server log"),
+                        )
+                        .await
+                    {
+                        tracing::error!(job = %job.id, error = %e, "could not record a failed job");
                     }
                 }
             }
@@ -91,6 +101,35 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// Runs a claimed job of any kind.
+async fn run(state: &AppState, claimed: ClaimedJob, stop: watch::Receiver<bool>) {
+    match claimed.job.kind.as_str() {
+        "train" => training::run(state, claimed, stop).await,
+        "reply" => crate::services::chat::run_reply_job(state, claimed).await,
+        other => {
+            tracing::error!(kind = other, "unknown job kind");
+            let _ = state
+                .store
+                .finish_job(
+                    &claimed.job.id,
+                    JobState::Failed,
+                    &claimed.job.progress,
+                    Some("unknown job kind"),
+                )
+                .await;
+        }
+    }
+}
+
+/// The message a panic was raised with.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
 }
 
 /// Queues scheduled re-crawls as they fall due, and ends conversations left idle. The schedule lives in the bots' settings and the

@@ -316,12 +316,18 @@ impl Server {
                 tracing::warn!(error = %e, "could not seal the webhook secrets stored in clear")
             }
         }
-        let requeued = state.store.requeue_running_jobs().await?;
-        if requeued > 0 {
+        let (resumed, failed) = state
+            .store
+            .resume_interrupted_jobs(state.config.max_job_resumes)
+            .await?;
+        if resumed > 0 {
             tracing::info!(
-                jobs = requeued,
+                jobs = resumed,
                 "jobs interrupted by the last stop resume now"
             );
+        }
+        for job in failed {
+            tracing::error!(%job, resumes = state.config.max_job_resumes, "a job was running each time the server stopped; it failed with crashed_the_server instead of resuming");
         }
         let deliveries = delivery::DeliveryWorker::spawn(state.clone())?;
         let workers = jobs::Workers::spawn(state.clone(), state.config.training_workers.max(1));

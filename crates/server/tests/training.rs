@@ -543,3 +543,51 @@ async fn a_bot_with_a_recrawl_schedule_is_trained_by_the_scheduler() {
         "not due again for 24 hours"
     );
 }
+
+/// A page holding a word longer than a passage once crashed the server, and the resumed job
+/// crashed it again at every start. It is learned now, cut within the passage bounds.
+#[tokio::test]
+async fn a_page_with_a_two_thousand_character_word_is_learned() {
+    let site = shop_site();
+    site.set(
+        "returns",
+        "text/html",
+        html_page(
+            "Returns",
+            "Refund policy",
+            &format!(
+                "Unused items can be returned within 30 days. Token: {}. Ask us anything.",
+                "q".repeat(2_000)
+            ),
+            &[""],
+        ),
+    );
+    let addr = site.serve().await;
+    let app = private_app().await;
+    let key = app.admin_key.clone();
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Shop", "website_url": format!("http://{addr}/")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let bot = r.body["id"].as_str().unwrap().to_owned();
+    let done = wait_for_job(&app, &key, r.body["last_job_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["pages_indexed"], 4, "{done}");
+    let answer = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Can unused items be returned?"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert!(
+        answer.body["reply"].as_str().unwrap().contains("30 days"),
+        "{}",
+        answer.text
+    );
+}

@@ -336,3 +336,66 @@ async fn documents_are_extracted_and_cited() {
         answer.text
     );
 }
+
+/// A word longer than a passage (a data URI, a minified script, a long token) once sent the
+/// chunker into unbounded recursion and took the whole process down. Every route that adds
+/// knowledge now accepts it, cut into passages of at most 1,500 characters.
+#[tokio::test]
+async fn a_word_longer_than_a_passage_is_learned_on_every_route() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = app.create_bot(&key, "Shop").await;
+    let word = "x".repeat(1_501);
+    let megabyte_word = "y".repeat(1 << 20);
+    let url = format!("https://example.com/{}", "path/".repeat(320));
+    for content in [
+        word.clone(),
+        megabyte_word,
+        format!("See {url} for details."),
+    ] {
+        let r = app
+            .post(
+                &format!("/v1/bots/{bot}/sources/text"),
+                &key,
+                json!({"title": "t", "content": content}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    for (name, kind) in [("long.txt", "text/plain"), ("long.md", "text/markdown")] {
+        let r = upload(
+            &app,
+            &key,
+            &format!("/v1/bots/{bot}/sources/file"),
+            name,
+            kind,
+            format!("# Long\n\nIntro. {word} End.").into_bytes(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+    }
+    let r = app
+        .post(
+            "/compat/asyntai/api/v1/knowledge/text/",
+            &key,
+            json!({"title": "Long", "content": word}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    // The server is still up, and every passage is within bounds.
+    let r = app
+        .post(
+            &format!("/v1/bots/{bot}/search"),
+            &key,
+            json!({"query": "Intro End details", "k": 50}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let passages = r.body["data"].as_array().unwrap();
+    assert!(passages.len() >= 3, "{}", r.text);
+    for passage in passages {
+        let text = passage["text"].as_str().unwrap();
+        assert!(text.chars().count() <= 1_500, "{} characters", text.len());
+    }
+    assert_eq!(source_count(&app, &key, &bot).await, 6);
+}

@@ -16,6 +16,10 @@ use time::Duration;
 
 use crate::{error::StoreError, page_of, Page, PageRequest, Result, Store};
 
+/// The reason, at the start of its error, of a job that was running each time the process died
+/// until it was no longer resumed.
+pub const CRASHED_THE_SERVER: &str = "crashed_the_server";
+
 /// What a worker holds of a claimed job.
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {
@@ -177,11 +181,25 @@ impl Store {
         page_of(&rows, page, job_from_row)
     }
 
-    /// Claims the oldest queued job, or a running one whose lease expired.
-    pub async fn claim_job(&self, lease: Duration) -> Result<Option<ClaimedJob>> {
+    /// Claims the oldest queued job, or a running one whose lease expired (its worker died: that
+    /// counts as a resume, see [`Store::resume_interrupted_jobs`]). A job whose lease expired
+    /// after `max_resumes` resumes already fails with [`CRASHED_THE_SERVER`] instead.
+    pub async fn claim_job(&self, lease: Duration, max_resumes: u32) -> Result<Option<ClaimedJob>> {
         let at = now();
+        let abandoned: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ? AND resumes >= ?",
+        )
+        .bind(at)
+        .bind(i64::from(max_resumes))
+        .fetch_all(&self.pool)
+        .await?;
+        for id in abandoned {
+            self.fail_crashed_job(&JobId::from_trusted(id), max_resumes)
+                .await?;
+        }
         let row = sqlx::query(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_expires_at = ?1,
+                    resumes = resumes + (state = 'running'),
                     started_at = COALESCE(started_at, ?2), updated_at = ?2
              WHERE id = (SELECT id FROM jobs
                          WHERE state = 'queued' OR (state = 'running' AND lease_expires_at < ?2)
@@ -231,7 +249,8 @@ impl Store {
             .collect()
     }
 
-    /// Returns every running job to the queue (a single node starting up owns no job yet).
+    /// Returns every running job to the queue, as a graceful stop does: the job was handed back,
+    /// so this is not a resume after a crash.
     pub async fn requeue_running_jobs(&self) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', lease_expires_at = NULL WHERE state = 'running'",
@@ -239,6 +258,45 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// At start-up, the jobs still marked running were running when the process died without
+    /// handing them back (a crash, a kill, a power cut). Each goes back to the queue at most
+    /// `max_resumes` times; one that was running at more crashes than that fails with
+    /// [`CRASHED_THE_SERVER`], so that an input which kills the process cannot hold the server
+    /// in a crash loop, and its bot can be trained again. Returns the jobs resumed and the jobs
+    /// failed.
+    pub async fn resume_interrupted_jobs(&self, max_resumes: u32) -> Result<(u64, Vec<JobId>)> {
+        let crashed: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE state = 'running' AND resumes >= ? ORDER BY seq",
+        )
+        .bind(i64::from(max_resumes))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut failed = Vec::with_capacity(crashed.len());
+        for id in crashed {
+            let id = JobId::from_trusted(id);
+            self.fail_crashed_job(&id, max_resumes).await?;
+            failed.push(id);
+        }
+        let resumed = sqlx::query(
+            "UPDATE jobs SET state = 'queued', resumes = resumes + 1, lease_expires_at = NULL
+             WHERE state = 'running'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok((resumed.rows_affected(), failed))
+    }
+
+    async fn fail_crashed_job(&self, id: &JobId, max_resumes: u32) -> Result<()> {
+        let job = self.job(id).await?;
+        let message = format!(
+            "{CRASHED_THE_SERVER}: the server stopped while running this job and it was resumed \
+             {max_resumes} times, so it is not resumed again; start it again to retry, and report \
+             the site or file if it happens again"
+        );
+        self.finish_job(id, JobState::Failed, &job.progress, Some(&message))
+            .await
     }
 
     /// Records progress and renews the lease. Returns whether cancellation was requested.
@@ -482,5 +540,97 @@ impl Store {
         crate::knowledge::mark_index_pending(&mut tx, bot).await?;
         tx.commit().await?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sitechat_core::model::JobState;
+
+    use super::*;
+    use crate::testing;
+
+    /// A training job of a new bot, claimed: it is running, as at a crash.
+    async fn running_job() -> (Store, tempfile::TempDir, AccountId, JobId) {
+        let (store, dir, account) = testing::store().await;
+        let bot = testing::bot(&store, &account).await;
+        let job = store
+            .enqueue_job(&account, &bot, "train", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let claimed = store.claim_job(Duration::seconds(60), 2).await.unwrap();
+        assert_eq!(claimed.unwrap().job.id, job.id);
+        (store, dir, account, job.id)
+    }
+
+    #[tokio::test]
+    async fn a_job_running_at_each_crash_is_resumed_twice_then_fails_as_crashed_the_server() {
+        let (store, _dir, account, id) = running_job().await;
+        for resume in 1..=2 {
+            let (resumed, failed) = store.resume_interrupted_jobs(2).await.unwrap();
+            assert_eq!((resumed, failed.len()), (1, 0), "resume {resume}");
+            assert_eq!(
+                store.get_job(&account, &id).await.unwrap().state,
+                JobState::Queued
+            );
+            store
+                .claim_job(Duration::seconds(60), 2)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let (resumed, failed) = store.resume_interrupted_jobs(2).await.unwrap();
+        assert_eq!((resumed, failed), (0, vec![id.clone()]));
+        let job = store.get_job(&account, &id).await.unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        assert!(job
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("crashed_the_server: "));
+        // The bot can be trained again.
+        store
+            .enqueue_job(&account, &job.bot_id, "train", &serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_graceful_stop_does_not_count_as_a_crash() {
+        let (store, _dir, account, id) = running_job().await;
+        for _ in 0..5 {
+            store.requeue_running_jobs().await.unwrap();
+            store
+                .claim_job(Duration::seconds(60), 2)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let (resumed, failed) = store.resume_interrupted_jobs(2).await.unwrap();
+        assert_eq!((resumed, failed.len()), (1, 0));
+        assert_eq!(
+            store.get_job(&account, &id).await.unwrap().state,
+            JobState::Queued
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_worker_keeps_dying_fails_when_its_lease_runs_out() {
+        let (store, _dir, account, id) = running_job().await;
+        // Another node claims it each time the lease runs out (an expired lease: 0 s).
+        store
+            .job_progress(&id, &JobProgress::default(), Duration::ZERO)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let again = store.claim_job(Duration::ZERO, 2).await.unwrap();
+            assert_eq!(again.unwrap().job.id, id);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(store.claim_job(Duration::ZERO, 2).await.unwrap().is_none());
+        let job = store.get_job(&account, &id).await.unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        assert!(job.error.unwrap().starts_with(CRASHED_THE_SERVER));
     }
 }

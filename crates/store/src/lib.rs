@@ -36,7 +36,7 @@ pub use conversations::{
 pub use dialects::{Analytics, ClientMessage, ClientWindow, Exchange, SessionSummary};
 pub use error::StoreError;
 pub use events::EventFilter;
-pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage};
+pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage, CRASHED_THE_SERVER};
 pub use knowledge::NewSource;
 pub use vectors::{ChunkToEmbed, SentenceVectors};
 pub use webhooks::{

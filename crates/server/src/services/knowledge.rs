@@ -49,8 +49,9 @@ pub async fn add_text(
     title: SourceTitle,
     content: TextContent,
 ) -> ApiResult<Added> {
-    let document = sitechat_ingest::extract::markdown(content.as_str());
     let hash = hex::encode(Sha256::digest(content.as_str().as_bytes()));
+    let document =
+        blocking(move || Ok(sitechat_ingest::extract::markdown(content.as_str()))).await?;
     store_passages(
         state,
         caller,
@@ -121,8 +122,12 @@ pub async fn store_passages(
 ) -> ApiResult<Added> {
     caller.require(Scope::Admin)?;
     let bot = state.store.get_bot(&caller.account.id, bot).await?;
+    // Chunking is CPU work on content from outside: on the blocking pool, where a panic fails
+    // this request alone.
     let passages: Vec<sitechat_ingest::Passage> = match entry.passages {
-        Passages::Document(doc) => sitechat_ingest::chunk_document(&doc),
+        Passages::Document(doc) => {
+            blocking(move || Ok(sitechat_ingest::chunk_document(&doc))).await?
+        }
         Passages::Rows(rows) => rows
             .into_iter()
             .map(|text| sitechat_ingest::Passage {

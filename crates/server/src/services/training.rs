@@ -226,10 +226,13 @@ impl Run<'_> {
             .await?)
     }
 
-    async fn page(&mut self, page: CrawledPage) -> ApiResult<()> {
+    async fn page(&mut self, mut page: CrawledPage) -> ApiResult<()> {
         self.progress.pages_fetched += 1;
         self.seen.insert(page.url.clone());
-        let passages = sitechat_ingest::chunk::chunk_document(&page.document);
+        let document = std::mem::take(&mut page.document);
+        let characters = document.text_len() as i64;
+        let passages =
+            blocking(move || Ok(sitechat_ingest::chunk::chunk_document(&document))).await?;
         let title = if page.title.trim().is_empty() {
             page.url.clone()
         } else {
@@ -251,7 +254,6 @@ impl Run<'_> {
                 curated: false,
             })
             .collect();
-        let characters = page.document.text_len() as i64;
         let write = PageWrite {
             bot_id: self.job.bot_id.clone(),
             url: page.url.clone(),
