@@ -1,5 +1,7 @@
-//! The real binary, as an operator runs it: graceful shutdown on SIGTERM, and a training job that
-//! survives `kill -9` mid-crawl and ends with exactly the chunks of an uninterrupted run.
+//! The real binary, as an operator runs it: graceful shutdown on SIGTERM, a training job that
+//! survives `kill -9` mid-crawl and ends with exactly the chunks of an uninterrupted run, and
+//! keyed chat requests that survive `kill -9` mid-answer: retried, each text is stored once with
+//! one reply.
 
 use std::{
     io::{BufRead, BufReader},
@@ -351,4 +353,260 @@ async fn a_job_running_at_three_kills_fails_as_crashed_the_server() {
     ));
     server.child.kill().unwrap();
     server.child.wait().unwrap();
+
+/// How many keyed chat requests the crash test sends, and how many at a time.
+const CHATS: usize = 100;
+const CHATS_AT_ONCE: usize = 16;
+
+/// The text of keyed chat request `i` (each one different).
+fn question(i: usize) -> String {
+    let topics = [
+        "When are you open on Saturdays?",
+        "Can I return an item I bought?",
+        "How long does delivery take?",
+        "Do you ship to Spain?",
+        "When are refunds paid?",
+    ];
+    format!("{} (question {i})", topics[i % topics.len()])
+}
+
+/// Sends keyed chat request `i` (every fourth one streamed). Returns whether it was a replay and
+/// the response (for a stream: its `done` event), or why it did not arrive.
+async fn keyed_chat(
+    client: &reqwest::Client,
+    base: &str,
+    bot: &str,
+    i: usize,
+) -> Result<(bool, Value), String> {
+    let stream = i % 4 == 0;
+    let response = client
+        .post(format!("{base}/v1/bots/{bot}/chat"))
+        .bearer_auth(KEY)
+        .header("Idempotency-Key", format!("chat-{i}"))
+        .json(&json!({"message": question(i), "stream": stream}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let replayed = response.headers().contains_key("idempotent-replayed");
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{status}: {text}"));
+    }
+    if !stream {
+        return serde_json::from_str(&text)
+            .map(|body| (replayed, body))
+            .map_err(|e| e.to_string());
+    }
+    // The stream's last event is `done`, with the whole response.
+    let last = text
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .last()
+        .unwrap_or_default();
+    if !last.lines().any(|l| l == "event: done") {
+        return Err(format!("the stream did not end with `done`: {text}"));
+    }
+    let data: String = last
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    serde_json::from_str(&data)
+        .map(|body| (replayed, body))
+        .map_err(|e| e.to_string())
+}
+
+/// Sends keyed chat requests `0..CHATS`, `CHATS_AT_ONCE` at a time; calls `arrived` with the
+/// number of responses so far as each arrives.
+async fn keyed_chats(
+    base: &str,
+    bot: &str,
+    arrived: impl Fn(usize) + Send + Sync + 'static,
+) -> Vec<Result<(bool, Value), String>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CHATS_AT_ONCE));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let arrived = std::sync::Arc::new(arrived);
+    let mut tasks = Vec::new();
+    for i in 0..CHATS {
+        let (client, base, bot) = (client.clone(), base.to_owned(), bot.to_owned());
+        let (slots, count, arrived) = (slots.clone(), count.clone(), arrived.clone());
+        tasks.push(tokio::spawn(async move {
+            let _slot = slots.acquire_owned().await.unwrap();
+            let result = keyed_chat(&client, &base, &bot, i).await;
+            if result.is_ok() {
+                arrived(count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1);
+            }
+            result
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+/// Every message of a bot's conversations, conversation by conversation: (id, role, text).
+async fn transcripts(base: &str, bot: &str) -> Vec<Vec<(String, String, String)>> {
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = call(
+            reqwest::Method::GET,
+            format!("{base}/v1/conversations?bot_id={bot}&limit=100{cursor}"),
+            None,
+        )
+        .await;
+        for c in page["data"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let messages = call(
+                reqwest::Method::GET,
+                format!("{base}/v1/conversations/{id}/messages?limit=100"),
+                None,
+            )
+            .await;
+            all.push(
+                messages["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| {
+                        let field = |k: &str| m[k].as_str().unwrap().to_owned();
+                        (field("id"), field("role"), field("text"))
+                    })
+                    .collect(),
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_chat_requests_killed_mid_answer_are_stored_once_with_one_reply_after_their_retries()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path());
+    let bot = call(
+        reqwest::Method::POST,
+        format!("{}/v1/bots", first.base),
+        Some(json!({"name": "shop"})),
+    )
+    .await;
+    let bot = bot["id"].as_str().unwrap().to_owned();
+    call(
+        reqwest::Method::POST,
+        format!("{}/v1/bots/{bot}/sources/text", first.base),
+        Some(json!({"title": "FAQ", "content": "# Opening hours\n\nOur shop in Lyon is open Monday to Friday from 9am to 6pm. On Saturdays we open from 10am to 4pm.\n\n# Returns\n\nYou can return any unused item within 30 days of delivery for a full refund. Refunds are paid to the original card within 5 business days.\n\n# Shipping\n\nWe ship to every country in the European Union. Standard delivery takes 3 to 5 working days."})),
+    )
+    .await;
+
+    // The kill comes after a random number of responses (SITECHAT_TEST_KILL_AFTER repeats a run).
+    let kill_after = std::env::var("SITECHAT_TEST_KILL_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos() as usize;
+            1 + nanos % (CHATS / 2)
+        });
+    let child = std::sync::Arc::new(std::sync::Mutex::new(first.child));
+    let killer = child.clone();
+    let started = Instant::now();
+    let before = keyed_chats(&first.base, &bot, move |arrived| {
+        if arrived == kill_after {
+            // SIGKILL: no graceful anything; the requests in flight die with the server.
+            let mut child = killer.lock().unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    })
+    .await;
+    assert!(
+        child.lock().unwrap().try_wait().unwrap().is_some(),
+        "the server was killed before all {CHATS} responses came"
+    );
+    let answered = before.iter().filter(|r| r.is_ok()).count();
+    assert!(answered < CHATS, "some requests were cut off by the kill");
+
+    let second = start(dir.path());
+    let stored = transcripts(&second.base, &bot).await;
+    let visitor_ids: std::collections::HashSet<String> = stored
+        .iter()
+        .flatten()
+        .filter(|(_, role, _)| role == "visitor")
+        .map(|(id, _, _)| id.clone())
+        .collect();
+    let unanswered = stored.iter().filter(|c| c.len() == 1).count();
+
+    let after = keyed_chats(&second.base, &bot, |_| {}).await;
+    let mut replayed = 0;
+    let mut finished = 0;
+    for (i, result) in after.iter().enumerate() {
+        let (was_replayed, body) = result.as_ref().unwrap_or_else(|e| panic!("retry {i}: {e}"));
+        assert!(body["reply"].is_string(), "retry {i}: {body}");
+        if *was_replayed {
+            replayed += 1;
+        } else if visitor_ids.contains(body["visitor_message_id"].as_str().unwrap()) {
+            finished += 1;
+        }
+    }
+    println!(
+        "killed after {answered} of {CHATS} responses (kill_after = {kill_after}): {} messages were stored, \
+         {unanswered} of them without a reply; on retry {replayed} were replayed, {finished} finished \
+         a stored message, {} ran anew ({:.1} s)",
+        visitor_ids.len(),
+        CHATS - replayed - finished,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        replayed, answered,
+        "every response that arrived is replayed"
+    );
+
+    // Every text once, each with exactly one reply (one conversation each).
+    let transcripts = transcripts(&second.base, &bot).await;
+    let mut texts: Vec<String> = transcripts
+        .iter()
+        .flatten()
+        .filter(|(_, role, _)| role == "visitor")
+        .map(|(_, _, text)| text.clone())
+        .collect();
+    texts.sort();
+    let stored_texts = texts.len();
+    texts.dedup();
+    let duplicates = stored_texts - texts.len();
+    let missing = (0..CHATS)
+        .filter(|&i| texts.binary_search(&question(i)).is_err())
+        .count();
+    let not_one_reply = transcripts
+        .iter()
+        .filter(|c| {
+            c.iter()
+                .map(|(_, role, _)| role.as_str())
+                .collect::<Vec<_>>()
+                != ["visitor", "bot"]
+        })
+        .count();
+    println!(
+        "after the retries: {stored_texts} texts stored, {duplicates} of them duplicates, \
+         {missing} texts missing; {not_one_reply} of {} conversations without exactly one visitor \
+         message and one reply",
+        transcripts.len()
+    );
+    assert_eq!(duplicates, 0, "every text stored exactly once");
+    assert_eq!(missing, 0, "every text stored");
+    assert_eq!(not_one_reply, 0, "each text with exactly one reply");
+    let mut second = second;
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
 }

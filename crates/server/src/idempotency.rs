@@ -1,5 +1,5 @@
 //! `Idempotency-Key`: a POST retried with the same key gets the first response back, and nothing
-//! is written twice.
+//! is written twice — even when the server was killed while it handled the first request.
 //!
 //! The first successful (2xx) response to a key is stored with a fingerprint of the request
 //! (method, path and body). A retry with the same key and the same request replays it, marked
@@ -7,11 +7,21 @@
 //! is a client bug. Requests with the same key are serialised, so two concurrent retries cannot
 //! both run. Keys are per account.
 //!
+//! A request that stores a visitor message (any chat path, native or dialect) records its key,
+//! as *pending* on that message, in the transaction that stores the message: the key is taken by
+//! the chat service from the request's [`Claim`]. A retry that finds a pending key does not store
+//! the message again: it finishes it — answers it if it has no reply yet, or returns the reply it
+//! has — and that response is remembered. So a request that was accepted and then lost (the
+//! server died, or answering failed with an error) is completed by its retry, never duplicated,
+//! and an error after the message was stored never blocks a correct retry.
+//!
 //! A streamed response (`text/event-stream`) goes to the client as it comes and is remembered
 //! when it ends, with its content type, so a retry replays the same events. A stream the client
-//! abandons before its end is not remembered: a retry then runs again.
+//! abandons before its end, or that ends with an `error` event, is not remembered: a retry then
+//! finishes the stored message (and streams the reply) instead.
 
 use std::{
+    cell::RefCell,
     collections::HashMap,
     sync::{Arc, Mutex},
 };
@@ -27,9 +37,31 @@ use sha2::{Digest, Sha256};
 
 use futures_util::StreamExt;
 use sitechat_core::AccountId;
-use sitechat_store::RememberedResponse;
+use sitechat_core::MessageId;
+use sitechat_store::{KeyState, KeyedRequest, RememberedResponse};
 
 use crate::{auth::Caller, error::ApiError, state::AppState};
+
+/// What a keyed request lets the service that stores its visitor message do.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// The key is unused: record it, pending, with the visitor message the request stores.
+    Fresh(KeyedRequest),
+    /// An earlier attempt stored this visitor message and did not finish: finish it instead of
+    /// storing the text again.
+    Resume(MessageId),
+}
+
+tokio::task_local! {
+    /// The claim of the keyed request being handled, until a service takes it.
+    static CLAIM: RefCell<Option<Claim>>;
+}
+
+/// Takes the claim of the keyed request being handled (once: a second visitor message in the
+/// same request is stored without it). `None` outside a keyed request.
+pub fn take_claim() -> Option<Claim> {
+    CLAIM.try_with(|c| c.borrow_mut().take()).ok().flatten()
+}
 
 /// Per-key locks of requests in flight.
 #[derive(Default)]
@@ -78,13 +110,7 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             .into_response()
         }
     };
-    let mut hasher = Sha256::new();
-    hasher.update(parts.method.as_str());
-    hasher.update(b" ");
-    hasher.update(parts.uri.path());
-    hasher.update(b"\n");
-    hasher.update(&bytes);
-    let fingerprint = hex::encode(hasher.finalize());
+    let fingerprint = fingerprint(&parts.method, parts.uri.path(), &bytes);
 
     let lock = state
         .idempotency
@@ -92,19 +118,10 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     // Held until the response is remembered (for a stream: until it ends), so a concurrent retry
     // waits and then replays it.
     let held = lock.lock_owned().await;
-    match state
-        .store
-        .idempotent_response(&caller.account.id, &key)
-        .await
-    {
-        Ok(Some(first)) => {
+    let claim = match state.store.idempotency_key(&caller.account.id, &key).await {
+        Ok(Some(KeyState::Done(first))) => {
             if first.fingerprint != fingerprint {
-                return ApiError::InvalidRequest {
-                    message: "this Idempotency-Key was already used with a different request; use a new key for a new request".to_owned(),
-                    details: None,
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                }
-                .into_response();
+                return reused_key();
             }
             let mut response = Response::new(Body::from(first.body));
             *response.status_mut() = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
@@ -116,11 +133,26 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }
-        Ok(None) => {}
+        Ok(Some(KeyState::Pending {
+            fingerprint: first,
+            message,
+        })) => {
+            if first != fingerprint {
+                return reused_key();
+            }
+            Claim::Resume(message)
+        }
+        Ok(None) => Claim::Fresh(KeyedRequest {
+            key: key.clone(),
+            fingerprint: fingerprint.clone(),
+        }),
         Err(e) => return ApiError::from(e).into_response(),
-    }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
+    };
+    let response = CLAIM
+        .scope(
+            RefCell::new(Some(claim)),
+            next.run(Request::from_parts(parts, Body::from(bytes))),
+        )
         .await;
     if !response.status().is_success() {
         return response;
@@ -153,7 +185,10 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         });
         let end = futures_util::stream::once(async move {
             let body = std::mem::take(&mut *seen.lock().unwrap_or_else(|p| p.into_inner()));
-            store(&state, &account, &key, &remember(&body)).await;
+            // A stream that ended in an error is not the answer: a retry finishes the message.
+            if !ends_in_error(&body) {
+                store(&state, &account, &key, &remember(&body)).await;
+            }
             drop(held);
             Ok(axum::body::Bytes::new())
         });
@@ -170,8 +205,56 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// What identifies a request for its key: its method, path and body, hashed.
+pub fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_str());
+    hasher.update(b" ");
+    hasher.update(path);
+    hasher.update(b"\n");
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
+fn reused_key() -> Response {
+    ApiError::InvalidRequest {
+        message: "this Idempotency-Key was already used with a different request; use a new key for a new request".to_owned(),
+        details: None,
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+    }
+    .into_response()
+}
+
+/// Whether a server-sent event stream's last event is an `error`.
+fn ends_in_error(stream: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stream);
+    text.split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .last()
+        .is_some_and(|last| {
+            last.lines()
+                .any(|line| line.strip_prefix("event:").map(str::trim) == Some("error"))
+        })
+}
+
 async fn store(state: &AppState, account: &AccountId, key: &str, response: &RememberedResponse) {
     if let Err(e) = state.store.remember_response(account, key, response).await {
         tracing::error!(error = %e, "could not remember an idempotent response");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ends_in_error;
+
+    #[test]
+    fn a_stream_is_known_to_end_in_an_error_by_its_last_event() {
+        assert!(ends_in_error(
+            b"event: delta\ndata: {}\n\nevent: error\ndata: {}\n\n"
+        ));
+        assert!(!ends_in_error(
+            b"event: error\ndata: {}\n\nevent: done\ndata: {}\n\n"
+        ));
+        assert!(!ends_in_error(b""));
     }
 }

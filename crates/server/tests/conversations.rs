@@ -533,6 +533,286 @@ async fn an_idempotent_retry_returns_the_first_result_and_writes_nothing() {
     );
 }
 
+/// A keyed chat request as the server leaves it when it dies after storing the visitor's message:
+/// the message with its key pending (and the bot's reply, when `answer` is given), written as the
+/// chat service writes them. Returns the visitor message's id.
+async fn interrupted(
+    app: &TestApp,
+    bot: &str,
+    body: &Value,
+    idem: &str,
+    answer: Option<&str>,
+) -> String {
+    use sitechat_core::{AccountId, BotId};
+    use sitechat_store::{BotReply, KeyedRequest, NewConversation, NewMessage, StartConversation};
+
+    let account = app.get("/v1/account", &app.admin_key).await;
+    let account = AccountId::from_trusted(account.body["id"].as_str().unwrap().to_owned());
+    let store = sitechat_store::Store::open(&app.data_dir.join("sitechat.db"))
+        .await
+        .unwrap();
+    let fingerprint = sitechat_server::idempotency::fingerprint(
+        &reqwest::Method::POST,
+        &format!("/v1/bots/{bot}/chat"),
+        &serde_json::to_vec(body).unwrap(),
+    );
+    let (conversation, message, _) = store
+        .record_visitor_message(
+            &account,
+            &BotId::from_trusted(bot.to_owned()),
+            StartConversation::New(NewConversation {
+                channel: "api".to_owned(),
+                ..NewConversation::default()
+            }),
+            body["message"].as_str().unwrap().to_owned(),
+            None,
+            Some(&KeyedRequest {
+                key: idem.to_owned(),
+                fingerprint,
+            }),
+        )
+        .await
+        .unwrap();
+    if let Some(answer) = answer {
+        let stored = store
+            .append_bot_message(
+                &account,
+                &conversation.id,
+                &message.id,
+                NewMessage::text(sitechat_core::model::Role::Bot, answer),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(stored, BotReply::Stored(_)));
+    }
+    store.close().await;
+    message.id.as_str().to_owned()
+}
+
+/// Sends a chat request with an `Idempotency-Key`, its body as `serde_json` writes it.
+async fn keyed_chat(app: &TestApp, bot: &str, body: &Value, idem: &str) -> common::Response {
+    let response = app
+        .client
+        .post(format!("{}/v1/bots/{bot}/chat", app.base))
+        .bearer_auth(&app.admin_key)
+        .header("Idempotency-Key", idem)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(response).await
+}
+
+/// The messages of the conversations of a bot, as (role, text), conversation by conversation.
+async fn transcripts(app: &TestApp, bot: &str) -> Vec<Vec<(String, String)>> {
+    let list = app
+        .get(
+            &format!("/v1/conversations?bot_id={bot}&limit=100"),
+            &app.admin_key,
+        )
+        .await;
+    let mut all = Vec::new();
+    for c in list.body["data"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let messages = app
+            .get(
+                &format!("/v1/conversations/{id}/messages?limit=100"),
+                &app.admin_key,
+            )
+            .await;
+        all.push(
+            messages.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        m["role"].as_str().unwrap().to_owned(),
+                        m["text"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect(),
+        );
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_retry_answers_the_message_its_interrupted_first_attempt_stored() {
+    let app = TestApp::start().await;
+    let bot = shop(&app).await;
+    let body = json!({"message": "When are you open on Saturdays?"});
+    let stored = interrupted(&app, &bot, &body, "crash-1", None).await;
+
+    let retry = keyed_chat(&app, &bot, &body, "crash-1").await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text);
+    assert!(retry.headers.get("idempotent-replayed").is_none());
+    assert_eq!(
+        retry.body["visitor_message_id"],
+        stored.as_str(),
+        "the stored message, not a new one"
+    );
+    assert!(
+        retry.body["reply"]
+            .as_str()
+            .unwrap()
+            .contains("10am to 4pm"),
+        "{}",
+        retry.text
+    );
+    assert_eq!(
+        transcripts(&app, &bot).await,
+        vec![vec![
+            (
+                "visitor".to_owned(),
+                "When are you open on Saturdays?".to_owned()
+            ),
+            (
+                "bot".to_owned(),
+                retry.body["reply"].as_str().unwrap().to_owned()
+            ),
+        ]],
+        "the text once, with one reply"
+    );
+
+    // From now on the key replays that response; another request with it is refused.
+    let again = keyed_chat(&app, &bot, &body, "crash-1").await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body, retry.body);
+    let other = keyed_chat(
+        &app,
+        &bot,
+        &json!({"message": "Is delivery free?"}),
+        "crash-1",
+    )
+    .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text
+    );
+    assert_eq!(transcripts(&app, &bot).await.concat().len(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_returns_the_reply_its_interrupted_first_attempt_stored() {
+    let app = TestApp::start().await;
+    let bot = shop(&app).await;
+    let body = json!({"message": "Is delivery free?", "contact_id": "v-9"});
+    let stored = interrupted(&app, &bot, &body, "crash-2", Some("Free over 50 euros.")).await;
+    // A different request cannot take the key over while it is pending either.
+    let other = keyed_chat(
+        &app,
+        &bot,
+        &json!({"message": "Is delivery free?"}),
+        "crash-2",
+    )
+    .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text
+    );
+
+    let retry = keyed_chat(&app, &bot, &body, "crash-2").await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text);
+    assert_eq!(retry.body["visitor_message_id"], stored.as_str());
+    assert_eq!(retry.body["reply"], "Free over 50 euros.");
+    assert_eq!(
+        transcripts(&app, &bot).await.concat().len(),
+        2,
+        "nothing answered twice"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_streamed_request_is_finished_by_its_streamed_retry() {
+    let app = TestApp::start().await;
+    let bot = shop(&app).await;
+    let body = json!({"message": "When are you open on Saturdays?", "stream": true});
+    let stored = interrupted(&app, &bot, &body, "crash-3", None).await;
+
+    let retry = keyed_chat(&app, &bot, &body, "crash-3").await;
+    assert_eq!(retry.status, StatusCode::OK);
+    let events = common::events(&retry.text);
+    let (last, deltas) = events.split_last().unwrap();
+    assert_eq!(last.0, "done", "{events:?}");
+    assert_eq!(last.1["visitor_message_id"], stored.as_str());
+    let streamed: String = deltas
+        .iter()
+        .map(|(_, d)| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(streamed, last.1["reply"].as_str().unwrap());
+    assert!(streamed.contains("10am to 4pm"), "{streamed}");
+    assert_eq!(transcripts(&app, &bot).await.concat().len(), 2);
+
+    // A reply that was stored before the crash is streamed back as it is.
+    let body = json!({"message": "Is delivery free?", "stream": true});
+    interrupted(&app, &bot, &body, "crash-4", Some("Free over 50 euros.")).await;
+    let retry = keyed_chat(&app, &bot, &body, "crash-4").await;
+    let events = common::events(&retry.text);
+    assert_eq!(
+        events.last().unwrap().1["reply"],
+        "Free over 50 euros.",
+        "{events:?}"
+    );
+    assert_eq!(transcripts(&app, &bot).await.concat().len(), 4);
+}
+
+#[tokio::test]
+async fn an_interrupted_async_request_gets_one_reply_after_its_retry() {
+    let app = TestApp::start().await;
+    let bot = shop(&app).await;
+    let body = json!({"message": "When are you open on Saturdays?", "async": true});
+    let stored = interrupted(&app, &bot, &body, "crash-5", None).await;
+    let retry = keyed_chat(&app, &bot, &body, "crash-5").await;
+    assert_eq!(retry.status, StatusCode::ACCEPTED, "{}", retry.text);
+    assert_eq!(retry.body["visitor_message_id"], stored.as_str());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let all = transcripts(&app, &bot).await.concat();
+        if all.len() == 2 {
+            assert_eq!(all[1].0, "bot");
+            break;
+        }
+        assert!(all.len() < 2, "{all:?}");
+        assert!(tokio::time::Instant::now() < deadline, "no reply came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_store_one_message_and_one_reply() {
+    let app = Arc::new(TestApp::start().await);
+    let bot = shop(&app).await;
+    let body = json!({"message": "Can I return an item?"});
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (app, bot, body) = (app.clone(), bot.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            keyed_chat(&app, &bot, &body, "same").await
+        }));
+    }
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.unwrap());
+    }
+    assert!(responses.iter().all(|r| r.status == StatusCode::OK));
+    assert!(responses.iter().all(|r| r.body == responses[0].body));
+    let replayed = responses
+        .iter()
+        .filter(|r| r.headers.get("idempotent-replayed").is_some())
+        .count();
+    assert_eq!(
+        replayed, 7,
+        "one ran, the others waited and got its response"
+    );
+    assert_eq!(transcripts(&app, &bot).await.concat().len(), 2);
+}
+
 #[tokio::test]
 async fn delivery_statuses_unread_counts_state_and_feedback() {
     let app = TestApp::start().await;

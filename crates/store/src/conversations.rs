@@ -14,6 +14,27 @@ use time::OffsetDateTime;
 
 use crate::{error::StoreError, events, page_of, Page, PageRequest, Result, Store};
 
+/// A request that carries an `Idempotency-Key`: the key, and what identifies the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyedRequest {
+    pub key: String,
+    /// What identifies the request (its method, path and body, hashed).
+    pub fingerprint: String,
+}
+
+/// What an idempotency key has recorded so far.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyState {
+    /// The request ended: its response, to replay.
+    Done(RememberedResponse),
+    /// The request stored its visitor message and did not finish (the server stopped, or the
+    /// answer failed): a retry finishes that message.
+    Pending {
+        fingerprint: String,
+        message: MessageId,
+    },
+}
+
 /// The first successful response to a request with an idempotency key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RememberedResponse {
@@ -103,6 +124,18 @@ pub struct LeadFilter {
 pub struct StoredReply {
     pub message: Message,
     pub fallback_streak: i64,
+}
+
+/// What became of a bot reply given to the store.
+#[derive(Debug, Clone)]
+pub enum BotReply {
+    /// Stored: the visitor message's answer.
+    Stored(StoredReply),
+    /// The visitor message was answered already (by an earlier attempt): that answer, and
+    /// nothing stored.
+    Existing(Message),
+    /// A human owns the conversation: nothing stored, the bot stays silent.
+    Silent,
 }
 
 const CONVERSATION_COLUMNS: &str =
@@ -419,8 +452,10 @@ impl Store {
     }
 
     /// Stores a visitor's message, starting its conversation first when needed, in one
-    /// transaction with its events. Returns the conversation (as it is after the message), the
-    /// message, and whether the conversation was started by it.
+    /// transaction with its events — and with the request's idempotency key, as pending on this
+    /// message, when it carries one (a key already bound to another stored message is a
+    /// conflict, and nothing is stored). Returns the conversation (as it is after the message),
+    /// the message, and whether the conversation was started by it.
     pub async fn record_visitor_message(
         &self,
         account: &AccountId,
@@ -428,6 +463,7 @@ impl Store {
         target: StartConversation,
         text: String,
         connection: Option<&str>,
+        keyed: Option<&KeyedRequest>,
     ) -> Result<(Conversation, Message, bool)> {
         let mut tx = self.begin_write().await?;
         owned_bot(&mut tx, account, bot).await?;
@@ -457,6 +493,28 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(keyed) = keyed {
+            // A key whose message is gone (its conversation was deleted) is free again.
+            let bound = sqlx::query(
+                "INSERT INTO idempotency_keys (account_id, key, fingerprint, message_id, created_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (account_id, key) DO UPDATE
+                 SET fingerprint = excluded.fingerprint, message_id = excluded.message_id, created_at = excluded.created_at
+                 WHERE idempotency_keys.response IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = idempotency_keys.message_id)",
+            )
+            .bind(account.as_str())
+            .bind(&keyed.key)
+            .bind(&keyed.fingerprint)
+            .bind(message.id.as_str())
+            .bind(message.created_at)
+            .execute(&mut *tx)
+            .await?;
+            if bound.rows_affected() == 0 {
+                return Err(StoreError::Conflict(
+                    "this Idempotency-Key was already used by another request; use a new key for a new request".to_owned(),
+                ));
+            }
+        }
         let conversation = load_conversation(&mut tx, &id).await?;
         events::append(
             &mut tx,
@@ -471,22 +529,36 @@ impl Store {
         Ok((conversation, message, started))
     }
 
-    /// Stores the bot's reply — only if the bot still owns the conversation (an agent may have
-    /// taken over while the answer was composed; the reply is then dropped and `None` returned).
-    /// Keeps the conversation's run of consecutive fallbacks.
+    /// Stores the bot's reply to a visitor message — only if the bot still owns the conversation
+    /// (an agent may have taken over while the answer was composed: the reply is then dropped),
+    /// and only if the message has no reply yet (an earlier attempt answered it: that answer is
+    /// returned). Keeps the conversation's run of consecutive fallbacks.
     pub async fn append_bot_message(
         &self,
         account: &AccountId,
         conversation: &ConversationId,
+        reply_to: &MessageId,
         new: NewMessage,
-    ) -> Result<Option<StoredReply>> {
+    ) -> Result<BotReply> {
         let mut tx = self.begin_write().await?;
         let current = conversation_of(&mut tx, account, conversation).await?;
+        if let Some(row) = sqlx::query("SELECT * FROM messages WHERE reply_to = ?")
+            .bind(reply_to.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok(BotReply::Existing(message_from_row(&row)?));
+        }
         if !current.status.bot_answers() {
-            return Ok(None);
+            return Ok(BotReply::Silent);
         }
         let fallback = new.outcome == Some(Outcome::Fallback);
         let message = insert_message(&mut tx, conversation, new).await?;
+        sqlx::query("UPDATE messages SET reply_to = ? WHERE id = ?")
+            .bind(reply_to.as_str())
+            .bind(message.id.as_str())
+            .execute(&mut *tx)
+            .await?;
         let streak: i64 = sqlx::query_scalar(
             "UPDATE conversations SET fallback_streak = CASE WHEN ? THEN fallback_streak + 1 ELSE 0 END WHERE id = ?
              RETURNING fallback_streak",
@@ -505,10 +577,27 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Some(StoredReply {
+        Ok(BotReply::Stored(StoredReply {
             message,
             fallback_streak: streak,
         }))
+    }
+
+    /// The bot's reply to a visitor message, if it has one.
+    pub async fn reply_to(
+        &self,
+        account: &AccountId,
+        visitor_message: &MessageId,
+    ) -> Result<Option<Message>> {
+        let row = sqlx::query(
+            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN bots b ON b.id = c.bot_id
+             WHERE m.reply_to = ? AND b.account_id = ?",
+        )
+        .bind(visitor_message.as_str())
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
     }
 
     /// Stores an agent's (or a system) message. An agent writes only in a conversation an agent
@@ -1138,29 +1227,46 @@ impl Store {
             .transpose()
     }
 
-    /// The response first given to a request with this idempotency key, if any.
-    pub async fn idempotent_response(
+    /// What a request with this idempotency key recorded: its response, or the visitor message
+    /// it stored without finishing. `None` when the key is unused, or bound to a message that no
+    /// longer exists.
+    pub async fn idempotency_key(
         &self,
         account: &AccountId,
         key: &str,
-    ) -> Result<Option<RememberedResponse>> {
-        let row = sqlx::query("SELECT fingerprint, status, content_type, response FROM idempotency_keys WHERE account_id = ? AND key = ?")
-            .bind(account.as_str())
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(RememberedResponse {
-                fingerprint: r.try_get("fingerprint")?,
-                status: r.try_get::<i64, _>("status")? as u16,
-                content_type: r.try_get("content_type")?,
-                body: r.try_get("response")?,
-            })
-        })
-        .transpose()
+    ) -> Result<Option<KeyState>> {
+        let row = sqlx::query(
+            "SELECT k.fingerprint, k.status, k.content_type, k.response, m.id AS message_id
+             FROM idempotency_keys k LEFT JOIN messages m ON m.id = k.message_id
+             WHERE k.account_id = ? AND k.key = ?",
+        )
+        .bind(account.as_str())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let fingerprint: String = r.try_get("fingerprint")?;
+        let status: Option<i64> = r.try_get("status")?;
+        let response: Option<String> = r.try_get("response")?;
+        if let (Some(status), Some(body)) = (status, response) {
+            return Ok(Some(KeyState::Done(RememberedResponse {
+                fingerprint,
+                status: status as u16,
+                content_type: r
+                    .try_get::<Option<String>, _>("content_type")?
+                    .unwrap_or_else(|| "application/json".to_owned()),
+                body,
+            })));
+        }
+        Ok(r.try_get::<Option<String>, _>("message_id")?
+            .map(|id| KeyState::Pending {
+                fingerprint,
+                message: MessageId::from_trusted(id),
+            }))
     }
 
-    /// Remembers the response to a request with an idempotency key (the first one wins).
+    /// Remembers the response to a request with an idempotency key, on the key's pending row
+    /// when the request stored a message (the first response wins).
     pub async fn remember_response(
         &self,
         account: &AccountId,
@@ -1169,7 +1275,9 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, content_type, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT (account_id, key) DO UPDATE
+             SET status = excluded.status, content_type = excluded.content_type, response = excluded.response
+             WHERE idempotency_keys.response IS NULL AND idempotency_keys.fingerprint = excluded.fingerprint",
         )
         .bind(account.as_str())
         .bind(key)
@@ -1209,6 +1317,160 @@ fn lead_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Lead> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
+
+    fn keyed(key: &str, fingerprint: &str) -> KeyedRequest {
+        KeyedRequest {
+            key: key.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+        }
+    }
+
+    fn answer(text: &str) -> NewMessage {
+        NewMessage::text(Role::Bot, text)
+    }
+
+    async fn visitor(
+        store: &Store,
+        account: &AccountId,
+        bot: &BotId,
+        text: &str,
+        key: Option<&KeyedRequest>,
+    ) -> Result<(Conversation, Message, bool)> {
+        store
+            .record_visitor_message(
+                account,
+                bot,
+                StartConversation::New(NewConversation {
+                    channel: "api".into(),
+                    ..NewConversation::default()
+                }),
+                text.to_owned(),
+                None,
+                key,
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_key_is_pending_on_its_message_until_its_response_is_remembered() {
+        let (store, _dir, account) = testing::store().await;
+        let bot = testing::bot(&store, &account).await;
+        assert_eq!(store.idempotency_key(&account, "k1").await.unwrap(), None);
+        let (_, message, _) = visitor(&store, &account, &bot, "hello", Some(&keyed("k1", "f1")))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.idempotency_key(&account, "k1").await.unwrap(),
+            Some(KeyState::Pending {
+                fingerprint: "f1".into(),
+                message: message.id.clone()
+            })
+        );
+        let response = RememberedResponse {
+            fingerprint: "f1".into(),
+            status: 200,
+            content_type: "application/json".into(),
+            body: "{}".into(),
+        };
+        store
+            .remember_response(&account, "k1", &response)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.idempotency_key(&account, "k1").await.unwrap(),
+            Some(KeyState::Done(response.clone()))
+        );
+        // The first response wins.
+        let later = RememberedResponse {
+            body: "{\"later\": true}".into(),
+            ..response.clone()
+        };
+        store
+            .remember_response(&account, "k1", &later)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.idempotency_key(&account, "k1").await.unwrap(),
+            Some(KeyState::Done(response))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_bound_to_a_stored_message_stores_nothing_more() {
+        let (store, _dir, account) = testing::store().await;
+        let bot = testing::bot(&store, &account).await;
+        visitor(&store, &account, &bot, "hello", Some(&keyed("k1", "f1")))
+            .await
+            .unwrap();
+        let again = visitor(&store, &account, &bot, "hello", Some(&keyed("k1", "f1"))).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let conversations = store
+            .list_conversations(
+                &account,
+                &ConversationFilter::default(),
+                PageRequest {
+                    limit: 50,
+                    after: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            conversations.items.len(),
+            1,
+            "the second message was rolled back"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_visitor_message_gets_one_reply_however_often_it_is_answered() {
+        let (store, _dir, account) = testing::store().await;
+        let bot = testing::bot(&store, &account).await;
+        let (conversation, message, _) = visitor(&store, &account, &bot, "hello", None)
+            .await
+            .unwrap();
+        assert!(store
+            .reply_to(&account, &message.id)
+            .await
+            .unwrap()
+            .is_none());
+        let BotReply::Stored(first) = store
+            .append_bot_message(&account, &conversation.id, &message.id, answer("first"))
+            .await
+            .unwrap()
+        else {
+            panic!("the first answer is stored");
+        };
+        let second = store
+            .append_bot_message(&account, &conversation.id, &message.id, answer("second"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&second, BotReply::Existing(m) if m.id == first.message.id && m.text == "first"),
+            "{second:?}"
+        );
+        assert_eq!(
+            store
+                .reply_to(&account, &message.id)
+                .await
+                .unwrap()
+                .map(|m| m.id),
+            Some(first.message.id)
+        );
+        let all = store
+            .list_messages(
+                &account,
+                &conversation.id,
+                PageRequest {
+                    limit: 50,
+                    after: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.items.len(), 2);
+    }
 
     #[test]
     fn variables_merge_per_scope() {

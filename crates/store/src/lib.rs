@@ -30,8 +30,8 @@ use sqlx::sqlite::{
 pub use accounts::{KeyRecord, NewKey};
 pub use bots::{BotPatch, NewBot};
 pub use conversations::{
-    ContactInput, ConversationFilter, LeadFilter, NewConversation, NewMessage, RememberedResponse,
-    StartConversation, StoredReply,
+    BotReply, ContactInput, ConversationFilter, KeyState, KeyedRequest, LeadFilter,
+    NewConversation, NewMessage, RememberedResponse, StartConversation, StoredReply,
 };
 pub use dialects::{Analytics, ClientMessage, ClientWindow, Exchange, SessionSummary};
 pub use error::StoreError;

@@ -6,7 +6,12 @@
 //!
 //! The visitor's message is committed before the answer is composed, so a failure while answering
 //! never loses what the visitor said; the reply is stored only if the bot still owns the
-//! conversation at that moment, so the bot never speaks over an agent.
+//! conversation at that moment, so the bot never speaks over an agent. A visitor message gets at
+//! most one reply: whoever answers it second (a retry, a rerun reply job) gets the first answer.
+//!
+//! A request with an `Idempotency-Key` records the key with the visitor message, in the same
+//! transaction; its retry after a crash finishes that message instead of storing it again (see
+//! [`crate::idempotency`]).
 
 use serde_json::json;
 use sitechat_answer::intents::{self, Intent};
@@ -21,12 +26,14 @@ use sitechat_core::{
     AccountId, BotId, ConversationId, Scope,
 };
 use sitechat_store::{
-    ClaimedJob, ContactInput, NewConversation, NewMessage, Page, PageRequest, StartConversation,
+    BotReply, ClaimedJob, ContactInput, NewConversation, NewMessage, Page, PageRequest,
+    StartConversation,
 };
 
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
+    idempotency::Claim,
     services::{blocking, embeddings},
     state::AppState,
 };
@@ -132,7 +139,15 @@ pub async fn send_async(
     input: VisitorMessage,
 ) -> ApiResult<Reply> {
     let accepted = accept(state, caller, input).await?;
-    if accepted.reply.conversation.status.bot_answers() {
+    let answered = accepted.resumed
+        && state
+            .store
+            .reply_to(&caller.account.id, &accepted.reply.visitor_message.id)
+            .await?
+            .is_some();
+    if accepted.reply.conversation.status.bot_answers() && !answered {
+        // A resumed request may enqueue a second job for the message: the message still gets
+        // one reply.
         let params = json!({"conversation_id": accepted.reply.conversation.id, "message_id": accepted.reply.visitor_message.id});
         state
             .store
@@ -148,13 +163,22 @@ pub struct Accepted {
     bot: Bot,
     text: String,
     reply: Reply,
+    /// Stored by an earlier attempt, which may have answered it already.
+    resumed: bool,
 }
 
-/// Checks, counts and stores a visitor message (with any contact details it carries).
+/// Checks, counts and stores a visitor message (with any contact details it carries). In a
+/// request with an `Idempotency-Key`, the key is stored with the message; when an earlier attempt
+/// with the key stored the message already, that message is taken up again instead.
 async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> ApiResult<Accepted> {
     caller.require(Scope::Chat)?;
     let account = &caller.account.id;
     let bot = state.store.get_bot(account, &input.bot).await?;
+    let keyed = match crate::idempotency::take_claim() {
+        Some(Claim::Resume(message)) => return resume(state, account, bot, &input, &message).await,
+        Some(Claim::Fresh(keyed)) => Some(keyed),
+        None => None,
+    };
     if let Some(id) = &input.conversation {
         // Unknown, foreign or ended conversations are refused before anything is counted or written.
         let conversation = state.store.get_conversation(account, id).await?;
@@ -187,6 +211,7 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
             target,
             text.clone(),
             input.connection.as_deref(),
+            keyed.as_ref(),
         )
         .await?;
     state
@@ -215,7 +240,64 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
         lead,
         started,
     };
-    Ok(Accepted { bot, text, reply })
+    Ok(Accepted {
+        bot,
+        text,
+        reply,
+        resumed: false,
+    })
+}
+
+/// Takes up a visitor message that an earlier attempt of the same request stored: nothing is
+/// counted or stored again (a lead that attempt did not get to record is recorded now).
+async fn resume(
+    state: &AppState,
+    account: &AccountId,
+    bot: Bot,
+    input: &VisitorMessage,
+    message: &sitechat_core::MessageId,
+) -> ApiResult<Accepted> {
+    let visitor_message = state.store.get_message(account, message).await?;
+    let conversation = state
+        .store
+        .get_conversation(account, &visitor_message.conversation_id)
+        .await?;
+    if conversation.bot_id != bot.id || visitor_message.role != Role::Visitor {
+        return Err(ApiError::InvalidRequest {
+            message: "this Idempotency-Key was already used with a different request; use a new key for a new request".to_owned(),
+            details: None,
+            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        });
+    }
+    tracing::info!(conversation = %conversation.id, message = %visitor_message.id, "a retried request finishes its stored message");
+    let text = visitor_message.text.clone();
+    let found =
+        sitechat_answer::leads::extract(&text, bot.settings.region.as_deref().unwrap_or(""));
+    let lead = state
+        .store
+        .capture_lead(
+            account,
+            &conversation.id,
+            found.emails.first().map(String::as_str),
+            found.phones.first().map(String::as_str),
+        )
+        .await?;
+    let reply = Reply {
+        conversation,
+        visitor_message,
+        message: None,
+        outcome: None,
+        confidence: None,
+        sources: Vec::new(),
+        lead,
+        started: input.conversation.is_none(),
+    };
+    Ok(Accepted {
+        bot,
+        text,
+        reply,
+        resumed: true,
+    })
 }
 
 /// Answers a stored visitor message, unless a human owns the conversation.
@@ -503,7 +585,17 @@ async fn respond(
         bot,
         text,
         mut reply,
+        resumed,
     } = accepted;
+    if resumed {
+        if let Some(answer) = state
+            .store
+            .reply_to(account, &reply.visitor_message.id)
+            .await?
+        {
+            return Ok(answered(reply, answer, deltas).await);
+        }
+    }
     if !reply.conversation.status.bot_answers() {
         return Ok(reply);
     }
@@ -650,6 +742,7 @@ async fn respond(
         .append_bot_message(
             account,
             &reply.conversation.id,
+            &reply.visitor_message.id,
             NewMessage {
                 role: Role::Bot,
                 text,
@@ -661,13 +754,25 @@ async fn respond(
             },
         )
         .await?;
-    let Some(stored) = stored else {
-        // An agent took over while the answer was being composed: the bot stays silent.
-        reply.conversation = state
-            .store
-            .get_conversation(account, &reply.conversation.id)
-            .await?;
-        return Ok(reply);
+    let stored = match stored {
+        BotReply::Stored(stored) => stored,
+        BotReply::Existing(answer) => {
+            // Another attempt answered the message meanwhile: its answer stands.
+            if streamed {
+                if let Some(tx) = deltas {
+                    let _ = tx.send(StreamEvent::Reset).await;
+                }
+            }
+            return Ok(answered(reply, answer, deltas).await);
+        }
+        BotReply::Silent => {
+            // An agent took over while the answer was being composed: the bot stays silent.
+            reply.conversation = state
+                .store
+                .get_conversation(account, &reply.conversation.id)
+                .await?;
+            return Ok(reply);
+        }
     };
     if let Some(tx) = deltas.filter(|_| !streamed || streamed_reset) {
         if streamed_reset {
@@ -727,7 +832,29 @@ async fn respond(
     Ok(reply)
 }
 
-/// Runs a `reply` job: answers the visitor message it names.
+/// The reply an earlier attempt stored for the message, as this attempt's (its text streamed in
+/// pieces when the visitor streams).
+async fn answered(
+    mut reply: Reply,
+    answer: Message,
+    deltas: Option<&tokio::sync::mpsc::Sender<StreamEvent>>,
+) -> Reply {
+    if let Some(tx) = deltas {
+        for piece in pieces(&answer.text) {
+            if tx.send(StreamEvent::Delta(piece.to_owned())).await.is_err() {
+                break;
+            }
+        }
+    }
+    reply.outcome = answer.outcome;
+    reply.confidence = answer.confidence;
+    reply.sources = answer.sources.clone();
+    reply.message = Some(answer);
+    reply
+}
+
+/// Runs a `reply` job: answers the visitor message it names (once: a job run again after a
+/// crash finds the reply it stored).
 pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
     let job = claimed.job.id.clone();
     let result: ApiResult<()> = async {
@@ -760,7 +887,18 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
             lead: None,
             started: false,
         };
-        respond(state, account, Accepted { bot, text, reply }, None).await?;
+        respond(
+            state,
+            account,
+            Accepted {
+                bot,
+                text,
+                reply,
+                resumed: true,
+            },
+            None,
+        )
+        .await?;
         Ok(())
     }
     .await;
