@@ -3,15 +3,21 @@
 CARGO ?= cargo
 MODELS_DIR ?= $(HOME)/.cache/sitechat/models
 
-.PHONY: run test bench models lint fmt build eval
+.PHONY: run test fuzz bench models lint fmt build eval
 
 ## Start the server on the embedded default (SQLite and indexes in ./data, http://127.0.0.1:8080).
 run: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) run -p sitechat -- serve
 
-## Run every test: unit tests, integration tests against the real server, doc tests.
+## Run every test: unit tests, integration tests against the real server, doc tests, then about
+## two minutes of API fuzzing (scripts/fuzz.sh; needs python3 with venv and pip).
 test: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) test --workspace
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" FUZZ_PROFILE=short bash scripts/fuzz.sh
+
+## Fuzz the API from its OpenAPI document with schemathesis for about 12 minutes.
+fuzz: models
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" FUZZ_PROFILE=long bash scripts/fuzz.sh
 
 ## Benchmarks: chat against /health over loopback (1,000 and 100,000 passages), crawling a
 ## 2,000-page site against fetching alone, retrieval at 1,000 and 100,000 passages against BM25 alone, embedding throughput, and

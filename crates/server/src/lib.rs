@@ -121,6 +121,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ));
     let (public, public_spec) = routes::health::router().split_for_parts();
     let mut spec = spec;
+    routes::docs::document_shared_errors(&mut spec);
     spec.merge(public_spec);
     let router = authenticated.merge(public).with_state(state);
     (router, spec)

@@ -64,12 +64,20 @@ pub async fn list_contacts(
     )))
 }
 
+/// A bot's contact, by your key for it. The fields of [`ContactBody`] plus the bot, written out
+/// (not flattened) so that the documented schema accepts what the handler accepts.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveContact {
     pub bot_id: String,
-    #[serde(flatten)]
-    pub contact: ContactBody,
+    /// Your own key for the visitor (up to 128 characters), unique per bot.
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Variables by scope: `{"system": {…}, "contact": {…}}`, merged into the contact's.
+    #[schema(value_type = Option<Object>)]
+    pub variables: Option<serde_json::Value>,
 }
 
 /// Creates or updates a bot's contact by your key for it (`external_id`); variables merge by scope.
@@ -82,8 +90,15 @@ pub async fn save_contact(
     ApiJson(body): ApiJson<SaveContact>,
 ) -> ApiResult<Json<Contact>> {
     let bot = BotId::parse(&body.bot_id)?;
+    let contact = ContactBody {
+        external_id: body.external_id,
+        name: body.name,
+        email: body.email,
+        phone: body.phone,
+        variables: body.variables,
+    };
     Ok(Json(
-        conversations::save_contact(&state, &caller, &bot, body.contact.parse()?).await?,
+        conversations::save_contact(&state, &caller, &bot, contact.parse()?).await?,
     ))
 }
 
@@ -145,6 +160,7 @@ pub async fn load_state(
 
 /// Saves the contact's chat state: any JSON document (up to the body limit), stored as is.
 #[utoipa::path(put, path = "/v1/contacts/{id}/state", tag = "contacts",
+    request_body(content = Object, description = "any JSON document"),
     params(("id" = String, Path, description = "Contact id")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("api_key" = [])))]

@@ -7,6 +7,10 @@
 use std::fmt::Write;
 
 use serde_json::Value;
+use utoipa::openapi::{
+    path::{Operation, ParameterIn},
+    ContentBuilder, OpenApi, Ref, ResponseBuilder,
+};
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -40,6 +44,94 @@ fn schema_name(v: &Value) -> String {
             alts.iter().map(schema_name).collect::<Vec<_>>().join(" | ")
         }
         _ => "object".to_owned(),
+    }
+}
+
+/// Documents, on every operation of the authenticated API, the errors that the layers all of
+/// them pass through can answer, next to each handler's own: 401 (no valid key), 403 (the key's
+/// scopes), 429 (the account's rate limit), 400 (a query string, header or body that does not
+/// parse), 404 (an id in the path that cannot exist), 413 and 415 (a body too large, or not
+/// JSON), and 422 on POST (an `Idempotency-Key` reused with a different request).
+pub fn document_shared_errors(spec: &mut OpenApi) {
+    for item in spec.paths.paths.values_mut() {
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.put, false),
+            (&mut item.post, true),
+            (&mut item.patch, false),
+            (&mut item.delete, false),
+        ];
+        for (operation, is_post) in operations {
+            if let Some(operation) = operation.as_mut() {
+                document_operation_errors(operation, is_post);
+            }
+        }
+    }
+}
+
+fn document_operation_errors(operation: &mut Operation, is_post: bool) {
+    let has_parameter = |location: ParameterIn| {
+        operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| p.parameter_in == location)
+    };
+    let has_path = has_parameter(ParameterIn::Path);
+    let has_input = has_parameter(ParameterIn::Query)
+        || has_parameter(ParameterIn::Header)
+        || operation.request_body.is_some();
+    let body_types: Vec<String> = operation
+        .request_body
+        .iter()
+        .flat_map(|b| b.content.keys().cloned())
+        .collect();
+    let mut shared = vec![
+        ("401", "the API key is missing, invalid or revoked"),
+        ("403", "the key's scopes or account do not allow this"),
+        (
+            "429",
+            "the account's rate limit is reached; see `Retry-After`",
+        ),
+    ];
+    if has_input {
+        shared.push((
+            "400",
+            "the request is invalid; the message says what to fix",
+        ));
+    }
+    if has_path {
+        shared.push(("404", "nothing with this id in your account"));
+    }
+    if !body_types.is_empty() {
+        shared.push(("413", "the body is larger than this server accepts"));
+    }
+    if body_types.iter().any(|t| t == "application/json") {
+        shared.push(("415", "the body is not sent as `application/json`"));
+    }
+    if is_post {
+        shared.push((
+            "422",
+            "this `Idempotency-Key` was already used with a different request",
+        ));
+    }
+    for (status, description) in shared {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build()
+                    .into()
+            });
     }
 }
 
