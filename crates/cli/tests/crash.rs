@@ -353,6 +353,7 @@ async fn a_job_running_at_three_kills_fails_as_crashed_the_server() {
     ));
     server.child.kill().unwrap();
     server.child.wait().unwrap();
+}
 
 /// How many keyed chat requests the crash test sends, and how many at a time.
 const CHATS: usize = 100;
