@@ -126,6 +126,10 @@ async fn the_documented_errors_are_the_ones_the_server_answers() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert!(documented(&spec, "/v1/bots/{id}/chat", "post", 422));
+
+    // A streamed reply is a 200 of `text/event-stream`.
+    let content = &spec["paths"]["/v1/bots/{id}/chat"]["post"]["responses"]["200"]["content"];
+    assert!(content.get("text/event-stream").is_some(), "{content}");
 }
 
 #[tokio::test]
