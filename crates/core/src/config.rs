@@ -62,6 +62,9 @@ pub struct Config {
     /// byte-level BPE tokenizer); unset: SmolLM2-135M-Instruct as `make models` unpacks it
     /// under `models_dir`.
     pub local_model: Option<PathBuf>,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <metrics_token>`;
+    /// unset, it is open to anyone who can reach the port.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The default webhook retry schedule.
@@ -159,6 +162,7 @@ impl Default for Config {
             models_dir: None,
             embeddings: true,
             local_model: None,
+            metrics_token: None,
         }
     }
 }
