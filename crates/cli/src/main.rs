@@ -5,7 +5,7 @@
 mod client;
 mod eval;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -154,6 +154,19 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// An error the user fixes (the configuration, an argument): reported as its message alone,
+/// never with a backtrace.
+#[derive(Debug)]
+struct UserError(String);
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}
+
 fn config_of(
     common: &Common,
     bind: Option<String>,
@@ -165,6 +178,24 @@ fn config_of(
             data_dir: common.data_dir.as_ref().map(|p| p.display().to_string()),
         },
     )
+    .map_err(|e| anyhow::Error::new(UserError(format!("{e:#}"))))
+}
+
+/// Prints a failed command's error on stderr and gives the exit code: 2 for an error the user
+/// fixes (configuration, arguments), 1 for any other. Only other errors show their backtrace,
+/// and only when `RUST_BACKTRACE` asks for one.
+fn report(error: &anyhow::Error) -> ExitCode {
+    if error.is::<UserError>() {
+        eprintln!("error: {error:#}");
+        return ExitCode::from(2);
+    }
+    let backtrace = std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0");
+    if backtrace {
+        eprintln!("error: {error:?}");
+    } else {
+        eprintln!("error: {error:#}");
+    }
+    ExitCode::FAILURE
 }
 
 async fn shutdown_signal() {
@@ -191,8 +222,14 @@ async fn shutdown_signal() {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(&error),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { common, bind } => {
             let config = config_of(&common, bind)?;
@@ -240,8 +277,10 @@ async fn main() -> anyhow::Result<()> {
                     let scopes = scopes
                         .iter()
                         .map(|s| {
-                            Scope::parse(s.trim()).with_context(|| {
-                                format!("`{s}` is not a scope (admin, chat, read)")
+                            Scope::parse(s.trim()).ok_or_else(|| {
+                                anyhow::Error::new(UserError(format!(
+                                    "`{s}` is not a scope (admin, chat, read)"
+                                )))
                             })
                         })
                         .collect::<anyhow::Result<Vec<_>>>()?;

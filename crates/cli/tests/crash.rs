@@ -611,3 +611,25 @@ async fn keyed_chat_requests_killed_mid_answer_are_stored_once_with_one_reply_af
     second.child.kill().unwrap();
     second.child.wait().unwrap();
 }
+
+#[test]
+fn a_configuration_error_prints_its_message_alone_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sitechat"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("SITECHAT_NOT_A_SETTING", "1")
+        // Even when backtraces are asked for (as in many shells), a user error is its message.
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: invalid configuration"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not_a_setting"), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}

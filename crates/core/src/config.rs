@@ -65,6 +65,9 @@ pub struct Config {
     /// byte-level BPE tokenizer); unset: SmolLM2-135M-Instruct as `make models` unpacks it
     /// under `models_dir`.
     pub local_model: Option<PathBuf>,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <metrics_token>`;
+    /// unset, it is open to anyone who can reach the port.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The default webhook retry schedule.
@@ -163,6 +166,7 @@ impl Default for Config {
             models_dir: None,
             embeddings: true,
             local_model: None,
+            metrics_token: None,
         }
     }
 }

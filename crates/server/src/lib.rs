@@ -90,6 +90,17 @@ impl Modify for SecurityAddon {
             ),
         );
         components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "the server's `metrics_token` (SITECHAT_METRICS_TOKEN), when one is set",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
@@ -120,6 +131,10 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             auth::require_key,
         ));
     let (public, public_spec) = routes::health::router().split_for_parts();
+    let public = public.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        telemetry::require_metrics_token,
+    ));
     let mut spec = spec;
     routes::docs::document_shared_errors(&mut spec);
     spec.merge(public_spec);
@@ -184,9 +199,11 @@ pub fn app(state: AppState) -> Router {
     if let Some(cors) = cors_layer(&state.config.cors_origins) {
         app = app.layer(cors);
     }
+    // Every error leaves as JSON, whichever layer or extractor of axum refused the request.
     let app = app
         .merge(Router::new().nest("/compat/askia/api", dialects::askia::router(state.clone())))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn(error::json_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             telemetry::record,

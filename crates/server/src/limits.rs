@@ -1,8 +1,10 @@
 //! Per-account hourly request limits (AISA's `X-RateLimit-*` headers) with `governor`.
 //!
 //! One keyed GCRA limiter per plan: an account on a plan with N requests an hour may burst up to N
-//! requests and regains one every 3600/N seconds. `X-RateLimit-Remaining` is the burst left and
-//! `X-RateLimit-Reset` the Unix time at which the full allowance is back.
+//! requests and regains one every 3600/N seconds. `X-RateLimit-Remaining` is the burst left.
+//! `X-RateLimit-Reset` is the Unix time at which the full allowance is back, and on a refusal the
+//! time at which the caller may try again (`Retry-After` seconds from now), so that a client
+//! waiting for either header retries at the same moment.
 
 use std::{
     collections::HashMap,
@@ -25,7 +27,8 @@ use sitechat_core::{AccountId, Plan};
 pub struct RateStatus {
     pub limit: u32,
     pub remaining: u32,
-    /// Unix seconds at which the allowance is full again.
+    /// Unix seconds at which the allowance is full again; when refused, at which the next
+    /// request is allowed (now + `retry_after`).
     pub reset: u64,
     /// Seconds to wait before retrying, when refused.
     pub retry_after: Option<u64>,
@@ -69,13 +72,17 @@ impl<K: Hash + Eq + Clone> Hourly<K> {
                 }
             }
             Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now()).as_secs().max(1);
-                let refill = (f64::from(limit) * per_request).ceil() as u64;
+                // Both rounded up, so that a retry at `reset` or after `retry_after` is allowed.
+                let wait = not_until.wait_time_from(self.clock.now());
+                let at = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    + wait;
                 RateStatus {
                     limit,
                     remaining: 0,
-                    reset: now_unix + refill,
-                    retry_after: Some(wait),
+                    reset: at.as_secs_f64().ceil() as u64,
+                    retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
                 }
             }
         }
@@ -140,6 +147,28 @@ mod tests {
         let refused = limits.check(Plan::Free, &account).unwrap();
         assert_eq!(refused.remaining, 0);
         assert!(refused.retry_after.unwrap() >= 1);
+    }
+
+    #[test]
+    fn a_refusal_resets_when_the_caller_may_retry() {
+        let limits = RateLimits::new(true);
+        let account = AccountId::generate();
+        for _ in 0..100 {
+            limits.check(Plan::Free, &account);
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let refused = limits.check(Plan::Free, &account).unwrap();
+        let wait = refused.retry_after.unwrap();
+        // One request comes back every 36 s on the free plan (100 an hour).
+        assert!((1..=36).contains(&wait), "{wait}");
+        assert!(
+            refused.reset >= now + wait && refused.reset <= now + wait + 1,
+            "reset {} is not now {now} + retry-after {wait}",
+            refused.reset
+        );
     }
 
     #[test]

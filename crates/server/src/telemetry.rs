@@ -5,15 +5,19 @@ use std::time::Instant;
 
 use axum::{
     extract::{MatchedPath, Request, State},
+    http::header,
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use sitechat_core::model::Outcome;
+use subtle::ConstantTimeEq;
 
-use crate::state::AppState;
+use crate::{error::ApiError, state::AppState};
 
 pub struct Metrics {
     registry: Registry,
@@ -149,4 +153,63 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         .with_label_values(&[&method, &route])
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The route of the Prometheus exposition.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// Guards `/metrics` with the configured `metrics_token`: when one is set, the request must carry
+/// `Authorization: Bearer <token>` (401 otherwise); when none is set, `/metrics` is open.
+pub async fn require_metrics_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let guarded = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| p.as_str() == METRICS_PATH);
+    if let (true, Some(token)) = (guarded, &state.config.metrics_token) {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !presented.is_some_and(|given| token_matches(token, given.trim())) {
+            let mut refused = ApiError::Unauthorized(
+                "/metrics needs the header `Authorization: Bearer <metrics_token>` \
+                 (the server's SITECHAT_METRICS_TOKEN)"
+                    .to_owned(),
+            )
+            .into_response();
+            refused.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+            return refused;
+        }
+    }
+    next.run(request).await
+}
+
+/// Compares a presented token with the configured one in constant time (both are hashed first,
+/// so neither their contents nor their lengths show in the time taken).
+fn token_matches(expected: &SecretString, given: &str) -> bool {
+    let expected = Sha256::digest(expected.expose_secret().as_bytes());
+    let given = Sha256::digest(given.as_bytes());
+    expected.ct_eq(&given).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_configured_token_matches() {
+        let token = SecretString::from("metrics-token-0123456789");
+        assert!(token_matches(&token, "metrics-token-0123456789"));
+        assert!(!token_matches(&token, "metrics-token-012345678"));
+        assert!(!token_matches(&token, ""));
+        assert!(!token_matches(&token, "METRICS-TOKEN-0123456789"));
+    }
 }

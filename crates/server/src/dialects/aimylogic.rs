@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
             get(not_read_count),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), channel))
+        .fallback(super::unknown_route)
         .layer(middleware::map_response(errors))
         .with_state(state)
 }

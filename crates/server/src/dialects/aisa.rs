@@ -24,7 +24,7 @@
 //!   `X-Webhook-Signature`.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     middleware,
     routing::{get, post, put},
     Json, Router,
@@ -43,7 +43,7 @@ use super::rfc3339;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
-    extract::ApiJson,
+    extract::{ApiJson, ApiPath, ApiQuery, MaybeJson},
     services::{
         bots,
         chat::{self, VisitorMessage},
@@ -146,7 +146,7 @@ async fn create(
 async fn chatbot(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let bot = bots::get(&state, &caller, &BotId::parse(&id)?).await?;
     let (training_status, estimated_completion) = training_view(&state, &caller, &bot).await?;
@@ -174,17 +174,11 @@ struct RetrainBody {
 async fn retrain(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
+    ApiPath(id): ApiPath<String>,
+    MaybeJson(body): MaybeJson<RetrainBody>,
 ) -> ApiResult<Json<Value>> {
     let id = BotId::parse(&id)?;
-    let body: RetrainBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RetrainBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::invalid(format!("the body is not a valid retrain request: {e}"))
-        })?
-    };
+    let body = body.unwrap_or_default();
     let job = training::start(
         &state,
         &caller,
@@ -275,7 +269,7 @@ struct HistoryQuery {
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
     caller
         .require(Scope::Read)
@@ -338,7 +332,7 @@ fn date(field: &str, value: &str) -> ApiResult<time::Date> {
 async fn analytics(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<AnalyticsQuery>,
+    ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let today = now().date();

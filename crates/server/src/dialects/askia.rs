@@ -24,7 +24,7 @@
 //!   (400, 403, 404, 409, 429 with `Retry-After`, 500).
 
 use axum::{
-    extract::{Path, Request, State},
+    extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -39,7 +39,7 @@ use super::rfc3339;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
-    extract::ApiJson,
+    extract::{ApiJson, ApiPath},
     services::chat::{self, VisitorMessage},
     state::AppState,
 };
@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bots/{id}", get(bot_info).options(preflight))
         .route("/bots/{id}/branding", get(branding).options(preflight))
         .route_layer(middleware::from_fn_with_state(state.clone(), per_ip_limit))
+        .fallback(super::unknown_route)
         .layer(middleware::map_response(errors))
         .layer(middleware::from_fn(cors))
         .with_state(state)
@@ -227,7 +228,7 @@ async fn widget_chat(
 async fn bot_info(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let (_, bot) = public_bot(&state, &headers, &id).await?;
     Ok(Json(json!({
@@ -244,7 +245,7 @@ async fn bot_info(
 async fn branding(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let (_, bot) = public_bot(&state, &headers, &id).await?;
     let b = &bot.settings.branding;

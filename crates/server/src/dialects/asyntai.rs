@@ -17,7 +17,7 @@
 //!   `X-Webhook-Signature` (hex HMAC-SHA256 of the body) beside the Standard Webhooks headers.
 
 use axum::{
-    extract::{Multipart, Path, Query, State},
+    extract::State,
     http::StatusCode,
     middleware,
     response::{IntoResponse, Response},
@@ -38,7 +38,7 @@ use super::rfc3339;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
-    extract::ApiJson,
+    extract::{ApiJson, ApiMultipart, ApiPath, ApiQuery},
     services::{chat, conversations, knowledge},
     state::AppState,
 };
@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ))
+        .fallback(super::unknown_route)
         .layer(middleware::map_response(errors))
         .with_state(state)
 }
@@ -203,7 +204,7 @@ struct HistoryQuery {
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
     let session = q
         .session_id
@@ -250,7 +251,7 @@ struct SessionsQuery {
 async fn sessions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<SessionsQuery>,
+    ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(sitechat_core::Scope::Read)?;
     let limit = limit(q.limit, 20)?;
@@ -294,7 +295,7 @@ struct LeadsQuery {
 async fn leads(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<LeadsQuery>,
+    ApiQuery(q): ApiQuery<LeadsQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = limit(q.limit, 50)?;
     let bot = match website_number(&q.website_id.map(Value::String))? {
@@ -363,7 +364,7 @@ struct KnowledgeQuery {
 async fn list_knowledge(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<KnowledgeQuery>,
+    ApiQuery(q): ApiQuery<KnowledgeQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = limit(q.limit, 50)?;
     let bot = website(&state, &caller, &q.website_id.map(Value::String)).await?;
@@ -437,7 +438,7 @@ async fn add_url(
 async fn add_spreadsheet(
     State(state): State<AppState>,
     caller: Caller,
-    mut multipart: Multipart,
+    ApiMultipart(mut multipart): ApiMultipart,
 ) -> ApiResult<Json<Value>> {
     let mut upload = None;
     let mut website_id = None;
@@ -486,7 +487,7 @@ async fn add_spreadsheet(
 async fn delete_knowledge(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let source = SourceId::parse(&id)?;
     let bots = crate::services::bots::list(
@@ -574,7 +575,7 @@ async fn create_webhook(
 async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let id = sitechat_core::WebhookId::parse(&id)?;
     crate::services::webhooks::delete(&state, &caller, &id).await?;

@@ -16,13 +16,7 @@
 //! - Only `text` messages are supported (400 otherwise). Errors are `{"ok": false, "error":
 //!   {"code", "message"}}` with the native status code.
 
-use axum::{
-    extract::{Path, State},
-    middleware,
-    response::Response,
-    routing::post,
-    Json, Router,
-};
+use axum::{extract::State, middleware, response::Response, routing::post, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sitechat_core::{
@@ -35,7 +29,7 @@ use sitechat_store::ContactInput;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
-    extract::ApiJson,
+    extract::{ApiJson, ApiPath},
     routes::chat::channel,
     services::chat::{self, VisitorMessage},
     state::AppState,
@@ -53,6 +47,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ))
+        .fallback(super::unknown_route)
         .layer(middleware::map_response(errors))
         .with_state(state)
 }
@@ -213,7 +208,7 @@ struct MessageBody {
 async fn message(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<MessageBody>,
 ) -> ApiResult<Json<Value>> {
     let id = ConversationId::parse(&id)?;

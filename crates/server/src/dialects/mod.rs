@@ -39,17 +39,15 @@ impl NativeError {
 }
 
 /// Reads a native error response back into its status, code and message, so that a dialect can
-/// render it in its own shape. Responses that are not native errors are returned untouched.
+/// render it in its own shape. An error response that is not JSON (axum's own rejections, such as
+/// an empty 405) is first made a native error. Responses that are not errors are returned
+/// untouched.
 pub(crate) async fn native_error(response: Response) -> Result<NativeError, Response> {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || !is_json {
+    if !(status.is_client_error() || status.is_server_error()) {
         return Err(response);
     }
+    let response = crate::error::json_error(response, None).await;
     let (parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
         Ok(b) => b,
@@ -68,6 +66,17 @@ pub(crate) async fn native_error(response: Response) -> Result<NativeError, Resp
         }),
         _ => Err(Response::from_parts(parts, Body::from(bytes))),
     }
+}
+
+/// The fallback of a dialect's router: an unknown route under the dialect's prefix is a 404 that
+/// the dialect's error layer renders in its shape.
+pub(crate) async fn unknown_route(request: axum::extract::Request) -> Response {
+    // Nested routers see their path without the prefix; the original URI has it.
+    let path = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| request.uri().path(), |uri| uri.0.path());
+    crate::error::ApiError::not_found(format!("route {} {path}", request.method())).into_response()
 }
 
 /// A JSON response with a status.

@@ -81,7 +81,7 @@ pub struct ChatRequest {
     pub contact: Option<ContactBody>,
     /// The channel of a new conversation: `api` (default), `widget`, `whatsapp`, …
     pub channel: Option<String>,
-    /// Conversation-scoped variables of a new conversation.
+    /// Conversation-scoped variables of a new conversation: a JSON object.
     #[schema(value_type = Option<Object>)]
     pub variables: Option<serde_json::Value>,
     /// Answer with 202 as soon as the message is stored; the reply arrives as a `message.sent`
@@ -96,6 +96,13 @@ pub struct ChatRequest {
 
 impl ChatRequest {
     pub fn parse(self, bot: BotId) -> Result<VisitorMessage, crate::error::ApiError> {
+        if self.variables.as_ref().is_some_and(|v| !v.is_object()) {
+            return Err(ValidationError::new(
+                "variables",
+                "must be a JSON object, e.g. {\"order_id\": \"A-1042\"}",
+            )
+            .into());
+        }
         let mut contact = self.contact.map(ContactBody::parse).transpose()?;
         if let Some(key) = self.contact_id {
             let key = ExternalId::parse("contact_id", &key)?.into_inner();

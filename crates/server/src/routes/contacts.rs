@@ -9,6 +9,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use sitechat_core::{
     model::{Contact, Event, Lead, EVENT_TYPES},
+    validate::ValidationError,
     BotId, ContactId, ConversationId,
 };
 use sitechat_store::{Cursor, EventFilter, LeadFilter, PageRequest};
@@ -158,9 +159,10 @@ pub async fn load_state(
         .ok_or_else(|| ApiError::not_found("saved state"))
 }
 
-/// Saves the contact's chat state: any JSON document (up to the body limit), stored as is.
+/// Saves the contact's chat state: a JSON object (up to the body limit), stored as is. Anything
+/// else (`null`, an array, a string, a number) is refused with 400.
 #[utoipa::path(put, path = "/v1/contacts/{id}/state", tag = "contacts",
-    request_body(content = Object, description = "any JSON document"),
+    request_body(content = Object, description = "the state to save: any JSON object"),
     params(("id" = String, Path, description = "Contact id")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("api_key" = [])))]
@@ -171,6 +173,13 @@ pub async fn save_state(
     ApiJson(document): ApiJson<serde_json::Value>,
 ) -> ApiResult<StatusCode> {
     let id = ContactId::parse(&id)?;
+    if !document.is_object() {
+        return Err(ValidationError::new(
+            "state",
+            "must be a JSON object, e.g. {\"step\": \"checkout\", \"cart\": [\"sku-1\"]}",
+        )
+        .into());
+    }
     conversations::save_state(&state, &caller, &id, document).await?;
     Ok(StatusCode::NO_CONTENT)
 }

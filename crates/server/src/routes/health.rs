@@ -110,9 +110,12 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// Prometheus metrics: requests by route and status, request latency, answers by outcome.
+/// Prometheus metrics: requests by route and status, request latency, answers by outcome. When
+/// the server has a `metrics_token`, only requests bearing it are answered.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, body = crate::error::ErrorBody, description = "`metrics_token` is set and the request does not bear it")),
+    security((), ("metrics_token" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

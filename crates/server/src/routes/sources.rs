@@ -17,7 +17,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiPath, ApiQuery},
+    extract::{ApiJson, ApiMultipart, ApiPath, ApiQuery},
     routes::{List, PageQuery},
     services::knowledge,
     state::AppState,
@@ -145,7 +145,7 @@ pub async fn add_spreadsheet(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> ApiResult<(StatusCode, Json<AddedSpreadsheet>)> {
     let bot = BotId::parse(&id)?;
     let upload = read_upload(multipart).await?;
@@ -172,7 +172,7 @@ pub async fn add_file(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> ApiResult<(StatusCode, Json<AddedSource>)> {
     let bot = BotId::parse(&id)?;
     let upload = read_upload(multipart).await?;

@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::Caller,
     error::{ApiResult, ErrorBody},
-    extract::{ApiPath, ApiQuery},
+    extract::{ApiPath, ApiQuery, MaybeJson},
     routes::{List, PageQuery},
     services::training,
     state::AppState,
@@ -90,17 +90,11 @@ pub async fn retrain(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    body: axum::body::Bytes,
+    MaybeJson(body): MaybeJson<Retrain>,
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let bot = BotId::parse(&id)?;
     // AISA clients send the options; an empty body means the defaults.
-    let body: Retrain = if body.iter().all(u8::is_ascii_whitespace) {
-        Retrain::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            crate::error::ApiError::invalid(format!("the body is not a valid retrain request: {e}"))
-        })?
-    };
+    let body = body.unwrap_or_default();
     let job = training::start(
         &state,
         &caller,
