@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backup;
 mod client;
 mod eval;
 
@@ -78,6 +79,29 @@ enum Command {
     Bots {
         #[command(subcommand)]
         action: BotsAction,
+    },
+    /// Write a backup of the data directory to one file: a consistent copy of the database and
+    /// the secret key, taken while the server keeps running.
+    #[command(after_long_help = backup::BACKUP_HELP)]
+    Backup {
+        /// The backup file to write (a tar archive, mode 0600: it holds the secret key).
+        file: PathBuf,
+        /// Replace FILE if it already exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Restore a backup into a data directory and rebuild its search indexes (server stopped).
+    #[command(after_long_help = backup::RESTORE_HELP)]
+    Restore {
+        /// The backup file, as written by `sitechat backup`.
+        file: PathBuf,
+        /// Replace the database, secret key and indexes of a data directory that is not empty.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -343,6 +367,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             client.train(&id, force, wait).await
         }
         Command::Eval(args) => eval::run(args).await,
+        Command::Backup {
+            file,
+            force,
+            common,
+        } => backup::backup(&config_of(&common, None)?.data_dir, &file, force).await,
+        Command::Restore {
+            file,
+            force,
+            common,
+        } => backup::restore(&file, config_of(&common, None)?, force).await,
         Command::Reindex { common } => {
             let config = config_of(&common, None)?;
             init_logging(config.log_format);

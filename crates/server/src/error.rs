@@ -442,18 +442,18 @@ mod tests {
             .insert(header::ALLOW, "GET,HEAD".parse().unwrap());
         let json = json_error(empty, Some((&Method::PUT, "/v1/x"))).await;
         assert_eq!(json.status(), StatusCode::METHOD_NOT_ALLOWED);
-        let body = body(json).await;
-        assert_eq!(body["error"]["code"], "INVALID_REQUEST");
+        let refused = body(json).await;
+        assert_eq!(refused["error"]["code"], "INVALID_REQUEST");
         assert_eq!(
-            body["error"]["message"],
+            refused["error"]["message"],
             "PUT is not allowed on /v1/x; use GET,HEAD"
         );
         let too_large = (
             StatusCode::PAYLOAD_TOO_LARGE,
             "Failed to buffer the request body",
         );
-        let body = body(json_error(too_large.into_response(), None).await).await;
-        assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE");
+        let refused = body(json_error(too_large.into_response(), None).await).await;
+        assert_eq!(refused["error"]["code"], "PAYLOAD_TOO_LARGE");
     }
 
     #[tokio::test]

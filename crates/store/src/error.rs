@@ -14,6 +14,10 @@ pub enum StoreError {
     Migration(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A database file that cannot serve as sitechat's (damaged, or someone else's): said when a
+    /// backup is checked.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 impl StoreError {

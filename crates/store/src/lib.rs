@@ -7,6 +7,7 @@
 //! account's rows: a row of another tenant is simply [`StoreError::NotFound`].
 
 mod accounts;
+mod backup;
 mod bots;
 mod conversations;
 mod dialects;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{
 };
 
 pub use accounts::{KeyRecord, NewKey};
+pub use backup::DatabaseFile;
 pub use bots::{BotPatch, NewBot};
 pub use conversations::{
     BotReply, ContactInput, ConversationFilter, KeyState, KeyedRequest, LeadFilter,
