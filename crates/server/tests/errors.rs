@@ -737,7 +737,12 @@ async fn every_route_refuses_bad_input_in_its_json_error_shape() {
             path.clone(),
             Some("application/json"),
             over_limit.clone(),
-            (route.body != BodyKind::None).then_some(StatusCode::PAYLOAD_TOO_LARGE),
+            // A multipart route refuses a JSON content type before it reads the body.
+            match route.body {
+                BodyKind::None => None,
+                BodyKind::Multipart => Some(StatusCode::BAD_REQUEST),
+                _ => Some(StatusCode::PAYLOAD_TOO_LARGE),
+            },
         ));
         cases.push((
             "a text/plain body",

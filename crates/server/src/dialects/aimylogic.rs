@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), channel))
         .fallback(super::unknown_route)
+        .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
         .with_state(state)
 }

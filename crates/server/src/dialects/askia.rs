@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bots/{id}/branding", get(branding).options(preflight))
         .route_layer(middleware::from_fn_with_state(state.clone(), per_ip_limit))
         .fallback(super::unknown_route)
+        .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
         .layer(middleware::from_fn(cors))
         .with_state(state)

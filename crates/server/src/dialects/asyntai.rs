@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             auth::require_key,
         ))
         .fallback(super::unknown_route)
+        .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
         .with_state(state)
 }

@@ -79,6 +79,22 @@ pub(crate) async fn unknown_route(request: axum::extract::Request) -> Response {
     crate::error::ApiError::not_found(format!("route {} {path}", request.method())).into_response()
 }
 
+/// The method-not-allowed fallback of a dialect's router: a route known under another method is
+/// a 405 that the dialect's error layer renders in its shape (axum answers it outside the route's
+/// layers otherwise).
+pub(crate) async fn method_not_allowed(request: axum::extract::Request) -> Response {
+    let path = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| request.uri().path(), |uri| uri.0.path());
+    crate::error::ApiError::InvalidRequest {
+        message: format!("{} is not allowed on {path}", request.method()),
+        details: None,
+        status: StatusCode::METHOD_NOT_ALLOWED,
+    }
+    .into_response()
+}
+
 /// A JSON response with a status.
 pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
