@@ -136,13 +136,6 @@ bot = { values = ["$FUZZ_BOT_ID"] }
 [[operations]]
 include-path-regex = "^/v1/accounts\$"
 headers = { Authorization = "Bearer $operator_key" }
-
-# EXCLUSION (the only one): a multipart body without a valid boundary is rejected by axum's
-# Multipart extractor as text/plain, not as the JSON error. Making every rejection the JSON error
-# shape is the branch \`errors\` (issue 15); remove this entry once it is merged.
-[[operations]]
-include-path-regex = "^/v1/bots/\\\\{id\\\\}/sources/(file|spreadsheet)\$"
-checks.content_type_conformance.enabled = false
 EOF
 
 # Path parameters: each operation's ids point at the fixture of its kind.
