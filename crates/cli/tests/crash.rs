@@ -385,7 +385,7 @@ async fn keyed_chat(
     bot: &str,
     i: usize,
 ) -> Result<(bool, Value), String> {
-    let stream = i % 4 == 0;
+    let stream = i.is_multiple_of(4);
     let response = client
         .post(format!("{base}/v1/bots/{bot}/chat"))
         .bearer_auth(KEY)

@@ -460,6 +460,17 @@ async fn the_monthly_message_quota_stops_chat_before_anything_is_written() {
     );
 }
 
+/// A dialect's prefix, its error shape, and its routes (method, path, body kind).
+type DialectRoutes<'a> = (&'a str, Shape, &'a [(&'a str, &'a str, BodyKind)]);
+/// One rejection case: its name, path, content type, body and the status expected.
+type Case<'a> = (
+    &'a str,
+    String,
+    Option<&'a str>,
+    Vec<u8>,
+    Option<StatusCode>,
+);
+
 /// How a route reads its body.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum BodyKind {
@@ -547,7 +558,7 @@ struct Route {
 /// The dialects' routes, which no OpenAPI document describes, with their error shapes.
 fn dialect_routes() -> Vec<Route> {
     use BodyKind::{Json, Multipart, None};
-    let table: &[(&str, Shape, &[(&str, &str, BodyKind)])] = &[
+    let table: &[DialectRoutes] = &[
         (
             "/compat/aisa/v1",
             Shape::Native,
@@ -711,7 +722,7 @@ async fn every_route_refuses_bad_input_in_its_json_error_shape() {
             }
         };
         let path = fill(&route.path, token_or("x"));
-        let mut cases: Vec<(&str, String, Option<&str>, Vec<u8>, Option<StatusCode>)> = vec![];
+        let mut cases: Vec<Case> = vec![];
         if route.path.contains('{') {
             // Invalid UTF-8 once percent-decoded, in every parameter, then in each alone.
             cases.push((
