@@ -124,7 +124,7 @@ async fn run(state: &AppState, claimed: ClaimedJob, stop: watch::Receiver<bool>)
 }
 
 /// The message a panic was raised with.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

@@ -71,22 +71,23 @@ pub(crate) async fn native_error(response: Response) -> Result<NativeError, Resp
 /// The fallback of a dialect's router: an unknown route under the dialect's prefix is a 404 that
 /// the dialect's error layer renders in its shape.
 pub(crate) async fn unknown_route(request: axum::extract::Request) -> Response {
-    // Nested routers see their path without the prefix; the original URI has it.
-    let path = request
+    let path = original_path(&request);
+    crate::error::ApiError::not_found(format!("route {} {path}", request.method())).into_response()
+}
+
+/// The path as the client sent it: nested routers see theirs without the prefix.
+fn original_path(request: &axum::extract::Request) -> &str {
+    request
         .extensions()
         .get::<axum::extract::OriginalUri>()
-        .map_or_else(|| request.uri().path(), |uri| uri.0.path());
-    crate::error::ApiError::not_found(format!("route {} {path}", request.method())).into_response()
+        .map_or_else(|| request.uri().path(), |uri| uri.0.path())
 }
 
 /// The method-not-allowed fallback of a dialect's router: a route known under another method is
 /// a 405 that the dialect's error layer renders in its shape (axum answers it outside the route's
 /// layers otherwise).
 pub(crate) async fn method_not_allowed(request: axum::extract::Request) -> Response {
-    let path = request
-        .extensions()
-        .get::<axum::extract::OriginalUri>()
-        .map_or_else(|| request.uri().path(), |uri| uri.0.path());
+    let path = original_path(&request);
     crate::error::ApiError::InvalidRequest {
         message: format!("{} is not allowed on {path}", request.method()),
         details: None,

@@ -202,14 +202,13 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
             variables: input.variables,
         }),
     };
-    let text = input.text.into_inner();
     let (conversation, visitor_message, started) = state
         .store
         .record_visitor_message(
             account,
             &bot.id,
             target,
-            text.clone(),
+            input.text.into_inner(),
             input.connection.as_deref(),
             keyed.as_ref(),
         )
@@ -218,7 +217,30 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
         .live
         .publish(&conversation.id, "message", json!(visitor_message));
 
-    // Contact details are captured whoever owns the conversation.
+    accepted(
+        state,
+        account,
+        bot,
+        conversation,
+        visitor_message,
+        started,
+        false,
+    )
+    .await
+}
+
+/// A stored visitor message, ready to answer. Contact details are captured whoever owns the
+/// conversation (for a resumed message: the lead its first attempt did not get to record).
+async fn accepted(
+    state: &AppState,
+    account: &AccountId,
+    bot: Bot,
+    conversation: Conversation,
+    visitor_message: Message,
+    started: bool,
+    resumed: bool,
+) -> ApiResult<Accepted> {
+    let text = visitor_message.text.clone();
     let found =
         sitechat_answer::leads::extract(&text, bot.settings.region.as_deref().unwrap_or(""));
     let lead = state
@@ -244,7 +266,7 @@ async fn accept(state: &AppState, caller: &Caller, input: VisitorMessage) -> Api
         bot,
         text,
         reply,
-        resumed: false,
+        resumed,
     })
 }
 
@@ -270,37 +292,19 @@ async fn resume(
         });
     }
     tracing::info!(conversation = %conversation.id, message = %visitor_message.id, "a retried request finishes its stored message");
-    let text = visitor_message.text.clone();
-    let found =
-        sitechat_answer::leads::extract(&text, bot.settings.region.as_deref().unwrap_or(""));
-    let lead = state
-        .store
-        .capture_lead(
-            account,
-            &conversation.id,
-            found.emails.first().map(String::as_str),
-            found.phones.first().map(String::as_str),
-        )
-        .await?;
-    let reply = Reply {
+    let started = input.conversation.is_none();
+    accepted(
+        state,
+        account,
+        bot,
         conversation,
         visitor_message,
-        message: None,
-        outcome: None,
-        confidence: None,
-        sources: Vec::new(),
-        lead,
-        started: input.conversation.is_none(),
-    };
-    Ok(Accepted {
-        bot,
-        text,
-        reply,
-        resumed: true,
-    })
+        started,
+        true,
+    )
+    .await
 }
 
-/// Answers a stored visitor message, unless a human owns the conversation.
 /// What a streamed reply sends, in order: text deltas, then the whole reply (or an error).
 pub enum StreamEvent {
     /// The next piece of the reply's text.
