@@ -22,6 +22,10 @@
 #   EVAL_BIN=path               the sitechat binary (default $CARGO_TARGET_DIR/debug/sitechat,
 #                               or target/debug/sitechat)
 #   EVAL_KEEP_TMP=1             keep the temporary data directory and logs
+#   EVAL_CACHE=dir              keep each corpus's trained bot in dir/<corpus> and, when one is
+#                               there, ask it again instead of crawling and training anew (for
+#                               comparing answer changes; retrieval or ingest changes need a
+#                               fresh one: remove the directory)
 #   EVAL_LOCAL=1                also ask every question with the `local` engine (slow)
 #   EVAL_LOCAL_LIMIT=N          ... or only the first N questions
 #   EVAL_COMPARE_BM25=1         also ask on BM25 alone (a second pass; off by default)
@@ -115,7 +119,14 @@ print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else v)
 }
 
 # ---------------------------------------------------------------- clean-up
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/sitechat-eval.XXXXXX")"
+if [ -n "${EVAL_CACHE:-}" ]; then
+  tmp="$EVAL_CACHE/$CORPUS"
+  mkdir -p "$tmp"
+  tmp="$(cd "$tmp" && pwd)"
+  EVAL_KEEP_TMP=1
+else
+  tmp="$(mktemp -d "${TMPDIR:-/tmp}/sitechat-eval.XXXXXX")"
+fi
 DOCS_PID=""
 SERVER_PID=""
 cleanup() {
@@ -187,7 +198,14 @@ fi
 
 API_PORT="$(free_port)"
 API="http://127.0.0.1:$API_PORT"
-KEY="sk_eval_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+CACHED=0
+if [ -f "$tmp/bot" ] && [ -f "$tmp/key" ]; then
+  CACHED=1
+  KEY="$(cat "$tmp/key")"
+else
+  rm -rf "$tmp/data"
+  KEY="sk_eval_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+fi
 mkdir -p "$tmp/data"
 # Started from $tmp so that no ./sitechat.toml of the working tree is picked up.
 # start_server EMBEDDINGS(true|false)
@@ -221,6 +239,10 @@ api() { # api METHOD PATH [JSON body]
 }
 
 # ---------------------------------------------------------------- 3. bot and training
+if [ "$CACHED" = 1 ]; then
+  BOT="$(cat "$tmp/bot")"
+  log "bot $BOT trained earlier, from $tmp"
+else
 if [ "$HAVE_JQ" = 1 ]; then
   body="$(jq -c --arg url "$SITE" --arg name "$BOT_NAME" \
     '{name: $name, website_url: $url, settings: {crawl: {include: .include, max_pages: .max_pages}}}' \
@@ -288,6 +310,9 @@ if expected and job.get("pages_indexed") != expected:
 PY
 
 [ "$status" = succeeded ] || die "training $status"
+printf '%s\n' "$KEY" >"$tmp/key"
+printf '%s\n' "$BOT" >"$tmp/bot"
+fi
 
 if [ "${EVAL_STOP_AFTER_TRAINING:-0}" = 1 ]; then
   log "EVAL_STOP_AFTER_TRAINING=1: stopping before the evaluation"
