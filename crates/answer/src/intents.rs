@@ -47,6 +47,7 @@
 
 use std::{collections::HashSet, sync::LazyLock};
 
+use sitechat_core::texts::primary_language;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 /// A message that needs no retrieval.
@@ -91,14 +92,7 @@ pub fn detect(text: &str, _language: &str) -> Option<Intent> {
 /// The words of a button offering a person, in the bot's `language`: pressing it sends them, and
 /// they are a request for a human.
 pub fn human_offer(language: &str) -> &'static str {
-    match primary_language(language).as_str() {
-        "fr" => "Parler à un conseiller",
-        "es" => "Hablar con una persona",
-        "de" => "Mit einem Mitarbeiter sprechen",
-        "ms" => "Bercakap dengan ejen",
-        "id" => "Bicara dengan agen",
-        _ => "Talk to a person",
-    }
+    sitechat_core::texts::defaults(language).human_offer
 }
 
 /// The bot's reply to `intent` in the bot's `language` (a BCP 47 tag such as `"fr"` or
@@ -130,21 +124,6 @@ pub fn reply(intent: Intent, language: &str) -> &'static str {
         (_, Thanks) => "You're welcome! Is there anything else I can help you with?",
         (_, Goodbye) => "Goodbye, and thanks for stopping by!",
         (_, Human) => "I'll connect you with a member of our team.",
-    }
-}
-
-/// `"fr-FR"` → `"fr"`; the legacy codes `in` (Indonesian) and `zsm` (Malay) are mapped.
-fn primary_language(tag: &str) -> String {
-    let primary = tag
-        .trim()
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match primary.as_str() {
-        "in" | "ind" => "id".to_owned(),
-        "zsm" | "msa" | "may" => "ms".to_owned(),
-        _ => primary,
     }
 }
 

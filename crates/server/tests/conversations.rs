@@ -1144,3 +1144,205 @@ async fn outside_business_hours_the_visitor_is_told_when_a_human_is_back() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().contains("not a day"), "{}", r.text);
 }
+
+/// What a bot in one language says by default, as words each text must contain.
+struct Said {
+    language: &'static str,
+    fallback: &'static str,
+    contact_prompt: &'static str,
+    human_offer: &'static str,
+    away: &'static str,
+    back: &'static str,
+    lead_thanks: &'static str,
+}
+
+const SAID: &[Said] = &[
+    Said {
+        language: "fr",
+        fallback: "Désolé, je n'ai pas trouvé de réponse",
+        contact_prompt: "Si vous laissez votre adresse e-mail",
+        human_offer: "Parler à un conseiller",
+        away: "Notre équipe n'est pas disponible pour le moment. Nous serons de retour",
+        back: " à 10:00 (UTC+00:00).",
+        lead_thanks: "Merci, nous avons bien noté vos coordonnées.",
+    },
+    Said {
+        language: "es",
+        fallback: "Lo siento, no he encontrado una respuesta",
+        contact_prompt: "Si nos dejas tu correo electrónico",
+        human_offer: "Hablar con una persona",
+        away: "Nuestro equipo no está disponible en este momento. Volveremos el",
+        back: " a las 10:00 (UTC+00:00).",
+        lead_thanks: "Gracias, hemos guardado tus datos de contacto.",
+    },
+    Said {
+        language: "de",
+        fallback: "Leider habe ich dazu in meinem Wissen keine Antwort gefunden.",
+        contact_prompt: "Wenn Sie Ihre E-Mail-Adresse oder Telefonnummer hinterlassen",
+        human_offer: "Mit einem Mitarbeiter sprechen",
+        away: "Unser Team ist gerade nicht erreichbar. Wir sind wieder da am",
+        back: " um 10:00 (UTC+00:00).",
+        lead_thanks: "Danke, wir haben Ihre Kontaktdaten notiert.",
+    },
+    Said {
+        language: "ms",
+        fallback: "Maaf, saya tidak menemui jawapan",
+        contact_prompt: "Jika anda tinggalkan alamat e-mel atau nombor telefon anda",
+        human_offer: "Bercakap dengan ejen",
+        away: "Pasukan kami tidak tersedia sekarang. Kami akan kembali pada hari",
+        back: " pukul 10:00 (UTC+00:00).",
+        lead_thanks: "Terima kasih, kami telah menyimpan butiran hubungan anda.",
+    },
+    Said {
+        language: "id",
+        fallback: "Maaf, saya tidak menemukan jawaban",
+        contact_prompt: "Jika Anda meninggalkan alamat email atau nomor telepon",
+        human_offer: "Bicara dengan agen",
+        away: "Tim kami sedang tidak tersedia. Kami akan kembali pada hari",
+        back: " pukul 10:00 (UTC+00:00).",
+        lead_thanks: "Terima kasih, kami sudah mencatat kontak Anda.",
+    },
+    Said {
+        language: "en",
+        fallback: "Sorry, I couldn't find an answer",
+        contact_prompt: "If you leave your email address or phone number",
+        human_offer: "Talk to a person",
+        away: "Our team is not available right now. We will be back on",
+        back: " at 10:00 (UTC+00:00).",
+        lead_thanks: "Thank you, we have noted your contact details.",
+    },
+];
+
+#[tokio::test]
+async fn a_bot_made_in_a_language_says_everything_in_it() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    // Open one minute a week, at a time that is not now.
+    let now = time::OffsetDateTime::now_utc();
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [((now.weekday().number_days_from_monday() + 3) % 7) as usize];
+    let hours =
+        json!({"utc_offset": "+00:00", "slots": [{"day": day, "open": "10:00", "close": "10:01"}]});
+    for said in SAID {
+        let language = said.language;
+        let r = app
+            .post(
+                "/v1/bots",
+                &key,
+                json!({"name": format!("Shop {language}"), "language": language, "settings": {"business_hours": hours}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert!(
+            r.body["settings"]["fallback_message"]
+                .as_str()
+                .unwrap()
+                .starts_with(said.fallback),
+            "{language}: {}",
+            r.text
+        );
+        let bot = r.body["id"].as_str().unwrap().to_owned();
+        app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+
+        let r = app
+            .chat(
+                &key,
+                &bot,
+                json!({"message": "Do you repair helicopter engines?"}),
+            )
+            .await;
+        assert_eq!(r.body["outcome"], "fallback", "{language}: {}", r.text);
+        let reply = r.body["reply"].as_str().unwrap();
+        assert!(reply.starts_with(said.fallback), "{language}: {reply}");
+        assert!(reply.contains(said.contact_prompt), "{language}: {reply}");
+        let buttons = r.body["buttons"].as_array().unwrap();
+        let offer = buttons.last().expect("a person is offered")["title"]
+            .as_str()
+            .unwrap();
+        assert_eq!(offer, said.human_offer, "{language}");
+
+        // Pressing the button asks for a person; out of hours the bot says when one is back.
+        let conv = r.body["conversation_id"].as_str().unwrap();
+        let r = app
+            .chat(
+                &key,
+                &bot,
+                json!({"message": offer, "conversation_id": conv}),
+            )
+            .await;
+        assert_eq!(r.body["outcome"], "handoff", "{language}: {}", r.text);
+        let reply = r.body["reply"].as_str().unwrap();
+        assert!(reply.starts_with(said.away), "{language}: {reply}");
+        assert!(reply.contains(said.back), "{language}: {reply}");
+        assert!(reply.contains(said.contact_prompt), "{language}: {reply}");
+
+        let r = app
+            .chat(&key, &bot, json!({"message": "jane@example.org"}))
+            .await;
+        assert!(r.body["lead_id"].is_string(), "{language}: {}", r.text);
+        let reply = r.body["reply"].as_str().unwrap();
+        assert!(reply.starts_with(said.lead_thanks), "{language}: {reply}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_language_switches_the_default_texts_and_keeps_the_owners() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Boutique", "settings": {"fallback_message": "Hmm, no idea. Write to us!"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let bot = r.body["id"].as_str().unwrap().to_owned();
+    assert!(r.body["settings"]["contact_prompt"]
+        .as_str()
+        .unwrap()
+        .starts_with("If you leave"));
+
+    let r = app
+        .patch(&format!("/v1/bots/{bot}"), &key, json!({"language": "fr"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let settings = &r.body["settings"];
+    assert_eq!(settings["fallback_message"], "Hmm, no idea. Write to us!");
+    assert_eq!(
+        settings["greeting"],
+        "Bonjour ! Comment puis-je vous aider ?"
+    );
+    assert!(settings["contact_prompt"]
+        .as_str()
+        .unwrap()
+        .starts_with("Si vous laissez"));
+    assert!(settings["away_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Notre équipe"));
+
+    // A text given with the new language is the owner's.
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"language": "de", "settings": {"greeting": "Servus!"}}),
+        )
+        .await;
+    let settings = &r.body["settings"];
+    assert_eq!(settings["greeting"], "Servus!", "{}", r.text);
+    assert!(settings["contact_prompt"]
+        .as_str()
+        .unwrap()
+        .starts_with("Wenn Sie"));
+    assert_eq!(settings["fallback_message"], "Hmm, no idea. Write to us!");
+    let r = app
+        .patch(&format!("/v1/bots/{bot}"), &key, json!({"language": "en"}))
+        .await;
+    assert_eq!(r.body["settings"]["greeting"], "Servus!", "{}", r.text);
+    assert_eq!(
+        r.body["settings"]["away_message"],
+        "Our team is not available right now. We will be back"
+    );
+}

@@ -632,7 +632,9 @@ async fn respond(
             Vec::new(),
         ),
         None if reply.lead.is_some() => (
-            lead_thanks(&bot.language).to_owned(),
+            sitechat_core::texts::defaults(&bot.language)
+                .lead_thanks
+                .to_owned(),
             Outcome::Smalltalk,
             1.0,
             Vec::new(),
@@ -928,9 +930,10 @@ fn handoff_reply(bot: &Bot) -> String {
     let at = now();
     match &bot.settings.business_hours {
         Some(hours) if !hours.is_open(at) => {
+            let texts = sitechat_core::texts::defaults(&bot.language);
             let back = hours
                 .next_opening(at)
-                .map(|t| format!(" on {}.", sitechat_core::hours::BusinessHours::describe(t)))
+                .map(|t| format!(" {}.", texts.back_at(t)))
                 .unwrap_or_else(|| ".".to_owned());
             format!(
                 "{}{back} {}",
@@ -938,17 +941,6 @@ fn handoff_reply(bot: &Bot) -> String {
             )
         }
         _ => intents::reply(Intent::Human, &bot.language).to_owned(),
-    }
-}
-
-fn lead_thanks(language: &str) -> &'static str {
-    match language.split('-').next().unwrap_or(language) {
-        "fr" => "Merci, nous avons bien noté vos coordonnées. Un membre de notre équipe vous recontactera.",
-        "es" => "Gracias, hemos guardado sus datos de contacto. Un miembro de nuestro equipo se pondrá en contacto con usted.",
-        "de" => "Danke, wir haben Ihre Kontaktdaten notiert. Jemand aus unserem Team meldet sich bei Ihnen.",
-        "ms" => "Terima kasih, kami telah menyimpan butiran hubungan anda. Seorang ahli pasukan kami akan menghubungi anda.",
-        "id" => "Terima kasih, kami sudah mencatat kontak Anda. Tim kami akan segera menghubungi Anda.",
-        _ => "Thank you, we have noted your contact details. A member of our team will get back to you.",
     }
 }
 
