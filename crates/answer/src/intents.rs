@@ -31,19 +31,26 @@
 //!   verb-last as German puts it, "mit einem Mitarbeiter sprechen";
 //! - a verb of wanting directly followed by an unmistakable target that ends the message: "I want
 //!   a human", "je voudrais un conseiller", "saya butuh cs" (but not "I need staff discounts");
+//! - a verb of fetching followed by someone, then only words saying who and politeness: "get me
+//!   someone from your support team, now", "trouvez-moi un conseiller", "geben Sie mir einen
+//!   Mitarbeiter", "panggilkan admin" (but not "get me someone to sign for the parcel");
 //! - the target alone, with politeness around it: "human please", "agent!", "un humain svp".
 //!
 //! Targets come in two strengths. "human", "agent", "operator", "conseiller", "Mitarbeiter",
 //! "ejen", "customer service"… are unmistakable. "someone", "person", "personne", "orang",
-//! "team" only count after a verb of talking ("speak to someone"), never after "want" or alone
-//! ("do you need someone to sign?" is not a request for an agent). A negation just before the
+//! "team" only count after a verb of talking ("speak to someone") or fetching ("get me
+//! someone"), never after "want" or alone ("do you need someone to sign?" is not a request for
+//! an agent, nor "who is on your support team?"). A negation just before the
 //! verb ("I don't want to talk to a human", "je ne veux pas parler à…") cancels it.
 //!
 //! ## Known limits
 //!
 //! Vocabulary covers English, French, Spanish, German, Malay and Indonesian; other languages go
-//! to retrieval. Sarcasm, typos beyond letter repetition, and requests phrased without a target
-//! ("can you transfer me?") are not recognised.
+//! to retrieval. Sarcasm, typos beyond letter repetition, requests phrased without a target
+//! ("can you transfer me?"), and a bare target among other words without a verb for it
+//! ("useless bot. human!": punctuation is not read, so "human" is not alone) are not
+//! recognised. A weak target after "want" is not a request ("I want someone to call me back"),
+//! however urgent the tone.
 
 use std::{collections::HashSet, sync::LazyLock};
 
@@ -219,6 +226,7 @@ static PHRASES: LazyLock<HashSet<String>> = LazyLock::new(|| {
         &STRONG_TARGETS,
         &WEAK_TARGETS,
         &TALK_VERBS,
+        &FETCH_VERBS,
         &WANT_VERBS,
         &POLITE,
     ]
@@ -422,6 +430,23 @@ static VERB_LAST: Words = LazyLock::new(|| {
     words(&["sprechen reden verbinden verbunden chatten telefonieren kontaktieren"])
 });
 
+/// Verbs of fetching someone for the visitor: followed by a target (strong or weak) and then
+/// only words saying who it is ("get me someone from your support team, now").
+static FETCH_VERBS: Words = LazyLock::new(|| {
+    words(&[
+        // en
+        "get_me give_me find_me bring_me fetch_me",
+        // fr
+        "trouvez_moi trouve_moi donnez_moi envoyez_moi",
+        // es
+        "consigueme dame traeme buscame",
+        // de
+        "gib_mir geben_sie_mir holen_sie_mir hol_mir",
+        // ms / id
+        "carikan panggilkan panggil",
+    ])
+});
+
 /// Verbs of wanting: followed directly by a strong target that ends the message.
 static WANT_VERBS: Words = LazyLock::new(|| {
     words(&[
@@ -467,7 +492,7 @@ static POLITE: Words = LazyLock::new(|| {
     words(&[
         "please pls plz plox now asap right_now immediately urgent svp stp s_il_vous_plait",
         "s_il_te_plait merci por_favor porfavor ya gracias bitte danke sofort tolong sila",
-        "mohon segera sekarang thanks thx",
+        "mohon segera sekarang thanks thx vite tout_de_suite rapido ya_mismo dong cepat",
     ])
 });
 
@@ -495,6 +520,9 @@ fn verb_before(tokens: &[&str], target: usize, strong: bool) -> bool {
         let word = tokens[at];
         if TALK_VERBS.contains(word) {
             return !negated(tokens, at);
+        }
+        if FETCH_VERBS.contains(word) {
+            return only_whom_after(tokens, target) && !negated(tokens, at);
         }
         if WANT_VERBS.contains(word) {
             return strong && only_politeness_after(tokens, target) && !negated(tokens, at);
@@ -548,6 +576,16 @@ fn bare_target(tokens: &[&str]) -> bool {
         }
     }
     target
+}
+
+/// "someone from your support team, now": after the target, only who it is and politeness.
+fn only_whom_after(tokens: &[&str], target: usize) -> bool {
+    tokens[target + 1..].iter().all(|token| {
+        POLITE.contains(token)
+            || LINKS.contains(token)
+            || STRONG_TARGETS.contains(token)
+            || WEAK_TARGETS.contains(token)
+    })
 }
 
 fn only_politeness_after(tokens: &[&str], target: usize) -> bool {
@@ -655,6 +693,81 @@ mod tests {
         ("saya mau bicara dengan customer service", Human),
         ("bisa hubungi admin?", Human),
     ];
+
+    /// Terse and rude requests for a person, in every language.
+    const BLUNT_REQUESTS: &[&str] = &[
+        // English
+        "Operator!!",
+        "OPERATOR NOW",
+        "Operator!! Get me someone from your support team, now.",
+        "get me someone from support",
+        "just get me a human",
+        "a real human please",
+        "connect me to support",
+        "can I speak to your team",
+        "I need a real person",
+        "this bot is useless, I want a real person",
+        "give me an agent right now",
+        // French
+        "je veux parler à quelqu'un",
+        "un humain, vite !",
+        "passez-moi quelqu'un",
+        "trouvez-moi un conseiller tout de suite",
+        "conseiller !!",
+        // Spanish
+        "quiero hablar con alguien",
+        "¡Operador!",
+        "pásame con alguien ya",
+        "quiero un humano ya",
+        "dame un agente",
+        // German
+        "ich will mit jemandem reden",
+        "Mitarbeiter, sofort!",
+        "ich will einen Menschen",
+        "geben Sie mir einen Mitarbeiter",
+        // Malay
+        "sambungkan saya dengan orang sebenar",
+        "nak cakap dengan orang sekarang",
+        "ejen sekarang!",
+        // Indonesian
+        "saya mau ngomong sama orang",
+        "minta CS dong",
+        "panggilkan admin sekarang",
+        "mau bicara sama orang, cepat",
+    ];
+
+    /// Messages that come close to a request for a person without being one.
+    const NEAR_MISSES: &[&str] = &[
+        "who is on your support team?",
+        "is there someone at the shop on Sunday?",
+        "get me someone to sign for the parcel",
+        "Can you get me a discount?",
+        "Is the operator of this site based in France?",
+        "Y a-t-il quelqu'un au magasin le dimanche ?",
+        "¿Hay alguien en la tienda el domingo?",
+        "Ist jemand am Sonntag im Laden?",
+        "Ada orang di toko hari Minggu?",
+        "Adakah sesiapa di kedai pada hari Ahad?",
+    ];
+
+    #[test]
+    fn terse_and_rude_requests_for_a_person_are_human_in_every_language() {
+        let missed: Vec<_> = BLUNT_REQUESTS
+            .iter()
+            .filter(|text| detect(text, "en") != Some(Human))
+            .collect();
+        assert!(missed.is_empty(), "not recognised: {missed:#?}");
+    }
+
+    #[test]
+    fn near_misses_are_not_requests_for_a_person() {
+        let wrong: Vec<_> = NEAR_MISSES
+            .iter()
+            .map(|text| (text, detect(text, "en")))
+            .filter(|(_, got)| got.is_some())
+            .collect();
+        assert!(wrong.is_empty(), "(message, detected): {wrong:#?}");
+    }
 
     /// Real questions and statements: they go to retrieval.
     const NOT_INTENTS: &[&str] = &[
