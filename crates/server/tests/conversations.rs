@@ -1145,6 +1145,94 @@ async fn outside_business_hours_the_visitor_is_told_when_a_human_is_back() {
     assert!(r.message().contains("not a day"), "{}", r.text);
 }
 
+#[tokio::test]
+async fn a_message_with_a_contact_detail_and_a_question_gets_a_lead_and_an_answer() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    // The question gets the reply it gets asked alone, and the details make a lead.
+    let alone = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "what is your return policy?"}),
+        )
+        .await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Hi, my email is jane@example.org, what is your return policy?", "contact_id": "v-21"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body["lead_id"].is_string(), "a lead: {}", r.text);
+    assert_eq!(r.body["outcome"], alone.body["outcome"], "{}", r.text);
+    assert_eq!(r.body["buttons"], alone.body["buttons"], "{}", r.text);
+    // (without the request for contact details the visitor just gave)
+    assert!(
+        alone.body["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with(r.body["reply"].as_str().unwrap()),
+        "{}",
+        r.text
+    );
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Hello! My number is +33 6 12 34 56 78. How long do refunds take?", "contact_id": "v-23"}),
+        )
+        .await;
+    assert!(r.body["lead_id"].is_string(), "a lead: {}", r.text);
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+    let reply = r.body["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("5 business days"),
+        "the question is answered: {reply}"
+    );
+    assert!(
+        !r.body["sources"].as_array().unwrap().is_empty(),
+        "{}",
+        r.text
+    );
+
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Hi, my email is jane@example.org, what is your return policy?", "contact_id": "v-21"}),
+        )
+        .await;
+    let contact = app
+        .get(
+            &format!("/v1/contacts/{}", r.body["contact_id"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        contact.body["email"], "jane@example.org",
+        "{}",
+        contact.text
+    );
+
+    // Only a contact detail: the acknowledgement, and the lead.
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "my email is john@example.org", "contact_id": "v-22"}),
+        )
+        .await;
+    assert!(r.body["lead_id"].is_string(), "{}", r.text);
+    assert_eq!(r.body["outcome"], "smalltalk", "{}", r.text);
+    assert_eq!(
+        r.body["reply"],
+        "Thank you, we have noted your contact details. A member of our team will get back to you."
+    );
+}
+
 /// What a bot in one language says by default, as words each text must contain.
 struct Said {
     language: &'static str,
