@@ -278,7 +278,7 @@ impl BotSettings {
     /// write them) become the defaults of `language`; texts the owner wrote are kept.
     pub fn switch_language(&mut self, language: &str) {
         let to = crate::texts::defaults(language);
-        let fields: [(&mut String, fn(&crate::texts::Texts) -> &'static str); 4] = [
+        let fields: [(&mut String, crate::texts::Text); 4] = [
             (&mut self.greeting, |t| t.greeting),
             (&mut self.fallback_message, |t| t.fallback_message),
             (&mut self.contact_prompt, |t| t.contact_prompt),

@@ -15,6 +15,9 @@ use time::OffsetDateTime;
 /// The languages with their own texts.
 pub const LANGUAGES: [&str; 6] = ["en", "fr", "es", "de", "ms", "id"];
 
+/// One of the texts of a language's table.
+pub type Text = fn(&Texts) -> &'static str;
+
 /// A bot's default texts in one language.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Texts {
@@ -158,7 +161,7 @@ mod tests {
 
     #[test]
     fn every_language_has_its_own_text_for_everything_the_bot_says() {
-        let fields: [(&str, fn(&Texts) -> &str); 6] = [
+        let fields: [(&str, Text); 6] = [
             ("greeting", |t| t.greeting),
             ("fallback_message", |t| t.fallback_message),
             ("contact_prompt", |t| t.contact_prompt),
