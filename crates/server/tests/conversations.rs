@@ -1434,3 +1434,43 @@ async fn a_new_language_switches_the_default_texts_and_keeps_the_owners() {
         "Our team is not available right now. We will be back"
     );
 }
+
+#[tokio::test]
+async fn an_async_message_with_contact_details_gets_its_acknowledgement_or_its_answer() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    for (message, expected) in [
+        (
+            "my email is jane@example.org",
+            "Thank you, we have noted your contact details.",
+        ),
+        (
+            "My number is +33 6 12 34 56 78, is delivery free?",
+            "free for orders over 50 euros",
+        ),
+    ] {
+        let r = app
+            .chat(&key, &bot, json!({"message": message, "async": true}))
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert!(r.body["lead_id"].is_string(), "{}", r.text);
+        let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
+        let mut reply = None;
+        for _ in 0..200 {
+            let events = app
+                .get(
+                    &format!("/v1/events?conversation_id={conv}&types=message.sent"),
+                    &key,
+                )
+                .await;
+            if let Some(e) = events.body["data"].as_array().unwrap().first() {
+                reply = Some(e["data"]["message"]["text"].as_str().unwrap().to_owned());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let reply = reply.expect("the reply arrives within 10 s");
+        assert!(reply.contains(expected), "{message}: {reply}");
+    }
+}
