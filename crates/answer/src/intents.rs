@@ -31,22 +31,30 @@
 //!   verb-last as German puts it, "mit einem Mitarbeiter sprechen";
 //! - a verb of wanting directly followed by an unmistakable target that ends the message: "I want
 //!   a human", "je voudrais un conseiller", "saya butuh cs" (but not "I need staff discounts");
+//! - a verb of fetching followed by someone, then only words saying who and politeness: "get me
+//!   someone from your support team, now", "trouvez-moi un conseiller", "geben Sie mir einen
+//!   Mitarbeiter", "panggilkan admin" (but not "get me someone to sign for the parcel");
 //! - the target alone, with politeness around it: "human please", "agent!", "un humain svp".
 //!
 //! Targets come in two strengths. "human", "agent", "operator", "conseiller", "Mitarbeiter",
 //! "ejen", "customer service"… are unmistakable. "someone", "person", "personne", "orang",
-//! "team" only count after a verb of talking ("speak to someone"), never after "want" or alone
-//! ("do you need someone to sign?" is not a request for an agent). A negation just before the
+//! "team" only count after a verb of talking ("speak to someone") or fetching ("get me
+//! someone"), never after "want" or alone ("do you need someone to sign?" is not a request for
+//! an agent, nor "who is on your support team?"). A negation just before the
 //! verb ("I don't want to talk to a human", "je ne veux pas parler à…") cancels it.
 //!
 //! ## Known limits
 //!
 //! Vocabulary covers English, French, Spanish, German, Malay and Indonesian; other languages go
-//! to retrieval. Sarcasm, typos beyond letter repetition, and requests phrased without a target
-//! ("can you transfer me?") are not recognised.
+//! to retrieval. Sarcasm, typos beyond letter repetition, requests phrased without a target
+//! ("can you transfer me?"), and a bare target among other words without a verb for it
+//! ("useless bot. human!": punctuation is not read, so "human" is not alone) are not
+//! recognised. A weak target after "want" is not a request ("I want someone to call me back"),
+//! however urgent the tone.
 
 use std::{collections::HashSet, sync::LazyLock};
 
+use sitechat_core::texts::primary_language;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 /// A message that needs no retrieval.
@@ -91,14 +99,7 @@ pub fn detect(text: &str, _language: &str) -> Option<Intent> {
 /// The words of a button offering a person, in the bot's `language`: pressing it sends them, and
 /// they are a request for a human.
 pub fn human_offer(language: &str) -> &'static str {
-    match primary_language(language).as_str() {
-        "fr" => "Parler à un conseiller",
-        "es" => "Hablar con una persona",
-        "de" => "Mit einem Mitarbeiter sprechen",
-        "ms" => "Bercakap dengan ejen",
-        "id" => "Bicara dengan agen",
-        _ => "Talk to a person",
-    }
+    sitechat_core::texts::defaults(language).human_offer
 }
 
 /// The bot's reply to `intent` in the bot's `language` (a BCP 47 tag such as `"fr"` or
@@ -130,21 +131,6 @@ pub fn reply(intent: Intent, language: &str) -> &'static str {
         (_, Thanks) => "You're welcome! Is there anything else I can help you with?",
         (_, Goodbye) => "Goodbye, and thanks for stopping by!",
         (_, Human) => "I'll connect you with a member of our team.",
-    }
-}
-
-/// `"fr-FR"` → `"fr"`; the legacy codes `in` (Indonesian) and `zsm` (Malay) are mapped.
-fn primary_language(tag: &str) -> String {
-    let primary = tag
-        .trim()
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match primary.as_str() {
-        "in" | "ind" => "id".to_owned(),
-        "zsm" | "msa" | "may" => "ms".to_owned(),
-        _ => primary,
     }
 }
 
@@ -240,6 +226,7 @@ static PHRASES: LazyLock<HashSet<String>> = LazyLock::new(|| {
         &STRONG_TARGETS,
         &WEAK_TARGETS,
         &TALK_VERBS,
+        &FETCH_VERBS,
         &WANT_VERBS,
         &POLITE,
     ]
@@ -443,6 +430,23 @@ static VERB_LAST: Words = LazyLock::new(|| {
     words(&["sprechen reden verbinden verbunden chatten telefonieren kontaktieren"])
 });
 
+/// Verbs of fetching someone for the visitor: followed by a target (strong or weak) and then
+/// only words saying who it is ("get me someone from your support team, now").
+static FETCH_VERBS: Words = LazyLock::new(|| {
+    words(&[
+        // en
+        "get_me give_me find_me bring_me fetch_me",
+        // fr
+        "trouvez_moi trouve_moi donnez_moi envoyez_moi",
+        // es
+        "consigueme dame traeme buscame",
+        // de
+        "gib_mir geben_sie_mir holen_sie_mir hol_mir",
+        // ms / id
+        "carikan panggilkan panggil",
+    ])
+});
+
 /// Verbs of wanting: followed directly by a strong target that ends the message.
 static WANT_VERBS: Words = LazyLock::new(|| {
     words(&[
@@ -488,7 +492,7 @@ static POLITE: Words = LazyLock::new(|| {
     words(&[
         "please pls plz plox now asap right_now immediately urgent svp stp s_il_vous_plait",
         "s_il_te_plait merci por_favor porfavor ya gracias bitte danke sofort tolong sila",
-        "mohon segera sekarang thanks thx",
+        "mohon segera sekarang thanks thx vite tout_de_suite rapido ya_mismo dong cepat",
     ])
 });
 
@@ -516,6 +520,9 @@ fn verb_before(tokens: &[&str], target: usize, strong: bool) -> bool {
         let word = tokens[at];
         if TALK_VERBS.contains(word) {
             return !negated(tokens, at);
+        }
+        if FETCH_VERBS.contains(word) {
+            return only_whom_after(tokens, target) && !negated(tokens, at);
         }
         if WANT_VERBS.contains(word) {
             return strong && only_politeness_after(tokens, target) && !negated(tokens, at);
@@ -569,6 +576,16 @@ fn bare_target(tokens: &[&str]) -> bool {
         }
     }
     target
+}
+
+/// "someone from your support team, now": after the target, only who it is and politeness.
+fn only_whom_after(tokens: &[&str], target: usize) -> bool {
+    tokens[target + 1..].iter().all(|token| {
+        POLITE.contains(token)
+            || LINKS.contains(token)
+            || STRONG_TARGETS.contains(token)
+            || WEAK_TARGETS.contains(token)
+    })
 }
 
 fn only_politeness_after(tokens: &[&str], target: usize) -> bool {
@@ -676,6 +693,81 @@ mod tests {
         ("saya mau bicara dengan customer service", Human),
         ("bisa hubungi admin?", Human),
     ];
+
+    /// Terse and rude requests for a person, in every language.
+    const BLUNT_REQUESTS: &[&str] = &[
+        // English
+        "Operator!!",
+        "OPERATOR NOW",
+        "Operator!! Get me someone from your support team, now.",
+        "get me someone from support",
+        "just get me a human",
+        "a real human please",
+        "connect me to support",
+        "can I speak to your team",
+        "I need a real person",
+        "this bot is useless, I want a real person",
+        "give me an agent right now",
+        // French
+        "je veux parler à quelqu'un",
+        "un humain, vite !",
+        "passez-moi quelqu'un",
+        "trouvez-moi un conseiller tout de suite",
+        "conseiller !!",
+        // Spanish
+        "quiero hablar con alguien",
+        "¡Operador!",
+        "pásame con alguien ya",
+        "quiero un humano ya",
+        "dame un agente",
+        // German
+        "ich will mit jemandem reden",
+        "Mitarbeiter, sofort!",
+        "ich will einen Menschen",
+        "geben Sie mir einen Mitarbeiter",
+        // Malay
+        "sambungkan saya dengan orang sebenar",
+        "nak cakap dengan orang sekarang",
+        "ejen sekarang!",
+        // Indonesian
+        "saya mau ngomong sama orang",
+        "minta CS dong",
+        "panggilkan admin sekarang",
+        "mau bicara sama orang, cepat",
+    ];
+
+    /// Messages that come close to a request for a person without being one.
+    const NEAR_MISSES: &[&str] = &[
+        "who is on your support team?",
+        "is there someone at the shop on Sunday?",
+        "get me someone to sign for the parcel",
+        "Can you get me a discount?",
+        "Is the operator of this site based in France?",
+        "Y a-t-il quelqu'un au magasin le dimanche ?",
+        "¿Hay alguien en la tienda el domingo?",
+        "Ist jemand am Sonntag im Laden?",
+        "Ada orang di toko hari Minggu?",
+        "Adakah sesiapa di kedai pada hari Ahad?",
+    ];
+
+    #[test]
+    fn terse_and_rude_requests_for_a_person_are_human_in_every_language() {
+        let missed: Vec<_> = BLUNT_REQUESTS
+            .iter()
+            .filter(|text| detect(text, "en") != Some(Human))
+            .collect();
+        assert!(missed.is_empty(), "not recognised: {missed:#?}");
+    }
+
+    #[test]
+    fn near_misses_are_not_requests_for_a_person() {
+        let wrong: Vec<_> = NEAR_MISSES
+            .iter()
+            .map(|text| (text, detect(text, "en")))
+            .filter(|(_, got)| got.is_some())
+            .collect();
+        assert!(wrong.is_empty(), "(message, detected): {wrong:#?}");
+    }
 
     /// Real questions and statements: they go to retrieval.
     const NOT_INTENTS: &[&str] = &[

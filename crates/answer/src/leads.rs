@@ -6,6 +6,11 @@
 //! asked for, while a price or an order number stored as a phone number pollutes the contact and
 //! the webhooks that carry it.
 //!
+//! [`split`] reads a message for what it asks beside its contact details: "Hi, my email is
+//! jane@example.org, what is your return policy?" gives a lead *and* the question "what is your
+//! return policy?", answered without the address (which would only pollute retrieval); "my email
+//! is jane@example.org" asks nothing and is acknowledged.
+//!
 //! ## E-mail addresses
 //!
 //! A deliberately practical pattern, not RFC 5322: an ASCII dot-atom local part (letters, digits,
@@ -70,9 +75,14 @@
 //! - Non-ASCII digits (Arabic-Indic, full-width) are not read as digits.
 //! - At most 400 parser calls are made per message, so a pasted directory is only partly read.
 //! - Context words are known for English, French, Spanish, German, Malay and Indonesian.
+//! - What a message asks beside its contact details is a question only when a clause ends with
+//!   `?` or opens with a question word; a bare request ("send me the catalogue") is left to the
+//!   team that gets the lead, and a clause made only of contact words ("can I call you?") is
+//!   dropped with them.
 
 use std::{
     collections::HashSet,
+    ops::Range,
     panic::{self, AssertUnwindSafe},
     sync::LazyLock,
 };
@@ -104,31 +114,221 @@ impl Found {
 /// without a country code are read. When it is empty or unknown, only numbers written with `+` or
 /// `00` are found.
 pub fn extract(text: &str, default_region: &str) -> Found {
-    let region = parse_region(default_region);
-    let emails = find_emails(text);
-
-    let mut phones: Vec<(usize, String)> = find_whatsapp_links(text);
-    let masked = mask(text);
-    let mut budget = PARSE_BUDGET;
-    for candidate in CANDIDATE.find_iter(&masked) {
-        let groups = digit_groups(&masked, candidate.start(), candidate.end());
-        for (start, number) in numbers_in_run(text, &groups, region, &mut budget) {
-            phones.push((start, number));
-        }
-        if budget == 0 {
-            break;
-        }
-    }
-    phones.sort_by_key(|(start, _)| *start);
+    let (emails, phones) = scan(text, default_region);
     let mut seen = HashSet::new();
+    let emails = emails
+        .into_iter()
+        .map(|(_, address)| address)
+        .filter(|address| seen.insert(address.to_lowercase()))
+        .collect();
     let phones = phones
         .into_iter()
         .map(|(_, number)| number)
         .filter(|number| seen.insert(number.clone()))
         .collect();
-
     Found { emails, phones }
 }
+
+/// A span of the message and the contact detail it holds.
+type Spanned = (Range<usize>, String);
+
+/// Every e-mail address and every phone number of `text` where it stands, in order of
+/// appearance (repeats included).
+fn scan(text: &str, default_region: &str) -> (Vec<Spanned>, Vec<Spanned>) {
+    let region = parse_region(default_region);
+    let emails = find_emails(text);
+
+    let mut phones: Vec<Spanned> = find_whatsapp_links(text);
+    let masked = mask(text);
+    let mut budget = PARSE_BUDGET;
+    for candidate in CANDIDATE.find_iter(&masked) {
+        let groups = digit_groups(&masked, candidate.start(), candidate.end());
+        phones.extend(numbers_in_run(text, &groups, region, &mut budget));
+        if budget == 0 {
+            break;
+        }
+    }
+    phones.sort_by_key(|(span, _)| span.start);
+    (emails, phones)
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a message asks beside its contact details
+
+/// A message read for contact details: what it gives, and what is left to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// The contact details, as [`extract`] finds them.
+    pub found: Found,
+    /// The message without its contact details, the words that introduce them ("my email
+    /// is", "mon numéro :") and the greetings or thanks around them: what retrieval is given.
+    /// The whole message when it holds no contact detail.
+    pub rest: String,
+    /// Whether `rest` asks something; always, when the message holds no contact detail.
+    asks: bool,
+}
+
+impl Split {
+    /// Whether the message gives contact details and asks nothing beside them: it gets an
+    /// acknowledgement rather than an answer.
+    pub fn only_contact(&self) -> bool {
+        !self.found.is_empty() && !self.asks
+    }
+}
+
+/// Reads `text` for contact details (see [`extract`]) and for what it asks beside them.
+///
+/// The message is cut into clauses at punctuation and at each contact detail. A clause is
+/// dropped when all its words are the kind that introduce or accompany contact details ("my
+/// e-mail is", "you can reach me at", "c'est mon numéro", "nomor WA saya"), or when it is a
+/// greeting, thanks or goodbye. What is left asks something when one of its clauses ends with
+/// `?` or opens with a question word ("what", "comment", "cuánto", "wie", "berapa", "do you"…):
+/// "Hi, my email is jane@example.org, what is your return policy?" asks "what is your return
+/// policy?". A request without a question ("please send me the catalogue") is not an ask: the
+/// team that gets the lead reads it.
+pub fn split(text: &str, default_region: &str) -> Split {
+    let (emails, phones) = scan(text, default_region);
+    let mut seen = HashSet::new();
+    let mut found = Found::default();
+    for (_, address) in &emails {
+        if seen.insert(address.to_lowercase()) {
+            found.emails.push(address.clone());
+        }
+    }
+    for (_, number) in &phones {
+        if seen.insert(number.clone()) {
+            found.phones.push(number.clone());
+        }
+    }
+    if found.is_empty() {
+        return Split {
+            found,
+            rest: text.to_owned(),
+            asks: true,
+        };
+    }
+    let mut spans: Vec<Range<usize>> = emails.into_iter().chain(phones).map(|(s, _)| s).collect();
+    spans.sort_by_key(|span| span.start);
+
+    let (mut rest, mut asks) = (String::new(), false);
+    let mut keep = |clause: &str, end: Option<char>| {
+        let words = clause_words(clause);
+        if words.iter().all(|w| CONTACT_WORDS.contains(w.as_str()))
+            || crate::intents::detect(clause, "")
+                .is_some_and(|i| i != crate::intents::Intent::Human)
+        {
+            return;
+        }
+        let opens_question = words.first().is_some_and(|first| {
+            QUESTION_OPENERS.contains(first.as_str())
+                || words.get(1).is_some_and(|second| {
+                    QUESTION_OPENERS.contains(format!("{first}_{second}").as_str())
+                })
+        });
+        asks |= end == Some('?') || opens_question;
+        if !rest.is_empty() {
+            rest.push(' ');
+        }
+        match end {
+            Some(end) => {
+                rest.push_str(clause.trim_start());
+                rest.push(end);
+            }
+            None => rest.push_str(clause.trim()),
+        }
+    };
+    let mut at = 0;
+    let mut clause_start = 0;
+    let mut spans = spans.into_iter().peekable();
+    while at < text.len() {
+        if let Some(span) = spans.next_if(|span| span.start <= at) {
+            keep(&text[clause_start..at], None);
+            at = at.max(span.end);
+            clause_start = at;
+            continue;
+        }
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        // "1,299.00" and "v2.1" are not two clauses.
+        let ends_clause = match c {
+            ';' | '!' | '?' | '\n' | '¿' | '¡' => true,
+            ',' | '.' => text[at + 1..]
+                .chars()
+                .next()
+                .is_none_or(char::is_whitespace),
+            _ => false,
+        };
+        if ends_clause {
+            keep(
+                &text[clause_start..at],
+                Some(c).filter(|c| matches!(c, '?' | '.' | '!')),
+            );
+            clause_start = at + c.len_utf8();
+        }
+        at += c.len_utf8();
+    }
+    keep(&text[clause_start..], None);
+    Split {
+        found,
+        rest: rest.trim_end().to_owned(),
+        asks,
+    }
+}
+
+/// A clause's words: lower case, letters only (`e-mail` is `e` and `mail`).
+fn clause_words(clause: &str) -> Vec<String> {
+    clause
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().map(fold_char).collect::<String>().to_lowercase())
+        .collect()
+}
+
+/// Words that introduce or accompany contact details, lower case without accents.
+static CONTACT_WORDS: Words = LazyLock::new(|| {
+    words(&[
+        // en (and what apostrophes and hyphens leave: "here's", "e-mail")
+        "my me i is am are at on to the a an email mail address phone number no tel mobile",
+        "cell whatsapp wa contact reach call text write you can could here this and or also",
+        "via by please use it s e m d mailto telephone details detail",
+        // fr
+        "mon ma mes est c voici adresse courriel mail numero telephone portable joignable",
+        "joindre au me moi vous pouvez et ou sur par contactez appelez ecrivez coordonnees l",
+        "de du le la les",
+        // es
+        "mi mis es correo electronico numero movil celular aqui tienes esta puedes pueden",
+        "contactarme llamarme escribirme en al y o datos",
+        // de
+        "meine mein ist adresse nummer telefonnummer handynummer handy telefon unter",
+        "erreichbar erreichen sie mich mir konnen hier und oder an kontakt",
+        // ms / id
+        "saya aku emel alamat nombor nomor telefon telepon hp ialah adalah ini boleh bisa",
+        "hubungi di ke dan atau sy",
+    ])
+});
+
+/// Words and two-word phrases (joined with `_`) that open a question, lower case without
+/// accents.
+static QUESTION_OPENERS: Words = LazyLock::new(|| {
+    words(&[
+        // en
+        "what whats how when where why which who whom whose do does did can could is are",
+        "will would should may might have has shall",
+        // fr
+        "quel quelle quels quelles comment quand ou pourquoi combien qui que qu est_ce",
+        "pouvez puis peut peux avez etes est_il y_a",
+        // es
+        "que como cuando donde por_que cual cuales cuanto cuanta cuantos cuantas quien puedo",
+        "puede pueden tienen tiene hay es_posible",
+        // de
+        "was wie wann wo warum welche welcher welches wer konnen kann gibt habt haben sind ist",
+        "bieten liefert liefern",
+        // ms / id
+        "apa apakah bagaimana macam_mana bila bilakah kapan di_mana mana berapa mengapa kenapa",
+        "boleh bisa adakah ada siapa",
+    ])
+});
 
 // ---------------------------------------------------------------------------------------------
 // E-mail addresses
@@ -158,9 +358,8 @@ fn is_address_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-' | '\'' | '@' | '/' | '=')
 }
 
-fn find_emails(text: &str) -> Vec<String> {
+fn find_emails(text: &str) -> Vec<Spanned> {
     let mut emails = Vec::new();
-    let mut seen = HashSet::new();
     for caps in EMAIL.captures_iter(text) {
         let (Some(whole), Some(local), Some(domain)) = (caps.get(0), caps.get(1), caps.get(2))
         else {
@@ -190,10 +389,7 @@ fn find_emails(text: &str) -> Vec<String> {
         } else {
             local.as_str().to_owned()
         };
-        let address = format!("{local}@{domain}");
-        if seen.insert(address.to_lowercase()) {
-            emails.push(address);
-        }
+        emails.push((whole.range(), format!("{local}@{domain}")));
     }
     emails
 }
@@ -416,7 +612,7 @@ fn numbers_in_run(
     groups: &[Group],
     region: Option<country::Id>,
     budget: &mut usize,
-) -> Vec<(usize, String)> {
+) -> Vec<Spanned> {
     let mut found = Vec::new();
     // What the words before a run say holds for all of it: "order 123 456 789 012" has no
     // phone number hiding in its tail.
@@ -456,7 +652,7 @@ fn numbers_in_run(
         }
         match taken {
             Some((last, number)) => {
-                found.push((groups[first].start, number));
+                found.push((groups[first].start..groups[last].end, number));
                 first = last + 1;
             }
             None => first += 1,
@@ -497,13 +693,13 @@ fn parse_valid(region: Option<country::Id>, number: &str) -> Option<String> {
     .flatten()
 }
 
-fn find_whatsapp_links(text: &str) -> Vec<(usize, String)> {
+fn find_whatsapp_links(text: &str) -> Vec<Spanned> {
     WHATSAPP_LINK
         .captures_iter(text)
         .filter_map(|caps| {
             let whole = caps.get(0)?;
             let number = parse_valid(None, &format!("+{}", caps.get(1)?.as_str()))?;
-            Some((whole.start(), number))
+            Some((whole.range(), number))
         })
         .collect()
 }
@@ -911,6 +1107,97 @@ mod tests {
         let found = extract(&text, "FR");
         assert_eq!(found.phones, ["+33612345678"]);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_question_beside_contact_details_is_kept_without_them() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "Hi, my email is jane@example.org, what is your return policy?",
+                "",
+                "what is your return policy?",
+            ),
+            (
+                "my email is jane@example.org what is your return policy",
+                "",
+                "what is your return policy",
+            ),
+            (
+                "Can you deliver to Lyon? My number is 06 12 34 56 78.",
+                "FR",
+                "Can you deliver to Lyon?",
+            ),
+            (
+                "Bonjour, mon numéro : 06 12 34 56 78. Quels sont vos horaires ?",
+                "FR",
+                "Quels sont vos horaires ?",
+            ),
+            (
+                "mi correo es ana@example.es ¿cuánto cuesta el envío?",
+                "ES",
+                "cuánto cuesta el envío?",
+            ),
+            (
+                "Meine E-Mail ist max@example.de. Wie lange dauert der Versand",
+                "DE",
+                "Wie lange dauert der Versand",
+            ),
+            (
+                "no HP saya 0812-3456-7890, berapa ongkos kirim ke Bandung?",
+                "ID",
+                "berapa ongkos kirim ke Bandung?",
+            ),
+        ];
+        for (text, region, rest) in cases {
+            let split = split(text, region);
+            assert!(!split.found.is_empty(), "{text}");
+            assert!(!split.only_contact(), "{text}: {split:?}");
+            assert_eq!(split.rest, *rest, "{text}");
+        }
+    }
+
+    #[test]
+    fn contact_details_alone_ask_nothing() {
+        for (text, region) in [
+            ("my email is jane@example.org", ""),
+            ("Hi! My email is jane@example.org, thanks", ""),
+            ("jane@example.org is my email", ""),
+            (
+                "Call me on 06 12 34 56 78 or write to jane+shop@example.com",
+                "FR",
+            ),
+            ("You can reach me at +33 6 12 34 56 78.", ""),
+            (
+                "mon numéro de téléphone est le 06 12 34 56 78, merci !",
+                "FR",
+            ),
+            ("nombor telefon saya 012-345 6789", "MY"),
+            ("email: jane@example.org (please send me the catalogue)", ""),
+        ] {
+            let split = split(text, region);
+            assert!(split.only_contact(), "{text}: {split:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_without_contact_details_is_left_whole() {
+        for text in ["What is your return policy?", "ok", "order #123456789"] {
+            let split = split(text, "FR");
+            assert!(!split.only_contact());
+            assert_eq!(split.rest, text);
+            assert!(split.found.is_empty());
+        }
+        let found = split(
+            "write to a@example.org, A@EXAMPLE.ORG or +33 6 12 34 56 78",
+            "",
+        );
+        assert_eq!(
+            found.found,
+            extract(
+                "write to a@example.org, A@EXAMPLE.ORG or +33 6 12 34 56 78",
+                ""
+            )
+        );
     }
 }
 

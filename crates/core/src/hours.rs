@@ -150,32 +150,6 @@ impl BusinessHours {
             .filter(|t| *t > local)
             .min()
     }
-
-    /// "Monday at 09:00 (UTC+02:00)".
-    pub fn describe(at: OffsetDateTime) -> String {
-        let day = DAYS
-            .iter()
-            .find(|(_, d)| *d == at.weekday())
-            .map_or("", |(n, _)| n);
-        let day = match day {
-            "mon" => "Monday",
-            "tue" => "Tuesday",
-            "wed" => "Wednesday",
-            "thu" => "Thursday",
-            "fri" => "Friday",
-            "sat" => "Saturday",
-            _ => "Sunday",
-        };
-        let (h, m, _) = at.offset().as_hms();
-        format!(
-            "{day} at {:02}:{:02} (UTC{}{:02}:{:02})",
-            at.hour(),
-            at.minute(),
-            if h < 0 || m < 0 { '-' } else { '+' },
-            h.abs(),
-            m.abs()
-        )
-    }
 }
 
 #[cfg(test)]
@@ -214,7 +188,10 @@ mod tests {
             .next_opening(datetime!(2026-11-20 17:00 UTC))
             .unwrap();
         assert_eq!(next, datetime!(2026-11-23 09:00 +02:00));
-        assert_eq!(BusinessHours::describe(next), "Monday at 09:00 (UTC+02:00)");
+        assert_eq!(
+            crate::texts::defaults("en").back_at(next),
+            "on Monday at 09:00 (UTC+02:00)"
+        );
     }
 
     #[test]

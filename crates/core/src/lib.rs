@@ -9,6 +9,7 @@ pub mod ids;
 pub mod model;
 pub mod plan;
 pub mod scope;
+pub mod texts;
 pub mod validate;
 
 pub use ids::*;

@@ -36,6 +36,10 @@ pub struct ApiKey {
 }
 
 /// How a bot behaves when it answers.
+///
+/// The texts (`greeting`, `fallback_message`, `contact_prompt`, `away_message`) default to the
+/// bot's language (en, fr, es, de, ms or id; English otherwise); a new language replaces those
+/// still at a default and keeps those the owner wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BotSettings {
     /// The first message a visitor sees.
@@ -230,7 +234,7 @@ impl Default for Branding {
 }
 
 fn default_away_message() -> String {
-    "Our team is not available right now. We will be back".to_owned()
+    crate::texts::defaults("en").away_message.to_owned()
 }
 
 fn default_handoff_after_fallbacks() -> u32 {
@@ -242,8 +246,7 @@ fn default_true() -> bool {
 }
 
 fn default_contact_prompt() -> String {
-    "If you leave your email address or phone number, a member of our team will get back to you."
-        .to_owned()
+    crate::texts::defaults("en").contact_prompt.to_owned()
 }
 
 /// Per-bot crawl settings.
@@ -262,13 +265,43 @@ pub struct CrawlSettings {
 
 impl BotSettings {
     pub const DEFAULT_THRESHOLD: f64 = 0.45;
+
+    /// The default settings of a bot speaking `language`: its texts in that language
+    /// ([`crate::texts::defaults`]).
+    pub fn for_language(language: &str) -> Self {
+        let mut settings = Self::default();
+        settings.switch_language(language);
+        settings
+    }
+
+    /// The texts the bot says that are still a default (of any language: the owner did not
+    /// write them) become the defaults of `language`; texts the owner wrote are kept.
+    pub fn switch_language(&mut self, language: &str) {
+        let to = crate::texts::defaults(language);
+        let fields: [(&mut String, crate::texts::Text); 4] = [
+            (&mut self.greeting, |t| t.greeting),
+            (&mut self.fallback_message, |t| t.fallback_message),
+            (&mut self.contact_prompt, |t| t.contact_prompt),
+            (&mut self.away_message, |t| t.away_message),
+        ];
+        for (text, default) in fields {
+            let is_default = crate::texts::LANGUAGES
+                .iter()
+                .any(|l| text.as_str() == default(crate::texts::defaults(l)));
+            if is_default {
+                default(to).clone_into(text);
+            }
+        }
+    }
 }
 
 impl Default for BotSettings {
+    /// English texts; see [`BotSettings::for_language`].
     fn default() -> Self {
+        let texts = crate::texts::defaults("en");
         Self {
-            greeting: "Hi! How can I help you today?".to_owned(),
-            fallback_message: "Sorry, I couldn't find an answer to that in what I know. Could you rephrase it, or would you like me to put you in touch with a person?".to_owned(),
+            greeting: texts.greeting.to_owned(),
+            fallback_message: texts.fallback_message.to_owned(),
             confidence_threshold: Self::DEFAULT_THRESHOLD,
             crawl: CrawlSettings::default(),
             region: None,
@@ -840,4 +873,38 @@ pub struct Job {
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::texts::{defaults, LANGUAGES};
+
+    #[test]
+    fn a_bot_made_in_a_language_says_everything_in_it() {
+        for language in LANGUAGES {
+            let settings = BotSettings::for_language(language);
+            let texts = defaults(language);
+            assert_eq!(settings.greeting, texts.greeting);
+            assert_eq!(settings.fallback_message, texts.fallback_message);
+            assert_eq!(settings.contact_prompt, texts.contact_prompt);
+            assert_eq!(settings.away_message, texts.away_message);
+        }
+        assert_eq!(BotSettings::for_language("en"), BotSettings::default());
+    }
+
+    #[test]
+    fn a_new_language_replaces_the_defaults_and_keeps_what_the_owner_wrote() {
+        let mut settings = BotSettings::for_language("fr");
+        settings.fallback_message = "Je ne sais pas, écrivez-nous.".to_owned();
+        settings.switch_language("de-DE");
+        assert_eq!(settings.fallback_message, "Je ne sais pas, écrivez-nous.");
+        assert_eq!(settings.greeting, defaults("de").greeting);
+        assert_eq!(settings.contact_prompt, defaults("de").contact_prompt);
+        assert_eq!(settings.away_message, defaults("de").away_message);
+        // A bot whose language had no texts of its own yet (English defaults) gets them too.
+        let mut settings = BotSettings::default();
+        settings.switch_language("id");
+        assert_eq!(settings, BotSettings::for_language("id"));
+    }
 }

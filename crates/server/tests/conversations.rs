@@ -1144,3 +1144,333 @@ async fn outside_business_hours_the_visitor_is_told_when_a_human_is_back() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().contains("not a day"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_message_with_a_contact_detail_and_a_question_gets_a_lead_and_an_answer() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    // The question gets the reply it gets asked alone, and the details make a lead.
+    let alone = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "what is your return policy?"}),
+        )
+        .await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Hi, my email is jane@example.org, what is your return policy?", "contact_id": "v-21"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body["lead_id"].is_string(), "a lead: {}", r.text);
+    assert_eq!(r.body["outcome"], alone.body["outcome"], "{}", r.text);
+    assert_eq!(r.body["buttons"], alone.body["buttons"], "{}", r.text);
+    // (without the request for contact details the visitor just gave)
+    assert!(
+        alone.body["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with(r.body["reply"].as_str().unwrap()),
+        "{}",
+        r.text
+    );
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Hello! My number is +33 6 12 34 56 78. How long do refunds take?", "contact_id": "v-23"}),
+        )
+        .await;
+    assert!(r.body["lead_id"].is_string(), "a lead: {}", r.text);
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+    let reply = r.body["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("5 business days"),
+        "the question is answered: {reply}"
+    );
+    assert!(
+        !r.body["sources"].as_array().unwrap().is_empty(),
+        "{}",
+        r.text
+    );
+
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "Hi, my email is jane@example.org, what is your return policy?", "contact_id": "v-21"}),
+        )
+        .await;
+    let contact = app
+        .get(
+            &format!("/v1/contacts/{}", r.body["contact_id"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        contact.body["email"], "jane@example.org",
+        "{}",
+        contact.text
+    );
+
+    // Only a contact detail: the acknowledgement, and the lead.
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "my email is john@example.org", "contact_id": "v-22"}),
+        )
+        .await;
+    assert!(r.body["lead_id"].is_string(), "{}", r.text);
+    assert_eq!(r.body["outcome"], "smalltalk", "{}", r.text);
+    assert_eq!(
+        r.body["reply"],
+        "Thank you, we have noted your contact details. A member of our team will get back to you."
+    );
+}
+
+/// What a bot in one language says by default, as words each text must contain.
+struct Said {
+    language: &'static str,
+    fallback: &'static str,
+    contact_prompt: &'static str,
+    human_offer: &'static str,
+    away: &'static str,
+    back: &'static str,
+    lead_thanks: &'static str,
+}
+
+const SAID: &[Said] = &[
+    Said {
+        language: "fr",
+        fallback: "Désolé, je n'ai pas trouvé de réponse",
+        contact_prompt: "Si vous laissez votre adresse e-mail",
+        human_offer: "Parler à un conseiller",
+        away: "Notre équipe n'est pas disponible pour le moment. Nous serons de retour",
+        back: " à 10:00 (UTC+00:00).",
+        lead_thanks: "Merci, nous avons bien noté vos coordonnées.",
+    },
+    Said {
+        language: "es",
+        fallback: "Lo siento, no he encontrado una respuesta",
+        contact_prompt: "Si nos dejas tu correo electrónico",
+        human_offer: "Hablar con una persona",
+        away: "Nuestro equipo no está disponible en este momento. Volveremos el",
+        back: " a las 10:00 (UTC+00:00).",
+        lead_thanks: "Gracias, hemos guardado tus datos de contacto.",
+    },
+    Said {
+        language: "de",
+        fallback: "Leider habe ich dazu in meinem Wissen keine Antwort gefunden.",
+        contact_prompt: "Wenn Sie Ihre E-Mail-Adresse oder Telefonnummer hinterlassen",
+        human_offer: "Mit einem Mitarbeiter sprechen",
+        away: "Unser Team ist gerade nicht erreichbar. Wir sind wieder da am",
+        back: " um 10:00 (UTC+00:00).",
+        lead_thanks: "Danke, wir haben Ihre Kontaktdaten notiert.",
+    },
+    Said {
+        language: "ms",
+        fallback: "Maaf, saya tidak menemui jawapan",
+        contact_prompt: "Jika anda tinggalkan alamat e-mel atau nombor telefon anda",
+        human_offer: "Bercakap dengan ejen",
+        away: "Pasukan kami tidak tersedia sekarang. Kami akan kembali pada hari",
+        back: " pukul 10:00 (UTC+00:00).",
+        lead_thanks: "Terima kasih, kami telah menyimpan butiran hubungan anda.",
+    },
+    Said {
+        language: "id",
+        fallback: "Maaf, saya tidak menemukan jawaban",
+        contact_prompt: "Jika Anda meninggalkan alamat email atau nomor telepon",
+        human_offer: "Bicara dengan agen",
+        away: "Tim kami sedang tidak tersedia. Kami akan kembali pada hari",
+        back: " pukul 10:00 (UTC+00:00).",
+        lead_thanks: "Terima kasih, kami sudah mencatat kontak Anda.",
+    },
+    Said {
+        language: "en",
+        fallback: "Sorry, I couldn't find an answer",
+        contact_prompt: "If you leave your email address or phone number",
+        human_offer: "Talk to a person",
+        away: "Our team is not available right now. We will be back on",
+        back: " at 10:00 (UTC+00:00).",
+        lead_thanks: "Thank you, we have noted your contact details.",
+    },
+];
+
+#[tokio::test]
+async fn a_bot_made_in_a_language_says_everything_in_it() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    // Open one minute a week, at a time that is not now.
+    let now = time::OffsetDateTime::now_utc();
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [((now.weekday().number_days_from_monday() + 3) % 7) as usize];
+    let hours =
+        json!({"utc_offset": "+00:00", "slots": [{"day": day, "open": "10:00", "close": "10:01"}]});
+    for said in SAID {
+        let language = said.language;
+        let r = app
+            .post(
+                "/v1/bots",
+                &key,
+                json!({"name": format!("Shop {language}"), "language": language, "settings": {"business_hours": hours}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert!(
+            r.body["settings"]["fallback_message"]
+                .as_str()
+                .unwrap()
+                .starts_with(said.fallback),
+            "{language}: {}",
+            r.text
+        );
+        let bot = r.body["id"].as_str().unwrap().to_owned();
+        app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+
+        let r = app
+            .chat(
+                &key,
+                &bot,
+                json!({"message": "Do you repair helicopter engines?"}),
+            )
+            .await;
+        assert_eq!(r.body["outcome"], "fallback", "{language}: {}", r.text);
+        let reply = r.body["reply"].as_str().unwrap();
+        assert!(reply.starts_with(said.fallback), "{language}: {reply}");
+        assert!(reply.contains(said.contact_prompt), "{language}: {reply}");
+        let buttons = r.body["buttons"].as_array().unwrap();
+        let offer = buttons.last().expect("a person is offered")["title"]
+            .as_str()
+            .unwrap();
+        assert_eq!(offer, said.human_offer, "{language}");
+
+        // Pressing the button asks for a person; out of hours the bot says when one is back.
+        let conv = r.body["conversation_id"].as_str().unwrap();
+        let r = app
+            .chat(
+                &key,
+                &bot,
+                json!({"message": offer, "conversation_id": conv}),
+            )
+            .await;
+        assert_eq!(r.body["outcome"], "handoff", "{language}: {}", r.text);
+        let reply = r.body["reply"].as_str().unwrap();
+        assert!(reply.starts_with(said.away), "{language}: {reply}");
+        assert!(reply.contains(said.back), "{language}: {reply}");
+        assert!(reply.contains(said.contact_prompt), "{language}: {reply}");
+
+        let r = app
+            .chat(&key, &bot, json!({"message": "jane@example.org"}))
+            .await;
+        assert!(r.body["lead_id"].is_string(), "{language}: {}", r.text);
+        let reply = r.body["reply"].as_str().unwrap();
+        assert!(reply.starts_with(said.lead_thanks), "{language}: {reply}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_language_switches_the_default_texts_and_keeps_the_owners() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Boutique", "settings": {"fallback_message": "Hmm, no idea. Write to us!"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let bot = r.body["id"].as_str().unwrap().to_owned();
+    assert!(r.body["settings"]["contact_prompt"]
+        .as_str()
+        .unwrap()
+        .starts_with("If you leave"));
+
+    let r = app
+        .patch(&format!("/v1/bots/{bot}"), &key, json!({"language": "fr"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let settings = &r.body["settings"];
+    assert_eq!(settings["fallback_message"], "Hmm, no idea. Write to us!");
+    assert_eq!(
+        settings["greeting"],
+        "Bonjour ! Comment puis-je vous aider ?"
+    );
+    assert!(settings["contact_prompt"]
+        .as_str()
+        .unwrap()
+        .starts_with("Si vous laissez"));
+    assert!(settings["away_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Notre équipe"));
+
+    // A text given with the new language is the owner's.
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"language": "de", "settings": {"greeting": "Servus!"}}),
+        )
+        .await;
+    let settings = &r.body["settings"];
+    assert_eq!(settings["greeting"], "Servus!", "{}", r.text);
+    assert!(settings["contact_prompt"]
+        .as_str()
+        .unwrap()
+        .starts_with("Wenn Sie"));
+    assert_eq!(settings["fallback_message"], "Hmm, no idea. Write to us!");
+    let r = app
+        .patch(&format!("/v1/bots/{bot}"), &key, json!({"language": "en"}))
+        .await;
+    assert_eq!(r.body["settings"]["greeting"], "Servus!", "{}", r.text);
+    assert_eq!(
+        r.body["settings"]["away_message"],
+        "Our team is not available right now. We will be back"
+    );
+}
+
+#[tokio::test]
+async fn an_async_message_with_contact_details_gets_its_acknowledgement_or_its_answer() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = shop(&app).await;
+    for (message, expected) in [
+        (
+            "my email is jane@example.org",
+            "Thank you, we have noted your contact details.",
+        ),
+        (
+            "My number is +33 6 12 34 56 78, is delivery free?",
+            "free for orders over 50 euros",
+        ),
+    ] {
+        let r = app
+            .chat(&key, &bot, json!({"message": message, "async": true}))
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert!(r.body["lead_id"].is_string(), "{}", r.text);
+        let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
+        let mut reply = None;
+        for _ in 0..200 {
+            let events = app
+                .get(
+                    &format!("/v1/events?conversation_id={conv}&types=message.sent"),
+                    &key,
+                )
+                .await;
+            if let Some(e) = events.body["data"].as_array().unwrap().first() {
+                reply = Some(e["data"]["message"]["text"].as_str().unwrap().to_owned());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let reply = reply.expect("the reply arrives within 10 s");
+        assert!(reply.contains(expected), "{message}: {reply}");
+    }
+}

@@ -32,7 +32,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sitechat_core::{
-    model::{Bot, JobState},
+    model::{Bot, BotSettings, JobState},
     now,
     validate::{BotName, ChatText, ExternalId, HttpUrl, Language},
     BotId, Scope,
@@ -122,17 +122,16 @@ async fn create(
     let name = body
         .chatbot_name
         .unwrap_or_else(|| url.as_url().host_str().unwrap_or("chatbot").to_owned());
+    let language = Language::parse("language", body.language.as_deref().unwrap_or("en"))?;
     let new = NewBot {
         name: BotName::parse("chatbot_name", &name)?.into_inner(),
         website_url: Some(url.as_str().to_owned()),
-        language: Language::parse("language", body.language.as_deref().unwrap_or("en"))?
-            .as_str()
-            .to_owned(),
+        settings: BotSettings::for_language(language.as_str()),
+        language: language.as_str().to_owned(),
         industry: body
             .industry
             .map(|i| BotName::parse("industry", &i).map(BotName::into_inner))
             .transpose()?,
-        settings: Default::default(),
     };
     let bot = bots::create(&state, &caller, new).await?;
     let (training_status, estimated_completion) = training_view(&state, &caller, &bot).await?;

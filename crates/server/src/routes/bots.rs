@@ -355,7 +355,9 @@ pub struct CreateBot {
     pub name: String,
     /// The website the bot is about (crawling it comes with training).
     pub website_url: Option<String>,
-    /// Language of the content and replies (default `en`).
+    /// Language of the content and replies (default `en`). The texts the bot says by default
+    /// (greeting, fallback message, contact prompt, away message…) are in this language when it
+    /// is one of en, fr, es, de, ms, id, and in English otherwise.
     pub language: Option<String>,
     pub industry: Option<String>,
     pub settings: Option<SettingsPatch>,
@@ -363,21 +365,20 @@ pub struct CreateBot {
 
 impl CreateBot {
     fn parse(self, seal: &dyn Fn(&str) -> String) -> Result<NewBot, ValidationError> {
+        let language = Language::parse("language", self.language.as_deref().unwrap_or("en"))?;
         Ok(NewBot {
             name: BotName::parse("name", &self.name)?.into_inner(),
             website_url: non_empty(self.website_url)
                 .map(|u| HttpUrl::parse("website_url", &u).map(|u| u.as_str().to_owned()))
                 .transpose()?,
-            language: Language::parse("language", self.language.as_deref().unwrap_or("en"))?
-                .as_str()
-                .to_owned(),
             industry: non_empty(self.industry)
                 .map(|i| BotName::parse("industry", &i).map(BotName::into_inner))
                 .transpose()?,
             settings: self
                 .settings
                 .unwrap_or_default()
-                .apply(BotSettings::default(), seal)?,
+                .apply(BotSettings::for_language(language.as_str()), seal)?,
+            language: language.as_str().to_owned(),
         })
     }
 }
@@ -390,6 +391,8 @@ pub struct UpdateBot {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub website_url: Option<Option<String>>,
+    /// A new language: the texts still at their default (greeting, fallback message, contact
+    /// prompt, away message) switch to the new language's; texts you wrote are kept.
     pub language: Option<String>,
     /// A text, or `null` to clear it.
     #[serde(default, deserialize_with = "double_option")]
@@ -401,9 +404,25 @@ pub struct UpdateBot {
 impl UpdateBot {
     fn parse(
         self,
-        current: &BotSettings,
+        current: &Bot,
         seal: &dyn Fn(&str) -> String,
     ) -> Result<BotPatch, ValidationError> {
+        let language = self
+            .language
+            .map(|l| Language::parse("language", &l).map(|l| l.as_str().to_owned()))
+            .transpose()?;
+        // A new language: the texts still at a default become the new language's, then the
+        // texts given here apply.
+        let settings = match (&language, self.settings) {
+            (None, None) => None,
+            (language, patch) => {
+                let mut base = current.settings.clone();
+                if let Some(language) = language {
+                    base.switch_language(language);
+                }
+                Some(patch.unwrap_or_default().apply(base, seal)?)
+            }
+        };
         Ok(BotPatch {
             name: self
                 .name
@@ -417,10 +436,7 @@ impl UpdateBot {
                         .transpose()
                 })
                 .transpose()?,
-            language: self
-                .language
-                .map(|l| Language::parse("language", &l).map(|l| l.as_str().to_owned()))
-                .transpose()?,
+            language,
             industry: self
                 .industry
                 .map(|i| {
@@ -429,10 +445,7 @@ impl UpdateBot {
                         .transpose()
                 })
                 .transpose()?,
-            settings: self
-                .settings
-                .map(|s| s.apply(current.clone(), seal))
-                .transpose()?,
+            settings,
         })
     }
 }
@@ -479,7 +492,7 @@ pub async fn get_bot(
 }
 
 /// Changes a bot's name, website, language, industry or settings. Changing the language
-/// re-analyses its knowledge.
+/// re-analyses its knowledge and switches the texts still at their default to the new language.
 #[utoipa::path(patch, path = "/v1/bots/{id}", tag = "bots", request_body = UpdateBot,
     params(("id" = String, Path, description = "Bot id (`bot_…`)")),
     responses((status = 200, body = Bot), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -493,7 +506,7 @@ pub async fn update_bot(
     let id = BotId::parse(&id)?;
     let current = bots::get(&state, &caller, &id).await?;
     let seal = |k: &str| state.sealer.seal(k);
-    let patch = body.parse(&current.settings, &seal)?;
+    let patch = body.parse(&current, &seal)?;
     Ok(Json(bots::update(&state, &caller, &id, patch).await?))
 }
 

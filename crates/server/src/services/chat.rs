@@ -1,8 +1,9 @@
 //! The path of one visitor message: quota → persist the visitor's message (starting the
 //! conversation and its contact if needed) → if a human owns the conversation, stop → contact
 //! details become a lead → greetings, thanks, goodbyes and requests for a human are answered
-//! without retrieval → otherwise the answer engine → persist the reply → hand over to a human
-//! after repeated fallbacks → publish to live listeners.
+//! without retrieval → a message that only gives contact details is acknowledged → otherwise
+//! the answer engine, given the message without its contact details → persist the reply → hand
+//! over to a human after repeated fallbacks → publish to live listeners.
 //!
 //! The visitor's message is committed before the answer is composed, so a failure while answering
 //! never loses what the visitor said; the reply is stored only if the bot still owns the
@@ -14,7 +15,10 @@
 //! [`crate::idempotency`]).
 
 use serde_json::json;
-use sitechat_answer::intents::{self, Intent};
+use sitechat_answer::{
+    intents::{self, Intent},
+    leads,
+};
 use sitechat_core::{
     model::{
         Bot, Button, Conversation, ConversationStatus, EngineSettings, HandoffAction,
@@ -161,7 +165,8 @@ pub async fn send_async(
 /// A visitor message that is stored and waits for the bot's answer.
 pub struct Accepted {
     bot: Bot,
-    text: String,
+    /// The message read for contact details and what it asks beside them.
+    split: leads::Split,
     reply: Reply,
     /// Stored by an earlier attempt, which may have answered it already.
     resumed: bool,
@@ -240,16 +245,14 @@ async fn accepted(
     started: bool,
     resumed: bool,
 ) -> ApiResult<Accepted> {
-    let text = visitor_message.text.clone();
-    let found =
-        sitechat_answer::leads::extract(&text, bot.settings.region.as_deref().unwrap_or(""));
+    let split = read_contact_details(&bot, &visitor_message.text);
     let lead = state
         .store
         .capture_lead(
             account,
             &conversation.id,
-            found.emails.first().map(String::as_str),
-            found.phones.first().map(String::as_str),
+            split.found.emails.first().map(String::as_str),
+            split.found.phones.first().map(String::as_str),
         )
         .await?;
     let reply = Reply {
@@ -264,10 +267,15 @@ async fn accepted(
     };
     Ok(Accepted {
         bot,
-        text,
+        split,
         reply,
         resumed,
     })
+}
+
+/// The contact details a visitor message gives, and what it asks beside them.
+fn read_contact_details(bot: &Bot, text: &str) -> leads::Split {
+    leads::split(text, bot.settings.region.as_deref().unwrap_or(""))
 }
 
 /// Takes up a visitor message that an earlier attempt of the same request stored: nothing is
@@ -587,7 +595,7 @@ async fn respond(
 ) -> ApiResult<Reply> {
     let Accepted {
         bot,
-        text,
+        split,
         mut reply,
         resumed,
     } = accepted;
@@ -608,6 +616,10 @@ async fn respond(
     // replaced (it failed midway).
     let mut streamed = false;
     let mut streamed_reset = false;
+    // What the visitor asks, without the contact details they gave (the whole message when
+    // they gave none): a detail and a question get both a lead and an answer.
+    let only_contact = split.only_contact();
+    let text = split.rest;
     let (text, outcome, confidence, sources, buttons) = match intents::detect(&text, &bot.language)
     {
         Some(Intent::Human) => (
@@ -631,8 +643,10 @@ async fn respond(
             Vec::new(),
             Vec::new(),
         ),
-        None if reply.lead.is_some() => (
-            lead_thanks(&bot.language).to_owned(),
+        None if only_contact => (
+            sitechat_core::texts::defaults(&bot.language)
+                .lead_thanks
+                .to_owned(),
             Outcome::Smalltalk,
             1.0,
             Vec::new(),
@@ -880,7 +894,7 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
             .await?;
         let visitor_message = state.store.get_message(account, &message_id).await?;
         let bot = state.store.get_bot(account, &conversation.bot_id).await?;
-        let text = visitor_message.text.clone();
+        let split = read_contact_details(&bot, &visitor_message.text);
         let reply = Reply {
             conversation,
             visitor_message,
@@ -896,7 +910,7 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
             account,
             Accepted {
                 bot,
-                text,
+                split,
                 reply,
                 resumed: true,
             },
@@ -928,9 +942,10 @@ fn handoff_reply(bot: &Bot) -> String {
     let at = now();
     match &bot.settings.business_hours {
         Some(hours) if !hours.is_open(at) => {
+            let texts = sitechat_core::texts::defaults(&bot.language);
             let back = hours
                 .next_opening(at)
-                .map(|t| format!(" on {}.", sitechat_core::hours::BusinessHours::describe(t)))
+                .map(|t| format!(" {}.", texts.back_at(t)))
                 .unwrap_or_else(|| ".".to_owned());
             format!(
                 "{}{back} {}",
@@ -938,17 +953,6 @@ fn handoff_reply(bot: &Bot) -> String {
             )
         }
         _ => intents::reply(Intent::Human, &bot.language).to_owned(),
-    }
-}
-
-fn lead_thanks(language: &str) -> &'static str {
-    match language.split('-').next().unwrap_or(language) {
-        "fr" => "Merci, nous avons bien noté vos coordonnées. Un membre de notre équipe vous recontactera.",
-        "es" => "Gracias, hemos guardado sus datos de contacto. Un miembro de nuestro equipo se pondrá en contacto con usted.",
-        "de" => "Danke, wir haben Ihre Kontaktdaten notiert. Jemand aus unserem Team meldet sich bei Ihnen.",
-        "ms" => "Terima kasih, kami telah menyimpan butiran hubungan anda. Seorang ahli pasukan kami akan menghubungi anda.",
-        "id" => "Terima kasih, kami sudah mencatat kontak Anda. Tim kami akan segera menghubungi Anda.",
-        _ => "Thank you, we have noted your contact details. A member of our team will get back to you.",
     }
 }
 
