@@ -27,6 +27,11 @@
 //!    The last two rules are guessing, so they never remove an element that holds more than half
 //!    of the root's text (a page wrapper set `aria-hidden` while a modal was open, a
 //!    `content-banner` container), and a "banner" holding an `h1` is the page's hero, not an ad.
+//!    Lists of links are skipped too, however much of the page they are: a list (`ul`, `ol`,
+//!    `dl`) of at least [`LINK_LIST_ITEMS`] links whose text is at least [`LINK_LIST_SHARE`]
+//!    link text is a table of contents, an index or a category page's listing. It leads to the
+//!    answers and is never one (quoted, "How can I install…?, 5.5. Why do I get…" answers
+//!    nothing); its links are still followed. A page that is only such lists yields no passages.
 //! 3. Headings h1–h6 build the heading path; paragraphs and other blocks become paragraphs;
 //!    lists become one line per item; data tables become one line per row (layout tables —
 //!    `role=presentation`, or holding headings or other tables — are read as ordinary blocks;
@@ -419,6 +424,27 @@ const NAVIGATION_WORDS: &[&str] = &[
     "toc",
 ];
 
+/// Least links in a list of links (see [`is_link_list`]).
+pub const LINK_LIST_ITEMS: usize = 3;
+/// Least share of a list's text inside its links for it to be a list of links.
+pub const LINK_LIST_SHARE: f64 = 0.7;
+
+/// Whether a list is navigation: at least [`LINK_LIST_ITEMS`] links holding at least
+/// [`LINK_LIST_SHARE`] of its text (a table of contents, an index, a category's listing).
+fn is_link_list(list: ElementRef) -> bool {
+    let links: Vec<ElementRef> = list
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "a" && e.value().attr("href").is_some())
+        .collect();
+    if links.len() < LINK_LIST_ITEMS {
+        return false;
+    }
+    let total = text_len(*list);
+    let linked: usize = links.iter().map(|a| text_len(**a)).sum();
+    total > 0 && linked as f64 >= LINK_LIST_SHARE * total as f64
+}
+
 /// Walks the content root and builds sections.
 struct Extractor<'c> {
     /// Ids of elements that a control (`aria-controls`) shows and hides: accordion panels.
@@ -660,6 +686,9 @@ impl Extractor<'_> {
         if name == "button" && !is_disclosure_button(el) {
             return true;
         }
+        if matches!(name, "ul" | "ol" | "dl") && is_link_list(el) {
+            return true;
+        }
         if name == "label"
             && el
                 .ancestors()
@@ -673,11 +702,14 @@ impl Extractor<'_> {
         {
             return false;
         }
+        // Navigation and pop-ups are guessed from containers, never from a link or a span: a
+        // heading's text inside Sphinx's `<a class="toc-backref">` is the heading.
+        let container = BLOCKS.contains(&name) || matches!(name, "ul" | "ol" | "table");
         let guessed = (!panel
             && value
                 .attr("aria-hidden")
                 .is_some_and(|h| h.trim().eq_ignore_ascii_case("true")))
-            || self.looks_like_popup_or_navigation(el);
+            || (container && self.looks_like_popup_or_navigation(el));
         guessed && text_len(*el) * 2 <= self.root_len
     }
 
@@ -1163,6 +1195,79 @@ mod tests {
                 "{boilerplate:?} leaked into {text:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_heading_inside_a_link_named_like_navigation_is_kept() {
+        // Sphinx (the Python documentation) links each FAQ question back to the contents.
+        let html = r##"<html><body><main><h1>General Python FAQ</h1>
+<section id="why"><h3><a class="toc-backref" href="#id19" role="doc-backlink">Why is it called Python?</a><a class="headerlink" href="#why">¶</a></h3>
+<p>Guido van Rossum was reading the scripts of Monty Python.</p></section>
+<section id="like"><h3><a class="toc-backref" href="#id20">Do I have to like Monty Python?</a></h3>
+<p>No, but it helps.</p></section></main></body></html>"##;
+        let doc = extract(html, None);
+        let headings: Vec<String> = doc
+            .sections
+            .iter()
+            .map(|s| s.headings.join(" › "))
+            .collect();
+        assert_eq!(
+            headings,
+            [
+                "General Python FAQ › Why is it called Python?",
+                "General Python FAQ › Do I have to like Monty Python?"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_list_of_links_is_navigation_and_its_links_are_kept() {
+        // A chapter's table of contents (DocBook), an FAQ index, and a list of links with one
+        // line of running text in it.
+        let html = r##"<html><body>
+<div class="chapter"><h1>Chapter 5. Data Definition</h1>
+<dl class="contents"><dt><span><a href="ddl-basics.html">5.1. Table Basics</a></span></dt>
+<dt><span><a href="ddl-default.html">5.2. Default Values</a></span></dt>
+<dd><dl><dt><a href="ddl-default.html#gen">5.2.1. Generated Columns</a></dt></dl></dd>
+<dt><span><a href="ddl-constraints.html">5.3. Constraints</a></span></dt></dl>
+<p>This chapter covers how one creates the database structures that will hold one's data.</p>
+<ul><li><a href="/faq/general">General FAQ</a></li><li><a href="/faq/shipping">Shipping FAQ</a></li>
+<li><a href="/faq/returns">How can I return an item?</a></li></ul>
+<ul><li>Pack the item in its box. <a href="/label">Print the label</a>.</li>
+<li>Drop it at a post office; <a href="/map">find one</a>.</li><li>Refunds take five days.</li></ul>
+</div></body></html>"##;
+        let doc = extract(html, Some(&Url::parse("https://acme.test/docs/").unwrap()));
+        let text = doc.full_text();
+        assert!(
+            text.contains("This chapter covers how one creates"),
+            "{text:?}"
+        );
+        assert!(text.contains("Pack the item in its box."), "{text:?}");
+        for navigation in [
+            "5.1. Table Basics",
+            "Generated Columns",
+            "Shipping FAQ",
+            "return an item",
+        ] {
+            assert!(
+                !text.contains(navigation),
+                "{navigation:?} leaked into {text:?}"
+            );
+        }
+        for link in [
+            "https://acme.test/docs/ddl-basics.html",
+            "https://acme.test/faq/returns",
+        ] {
+            assert!(
+                doc.links.iter().any(|l| l == link),
+                "{link} not in {:?}",
+                doc.links
+            );
+        }
+        // A page that is only a table of contents has nothing to answer from.
+        let toc = r##"<html><body><h1>Contents</h1><ul><li><a href="a.html">One</a></li>
+<li><a href="b.html">Two</a></li><li><a href="c.html">Three</a></li></ul></body></html>"##;
+        assert_eq!(extract(toc, None).text_len(), 0);
     }
 
     #[test]
