@@ -169,7 +169,8 @@ impl AnswerEngine {
         if let Some(answer) = self.curated(bot, language, settings, question, &hits)? {
             return Ok(answer);
         }
-        let draft = self.draft_from(bot, language, &read, &hits, dense.as_ref())?;
+        let max_chars = settings.answer_max_chars as usize;
+        let draft = self.draft_from(bot, language, &read, &hits, dense.as_ref(), max_chars)?;
         let mut answer = decide(draft, settings);
         if answer.outcome == Outcome::Fallback {
             answer.suggestions = topics(&hits);
@@ -264,6 +265,7 @@ impl AnswerEngine {
         question: &question::Question,
         hits: &[Hit],
         meaning: Option<&Meaning<'_>>,
+        max_chars: usize,
     ) -> Result<Option<Draft>, SearchError> {
         let mut analyzer = sitechat_search::analyzer(language);
         let mut terms = sitechat_search::analyze_with(&mut analyzer, &question.topic);
@@ -310,6 +312,7 @@ impl AnswerEngine {
             question.multi_part,
             &mut analyzer,
             by_sentence.then_some(&similarities as compose::Similarities<'_>),
+            max_chars,
         )
         .map(|mut d| {
             let meaning = match d.similarity {
@@ -337,7 +340,7 @@ impl AnswerEngine {
                     .unwrap_or(std::cmp::Ordering::Equal)
             })
             .map(|hit| {
-                let mut d = compose::lead(hit);
+                let mut d = compose::lead(hit, max_chars);
                 let meaning = semantic_confidence(std::slice::from_ref(hit), &d);
                 d.confidence = blend(0.0, meaning.unwrap_or(0.0));
                 d

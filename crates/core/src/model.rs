@@ -48,6 +48,10 @@ pub struct BotSettings {
     pub fallback_message: String,
     /// Answers whose confidence is below this are replaced by the fallback message.
     pub confidence_threshold: f64,
+    /// Longest extractive reply, in characters (a list or code sample that answers is kept whole
+    /// even when longer).
+    #[serde(default = "default_answer_max_chars")]
+    pub answer_max_chars: u32,
     /// How the bot's website is crawled.
     #[serde(default)]
     pub crawl: CrawlSettings,
@@ -241,6 +245,10 @@ fn default_handoff_after_fallbacks() -> u32 {
     3
 }
 
+fn default_answer_max_chars() -> u32 {
+    BotSettings::DEFAULT_ANSWER_MAX_CHARS
+}
+
 fn default_true() -> bool {
     true
 }
@@ -265,6 +273,9 @@ pub struct CrawlSettings {
 
 impl BotSettings {
     pub const DEFAULT_THRESHOLD: f64 = 0.45;
+    pub const DEFAULT_ANSWER_MAX_CHARS: u32 = 600;
+    /// The range `answer_max_chars` may be set in.
+    pub const ANSWER_MAX_CHARS_RANGE: std::ops::RangeInclusive<u32> = 100..=4000;
 
     /// The default settings of a bot speaking `language`: its texts in that language
     /// ([`crate::texts::defaults`]).
@@ -303,6 +314,7 @@ impl Default for BotSettings {
             greeting: texts.greeting.to_owned(),
             fallback_message: texts.fallback_message.to_owned(),
             confidence_threshold: Self::DEFAULT_THRESHOLD,
+            answer_max_chars: Self::DEFAULT_ANSWER_MAX_CHARS,
             crawl: CrawlSettings::default(),
             region: None,
             handoff_after_fallbacks: default_handoff_after_fallbacks(),

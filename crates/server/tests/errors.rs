@@ -186,6 +186,22 @@ async fn malformed_json_wrong_types_and_unknown_fields_say_what_to_fix() {
         .await;
     assert!(r.message().contains("between 0 and 1"), "{}", r.message());
 
+    for chars in [0, 99, 4001] {
+        let r = app
+            .post(
+                "/v1/bots",
+                &key,
+                json!({"name": "x", "settings": {"answer_max_chars": chars}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            r.body["error"]["details"]["field"],
+            "settings.answer_max_chars"
+        );
+        assert!(r.message().contains("100 to 4000"), "{}", r.message());
+    }
+
     let bots = app.get("/v1/bots", &key).await;
     assert!(
         bots.body["data"].as_array().unwrap().is_empty(),

@@ -278,3 +278,48 @@ async fn sentences_embedded_with_their_passages_are_not_embedded_again_for_a_que
     assert_eq!(sentence_vectors(&app, "stored").await, stored);
     assert_eq!(sentence_vectors(&app, "model").await, 0);
 }
+
+#[tokio::test]
+async fn a_reply_is_a_part_of_its_passage_within_the_bots_answer_max_chars() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(
+        &key,
+        &bot,
+        "Help",
+        "# Delivery\n\nParcels leave our warehouse in Lyon within one working day. They travel \
+         by courier and reach most addresses within two more days. A tracking link is sent by \
+         email. Someone must sign for parcels worth more than 200 euros.\n\n# Café\n\n\
+         Our café upstairs serves tea and cake.",
+    )
+    .await;
+    let ask = || {
+        app.chat(
+            &key,
+            &bot,
+            json!({"message": "How long does delivery take?"}),
+        )
+    };
+    let r = ask().await;
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+    let reply = r.body["reply"].as_str().unwrap();
+    // Under a heading that asks the question, the passage is the answer, and only it.
+    assert!(reply.starts_with("Parcels leave"), "{}", r.text);
+    assert!(reply.contains("Someone must sign"), "{}", r.text);
+    assert!(!reply.contains("café"), "{}", r.text);
+
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"settings": {"answer_max_chars": 130}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["settings"]["answer_max_chars"], 130, "{}", r.text);
+    let r = ask().await;
+    let reply = r.body["reply"].as_str().unwrap();
+    assert!(reply.starts_with("Parcels leave"), "{}", r.text);
+    assert!(reply.chars().count() <= 130, "{}", r.text);
+}

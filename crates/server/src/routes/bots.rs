@@ -37,6 +37,8 @@ pub struct SettingsPatch {
     pub fallback_message: Option<String>,
     /// In [0, 1]; answers less confident than this get the fallback message.
     pub confidence_threshold: Option<f64>,
+    /// Longest extractive reply in characters, 100–4000 (default 600).
+    pub answer_max_chars: Option<u32>,
     /// How the website is crawled (replaces the current crawl settings as a whole).
     pub crawl: Option<CrawlSettings>,
     /// Country (ISO 3166 alpha-2, e.g. `FR`) for reading local phone numbers; `""` clears it.
@@ -271,6 +273,20 @@ impl SettingsPatch {
         }
         if let Some(t) = self.confidence_threshold {
             settings.confidence_threshold = threshold("settings.confidence_threshold", t)?;
+        }
+        if let Some(n) = self.answer_max_chars {
+            let range = BotSettings::ANSWER_MAX_CHARS_RANGE;
+            if !range.contains(&n) {
+                return Err(ValidationError::new(
+                    "settings.answer_max_chars",
+                    format!(
+                        "must be {} to {} characters, not {n}",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+            }
+            settings.answer_max_chars = n;
         }
         if let Some(crawl) = self.crawl {
             settings.crawl = crawl_settings(crawl)?;
