@@ -193,6 +193,16 @@ impl From<Reply> for ChatResponse {
     }
 }
 
+/// One server-sent event of a streamed reply, as an SSE client reads it.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the stream's events; they are written by the SSE encoder
+pub struct ChatStreamEvent {
+    /// `delta` (the next piece of the reply's text), then `done` (the whole reply) or `error`.
+    event: String,
+    /// JSON: `{"text": "…"}` for a `delta`, a ChatResponse for `done`, an error body for `error`.
+    data: String,
+}
+
 /// Sends a visitor message to a bot and returns its reply, grounded in the bot's knowledge with
 /// sources. Without `conversation_id` a new conversation starts; an unknown one is a 404 and an
 /// ended one a 409. While a human owns the conversation the message is stored and the bot stays
@@ -203,7 +213,7 @@ impl From<Reply> for ChatResponse {
     params(("id" = String, Path, description = "Bot id (`bot_…`)"),
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result")),
     responses((status = 200, description = "the reply; with `stream`: `text/event-stream` of `delta` events then `done` (a ChatResponse)",
-               content((ChatResponse = "application/json"), (String = "text/event-stream"))),
+               content((ChatResponse = "application/json"), (ChatStreamEvent = "text/event-stream"))),
               (status = 202, description = "async: stored, the reply follows as an event", body = ChatResponse),
               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 429, description = "rate limit or monthly message quota reached", body = ErrorBody)),

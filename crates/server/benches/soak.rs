@@ -1,6 +1,3 @@
-// UNFINISHED DRAFT (issue 15, item 5): written but never compiled or run. To finish: rename to
-// soak.rs, add a [[bench]] name = "soak" harness = false entry to crates/server/Cargo.toml and a
-// `make soak` target, compile, run SOAK_SECONDS=180 first, then fix and measure.
 //! Soak benchmark: a real sitechat server in-process on 127.0.0.1 under a steady, realistic load
 //! for a long time, watching for what only time shows: errors that creep in, latency that drifts,
 //! memory or file descriptors that leak, webhook deliveries that go missing.
@@ -49,7 +46,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 use sitechat_core::config::Config;
 use sitechat_server::Server;
