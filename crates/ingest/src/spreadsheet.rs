@@ -673,6 +673,29 @@ mod tests {
     }
 
     #[test]
+    fn an_xlsx_with_a_cell_in_its_last_column_is_too_wide_not_a_huge_table() {
+        // A1 and XFD1048576: read as a grid, 16,384 columns by a million rows.
+        use rust_xlsxwriter::Workbook;
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write(0, 0, "Product").unwrap();
+        sheet.write(1_048_575, 16_383, "far away").unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+        assert!(matches!(
+            read_sheet(&bytes, SheetKind::Xlsx, None),
+            Err(SheetError::TooWide { .. })
+        ));
+        // Far down but within the columns, it is two rows.
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write(0, 0, "Product").unwrap();
+        sheet.write(1_048_575, 1, "far down").unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+        let sheet = read_sheet(&bytes, SheetKind::Xlsx, None).unwrap();
+        assert_eq!(sheet.rows.len(), 1, "{sheet:?}");
+    }
+
+    #[test]
     fn an_xlsx_with_only_headers_has_no_rows() {
         use rust_xlsxwriter::Workbook;
         let mut workbook = Workbook::new();
