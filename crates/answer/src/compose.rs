@@ -652,13 +652,14 @@ fn unit(sentences: &[Sentence], i: usize) -> (usize, usize) {
     (intro, last)
 }
 
-/// The characters of sentences `from..=to` as a reply shows them.
+/// The characters of sentences `from..=to` as a reply shows them, at most: each separator is
+/// counted as a blank line.
 fn span_chars(sentences: &[Sentence], from: usize, to: usize) -> usize {
     sentences[from..=to]
         .iter()
-        .map(|s| s.text.chars().count() + 1)
+        .map(|s| s.text.chars().count() + 2)
         .sum::<usize>()
-        .saturating_sub(1)
+        .saturating_sub(2)
 }
 
 /// Words that open a sentence which leans on the one before it ("It", "This", "However"): a
@@ -783,7 +784,7 @@ fn window(
         .collect();
     others.sort_by_key(|&i| (sentences[i].hit, sentences[i].index));
     for i in others {
-        let chars = sentences[i].text.chars().count() + 1;
+        let chars = sentences[i].text.chars().count() + 2;
         if total + chars <= max_chars {
             total += chars;
             chosen.push(i);
