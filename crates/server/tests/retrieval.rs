@@ -323,3 +323,55 @@ async fn a_reply_is_a_part_of_its_passage_within_the_bots_answer_max_chars() {
     assert!(reply.starts_with("Parcels leave"), "{}", r.text);
     assert!(reply.chars().count() <= 130, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_follow_up_is_read_with_the_question_before_it_only_when_it_needs_it() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(
+        &key,
+        &bot,
+        "Help",
+        "# Planters\n\nThe PL200 planter costs £29 and holds 20 litres of soil.\n\n\
+         # Shipping\n\nShipping costs £4.95 in the UK and is free on orders over £60.\n\n\
+         # Opening hours\n\nOn weekdays we open from 9am to 6pm.\n\n\
+         On Saturdays we open from 10am to 4pm.",
+    )
+    .await;
+    let mut conversation = serde_json::Value::Null;
+    let mut ask = async |message: &str| {
+        let r = app
+            .chat(
+                &key,
+                &bot,
+                json!({"message": message, "conversation_id": conversation}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        conversation = r.body["conversation_id"].clone();
+        r
+    };
+    let r = ask("How much is the PL200 planter?").await;
+    assert!(
+        r.body["reply"].as_str().unwrap().contains("£29"),
+        "{}",
+        r.text
+    );
+    // A follow-up that asks its own question is answered on its own.
+    let r = ask("And how much is shipping?").await;
+    let reply = r.body["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("£4.95") && !reply.contains("£29"),
+        "{}",
+        r.text
+    );
+    // One that only makes sense with the question before it is read with it.
+    ask("When are you open on weekdays?").await;
+    let r = ask("and on Saturdays?").await;
+    assert!(
+        r.body["reply"].as_str().unwrap().contains("10am"),
+        "{}",
+        r.text
+    );
+}

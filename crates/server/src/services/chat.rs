@@ -654,24 +654,35 @@ async fn respond(
         ),
         None => {
             let semantics = embeddings::Semantics::of(state, &bot.id, &bot.language).await?;
-            // A follow-up ("and on Saturdays?") is read with the question before it.
+            // A follow-up ("and on Saturdays?") is read with the question before it, unless it
+            // is answered on its own: "And how much is shipping?" after a product's price asks
+            // about shipping, not about the product.
             let previous = state
                 .store
                 .previous_visitor_text(&reply.visitor_message.id)
                 .await?;
-            let text =
+            let in_context =
                 sitechat_answer::question::in_context(&bot.language, &text, previous.as_deref());
             let engine = state.engine.clone();
-            let (bot_id, language, settings, question) = (
+            let (bot_id, language, settings, own) = (
                 bot.id.clone(),
                 bot.language.clone(),
                 bot.settings.clone(),
                 text.clone(),
             );
-            let answer = blocking(move || {
-                semantics.with(&question, |dense| {
-                    Ok(engine.answer(&bot_id, &language, &settings, &question, dense)?)
-                })
+            let (answer, text) = blocking(move || {
+                let ask = |question: &str| {
+                    semantics.with(question, |dense| {
+                        engine.answer(&bot_id, &language, &settings, question, dense)
+                    })
+                };
+                if in_context != own {
+                    let alone = ask(&own)?;
+                    if matches!(alone.outcome, Outcome::Answered | Outcome::Curated) {
+                        return Ok((alone, own));
+                    }
+                }
+                Ok((ask(&in_context)?, in_context))
             })
             .await?;
             let mut answer = answer;
