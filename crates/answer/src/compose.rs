@@ -221,11 +221,9 @@ impl<'a> Picked<'a> {
     /// Chooses sentence `i` with what belongs to it (see [`announce`]); returns how many
     /// sentences were added.
     fn take(&mut self, sentences: &'a [Sentence], i: usize) -> usize {
-        let intro = sentences[i].announced_by.unwrap_or(i);
-        let announced =
-            (intro + 1..sentences.len()).take_while(|&j| sentences[j].announced_by == Some(intro));
+        let (intro, last) = unit(sentences, i);
         let before = self.chosen.len();
-        for j in std::iter::once(intro).chain(announced) {
+        for j in intro..=last {
             if !self.chosen.contains(&j) && !self.seen.contains(sentences[j].key.as_str()) {
                 self.seen.insert(&sentences[j].key);
                 self.covered.extend(sentences[j].terms.iter().cloned());

@@ -1056,21 +1056,7 @@ async fn an_async_message_gets_202_and_its_reply_arrives_as_an_event() {
     assert!(r.body["reply"].is_null());
     assert!(r.body["visitor_message_id"].is_string());
     let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
-    let mut reply = None;
-    for _ in 0..200 {
-        let events = app
-            .get(
-                &format!("/v1/events?conversation_id={conv}&types=message.sent"),
-                &key,
-            )
-            .await;
-        if let Some(e) = events.body["data"].as_array().unwrap().first() {
-            reply = Some(e["data"]["message"]["text"].as_str().unwrap().to_owned());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let reply = reply.expect("the reply arrives within 10 s");
+    let reply = async_reply(&app, &key, &conv).await;
     assert!(reply.contains("free for orders over 50 euros"), "{reply}");
     let history = app
         .get(&format!("/v1/conversations/{conv}/messages"), &key)
@@ -1456,21 +1442,24 @@ async fn an_async_message_with_contact_details_gets_its_acknowledgement_or_its_a
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         assert!(r.body["lead_id"].is_string(), "{}", r.text);
         let conv = r.body["conversation_id"].as_str().unwrap().to_owned();
-        let mut reply = None;
-        for _ in 0..200 {
-            let events = app
-                .get(
-                    &format!("/v1/events?conversation_id={conv}&types=message.sent"),
-                    &key,
-                )
-                .await;
-            if let Some(e) = events.body["data"].as_array().unwrap().first() {
-                reply = Some(e["data"]["message"]["text"].as_str().unwrap().to_owned());
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let reply = reply.expect("the reply arrives within 10 s");
+        let reply = async_reply(&app, &key, &conv).await;
         assert!(reply.contains(expected), "{message}: {reply}");
     }
+}
+
+/// The text of the bot's reply to an async message, from the event log (waits up to 10 s).
+async fn async_reply(app: &TestApp, key: &str, conversation: &str) -> String {
+    for _ in 0..200 {
+        let events = app
+            .get(
+                &format!("/v1/events?conversation_id={conversation}&types=message.sent"),
+                key,
+            )
+            .await;
+        if let Some(e) = events.body["data"].as_array().unwrap().first() {
+            return e["data"]["message"]["text"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the reply arrives within 10 s");
 }
