@@ -223,10 +223,10 @@ impl<'a> Picked<'a> {
     fn take(&mut self, sentences: &'a [Sentence], i: usize) -> usize {
         let (intro, last) = unit(sentences, i);
         let before = self.chosen.len();
-        for j in intro..=last {
-            if !self.chosen.contains(&j) && !self.seen.contains(sentences[j].key.as_str()) {
-                self.seen.insert(&sentences[j].key);
-                self.covered.extend(sentences[j].terms.iter().cloned());
+        for (j, s) in sentences.iter().enumerate().take(last + 1).skip(intro) {
+            if !self.chosen.contains(&j) && !self.seen.contains(s.key.as_str()) {
+                self.seen.insert(&s.key);
+                self.covered.extend(s.terms.iter().cloned());
                 self.chosen.push(j);
             }
         }
