@@ -3,7 +3,7 @@
 CARGO ?= cargo
 MODELS_DIR ?= $(HOME)/.cache/sitechat/models
 
-.PHONY: run test fuzz bench soak models lint fmt build eval
+.PHONY: run test fuzz bench soak models lint fmt build eval calibrate
 
 ## Start the server on the embedded default (SQLite and indexes in ./data, http://127.0.0.1:8080).
 run: models
@@ -43,11 +43,23 @@ soak: models
 models:
 	MODELS_DIR="$(MODELS_DIR)" bash scripts/fetch-models.sh
 
-## Evaluate answers on the three corpora of eval/ (the PostgreSQL 15 manual subset, the Python FAQ,
-## the Hazel & Moss shop site), each served on loopback, and print one table of their tune and test
-## halves (see eval/README.md). EVAL_CORPUS=postgres|pyfaq|shop runs one.
-eval:
-	CARGO="$(CARGO)" EVAL_CORPUS="$(or $(EVAL_CORPUS),all)" bash scripts/eval.sh $(EVAL_ARGS)
+## Evaluate answers on the four corpora of eval/ (the PostgreSQL 15 manual subset, the Python FAQ,
+## the Hazel & Moss shop site, twelve small businesses that each give a short text), the sites
+## served on loopback, and print one table of their tune and test halves (see eval/README.md).
+## EVAL_CORPUS=postgres|pyfaq|shop|short runs one.
+eval: models
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_CORPUS="$(or $(EVAL_CORPUS),all)" bash scripts/eval.sh $(EVAL_ARGS)
+
+## Refit the answer confidence (crates/answer/calibration.json) on the tune halves of every corpus:
+## runs `make eval` into eval/results/calibrate-…/ (or reads the reports in CALIBRATE_FROM=dir),
+## then eval/calibrate.py, which prints the ROC AUC and the threshold trade-off on the test halves.
+calibrate: models
+	@set -e; dir="$(CALIBRATE_FROM)"; \
+	if [ -z "$$dir" ]; then \
+	  dir="eval/results/calibrate-$$(date +%Y%m%d-%H%M%S)"; \
+	  SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_CORPUS=all EVAL_OUT_DIR="$$dir" bash scripts/eval.sh; \
+	fi; \
+	python3 eval/calibrate.py "$$dir" --write crates/answer/calibration.json
 
 build:
 	$(CARGO) build --workspace --all-targets

@@ -2,9 +2,11 @@
 """Checks a corpus's questions.jsonl against the HTML pages it is labelled with.
 
     python3 eval/check.py --html eval/shop/site --questions eval/shop/questions.jsonl
+    python3 eval/check.py --knowledge eval/short/knowledge --questions eval/short/questions.jsonl
 
 For every answerable line: the page exists under --html and its visible text contains every
-`answer_contains` string (case-insensitively, after HTML entities are decoded and white space is
+`answer_contains` string (with --knowledge, a corpus of small knowledge bases: the text file
+<bot>.txt that the line's `bot` names contains them) (case-insensitively, after HTML entities are decoded and white space is
 collapsed). For every line: the fields are the ones `sitechat eval` knows, the question is not a
 duplicate, and `split` is `tune` or `test`. It prints the counts per kind and split, and exits
 with 1 when anything is wrong.
@@ -17,7 +19,7 @@ import pathlib
 import re
 import sys
 
-KNOWN = {"question", "page", "answer_contains", "answerable", "previous", "expect", "split", "language"}
+KNOWN = {"question", "page", "answer_contains", "answerable", "previous", "expect", "split", "language", "bot"}
 
 
 def text_of(path):
@@ -35,7 +37,9 @@ def kind(q):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--html", required=True, type=pathlib.Path)
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--html", type=pathlib.Path)
+    where.add_argument("--knowledge", type=pathlib.Path)
     ap.add_argument("--questions", required=True, type=pathlib.Path)
     args = ap.parse_args()
     problems = []
@@ -50,7 +54,7 @@ def main():
         unknown = set(q) - KNOWN
         if unknown:
             problems.append(f"line {n}: unknown fields {sorted(unknown)}")
-        key = (q.get("previous", "").lower(), q["question"].lower())
+        key = (q.get("bot", ""), str(q.get("previous", "")).lower(), q["question"].lower())
         if key in seen:
             problems.append(f"line {n}: duplicate question {q['question']!r}")
         seen.add(key)
@@ -59,6 +63,17 @@ def main():
             problems.append(f"line {n}: split is {split!r}")
         counts[(kind(q), split)] += 1
         if kind(q) != "answerable":
+            continue
+        if args.knowledge:
+            path = args.knowledge / f"{q.get('bot')}.txt"
+            if not path.is_file():
+                problems.append(f"line {n}: no knowledge {path}")
+                continue
+            pages[path.stem] += 1
+            text = cache.setdefault(path, re.sub(r"\s+", " ", path.read_text(encoding="utf-8")).lower())
+            for s in q.get("answer_contains", []):
+                if re.sub(r"\s+", " ", s.lower()) not in text:
+                    problems.append(f"line {n}: {s!r} is not in {path.name}")
             continue
         page = q.get("page")
         if not page:

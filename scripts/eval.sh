@@ -54,7 +54,7 @@ if [ "$CORPUS" = all ]; then
   OUT_DIR="${EVAL_OUT_DIR:-$ROOT/eval/results/run-$(date +%Y%m%d-%H%M%S)}"
   mkdir -p "$OUT_DIR"
   failed=()
-  for corpus in postgres pyfaq shop; do
+  for corpus in postgres pyfaq shop short; do
     log "=== corpus $corpus"
     if ! EVAL_CORPUS="$corpus" EVAL_NO_BUILD=1 EVAL_BIN="$BIN" EVAL_OUT="$OUT_DIR/$corpus.json" \
       bash "$ROOT/scripts/eval.sh" "$@"; then
@@ -89,7 +89,13 @@ case "$CORPUS" in
     DOCS_PKG=""
     DOCS_DIR="$ROOT/eval/shop/site"
     ;;
-  *) die "EVAL_CORPUS must be all, postgres, pyfaq or shop (not '$CORPUS')" ;;
+  short)
+    # Twelve small businesses, each a bot that knows one short text (eval/short/knowledge).
+    BOT_NAME=""
+    DOCS_PKG=""
+    DOCS_DIR=""
+    ;;
+  *) die "EVAL_CORPUS must be all, postgres, pyfaq, shop or short (not '$CORPUS')" ;;
 esac
 CRAWL_JSON="$ROOT/eval/$CORPUS/crawl.json"
 QUESTIONS="$ROOT/eval/$CORPUS/questions.jsonl"
@@ -156,6 +162,7 @@ free_port() {
 }
 
 # ---------------------------------------------------------------- 1. the documentation site
+if [ "$CORPUS" != short ]; then
 if [ ! -f "$DOCS_DIR/$START" ]; then
   [ -n "$DOCS_PKG" ] || die "$DOCS_DIR/$START is missing"
   log "installing $DOCS_PKG"
@@ -188,6 +195,7 @@ log "$CORPUS site served at $SITE"
 EXPECTED_PAGES="$(python3 "$ROOT/eval/postgres/reach.py" --html "$DOCS_DIR" --crawl "$CRAWL_JSON" \
   --start "/$START" | sed -n 's/^pages reached and indexed: //p')"
 log "crawl.json should index $EXPECTED_PAGES pages"
+fi
 
 # ---------------------------------------------------------------- 2. sitechat
 if [ "${EVAL_NO_BUILD:-0}" != 1 ]; then
@@ -239,9 +247,27 @@ api() { # api METHOD PATH [JSON body]
 }
 
 # ---------------------------------------------------------------- 3. bot and training
+# BOT_ARGS: the --bot arguments of `sitechat eval` (one bot, or NAME=bot_… per knowledge base).
+BOT_ARGS=()
 if [ "$CACHED" = 1 ]; then
-  BOT="$(cat "$tmp/bot")"
-  log "bot $BOT trained earlier, from $tmp"
+  while read -r line; do BOT_ARGS+=(--bot "$line"); done <"$tmp/bot"
+  log "bot(s) ${BOT_ARGS[*]} trained earlier, from $tmp"
+elif [ "$CORPUS" = short ]; then
+  : >"$tmp/bot.new"
+  for file in "$ROOT"/eval/short/knowledge/*.txt; do
+    name="$(basename "$file" .txt)"
+    bot="$(api POST /v1/bots -d "{\"name\": \"$name\"}")" || die "creating the bot $name failed: $bot"
+    id="$(printf '%s' "$bot" | jget .id)"
+    [ -n "$id" ] || die "no bot id in: $bot"
+    # A short text is indexed and embedded before the call returns.
+    body="$(python3 -c 'import json, sys; print(json.dumps({"title": sys.argv[1], "content": open(sys.argv[2]).read()}))' "$name" "$file")"
+    api POST "/v1/bots/$id/sources/text" -d "$body" >/dev/null || die "adding the knowledge of $name failed"
+    printf '%s=%s\n' "$name" "$id" >>"$tmp/bot.new"
+    BOT_ARGS+=(--bot "$name=$id")
+  done
+  log "${#BOT_ARGS[@]} arguments: ${BOT_ARGS[*]}"
+  printf '%s\n' "$KEY" >"$tmp/key"
+  mv "$tmp/bot.new" "$tmp/bot"
 else
 if [ "$HAVE_JQ" = 1 ]; then
   body="$(jq -c --arg url "$SITE" --arg name "$BOT_NAME" \
@@ -312,6 +338,7 @@ PY
 [ "$status" = succeeded ] || die "training $status"
 printf '%s\n' "$KEY" >"$tmp/key"
 printf '%s\n' "$BOT" >"$tmp/bot"
+BOT_ARGS=(--bot "$BOT")
 fi
 
 if [ "${EVAL_STOP_AFTER_TRAINING:-0}" = 1 ]; then
@@ -327,7 +354,7 @@ eval_splits() {
   shift
   for split in tune test; do
     log "$CORPUS, $split half$suffix: report ${OUT%.json}-$split$suffix.json"
-    "$BIN" eval --bot "$BOT" --questions "$QUESTIONS" --k 5 --split "$split" \
+    "$BIN" eval "${BOT_ARGS[@]}" --questions "$QUESTIONS" --k 5 --split "$split" \
       --json "${OUT%.json}-$split$suffix.json" --server "$API" --key "$KEY" "$@"
   done
 }
@@ -338,14 +365,18 @@ python3 "$ROOT/eval/table.py" "${OUT%.json}-tune.json" "${OUT%.json}-test.json" 
 # The same bot with the `local` engine (SmolLM2 through candle) wording the answers: slow on a
 # small machine (seconds a question), so only when asked for.
 if [ "${EVAL_LOCAL:-0}" = 1 ]; then
-  api PATCH "/v1/bots/$BOT" -d '{"settings": {"engine": {"kind": "local"}}}' >/dev/null \
-    || die "could not switch the bot to the local engine"
+  for bot in $(cut -d= -f2- <"$tmp/bot"); do
+    api PATCH "/v1/bots/$bot" -d '{"settings": {"engine": {"kind": "local"}}}' >/dev/null \
+      || die "could not switch the bot to the local engine"
+  done
   log "the same questions with the local engine"
   LOCAL_LIMIT=()
   [ -n "${EVAL_LOCAL_LIMIT:-}" ] && LOCAL_LIMIT=(--limit "$EVAL_LOCAL_LIMIT")
   eval_splits -local "${LOCAL_LIMIT[@]}" "$@"
-  api PATCH "/v1/bots/$BOT" -d '{"settings": {"engine": {"kind": "extractive"}}}' >/dev/null \
-    || die "could not switch the bot back to the extractive engine"
+  for bot in $(cut -d= -f2- <"$tmp/bot"); do
+    api PATCH "/v1/bots/$bot" -d '{"settings": {"engine": {"kind": "extractive"}}}' >/dev/null \
+      || die "could not switch the bot back to the extractive engine"
+  done
 fi
 
 # The same bot on keywords alone, for comparison: the server again, without the embedding model.

@@ -402,6 +402,8 @@ static WEAK_TARGETS: Words = LazyLock::new(|| {
     words(&[
         "person someone somebody anyone anybody people team support staff admin personne",
         "quelqu_un quelquun persona alguien jemand jemandem jemanden orang seseorang",
+        "receptionist reception front_desk receptionniste accueil recepcionista recepcion",
+        "rezeption empfang resepsionis",
     ])
 });
 
@@ -625,6 +627,7 @@ mod tests {
         ("see you later", Goodbye),
         ("have a nice day", Goodbye),
         ("talk to a human", Human),
+        ("can I speak to the receptionist", Human),
         ("I want to speak to an agent", Human),
         ("hello, can I talk to a real person please", Human),
         ("human please", Human),
@@ -772,6 +775,8 @@ mod tests {
     /// Real questions and statements: they go to retrieval.
     const NOT_INTENTS: &[&str] = &[
         "Hi, what are your opening hours?",
+        "does the receptionist speak french?",
+        "is the reception open on sundays?",
         "Hello, do you ship to Malaysia?",
         "Do you sell human-sized planters?",
         "Thanks to your delivery time I missed it, how do I return?",

@@ -7,48 +7,35 @@
 //!
 //! ## Confidence
 //!
-//! The confidence of an answer is the share of the question's information that the answer's
-//! sentences contain (a sentence counts with the heading of its passage, which is its context):
+//! The confidence of an answer is the probability, fitted on the evaluation corpora, that the
+//! draft answers the question ([`confidence`]). It is read from [`Signals`] that retrieval and
+//! composition measure anyway:
 //!
-//! ```text
-//! confidence = Σ idf(t) for question terms t found in the answer
-//!              ─────────────────────────────────────────────────
-//!              Σ idf(t) for all question terms t
-//! ```
+//! - **coverage**: the share of the question's information that the answer's sentences contain
+//!   (a sentence counts with the heading of its passage, which is its context). Terms are the
+//!   question's words as the bot's index analyses them (stop words removed, stemmed), weighed by
+//!   BM25's inverse document frequency over the bot's passages, so rare, specific words
+//!   ("refund", "Saturday", a product name) count for much and common ones for little. A generic
+//!   word of phrasing ("take", "long") that appears in none of the passages weighs a quarter, so
+//!   "how long do refunds take?" is not held against a page that never says "take";
+//! - **heading**: the share in the answering passage's heading;
+//! - **unseen**: the share in words no passage uses: a question about something the site never
+//!   mentions ("do you sell helicopters?") has much of its information there;
+//! - **sentence** and **passage**: the best cosine similarity of a sentence of the best passages
+//!   to the question, and the answering passage's (with semantic retrieval). The sentences of the
+//!   eight retrieved passages (at most 80, their first 240 characters; see [`sentence_texts`])
+//!   have vectors the server embeds ahead, with each passage, or at question time for a passage
+//!   not done yet; their similarity also helps choose the answering sentence (see [`compose()`]);
+//! - **keyword_rank** and **dense_rank**: how BM25 and meaning ranked the answering passage
+//!   before fusion (whether the two retrievers agree);
+//! - **margin**: how far the answering passage is ahead of the best passage of another page.
 //!
-//! Terms are the question's words as the bot's index analyses them (stop words removed, stemmed),
-//! and `idf` is BM25's inverse document frequency over the bot's passages, so rare, specific words
-//! ("refund", "Saturday", a product name) count for much and common ones for little. A word that
-//! appears in none of the bot's passages has the highest weight of all: a question about something
-//! the site never mentions ("do you sell helicopters?") scores low even if its other words match.
-//! A generic word of phrasing ("take", "long") that appears in none of the passages weighs a
-//! quarter, so "how long do refunds take?" is not held against a page that never says "take".
-//! 1.0 means every informative word of the question is in the answer; 0 means none is.
-//!
-//! With semantic retrieval (the bot's passages are embedded), meaning counts too, and the
-//! confidence is the mean of the two:
-//!
-//! ```text
-//! confidence = (coverage + meaning) / 2
-//! meaning    = clamp((best similarity of a sentence of the best passages to the question − 0.35) / 0.40, 0, 1)
-//! ```
-//!
-//! The sentences of the eight retrieved passages (at most 80, their first 240 characters; see
-//! [`sentence_texts`]) are weighed by meaning with vectors the server embeds ahead, with each
-//! passage, or at question time for a passage not done yet; their cosine similarity to the question both
-//! helps choose the answering sentence (see [`compose()`]) and measures meaning. On the evaluation
-//! set (`eval/`) the best *sentence* similarity separates answerable from unanswerable questions
-//! better than the best *passage* similarity (ROC AUC 0.89 against 0.81); the floor and ceiling are
-//! higher than a passage's because single sentences come closer to a question, related or not. The
-//! mean rather than the larger of the two: questions about topics near the site's but not on it
-//! (replication, drivers, connection poolers for a database manual) come close in meaning, and only
-//! the missing words give them away. `eval/README.md` has the trade-off of threshold against wrong
-//! answers and declines. Without a sentence embedder, meaning is the best similarity of the
-//! answer's passages mapped from [0.30, 0.70], and a passage found by meaning alone (no sentence
-//! shares a word with the question) is answered by its opening sentences, with `coverage` 0, so it
-//! needs a close match to pass. When none of the answer's passages has a vector yet (the bot is
-//! still embedding), meaning cannot be measured and coverage alone counts, as without semantic
-//! retrieval.
+//! Without semantic retrieval, or while none of the bot's passages has a vector yet, a second
+//! model fitted on the word signals alone applies. A passage found by meaning alone (no sentence
+//! shares a word with the question, or no sentence vectors) is answered by its opening sentences,
+//! with `coverage` 0, when it is surer than the sentences that share words.
+//! `eval/README.md` has the fit's ROC AUC and the trade-off of threshold against wrong answers
+//! and declines.
 //!
 //! An answer below the bot's threshold is replaced by its fallback message, with up to three
 //! topics near the question that the bot can answer about.
@@ -63,12 +50,14 @@
 //! other, which the composer may quote.
 
 pub mod compose;
+pub mod confidence;
 pub mod curated;
 pub mod intents;
 pub mod leads;
 pub mod question;
+pub mod responder;
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use sitechat_core::{
     model::{BotSettings, Outcome, SourceRef},
@@ -116,6 +105,8 @@ impl<'a> Meaning<'a> {
 }
 
 pub use compose::{cite, compose, sentence_texts, Draft, SentenceRef};
+pub use confidence::Signals;
+pub use responder::{Asked, Generator, Responder, Response, Semantic, Turn, Wording};
 
 /// How many passages are retrieved for a question.
 pub const RETRIEVE_K: usize = 8;
@@ -132,6 +123,9 @@ pub struct Answer {
     /// The passages retrieved for the question, best first: what a language-model engine is
     /// given to word the reply from.
     pub passages: Vec<Hit>,
+    /// What the confidence of a composed answer (or of the draft a fallback replaced) was
+    /// fitted from; `None` for a curated answer or when nothing was composed.
+    pub signals: Option<Signals>,
 }
 
 /// How many suggestions a fallback offers at most.
@@ -171,7 +165,9 @@ impl AnswerEngine {
         }
         let max_chars = settings.answer_max_chars as usize;
         let draft = self.draft_from(bot, language, &read, &hits, dense.as_ref(), max_chars)?;
-        let mut answer = decide(draft, settings);
+        let signals = draft.as_ref().map(|(_, s)| *s);
+        let mut answer = decide(draft.map(|(d, _)| d), settings);
+        answer.signals = signals;
         if answer.outcome == Outcome::Fallback {
             answer.suggestions = topics(&hits);
         }
@@ -234,6 +230,7 @@ impl AnswerEngine {
             sources: vec![curated::cite(hit)],
             suggestions: Vec::new(),
             passages: Vec::new(),
+            signals: None,
         }))
     }
 
@@ -266,7 +263,7 @@ impl AnswerEngine {
         hits: &[Hit],
         meaning: Option<&Meaning<'_>>,
         max_chars: usize,
-    ) -> Result<Option<Draft>, SearchError> {
+    ) -> Result<Option<(Draft, Signals)>, SearchError> {
         let mut analyzer = sitechat_search::analyzer(language);
         let mut terms = sitechat_search::analyze_with(&mut analyzer, &question.topic);
         terms.sort();
@@ -294,13 +291,64 @@ impl AnswerEngine {
                 *weight *= 0.25;
             }
         }
-        let dense_used = hits.iter().any(|h| h.similarity.is_some());
-        let blend = |coverage: f64, semantic: f64| {
-            if dense_used {
-                (coverage + semantic) / 2.0
+        let total: f64 = idf.iter().map(|&w| f64::from(w)).sum();
+        if total <= 0.0 {
+            return Ok(None);
+        }
+        // The share of the question's information in the terms `has` picks (an empty sum is
+        // −0.0, reported as 0).
+        let share = |has: &dyn Fn(&String, f32) -> bool| {
+            let sum: f64 = terms
+                .iter()
+                .zip(&idf)
+                .filter(|(t, &w)| has(t, w))
+                .map(|(_, &w)| f64::from(w))
+                .sum();
+            if sum > 0.0 {
+                sum / total
             } else {
-                coverage
+                0.0
             }
+        };
+        let unseen = share(&|_, w| (w - absent).abs() < 1e-6);
+        let calibration = confidence::Calibration::shipped();
+        // What retrieval and composition measured about a draft, and the confidence fitted from
+        // it (see [`confidence`]).
+        let judge = |d: &mut Draft, analyzer: &mut sitechat_search::TextAnalyzer| -> Signals {
+            let hit = &hits[d.passage];
+            let heading: HashSet<String> = sitechat_search::analyze_with(analyzer, &hit.heading)
+                .into_iter()
+                .collect();
+            let other = hits
+                .iter()
+                .filter(|h| h.page() != hit.page())
+                .map(|h| h.score)
+                .reduce(f32::max);
+            let margin = match other {
+                Some(b) if hit.score > 0.0 => f64::from((hit.score - b) / hit.score),
+                Some(_) => -1.0,
+                None => 1.0,
+            };
+            let reciprocal = |rank: Option<u32>| rank.map_or(0.0, |r| 1.0 / (1.0 + f64::from(r)));
+            let passage = hit.similarity.map(f64::from);
+            let signals = Signals {
+                coverage: d.confidence.max(0.0) + 0.0,
+                heading: share(&|t, _| heading.contains(t)),
+                unseen,
+                sentence: d.similarity.map(f64::from).or(passage),
+                contrast: d
+                    .similarity
+                    .zip(d.typical)
+                    .map(|(best, typical)| f64::from(best - typical)),
+                passage,
+                keyword_rank: reciprocal(hit.ranks.keyword),
+                dense_rank: passage.map(|_| reciprocal(hit.ranks.dense)),
+                margin: margin.clamp(-1.0, 1.0),
+                // BM25's idf of a term in no passage is ln(1 + (n + 0.5) / 0.5) = ln(2 (1 + n)).
+                tiny: (2.0 * (-f64::from(absent)).exp()).min(1.0),
+            };
+            d.confidence = calibration.confidence(&signals);
+            signals
         };
         let similarities =
             |sentences: &[SentenceRef<'_>]| meaning.and_then(|m| m.similarities(sentences));
@@ -315,17 +363,10 @@ impl AnswerEngine {
             max_chars,
         )
         .map(|mut d| {
-            let meaning = match d.similarity {
-                Some(similarity) => Some(sentence_score(similarity)),
-                None => semantic_confidence(hits, &d),
-            };
-            // Passages not embedded yet cannot be judged by meaning: their words alone count.
-            if let Some(meaning) = meaning {
-                d.confidence = blend(d.confidence, meaning);
-            }
-            d
+            let signals = judge(&mut d, &mut analyzer);
+            (d, signals)
         });
-        if draft.as_ref().is_some_and(|d| d.similarity.is_some()) {
+        if draft.as_ref().is_some_and(|(d, _)| d.similarity.is_some()) {
             return Ok(draft);
         }
         // Without sentences weighed by meaning: the passage closest in meaning, answered by its
@@ -333,20 +374,21 @@ impl AnswerEngine {
         // sentences that do.
         let closest = hits
             .iter()
-            .filter(|h| h.similarity.is_some())
-            .max_by(|a, b| {
+            .enumerate()
+            .filter(|(_, h)| h.similarity.is_some())
+            .max_by(|(_, a), (_, b)| {
                 a.similarity
                     .partial_cmp(&b.similarity)
                     .unwrap_or(std::cmp::Ordering::Equal)
             })
-            .map(|hit| {
+            .map(|(i, hit)| {
                 let mut d = compose::lead(hit, max_chars);
-                let meaning = semantic_confidence(std::slice::from_ref(hit), &d);
-                d.confidence = blend(0.0, meaning.unwrap_or(0.0));
-                d
+                d.passage = i;
+                let signals = judge(&mut d, &mut analyzer);
+                (d, signals)
             });
         Ok(match (draft, closest) {
-            (Some(d), Some(c)) if c.confidence > d.confidence => Some(c),
+            (Some(d), Some(c)) if c.0.confidence > d.0.confidence => Some(c),
             (None, c) => c,
             (d, _) => d,
         })
@@ -387,33 +429,11 @@ fn topics(hits: &[Hit]) -> Vec<String> {
 const SIMILARITY_FLOOR: f32 = 0.30;
 const SIMILARITY_CEILING: f32 = 0.70;
 
-/// How sure meaning alone makes the answer: the best similarity of its passages to the question,
-/// mapped linearly from [`SIMILARITY_FLOOR`, `SIMILARITY_CEILING`] to [0, 1].
-fn semantic_confidence(hits: &[Hit], draft: &Draft) -> Option<f64> {
-    hits.iter()
-        .filter(|h| draft.sources.iter().any(|s| s.chunk_id == h.chunk_id))
-        .filter_map(|h| h.similarity)
-        .reduce(f32::max)
-        .map(semantic_score)
-}
-
 /// A cosine similarity mapped linearly from [`SIMILARITY_FLOOR`, `SIMILARITY_CEILING`] to [0, 1].
 pub fn semantic_score(similarity: f32) -> f64 {
     f64::from(
         ((similarity - SIMILARITY_FLOOR) / (SIMILARITY_CEILING - SIMILARITY_FLOOR)).clamp(0.0, 1.0),
     )
-}
-
-/// Similarity of a passage's sentence to the question below which it says nothing about it, and
-/// above which it surely does: sentences come closer to a question than whole passages, for
-/// related and unrelated questions alike.
-const SENTENCE_FLOOR: f32 = 0.35;
-const SENTENCE_CEILING: f32 = 0.75;
-
-/// The best sentence similarity mapped linearly from [`SENTENCE_FLOOR`, `SENTENCE_CEILING`] to
-/// [0, 1].
-fn sentence_score(similarity: f32) -> f64 {
-    f64::from(((similarity - SENTENCE_FLOOR) / (SENTENCE_CEILING - SENTENCE_FLOOR)).clamp(0.0, 1.0))
 }
 
 /// Applies the bot's threshold: a confident draft is the answer, anything else the fallback.
@@ -426,6 +446,7 @@ pub fn decide(draft: Option<Draft>, settings: &BotSettings) -> Answer {
             sources: d.sources,
             suggestions: Vec::new(),
             passages: Vec::new(),
+            signals: None,
         },
         other => Answer {
             outcome: Outcome::Fallback,
@@ -434,6 +455,7 @@ pub fn decide(draft: Option<Draft>, settings: &BotSettings) -> Answer {
             sources: Vec::new(),
             suggestions: Vec::new(),
             passages: Vec::new(),
+            signals: None,
         },
     }
 }
@@ -580,8 +602,15 @@ mod tests {
             .unwrap();
         assert_eq!(answer.outcome, Outcome::Answered, "{answer:?}");
         assert_eq!(answer.sources[0].chunk_id, waiting.id);
-        // Its words cover the question; the meaning that could not be measured does not halve it.
-        assert!((answer.confidence - 1.0).abs() < 1e-9, "{answer:?}");
+        // Its words cover the question, and the meaning that could not be measured does not
+        // count against it: the model of words alone judges it.
+        let signals = answer.signals.unwrap();
+        assert!(!signals.dense(), "{signals:?}");
+        assert!((signals.coverage - 1.0).abs() < 1e-9, "{signals:?}");
+        let words = confidence::Calibration::shipped()
+            .lexical
+            .probability(&signals);
+        assert!((answer.confidence - words).abs() < 1e-9, "{answer:?}");
     }
 
     #[test]

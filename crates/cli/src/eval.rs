@@ -73,10 +73,12 @@ use crate::client::Client;
 pub const DEFINITIONS: &str = "\
 Questions file: one JSON object a line (blank lines are skipped):
   {\"question\": str, \"page\"?: str, \"answer_contains\"?: [str], \"answerable\"?: bool,
-   \"previous\"?: str | [str], \"expect\"?: \"handoff\", \"split\"?: \"tune\" | \"test\", \"language\"?: str}
+   \"previous\"?: str | [str], \"expect\"?: \"handoff\", \"split\"?: \"tune\" | \"test\", \"language\"?: str,
+   \"bot\"?: str}
 answerable defaults to true; an unanswerable question takes neither page nor answer_contains.
 expect: \"handoff\" marks a request for a person (no page, answer_contains or answerable).
 previous: the message(s) a follow-up follows, asked first in the same conversation.
+bot: with several bots (--bot NAME=bot_… each, a corpus of small knowledge bases), which NAME.
 --split keeps the lines of one split. Every line is checked before any request is sent. Each
 question is asked in a new conversation on channel `eval` (POST /v1/bots/ID/chat) and searched
 (POST /v1/bots/ID/search with k = max(--k, 10); a follow-up is searched with its own words).
@@ -135,9 +137,11 @@ const RATE_LIMIT_MAX_WAIT_SECS: u64 = 60;
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// The bot to measure (`bot_…`).
-    #[arg(long, value_name = "ID")]
-    bot: String,
+    /// The bot to measure (`bot_…`). A corpus of several small knowledge bases names one bot
+    /// per base, `--bot NAME=bot_…` each, and its questions say which they are for (`"bot":
+    /// "NAME"`).
+    #[arg(long, value_name = "ID", required = true)]
+    bot: Vec<String>,
     /// The questions, one JSON object a line (format: see --help).
     #[arg(long, value_name = "FILE.jsonl")]
     questions: PathBuf,
@@ -178,6 +182,8 @@ pub struct Question {
     pub previous: Vec<String>,
     /// `tune` or `test`, when the line says.
     pub split: Option<String>,
+    /// Which of several bots (`--bot NAME=…`) the question is for.
+    pub bot: Option<String>,
 }
 
 /// Reads every line; on failure, every bad line's number and problem.
@@ -217,10 +223,11 @@ fn parse_line(line: usize, text: &str) -> Result<Question, String> {
                 | "expect"
                 | "split"
                 | "language"
+                | "bot"
         ) {
             return Err(format!(
                 "unknown field `{key}` (expected question, page, answer_contains, answerable, \
-                 previous, expect, split, language)"
+                 previous, expect, split, language, bot)"
             ));
         }
     }
@@ -295,6 +302,15 @@ fn parse_line(line: usize, text: &str) -> Result<Question, String> {
             return Err("`language` must be a string".to_owned());
         }
     }
+    let bot = match object.get("bot") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(_) => {
+            return Err(
+                "`bot` must be a non-empty string (a name given with --bot NAME=…)".to_owned(),
+            )
+        }
+    };
     let answerable = answerable && !handoff;
     if !answerable && page.is_some() {
         return Err("an unanswerable question cannot have a `page`".to_owned());
@@ -311,6 +327,7 @@ fn parse_line(line: usize, text: &str) -> Result<Question, String> {
         handoff,
         previous,
         split,
+        bot,
     })
 }
 
@@ -411,6 +428,9 @@ pub struct Outcome {
     /// `answered`, `curated`, `fallback`, `smalltalk` or `handoff`; `None` when the chat failed.
     pub outcome: Option<String>,
     pub confidence: Option<f64>,
+    /// What the confidence was fitted from (the chat's `explain`), when the reply was composed
+    /// from passages: what `make calibrate` fits the confidence model on.
+    pub signals: Option<Value>,
     /// The conversation the question was asked in.
     pub conversation_id: Option<String>,
     /// The chat answer's sources, as the server sent them.
@@ -546,10 +566,12 @@ impl Scored {
             "expect": q.handoff.then_some("handoff"),
             "previous": q.previous,
             "split": q.split,
+            "bot": q.bot,
             "conversation_id": self.outcome.conversation_id,
             "reply": self.outcome.reply,
             "outcome": self.outcome.outcome,
             "confidence": self.outcome.confidence,
+            "signals": self.outcome.signals,
             "sources": self.outcome.sources,
             "search_pages": self.outcome.search_pages.iter().map(|p| p.key.clone()).collect::<Vec<_>>(),
             "retrieval": self.outcome.retrieval,
@@ -1142,7 +1164,7 @@ async fn ask(
             }
         }
     }
-    let mut body = json!({"message": question.question, "channel": "eval"});
+    let mut body = json!({"message": question.question, "channel": "eval", "explain": true});
     if let Some(id) = &conversation {
         body["conversation_id"] = json!(id);
     }
@@ -1151,6 +1173,7 @@ async fn ask(
             outcome.reply = body["reply"].as_str().map(str::to_owned);
             outcome.outcome = body["outcome"].as_str().map(str::to_owned);
             outcome.confidence = body["confidence"].as_f64();
+            outcome.signals = body.get("signals").cloned();
             outcome.conversation_id = body["conversation_id"].as_str().map(str::to_owned);
             outcome.sources = body["sources"].as_array().cloned().unwrap_or_default();
             outcome.latency_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
@@ -1190,18 +1213,59 @@ fn read_questions(path: &Path) -> anyhow::Result<Vec<Question>> {
     Ok(questions)
 }
 
+/// The bots of `--bot`: `(None, id)` for a bot given alone, `(Some(name), id)` for `NAME=id`.
+fn bots(given: &[String]) -> anyhow::Result<Vec<(Option<String>, String)>> {
+    let mut out: Vec<(Option<String>, String)> = Vec::new();
+    for value in given {
+        let (name, id) = match value.split_once('=') {
+            Some((name, id)) if !name.trim().is_empty() => (Some(name.trim().to_owned()), id),
+            Some(_) => anyhow::bail!("--bot `{value}`: the name before `=` is empty"),
+            None => (None, value.as_str()),
+        };
+        let id_ok = id.strip_prefix("bot_").is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+        if !id_ok {
+            anyhow::bail!("`{id}` is not a bot id (bot_…)");
+        }
+        if out.iter().any(|(n, _)| *n == name) {
+            anyhow::bail!(
+                "--bot {} is given twice",
+                name.as_deref().unwrap_or("(without a name)")
+            );
+        }
+        out.push((name, id.to_owned()));
+    }
+    if out.len() > 1 && out.iter().any(|(n, _)| n.is_none()) {
+        anyhow::bail!("several bots need a name each: --bot NAME=bot_…");
+    }
+    Ok(out)
+}
+
+/// The bot a question is asked: the one its `bot` names, or the only one.
+fn bot_of<'a>(bots: &'a [(Option<String>, String)], q: &Question) -> Result<&'a str, String> {
+    match (&q.bot, bots) {
+        (None, [(_, id)]) => Ok(id),
+        (None, _) => Err("the question names no `bot`, and there are several".to_owned()),
+        (Some(name), _) => bots
+            .iter()
+            .find(|(n, _)| n.as_deref() == Some(name.as_str()))
+            .map(|(_, id)| id.as_str())
+            .ok_or_else(|| format!("`bot` is `{name}`, which no --bot NAME=… names")),
+    }
+}
+
 /// Runs `sitechat eval`.
 pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let id_ok = args.bot.strip_prefix("bot_").is_some_and(|rest| {
-        !rest.is_empty()
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    });
-    if !id_ok {
-        anyhow::bail!("`{}` is not a bot id (bot_…)", args.bot);
-    }
+    let bots = bots(&args.bot)?;
     let mut questions = read_questions(&args.questions)?;
+    for q in &questions {
+        bot_of(&bots, q)
+            .map_err(|e| anyhow!("{}: line {}: {e}", args.questions.display(), q.line))?;
+    }
     if args.split != "all" {
         questions.retain(|q| q.split.as_deref() == Some(args.split.as_str()));
         if questions.is_empty() {
@@ -1250,7 +1314,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     println!(
         "sitechat eval: bot {}, {} questions from {} (split: {})",
-        args.bot,
+        args.bot.join(", "),
         scored.len(),
         args.questions.display(),
         args.split
@@ -1277,7 +1341,7 @@ async fn evaluate(args: &EvalArgs, questions: Vec<Question>) -> anyhow::Result<V
     )?);
     let k = args.k as usize;
     let search_k = k.max(10).max(CHAT_PASSAGES);
-    let bot: Arc<str> = Arc::from(args.bot.as_str());
+    let bots = bots(&args.bot)?;
     let total = questions.len();
 
     let bar = ProgressBar::new(total as u64);
@@ -1295,7 +1359,8 @@ async fn evaluate(args: &EvalArgs, questions: Vec<Question>) -> anyhow::Result<V
     let (mut hits, mut with_page, mut declined) = (0, 0, 0);
     loop {
         while next < total && tasks.len() < args.concurrency as usize {
-            let (client, bot, question) = (client.clone(), bot.clone(), questions[next].clone());
+            let bot: Arc<str> = Arc::from(bot_of(&bots, &questions[next]).map_err(|e| anyhow!(e))?);
+            let (client, question) = (client.clone(), questions[next].clone());
             let index = next;
             tasks.spawn(async move {
                 let outcome = ask(&client, &bot, &question, search_k).await;
@@ -1405,7 +1470,26 @@ mod tests {
             handoff: false,
             previous: Vec::new(),
             split: None,
+            bot: None,
         }
+    }
+
+    #[test]
+    fn several_bots_are_named_and_each_question_goes_to_the_one_it_names() {
+        let named = bots(&["bakery=bot_a1".into(), "dentist=bot_b2".into()]).unwrap();
+        let mut q = question(None, &[], true);
+        assert!(bot_of(&named, &q).unwrap_err().contains("names no `bot`"));
+        q.bot = Some("dentist".into());
+        assert_eq!(bot_of(&named, &q).unwrap(), "bot_b2");
+        q.bot = Some("florist".into());
+        assert!(bot_of(&named, &q).unwrap_err().contains("florist"));
+        let alone = bots(&["bot_a1".into()]).unwrap();
+        q.bot = None;
+        assert_eq!(bot_of(&alone, &q).unwrap(), "bot_a1");
+        assert!(bots(&["bot_a1".into(), "x=bot_b2".into()]).is_err());
+        assert!(bots(&["x=bot_a1".into(), "x=bot_b2".into()]).is_err());
+        assert!(bots(&["x=nope".into()]).is_err());
+        assert!(bots(&["=bot_a1".into()]).is_err());
     }
 
     fn outcome(
@@ -1420,6 +1504,7 @@ mod tests {
             reply: Some(reply.into()),
             outcome: Some(kind.into()),
             confidence: Some(confidence),
+            signals: None,
             conversation_id: None,
             sources: sources
                 .iter()

@@ -76,6 +76,28 @@ pub struct Hit {
     pub similarity: Option<f32>,
     /// A curated answer: `heading` is its question and `text` its answer.
     pub curated: bool,
+    /// Where each retriever ranked the passage, before fusion.
+    pub ranks: Ranks,
+}
+
+impl Hit {
+    /// The page the passage is from: its URL without the fragment, or its source when it has
+    /// no URL.
+    pub fn page(&self) -> &str {
+        match &self.url {
+            Some(url) => url.split('#').next().unwrap_or(url),
+            None => self.source_id.as_str(),
+        }
+    }
+}
+
+/// A passage's rank (0 = first) in the keyword (BM25) and dense (meaning) candidate lists of a
+/// search; `None` when that list did not have it. How much the two retrievers agree on the
+/// passage that answers is one of the signals confidence is fitted from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ranks {
+    pub keyword: Option<u32>,
+    pub dense: Option<u32>,
 }
 
 #[derive(Clone, Copy)]
@@ -475,9 +497,11 @@ impl SearchIndex {
         let searcher = index.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
         let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
+        for (rank, (score, address)) in top.into_iter().enumerate() {
             let doc: TantivyDocument = searcher.doc(address)?;
-            hits.push(hit_of(&f, &doc, score));
+            let mut hit = hit_of(&f, &doc, score);
+            hit.ranks.keyword = u32::try_from(rank).ok();
+            hits.push(hit);
         }
         Ok(hits)
     }
@@ -611,6 +635,11 @@ impl SearchIndex {
             .collect();
         let keyword_ids: Vec<ChunkId> = keyword.iter().map(|h| h.chunk_id.clone()).collect();
         let fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, DENSE_WEIGHT)]);
+        let dense_rank: HashMap<&ChunkId, usize> = semantic
+            .iter()
+            .enumerate()
+            .map(|(rank, id)| (id, rank))
+            .collect();
         let keyword_rank: HashMap<&ChunkId, usize> = keyword_ids
             .iter()
             .enumerate()
@@ -648,6 +677,11 @@ impl SearchIndex {
                         (Some(_), None, Some(&rank)) => reciprocal_rank(rank, DENSE_WEIGHT),
                         _ => 0.0,
                     };
+                    let rank = |r: Option<&usize>| r.and_then(|&r| u32::try_from(r).ok());
+                    hit.ranks = Ranks {
+                        keyword: rank(keyword_rank.get(&id)),
+                        dense: rank(dense_rank.get(&id)),
+                    };
                     let exact = exact_matches(&identifiers, &hit);
                     hit.score = score + unseen + exact as f32 * IDENTIFIER_BONUS;
                     hit
@@ -675,11 +709,7 @@ pub const PER_PAGE: usize = 3;
 fn per_page(hits: Vec<Hit>, limit: usize) -> Vec<Hit> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let (mut first, later): (Vec<Hit>, Vec<Hit>) = hits.into_iter().partition(|hit| {
-        let page = match &hit.url {
-            Some(url) => url.split('#').next().unwrap_or(url).to_owned(),
-            None => hit.source_id.as_str().to_owned(),
-        };
-        let n = seen.entry(page).or_default();
+        let n = seen.entry(hit.page().to_owned()).or_default();
         *n += 1;
         *n <= PER_PAGE
     });
@@ -711,6 +741,7 @@ fn hit_of(f: &Fields, doc: &TantivyDocument, score: f32) -> Hit {
         score,
         similarity: None,
         curated: doc.get_first(f.curated).and_then(|v| v.as_str()) == Some("1"),
+        ranks: Ranks::default(),
     }
 }
 
@@ -882,6 +913,7 @@ mod tests {
             score: 1.0,
             similarity: None,
             curated: false,
+            ranks: Ranks::default(),
         };
         let (a, b) = (SourceId::generate(), SourceId::generate());
         let hits = vec![

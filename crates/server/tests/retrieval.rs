@@ -375,3 +375,59 @@ async fn a_follow_up_is_read_with_the_question_before_it_only_when_it_needs_it()
         r.text
     );
 }
+
+#[tokio::test]
+async fn a_bot_that_knows_two_sentences_answers_questions_in_other_words_and_explains_its_confidence(
+) {
+    // The AISA document's own example: a bot that knows only this.
+    let app = hybrid_app().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(
+        &key,
+        &bot,
+        "About us",
+        "We are open Monday to Friday, 9 AM to 6 PM. Returns are accepted within 30 days with a \
+         receipt.",
+    )
+    .await;
+    for (question, expected) in [
+        ("What are your business hours?", "9 AM to 6 PM"),
+        ("what time do you close", "6 PM"),
+        ("When are you open?", "Monday to Friday"),
+        ("Can I return an item?", "30 days"),
+        ("how long do I have to send something back", "30 days"),
+    ] {
+        let r = app
+            .chat(&key, &bot, json!({"message": question, "explain": true}))
+            .await;
+        assert_eq!(r.body["outcome"], "answered", "{question}: {}", r.text);
+        assert!(
+            r.body["reply"].as_str().unwrap().contains(expected),
+            "{question}: {}",
+            r.text
+        );
+        // What the confidence was fitted from: meaning was measured, and the knowledge is tiny.
+        let signals = &r.body["signals"];
+        assert!(signals["sentence"].as_f64().unwrap() > 0.4, "{}", r.text);
+        assert!(signals["tiny"].as_f64().unwrap() > 0.4, "{}", r.text);
+    }
+    // What it does not know, it does not answer; without `explain`, no signals.
+    for question in ["Do you sell helicopters?", "Do you ship to Canada?"] {
+        let r = app.chat(&key, &bot, json!({"message": question})).await;
+        assert_eq!(r.body["outcome"], "fallback", "{question}: {}", r.text);
+        assert!(r.body["confidence"].as_f64().unwrap() < 0.3, "{}", r.text);
+        assert!(r.body.get("signals").is_none(), "{}", r.text);
+    }
+    // A greeting is not composed from passages: nothing to explain.
+    let r = app
+        .chat(&key, &bot, json!({"message": "hello", "explain": true}))
+        .await;
+    assert_eq!(r.body["outcome"], "smalltalk", "{}", r.text);
+    assert!(r.body.get("signals").is_none(), "{}", r.text);
+    // `explain` is a boolean.
+    let r = app
+        .chat(&key, &bot, json!({"message": "hi", "explain": "yes"}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}

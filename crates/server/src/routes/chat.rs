@@ -92,6 +92,10 @@ pub struct ChatRequest {
     /// reply, then one `done` event with the whole response (as without `stream`), or `error`.
     #[serde(default)]
     pub stream: bool,
+    /// Add `signals` to the response: what the reply's confidence was fitted from (for tuning
+    /// and for the evaluation's calibration; `sitechat eval` asks for it).
+    #[serde(default)]
+    pub explain: bool,
 }
 
 impl ChatRequest {
@@ -164,6 +168,10 @@ pub struct ChatResponse {
     pub handoff_reason: Option<HandoffReason>,
     /// The lead this message's contact details created, if any.
     pub lead_id: Option<LeadId>,
+    /// With `explain`: what the confidence was fitted from, when the reply was composed from
+    /// the bot's passages (absent for intents, curated answers and replies a human owns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signals: Option<sitechat_answer::Signals>,
     /// Quick replies offered with the reply. After a fallback: up to three topics near the
     /// question that the bot can answer about, then an offer of a person (sending a button's
     /// title asks for it).
@@ -189,6 +197,18 @@ impl From<Reply> for ChatResponse {
             status: reply.conversation.status,
             handoff_reason: reply.conversation.handoff_reason,
             lead_id: reply.lead.map(|l| l.id),
+            signals: None,
+        }
+    }
+}
+
+impl ChatResponse {
+    /// The response with its confidence signals when they were asked for.
+    fn explained(reply: Reply, explain: bool) -> Self {
+        let signals = reply.signals.filter(|_| explain);
+        ChatResponse {
+            signals,
+            ..ChatResponse::from(reply)
         }
     }
 }
@@ -224,7 +244,7 @@ pub async fn send_message(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ChatRequest>,
 ) -> ApiResult<Response> {
-    let (run_async, stream) = (body.run_async, body.stream);
+    let (run_async, stream, explain) = (body.run_async, body.stream, body.explain);
     if run_async && stream {
         return Err(ValidationError::new("stream", "cannot be combined with async").into());
     }
@@ -235,16 +255,23 @@ pub async fn send_message(
     }
     if stream {
         let events = chat::send_streaming(&state, &caller, input).await?;
-        return Ok(stream_response(events));
+        return Ok(stream_response(events, explain));
     }
     let reply = chat::send(&state, &caller, input).await?;
-    Ok((StatusCode::OK, Json(ChatResponse::from(reply))).into_response())
+    Ok((
+        StatusCode::OK,
+        Json(ChatResponse::explained(reply, explain)),
+    )
+        .into_response())
 }
 
 /// A streamed reply as server-sent events.
-fn stream_response(events: tokio::sync::mpsc::Receiver<chat::StreamEvent>) -> Response {
+fn stream_response(
+    events: tokio::sync::mpsc::Receiver<chat::StreamEvent>,
+    explain: bool,
+) -> Response {
     use axum::response::sse::{Event, Sse};
-    let stream = futures_util::stream::unfold(events, |mut events| async move {
+    let stream = futures_util::stream::unfold(events, move |mut events| async move {
         let event = match events.recv().await? {
             chat::StreamEvent::Delta(text) => Event::default()
                 .event("delta")
@@ -252,7 +279,7 @@ fn stream_response(events: tokio::sync::mpsc::Receiver<chat::StreamEvent>) -> Re
             chat::StreamEvent::Reset => Ok(Event::default().event("reset").data("{}")),
             chat::StreamEvent::Done(reply) => Event::default()
                 .event("done")
-                .json_data(ChatResponse::from(*reply)),
+                .json_data(ChatResponse::explained(*reply, explain)),
             chat::StreamEvent::Failed(e) => {
                 tracing::error!(error = %e, "a streamed reply failed");
                 Event::default()

@@ -15,15 +15,11 @@
 //! [`crate::idempotency`]).
 
 use serde_json::json;
-use sitechat_answer::{
-    intents::{self, Intent},
-    leads,
-};
+use sitechat_answer::{leads, Generator, Responder, Response, Semantic, Turn, Wording};
 use sitechat_core::{
     model::{
-        Bot, Button, Conversation, ConversationStatus, EngineSettings, HandoffAction,
-        HandoffReason, JobState, Lead, LocalSettings, Message, OpenAiSettings, Outcome, Role,
-        SourceRef,
+        Bot, Conversation, ConversationStatus, EngineSettings, HandoffAction, JobState, Lead,
+        LocalSettings, Message, OpenAiSettings, Outcome, Role, SourceRef,
     },
     now,
     validate::ChatText,
@@ -66,6 +62,9 @@ pub struct Reply {
     pub message: Option<Message>,
     pub outcome: Option<Outcome>,
     pub confidence: Option<f64>,
+    /// What the confidence was fitted from, when the reply was composed now from the bot's
+    /// passages (not for intents, curated answers or a reply stored by an earlier attempt).
+    pub signals: Option<sitechat_answer::Signals>,
     pub sources: Vec<SourceRef>,
     /// A lead created from this message.
     pub lead: Option<Lead>,
@@ -261,6 +260,7 @@ async fn accepted(
         message: None,
         outcome: None,
         confidence: None,
+        signals: None,
         sources: Vec::new(),
         lead,
         started,
@@ -441,6 +441,53 @@ impl GroundedPrompt {
     }
 }
 
+/// The bot's language-model engine (`openai` or `local`), as the responder's [`Generator`]:
+/// given the conversation's recent turns, streaming to the visitor when the visitor streams.
+struct EngineGenerator<'a> {
+    state: &'a AppState,
+    bot: &'a Bot,
+    reply: &'a Reply,
+    deltas: Option<&'a tokio::sync::mpsc::Sender<StreamEvent>>,
+}
+
+impl EngineGenerator<'_> {
+    fn name(&self) -> &'static str {
+        match self.bot.settings.engine {
+            EngineSettings::Local(_) => "local",
+            EngineSettings::Openai(_) => "openai",
+            EngineSettings::Extractive => "extractive",
+        }
+    }
+}
+
+impl Generator for EngineGenerator<'_> {
+    #[allow(clippy::manual_async_fn)] // the trait's future is `Send`, which `async fn` cannot say
+    fn word(
+        &self,
+        question: &str,
+        passages: &[sitechat_search::Hit],
+    ) -> impl std::future::Future<Output = Result<Option<String>, String>> + Send {
+        async move {
+            let count = match self.bot.settings.engine {
+                EngineSettings::Local(_) => LOCAL_PASSAGES,
+                _ => ENGINE_PASSAGES,
+            };
+            let prompt =
+                GroundedPrompt::gather(self.state, self.bot, self.reply, question, passages, count)
+                    .await?;
+            match &self.bot.settings.engine {
+                EngineSettings::Openai(settings) => {
+                    engine_reply(self.state, settings, prompt, self.deltas).await
+                }
+                EngineSettings::Local(settings) => {
+                    local_reply(self.state, settings, prompt, self.deltas).await
+                }
+                EngineSettings::Extractive => Err("no language model".to_owned()),
+            }
+        }
+    }
+}
+
 /// Words the reply with the bot's OpenAI-compatible engine, from the passages retrieval found
 /// and the recent turns, streaming its tokens when the visitor streams. `Ok(None)`: the model
 /// found no answer in the passages. An error: the caller sends the extractive answer.
@@ -618,154 +665,71 @@ async fn respond(
     let mut streamed_reset = false;
     // What the visitor asks, without the contact details they gave (the whole message when
     // they gave none): a detail and a question get both a lead and an answer.
+    let responder = Responder::new(&bot.language, &bot.settings);
     let only_contact = split.only_contact();
-    let text = split.rest;
-    let (text, outcome, confidence, sources, buttons) = match intents::detect(&text, &bot.language)
-    {
-        Some(Intent::Human) => (
-            handoff_reply(&bot),
-            Outcome::Handoff,
-            1.0,
-            Vec::new(),
-            Vec::new(),
-        ),
-        Some(Intent::Greeting) => (
-            bot.settings.greeting.clone(),
-            Outcome::Smalltalk,
-            1.0,
-            Vec::new(),
-            Vec::new(),
-        ),
-        Some(intent) => (
-            intents::reply(intent, &bot.language).to_owned(),
-            Outcome::Smalltalk,
-            1.0,
-            Vec::new(),
-            Vec::new(),
-        ),
-        None if only_contact => (
-            sitechat_core::texts::defaults(&bot.language)
-                .lead_thanks
-                .to_owned(),
-            Outcome::Smalltalk,
-            1.0,
-            Vec::new(),
-            Vec::new(),
-        ),
+    let mut turn = Turn {
+        text: split.rest,
+        only_contact,
+        previous: None,
+        has_contact: false,
+        at: now(),
+    };
+    let response = match responder.intent(&turn) {
+        Some(response) => response,
         None => {
             let semantics = embeddings::Semantics::of(state, &bot.id, &bot.language).await?;
-            // A follow-up ("and on Saturdays?") is read with the question before it, unless it
-            // is answered on its own: "And how much is shipping?" after a product's price asks
-            // about shipping, not about the product.
-            let previous = state
+            turn.previous = state
                 .store
                 .previous_visitor_text(&reply.visitor_message.id)
                 .await?;
-            let in_context =
-                sitechat_answer::question::in_context(&bot.language, &text, previous.as_deref());
+            turn.has_contact = has_contact_details(state, account, &reply.conversation).await?;
             let engine = state.engine.clone();
-            let (bot_id, language, settings, own) = (
+            let (bot_id, language, settings, asking) = (
                 bot.id.clone(),
                 bot.language.clone(),
                 bot.settings.clone(),
-                text.clone(),
+                turn.clone(),
             );
-            let (answer, text) = blocking(move || {
-                let ask = |question: &str| {
-                    semantics.with(question, |dense| {
-                        engine.answer(&bot_id, &language, &settings, question, dense)
-                    })
-                };
-                if in_context != own {
-                    let alone = ask(&own)?;
-                    if matches!(alone.outcome, Outcome::Answered | Outcome::Curated) {
-                        return Ok((alone, own));
-                    }
-                }
-                Ok((ask(&in_context)?, in_context))
+            let mut asked = blocking(move || {
+                Ok(Responder::new(&language, &settings)
+                    .answer(&engine, &bot_id, &asking, &semantics)?)
             })
             .await?;
-            let mut answer = answer;
-            if answer.outcome == Outcome::Answered
-                && bot.settings.engine != EngineSettings::Extractive
-            {
+            if bot.settings.engine != EngineSettings::Extractive {
                 // A language model words the answer (retrieval keeps its sources and confidence).
-                let worded = match GroundedPrompt::gather(
+                let generator = EngineGenerator {
                     state,
-                    &bot,
-                    &reply,
-                    &text,
-                    &answer.passages,
-                    match bot.settings.engine {
-                        EngineSettings::Local(_) => LOCAL_PASSAGES,
-                        _ => ENGINE_PASSAGES,
-                    },
-                )
-                .await
-                {
-                    Err(e) => Err(e),
-                    Ok(prompt) => match &bot.settings.engine {
-                        EngineSettings::Openai(settings) => {
-                            engine_reply(state, settings, prompt, deltas).await
-                        }
-                        EngineSettings::Local(settings) => {
-                            local_reply(state, settings, prompt, deltas).await
-                        }
-                        EngineSettings::Extractive => Err("no language model".to_owned()),
-                    },
+                    bot: &bot,
+                    reply: &reply,
+                    deltas,
                 };
-                let engine = match bot.settings.engine {
-                    EngineSettings::Local(_) => "local",
-                    _ => "openai",
-                };
-                match worded {
-                    Ok(Some(worded)) => answer.text = worded,
-                    Ok(None) => {
-                        // The model found no answer in the passages: a fallback after all (the
-                        // streamed pieces, the model's refusal, are replaced).
-                        answer.outcome = Outcome::Fallback;
-                        answer.text = bot.settings.fallback_message.clone();
-                        answer.sources.clear();
+                match responder.word(&mut asked, &generator).await {
+                    Wording::NotAsked => {}
+                    Wording::Worded => streamed = deltas.is_some(),
+                    Wording::Declined => {
+                        // The model found no answer in the passages: its streamed refusal is
+                        // replaced by the fallback.
+                        streamed = deltas.is_some();
                         streamed_reset = true;
                     }
-                    Err(e) => {
-                        tracing::warn!(bot = %bot.id, engine, error = %e, "the language model engine failed; the extractive answer is sent");
+                    Wording::Failed(e) => {
+                        tracing::warn!(bot = %bot.id, engine = generator.name(), error = %e, "the language model engine failed; the extractive answer is sent");
+                        streamed = deltas.is_some();
                         streamed_reset = true;
                     }
                 }
-                streamed = deltas.is_some();
             }
-            let mut text = answer.text;
-            if answer.outcome == Outcome::Fallback
-                && bot.settings.ask_for_contact
-                && !has_contact_details(state, account, &reply.conversation).await?
-            {
-                text = format!("{text} {}", bot.settings.contact_prompt);
-            }
-            // A fallback offers what the bot can answer about nearby, and a person.
-            let mut buttons: Vec<Button> = answer
-                .suggestions
-                .iter()
-                .map(|s| Button {
-                    title: s.clone(),
-                    payload: None,
-                })
-                .collect();
-            if answer.outcome == Outcome::Fallback {
-                buttons.push(Button {
-                    title: intents::human_offer(&bot.language).to_owned(),
-                    payload: None,
-                });
-            }
-            (
-                text,
-                answer.outcome,
-                answer.confidence,
-                answer.sources,
-                buttons,
-            )
+            responder.reply(asked.answer, &turn)
         }
     };
+    let Response {
+        text,
+        outcome,
+        confidence,
+        sources,
+        buttons,
+        signals,
+    } = response;
     let stored = state
         .store
         .append_bot_message(
@@ -819,16 +783,7 @@ async fn respond(
         .publish(&reply.conversation.id, "message", json!(stored.message));
     tracing::info!(conversation = %reply.conversation.id, outcome = outcome.as_str(), confidence, "answered");
 
-    let handoff = match outcome {
-        Outcome::Handoff => Some(HandoffReason::VisitorAsked),
-        Outcome::Fallback
-            if bot.settings.handoff_after_fallbacks > 0
-                && stored.fallback_streak >= i64::from(bot.settings.handoff_after_fallbacks) =>
-        {
-            Some(HandoffReason::LowConfidence)
-        }
-        _ => None,
-    };
+    let handoff = responder.handoff(outcome, stored.fallback_streak);
     if let Some(reason) = handoff {
         match state
             .store
@@ -857,6 +812,7 @@ async fn respond(
     reply.message = Some(stored.message);
     reply.outcome = Some(outcome);
     reply.confidence = Some(confidence);
+    reply.signals = signals;
     reply.sources = sources;
     Ok(reply)
 }
@@ -912,6 +868,7 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
             message: None,
             outcome: None,
             confidence: None,
+            signals: None,
             sources: Vec::new(),
             lead: None,
             started: false,
@@ -944,26 +901,6 @@ pub async fn run_reply_job(state: &AppState, claimed: ClaimedJob) {
         .await
     {
         tracing::error!(job = %job, error = %e, "could not record the end of a job");
-    }
-}
-
-/// What the bot says when a human is asked for: that one is coming, or, outside business hours,
-/// when the team is back and how to leave contact details.
-fn handoff_reply(bot: &Bot) -> String {
-    let at = now();
-    match &bot.settings.business_hours {
-        Some(hours) if !hours.is_open(at) => {
-            let texts = sitechat_core::texts::defaults(&bot.language);
-            let back = hours
-                .next_opening(at)
-                .map(|t| format!(" {}.", texts.back_at(t)))
-                .unwrap_or_else(|| ".".to_owned());
-            format!(
-                "{}{back} {}",
-                bot.settings.away_message, bot.settings.contact_prompt
-            )
-        }
-        _ => intents::reply(Intent::Human, &bot.language).to_owned(),
     }
 }
 

@@ -68,7 +68,7 @@ pub const INLINE_CHUNKS: usize = 64;
 pub const INLINE_SENTENCE_CHUNKS: usize = 8;
 
 /// Marks a bot as being embedded; unmarks it when dropped.
-struct Running {
+pub struct Running {
     state: AppState,
     bot: BotId,
 }
@@ -85,7 +85,7 @@ impl Drop for Running {
 
 /// Claims a bot for an embedding run: `None` when another run is embedding it (or the model is
 /// not available). The claim ends when the returned value is dropped.
-pub fn claim(state: &AppState, bot: &BotId) -> Option<impl Drop> {
+pub fn claim(state: &AppState, bot: &BotId) -> Option<Running> {
     if !state.models.available() {
         return None;
     }
@@ -206,9 +206,43 @@ pub async fn embed_bot(
     language: &str,
     phases: &[Phase],
 ) -> ApiResult<u64> {
-    let Some(_claim) = claim(state, bot) else {
+    let Some(claim) = claim(state, bot) else {
         return Ok(0);
     };
+    run(state, bot, language, phases, claim).await
+}
+
+/// Like [`embed_bot`], for a caller that promises the bot's passages are embedded when it
+/// returns (a small source added through the API): when another run holds the bot (the
+/// background sweep may have picked up the new passages first), it waits for that run to end
+/// and then embeds what is left, instead of returning at once.
+pub async fn embed_bot_now(
+    state: &AppState,
+    bot: &BotId,
+    language: &str,
+    phases: &[Phase],
+) -> ApiResult<u64> {
+    const WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(claim) = claim(state, bot) {
+            return run(state, bot, language, phases, claim).await;
+        }
+        if !state.models.available() || started.elapsed() > PATIENCE {
+            return Ok(0);
+        }
+        tokio::time::sleep(WAIT).await;
+    }
+}
+
+async fn run(
+    state: &AppState,
+    bot: &BotId,
+    language: &str,
+    phases: &[Phase],
+    _claim: Running,
+) -> ApiResult<u64> {
     let (mut chunks, mut sentences) = (0, 0);
     for &phase in phases {
         while let Some(embedded) = embed_batch(state, bot, language, phase).await? {
@@ -297,11 +331,13 @@ impl Semantics {
             },
         })
     }
+}
 
+impl sitechat_answer::Semantic for Semantics {
     /// Runs `f` with the question's embedding, the bot's vectors and a sentence embedder, or
     /// with `None` (BM25 alone) when either is missing. Blocks (the question is embedded,
     /// cached): call from a blocking thread.
-    pub fn with<T>(&self, question: &str, f: impl FnOnce(Dense<'_>) -> T) -> T {
+    fn with<T>(&self, question: &str, f: impl FnOnce(Dense<'_>) -> T) -> T {
         let embedded = self
             .vectors
             .as_ref()

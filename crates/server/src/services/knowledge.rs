@@ -234,7 +234,7 @@ pub async fn store_passages(
         } else {
             &[Phase::Chunks]
         };
-        if let Err(e) = embeddings::embed_bot(state, &bot.id, &bot.language, inline).await {
+        if let Err(e) = embeddings::embed_bot_now(state, &bot.id, &bot.language, inline).await {
             tracing::warn!(bot = %bot.id, error = %e, "embedding the new source failed; it is retried in the background");
         }
     }
