@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# End-to-end answer evaluation on the three corpora of eval/ (see eval/README.md).
+# End-to-end answer evaluation on the four corpora of eval/ (see eval/README.md).
 #
 #   bash scripts/eval.sh [extra args for `sitechat eval`]      (what `make eval` runs)
-#   EVAL_CORPUS=shop bash scripts/eval.sh                      (one corpus: postgres, pyfaq, shop)
+#   EVAL_CORPUS=shop bash scripts/eval.sh                      (one corpus: postgres, pyfaq, shop, short)
 #
 # For each corpus: serves its HTML on loopback (the PostgreSQL 15 manual and the Python 3.11 FAQ
 # from their Debian packages, the shop from eval/shop/site), starts a throw-away sitechat server,
 # creates a bot that crawls what eval/<corpus>/crawl.json includes, waits for the training, then
-# runs `sitechat eval` on the tune and the test half of eval/<corpus>/questions.jsonl. With all
+# runs `sitechat eval` on the tune and the test half of eval/<corpus>/questions.jsonl. The
+# corpus `short` has no site: one bot per eval/short/knowledge/NAME.txt, given that text, and
+# `sitechat eval --bot NAME=bot_…` for each. With all
 # corpora (the default), one table of every corpus and split is printed at the end
 # (eval/table.py).
 #
 # Environment:
-#   EVAL_CORPUS=all             all (default), or one of postgres, pyfaq, shop
+#   EVAL_CORPUS=all             all (default), or one of postgres, pyfaq, shop, short
 #   EVAL_OUT=path.json          one corpus: the base of its reports, path-tune.json and
 #                               path-test.json (default eval/results/<corpus>-YYYYmmdd-HHMMSS.json)
 #   EVAL_OUT_DIR=dir            all corpora: where <corpus>-tune.json and <corpus>-test.json go
