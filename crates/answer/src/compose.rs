@@ -647,9 +647,19 @@ pub fn compose(
     } = picked;
     // Under a heading that asks a question (an FAQ's entry) or that holds most of the visitor's
     // question, the passage is the answer: the reply is its opening.
-    let lead = weight(&heading_terms[sentences[best].hit]) >= HEADING_LEAD
-        || asks_a_question(&hits[sentences[best].hit].heading);
-    let chosen = window(&sentences, best, &chosen, lead, max_chars);
+    let asks = asks_a_question(&hits[sentences[best].hit].heading);
+    let lead = weight(&heading_terms[sentences[best].hit]) >= HEADING_LEAD || asks;
+    // An FAQ answer that runs over several passages opens in the first of them, when retrieval
+    // found it too: "Why must 'self' be used explicitly?" is answered from "The idea was
+    // borrowed from Modula-3…", not from its third paragraph.
+    let start = match asks.then(|| section_opening(hits, sentences[best].hit)) {
+        Some(Some(opening)) => sentences
+            .iter()
+            .position(|s| s.hit == opening)
+            .unwrap_or(best),
+        _ => best,
+    };
+    let chosen = window(&sentences, start, &chosen, lead, max_chars);
     let (text, sources) = render(&sentences, &chosen, hits);
     Some(Draft {
         text,
@@ -661,11 +671,32 @@ pub fn compose(
     })
 }
 
-/// Whether a heading (its innermost part, after the last " › ") is a question: "How do I return
-/// an item?", "¿Puedo devolver un artículo?".
+/// Whether a heading (its innermost part) is a question: "How do I return an item?",
+/// "¿Puedo devolver un artículo?".
 fn asks_a_question(heading: &str) -> bool {
-    let inner = heading.rsplit(" › ").next().unwrap_or(heading).trim_end();
+    let inner = innermost_heading(heading);
     inner.ends_with('?') || inner.ends_with('？')
+}
+
+/// The retrieved passage that opens the section passage `h` is in, when it is another one: the
+/// same page and heading, and an earlier place in the source.
+fn section_opening(hits: &[Hit], h: usize) -> Option<usize> {
+    let hit = &hits[h];
+    hits.iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            o.source_id == hit.source_id
+                && o.page() == hit.page()
+                && o.heading == hit.heading
+                && o.ordinal < hit.ordinal
+        })
+        .min_by_key(|(_, o)| o.ordinal)
+        .map(|(i, _)| i)
+}
+
+/// The innermost part of a passage's heading (after the last " › "), trimmed.
+fn innermost_heading(heading: &str) -> &str {
+    heading.rsplit(" › ").next().unwrap_or(heading).trim()
 }
 
 /// The first and last sentence of the unit sentence `i` belongs to: a sentence announcing a list
@@ -936,6 +967,7 @@ mod tests {
             score: 1.0,
             similarity: None,
             curated: false,
+            ordinal: 0,
             ranks: Default::default(),
         }
     }
@@ -1000,6 +1032,32 @@ mod tests {
         .unwrap();
         assert!(draft.text.contains("need the label"), "{}", draft.text);
         assert!(!draft.text.starts_with("Send it back"), "{}", draft.text);
+    }
+
+    #[test]
+    fn an_faq_answer_over_two_passages_is_quoted_from_its_opening() {
+        let mut opening = hit("The idea was borrowed from Modula-3. It makes methods explicit.");
+        opening.heading = "Design › Why must self be used explicitly?".into();
+        opening.url = Some("https://x.test/design.html#why-self".into());
+        let later = Hit {
+            chunk_id: ChunkId::generate(),
+            source_id: opening.source_id.clone(),
+            text: "Finally, writing self in every method solves a problem with assignment.".into(),
+            ordinal: 3,
+            ..opening.clone()
+        };
+        let question = "why do i have to write self in every method";
+        let idf = [("write", 2.0), ("method", 1.0), ("self", 1.0)];
+        let draft = run(question, &idf, &[later.clone(), opening.clone()]).unwrap();
+        assert!(
+            draft.text.starts_with("The idea was borrowed"),
+            "{}",
+            draft.text
+        );
+        assert_eq!(draft.sources[0].chunk_id, opening.chunk_id);
+        // Alone, the later passage is quoted where it answers.
+        let draft = run(question, &idf, &[later]).unwrap();
+        assert!(draft.text.starts_with("Finally"), "{}", draft.text);
     }
 
     #[test]

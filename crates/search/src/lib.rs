@@ -76,6 +76,9 @@ pub struct Hit {
     pub similarity: Option<f32>,
     /// A curated answer: `heading` is its question and `text` its answer.
     pub curated: bool,
+    /// The passage's position in its source (a page's passages in order: the one under a
+    /// heading with the lowest ordinal opens the section).
+    pub ordinal: i64,
     /// Where each retriever ranked the passage, before fusion.
     pub ranks: Ranks,
 }
@@ -111,6 +114,8 @@ struct Fields {
     text: Field,
     /// `"1"` on curated answers' passages.
     curated: Field,
+    /// The passage's position in its source.
+    ordinal: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -131,6 +136,7 @@ fn schema() -> (Schema, Fields) {
         url: builder.add_text_field("url", STORED),
         text: builder.add_text_field("text", analysed),
         curated: builder.add_text_field("curated", STRING | STORED),
+        ordinal: builder.add_i64_field("ordinal", STORED),
     };
     (builder.build(), fields)
 }
@@ -741,6 +747,10 @@ fn hit_of(f: &Fields, doc: &TantivyDocument, score: f32) -> Hit {
         score,
         similarity: None,
         curated: doc.get_first(f.curated).and_then(|v| v.as_str()) == Some("1"),
+        ordinal: doc
+            .get_first(f.ordinal)
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0),
         ranks: Ranks::default(),
     }
 }
@@ -761,6 +771,7 @@ fn chunk_document(f: &Fields, chunk: &Chunk) -> TantivyDocument {
     if chunk.curated {
         doc.add_text(f.curated, "1");
     }
+    doc.add_i64(f.ordinal, chunk.ordinal);
     doc
 }
 
@@ -913,6 +924,7 @@ mod tests {
             score: 1.0,
             similarity: None,
             curated: false,
+            ordinal: 0,
             ranks: Ranks::default(),
         };
         let (a, b) = (SourceId::generate(), SourceId::generate());
@@ -1047,7 +1059,7 @@ mod tests {
     }
 
     #[test]
-    fn the_curated_flag_survives_indexing_and_a_rebuild() {
+    fn the_curated_flag_and_the_ordinal_survive_indexing_and_a_rebuild() {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
         let bot = BotId::generate();
@@ -1056,18 +1068,19 @@ mod tests {
         let mut curated = chunk(&bot, &src, "60 days for members.");
         curated.heading = "How long does a refund take?".into();
         curated.curated = true;
+        curated.ordinal = 7;
         let chunks = vec![plain, curated];
         index.add_chunks(&bot, "en", &chunks).unwrap();
         let flags = |index: &SearchIndex| {
             let mut hits = index.search(&bot, "en", "refund days", 5).unwrap();
             hits.sort_by(|a, b| a.text.cmp(&b.text));
             hits.into_iter()
-                .map(|h| (h.text, h.curated))
+                .map(|h| (h.text, h.curated, h.ordinal))
                 .collect::<Vec<_>>()
         };
         let expected = vec![
-            ("60 days for members.".to_owned(), true),
-            ("Refunds within 30 days.".to_owned(), false),
+            ("60 days for members.".to_owned(), true, 7),
+            ("Refunds within 30 days.".to_owned(), false, 0),
         ];
         assert_eq!(flags(&index), expected);
         index.rebuild(&bot, "en", [Ok(chunks.clone())]).unwrap();
