@@ -383,6 +383,11 @@ fn source_ref(hit: &Hit, used: &str) -> SourceRef {
 /// can answer "how do I glue two strings together?". Sentences of passages other than the best
 /// sentence's join only a `multi_part` question. `None` when no sentence shares a single term
 /// with the question or comes near it in meaning.
+///
+/// The steps: `split` the passages into sentences with the question terms each has, weigh
+/// them by meaning (`weigh_by_meaning`), choose the `best_sentence`, `pick` what belongs with
+/// it, find where the reply starts (`reply_start`), take the `window` of consecutive sentences
+/// around it within `max_chars`, and `render` it with its sources.
 pub fn compose(
     terms: &[String],
     idf: &[f32],
@@ -392,19 +397,63 @@ pub fn compose(
     similarities: Option<Similarities<'_>>,
     max_chars: usize,
 ) -> Option<Draft> {
-    let total: f64 = idf.iter().map(|&w| f64::from(w)).sum();
-    if total <= 0.0 || hits.is_empty() {
+    let weights = Weights::new(terms, idf)?;
+    if hits.is_empty() {
         return None;
     }
-    let weight = |covered: &HashSet<String>| -> f64 {
-        terms
+    let (mut sentences, heading_terms) = split(terms, hits, analyzer);
+    let meaning = similarities.and_then(|f| weigh_by_meaning(&mut sentences, hits, f));
+    let best = best_sentence(&sentences, hits, &weights, meaning.is_some())?;
+    let Picked {
+        chosen, covered, ..
+    } = pick(&sentences, best, &weights, multi_part);
+    let by_heading = weights.of(&heading_terms[sentences[best].hit]) >= HEADING_LEAD;
+    let (start, lead) = reply_start(&sentences, hits, best, by_heading);
+    let chosen = window(&sentences, start, &chosen, lead, max_chars);
+    let (text, sources) = render(&sentences, &chosen, hits);
+    Some(Draft {
+        text,
+        confidence: weights.of(&covered).clamp(0.0, 1.0),
+        sources,
+        similarity: meaning.map(|m| m.best),
+        passage: sentences[best].hit,
+        typical: meaning.and_then(|m| m.typical),
+    })
+}
+
+/// The question's terms with their weights: what the terms a sentence (or a reply) covers are
+/// worth, as a share of the question's information.
+struct Weights<'a> {
+    terms: &'a [String],
+    idf: &'a [f32],
+    total: f64,
+}
+
+impl<'a> Weights<'a> {
+    /// `None` when the question weighs nothing.
+    fn new(terms: &'a [String], idf: &'a [f32]) -> Option<Self> {
+        let total: f64 = idf.iter().map(|&w| f64::from(w)).sum();
+        (total > 0.0).then_some(Self { terms, idf, total })
+    }
+
+    fn of(&self, covered: &HashSet<String>) -> f64 {
+        self.terms
             .iter()
-            .zip(idf)
+            .zip(self.idf)
             .filter(|(t, _)| covered.contains(*t))
             .map(|(_, &w)| f64::from(w))
             .sum::<f64>()
-            / total
-    };
+            / self.total
+    }
+}
+
+/// Step 1: the passages' sentences, in order, each with the question terms it has (with its
+/// passage's heading's), and each passage's heading terms.
+fn split(
+    terms: &[String],
+    hits: &[Hit],
+    analyzer: &mut TextAnalyzer,
+) -> (Vec<Sentence>, Vec<HashSet<String>>) {
     let question: HashSet<&String> = terms.iter().collect();
     // A passage's heading is context for each of its sentences: under "Business hours", "We are
     // open 9 to 5" answers "what are your business hours?".
@@ -464,44 +513,67 @@ pub fn compose(
     for (i, s) in sentences.iter_mut().enumerate() {
         s.announced_by = s.announced_by.map(|within| i - s.index + within);
     }
-    let mut best_similarity = None;
-    let mut typical = None;
-    if let Some(similarities) = similarities {
-        let weighed: Vec<usize> = (0..sentences.len())
-            .filter(|&i| sentences[i].hit < MEANING_PASSAGES)
-            .take(MEANING_SENTENCES)
-            .collect();
-        let texts: Vec<SentenceRef<'_>> = weighed
-            .iter()
-            .map(|&i| {
-                let s = &sentences[i];
-                (&hits[s.hit].chunk_id, meaning_text(&s.text))
-            })
-            .collect();
-        if let Some(found) = similarities(&texts).filter(|f| f.len() == weighed.len()) {
-            for (&i, s) in weighed.iter().zip(found) {
-                sentences[i].similarity = Some(s);
-            }
-            best_similarity = sentences
-                .iter()
-                .filter_map(|s| s.similarity)
-                .reduce(f32::max);
-            // The median of the others (the lower middle of an even count): with only two
-            // sentences, the other one.
-            let mut all: Vec<f32> = sentences.iter().filter_map(|s| s.similarity).collect();
-            all.sort_by(f32::total_cmp);
-            all.pop();
-            typical = all.get(all.len().saturating_sub(1) / 2).copied();
-        }
+    (sentences, heading_terms)
+}
+
+/// How close in meaning the sentences came to the question.
+#[derive(Debug, Clone, Copy)]
+struct Closeness {
+    /// The closest sentence's similarity.
+    best: f32,
+    /// See [`Draft::typical`].
+    typical: Option<f32>,
+}
+
+/// Step 2: the sentences of the [`MEANING_PASSAGES`] best passages weighed by meaning (their
+/// `similarity` set); `None` when meaning is unavailable.
+fn weigh_by_meaning(
+    sentences: &mut [Sentence],
+    hits: &[Hit],
+    similarities: Similarities<'_>,
+) -> Option<Closeness> {
+    let weighed: Vec<usize> = (0..sentences.len())
+        .filter(|&i| sentences[i].hit < MEANING_PASSAGES)
+        .take(MEANING_SENTENCES)
+        .collect();
+    let texts: Vec<SentenceRef<'_>> = weighed
+        .iter()
+        .map(|&i| {
+            let s = &sentences[i];
+            (&hits[s.hit].chunk_id, meaning_text(&s.text))
+        })
+        .collect();
+    let found = similarities(&texts).filter(|f| f.len() == weighed.len())?;
+    for (&i, s) in weighed.iter().zip(found) {
+        sentences[i].similarity = Some(s);
     }
+    // The median of the others (the lower middle of an even count): with only two sentences,
+    // the other one.
+    let mut all: Vec<f32> = sentences.iter().filter_map(|s| s.similarity).collect();
+    all.sort_by(f32::total_cmp);
+    let best = all.pop()?;
+    Some(Closeness {
+        best,
+        typical: all.get(all.len().saturating_sub(1) / 2).copied(),
+    })
+}
+
+/// Step 3: the sentence that answers best. `None` when no sentence shares a term with the
+/// question or comes near it in meaning.
+fn best_sentence(
+    sentences: &[Sentence],
+    hits: &[Hit],
+    weights: &Weights<'_>,
+    by_meaning: bool,
+) -> Option<usize> {
     // While a bot is still embedding its passages, some hits have no similarity yet: weighing the
     // others' closeness would favour a passage for being embedded first, so then none counts.
     let passages_weighed = hits.iter().all(|hit| hit.similarity.is_some());
     let score = |s: &Sentence| {
-        let own = if best_similarity.is_some() {
-            WORDS_SHARE * weight(&s.terms) + (1.0 - WORDS_SHARE) * closeness(s.similarity)
+        let own = if by_meaning {
+            WORDS_SHARE * weights.of(&s.terms) + (1.0 - WORDS_SHARE) * closeness(s.similarity)
         } else {
-            weight(&s.terms)
+            weights.of(&s.terms)
         };
         // A curated answer's passage is close to the questions like its own, which the curated
         // match has already judged: its closeness is no sign that its sentences fit this one.
@@ -518,10 +590,10 @@ pub fn compose(
     // its passage's meaning), then most of the weight in the sentence itself; then the shorter
     // sentence, which says it more directly — or, when only the heading matches, the first
     // sentence under it; then the better-ranked passage.
-    let best = sentences
+    sentences
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, score(s), weight(&s.own)))
+        .map(|(i, s)| (i, score(s), weights.of(&s.own)))
         .filter(|(_, w, _)| *w > 0.0)
         .max_by(|(ia, wa, oa), (ib, wb, ob)| {
             let words = |i: usize| sentences[i].text.unicode_words().count();
@@ -535,15 +607,24 @@ pub fn compose(
                 .then(direct)
                 .then_with(|| sentences[*ib].hit.cmp(&sentences[*ia].hit))
                 .then(ib.cmp(ia))
-        })?
-        .0;
+        })
+        .map(|(i, _, _)| i)
+}
 
+/// Step 4: the sentences the reply is built around: the best with what belongs to it, and
+/// those that add to it.
+fn pick<'a>(
+    sentences: &'a [Sentence],
+    best: usize,
+    weights: &Weights<'_>,
+    multi_part: bool,
+) -> Picked<'a> {
     let mut picked = Picked::default();
     // A sentence comes with what belongs to it: a sentence announcing a list or a code sample
     // with what it announces, a line of a code sample with the sentence announcing it ("To add
     // a column, use a command like:" and "ALTER TABLE products ADD COLUMN description text;").
     // Each such unit counts as one sentence of the answer.
-    let unit = picked.take(&sentences, best);
+    let unit = picked.take(sentences, best);
     let mut extra = unit - 1;
 
     // A sentence inside a definition comes with the definition's opening, which names what it is
@@ -553,7 +634,7 @@ pub fn compose(
         sentences[i].hit == sentences[best].hit && sentences[i].line == sentences[best].line
     });
     if let Some(i) = opening.filter(|&i| sentences[i].defines) {
-        extra += picked.take(&sentences, i);
+        extra += picked.take(sentences, i);
     }
 
     // The sentence after the best one (or after what it announces) when the best one is too
@@ -581,7 +662,7 @@ pub fn compose(
             && !is_list_item(&s.text)
             && lead.text.chars().count() + s.text.chars().count() <= WITH_NEXT_CHARS;
         if too_short || follows {
-            extra += picked.take(&sentences, next);
+            extra += picked.take(sentences, next);
         }
     }
 
@@ -607,13 +688,13 @@ pub fn compose(
         })
         .map(|(i, _)| i);
     if let Some(i) = closest {
-        extra += picked.take(&sentences, i) - 1;
+        extra += picked.take(sentences, i) - 1;
     }
 
     // Then sentences that add question words not yet covered, most added weight first — and,
     // when meaning was weighed, that are not far from the question in meaning.
     while picked.chosen.len() < MAX_SENTENCES + extra {
-        let base = weight(&picked.covered);
+        let base = weights.of(&picked.covered);
         let candidate = sentences
             .iter()
             .enumerate()
@@ -623,7 +704,7 @@ pub fn compose(
             .map(|(i, s)| {
                 let mut with = picked.covered.clone();
                 with.extend(s.terms.iter().cloned());
-                (i, weight(&with) - base)
+                (i, weights.of(&with) - base)
             })
             // Another passage must add a real part of the question, not a stray common word.
             .filter(|(i, gain)| {
@@ -639,16 +720,23 @@ pub fn compose(
             })
             .max_by(|(ia, ga), (ib, gb)| ga.total_cmp(gb).then(ib.cmp(ia)));
         let Some((i, _)) = candidate else { break };
-        extra += picked.take(&sentences, i) - 1;
+        extra += picked.take(sentences, i) - 1;
     }
 
-    let Picked {
-        chosen, covered, ..
-    } = picked;
-    // Under a heading that asks a question (an FAQ's entry) or that holds most of the visitor's
-    // question, the passage is the answer: the reply is its opening.
+    picked
+}
+
+/// Step 5: where the reply starts, and whether it is the opening of its passage: under a
+/// heading that asks a question (an FAQ's entry) or that holds most of the visitor's question,
+/// the passage is the answer.
+fn reply_start(
+    sentences: &[Sentence],
+    hits: &[Hit],
+    best: usize,
+    by_heading: bool,
+) -> (usize, bool) {
     let asks = asks_a_question(&hits[sentences[best].hit].heading);
-    let lead = weight(&heading_terms[sentences[best].hit]) >= HEADING_LEAD || asks;
+    let lead = by_heading || asks;
     // An FAQ answer that runs over several passages opens in the first of them, when retrieval
     // found it too: "Why must 'self' be used explicitly?" is answered from "The idea was
     // borrowed from Modula-3…", not from its third paragraph.
@@ -659,16 +747,7 @@ pub fn compose(
             .unwrap_or(best),
         _ => best,
     };
-    let chosen = window(&sentences, start, &chosen, lead, max_chars);
-    let (text, sources) = render(&sentences, &chosen, hits);
-    Some(Draft {
-        text,
-        confidence: weight(&covered).clamp(0.0, 1.0),
-        sources,
-        similarity: best_similarity,
-        passage: sentences[best].hit,
-        typical,
-    })
+    (start, lead)
 }
 
 /// Whether a heading (its innermost part) is a question: "How do I return an item?",
