@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod visitor;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -104,11 +105,25 @@ impl Modify for SecurityAddon {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
+        components.add_security_scheme(
+            "visitor_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "a widget visitor's token (`vt1.…`), from POST \
+                         /v1/public/bots/{id}/conversations: it opens that one conversation",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
-/// The API's routes with the OpenAPI document describing them.
-pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+/// The API's routes with the OpenAPI document describing them: the routes that take a key (and
+/// the health and metrics routes), the public visitor routes (which take no key and answer each
+/// bot's own allowed origins), and the document of both.
+pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
     let (authenticated, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::accounts::router())
         .merge(routes::keys::router())
@@ -135,16 +150,25 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         state.clone(),
         telemetry::require_metrics_token,
     ));
+    let (visitor, visitor_spec) = routes::public::router().split_for_parts();
+    let visitor = visitor
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            visitor::per_ip_limit,
+        ))
+        .layer(middleware::from_fn(visitor::cors))
+        .with_state(state.clone());
     let mut spec = spec;
     routes::docs::document_shared_errors(&mut spec);
     spec.merge(public_spec);
+    spec.merge(visitor_spec);
     let router = authenticated.merge(public).with_state(state);
-    (router, spec)
+    (router, visitor, spec)
 }
 
 /// The whole application: API, docs, and the layers every request passes through.
 pub fn app(state: AppState) -> Router {
-    let (router, spec) = api(state.clone());
+    let (router, visitor, spec) = api(state.clone());
     let spec_json = serde_json::to_value(&spec).unwrap_or_default();
     let reference = Arc::new(routes::docs::render_reference(&spec_json));
     let spec_json = Arc::new(spec_json);
@@ -202,6 +226,7 @@ pub fn app(state: AppState) -> Router {
     // Every error leaves as JSON, whichever layer or extractor of axum refused the request.
     let app = app
         .merge(Router::new().nest("/compat/askia/api", dialects::askia::router(state.clone())))
+        .merge(visitor)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(error::json_errors))
         .layer(middleware::from_fn_with_state(

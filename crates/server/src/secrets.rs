@@ -16,6 +16,8 @@ const PREFIX: &str = "v1:";
 
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    /// The key of [`Sealer::sign`], derived from the secret key.
+    signing: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -39,9 +41,26 @@ impl Sealer {
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Ok(Self {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
-        })
+        Ok(Self::from_key(&key))
+    }
+
+    fn from_key(key: &[u8]) -> Self {
+        Self {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            signing: hmac_sha256(key, b"sitechat signing key v1"),
+        }
+    }
+
+    /// An HMAC-SHA256 of `data` under a key derived from the secret key: what makes a token the
+    /// server issued (a widget visitor's) its own, without storing it.
+    pub fn sign(&self, data: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.signing, data)
+    }
+
+    /// Whether `mac` is [`Sealer::sign`] of `data`, compared in constant time.
+    pub fn verify(&self, data: &[u8], mac: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.sign(data).as_slice().ct_eq(mac))
     }
 
     /// Whether a stored value is sealed (rather than a secret written in clear before).
@@ -80,6 +99,14 @@ impl Sealer {
             .map_err(|_| "the secret was sealed under another key, or altered")?;
         String::from_utf8(plain).map_err(|_| "the sealed secret is not text".to_owned())
     }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(unix)]

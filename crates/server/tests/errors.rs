@@ -710,6 +710,25 @@ async fn every_route_refuses_bad_input_in_its_json_error_shape() {
         .post(&format!("/v1/bots/{bot}/chat-api-token"), &key, json!({}))
         .await;
     let token = r.body["chat_api_token"].as_str().unwrap().to_owned();
+    // The visitor routes take a visitor token instead of a key: one of the bot's public widget.
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"settings": {"public_widget": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/v1/public/bots/{bot}/conversations"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let visitor = r.body["token"].as_str().unwrap().to_owned();
 
     let spec = app.request(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(spec.status, StatusCode::OK);
@@ -795,9 +814,14 @@ async fn every_route_refuses_bad_input_in_its_json_error_shape() {
         ));
         for (case, path, content_type, body, expected) in cases {
             let what = format!("{} {} with {case}", route.method, path);
+            let credential = if route.path.starts_with("/v1/public/conversations/") {
+                &visitor
+            } else {
+                &key
+            };
             let mut request = client
                 .request(route.method.clone(), format!("{}{path}", app.base))
-                .bearer_auth(&key);
+                .bearer_auth(credential);
             if let Some(content_type) = content_type {
                 request = request.header("content-type", content_type).body(body);
             }

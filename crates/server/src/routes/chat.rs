@@ -266,7 +266,7 @@ pub async fn send_message(
 }
 
 /// A streamed reply as server-sent events.
-fn stream_response(
+pub(crate) fn stream_response(
     events: tokio::sync::mpsc::Receiver<chat::StreamEvent>,
     explain: bool,
 ) -> Response {

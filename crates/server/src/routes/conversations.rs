@@ -477,12 +477,6 @@ pub async fn rate(
     ApiJson(body): ApiJson<Rating>,
 ) -> ApiResult<Json<Conversation>> {
     let id = ConversationId::parse(&id)?;
-    if !(1..=5).contains(&body.rating) {
-        return Err(ApiError::invalid(format!(
-            "rating: must be 1 to 5 (got {})",
-            body.rating
-        )));
-    }
     Ok(Json(
         conversations::rate(&state, &caller, &id, body.rating, body.comment.as_deref()).await?,
     ))
@@ -501,7 +495,16 @@ pub async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let id = ConversationId::parse(&id)?;
     chat::conversation(&state, &caller, &id).await?;
-    let receiver = state.live.subscribe(&id);
+    Ok(live(&state, &id))
+}
+
+/// A conversation's live events as server-sent events, kept alive every 15 s (for the native
+/// stream and the widget visitor's).
+pub(crate) fn live(
+    state: &AppState,
+    id: &ConversationId,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let receiver = state.live.subscribe(id);
     let events = stream::unfold(receiver, |mut receiver| async move {
         loop {
             match receiver.recv().await {
@@ -517,7 +520,7 @@ pub async fn stream(
             }
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 /// One message with its delivery status.
@@ -623,13 +626,6 @@ pub async fn feedback(
     ApiJson(body): ApiJson<Feedback>,
 ) -> ApiResult<Json<Message>> {
     let id = MessageId::parse(&id)?;
-    if body
-        .comment
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 2000)
-    {
-        return Err(ApiError::invalid("comment: at most 2000 characters"));
-    }
     Ok(Json(
         conversations::feedback(&state, &caller, &id, body.thumb, body.comment.as_deref()).await?,
     ))

@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod docs;
 pub mod health;
 pub mod keys;
+pub mod public;
 pub mod sources;
 pub mod training;
 pub mod webhooks;

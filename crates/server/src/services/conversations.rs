@@ -14,7 +14,11 @@ use sitechat_store::{
     PageRequest,
 };
 
-use crate::{auth::Caller, error::ApiResult, state::AppState};
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
 
 fn read(caller: &Caller) -> ApiResult<()> {
     caller
@@ -145,6 +149,60 @@ pub async fn set_status(
         .await?)
 }
 
+/// The longest comment a visitor leaves with feedback or a rating.
+const MAX_COMMENT_CHARS: usize = 2000;
+
+fn check_comment(comment: Option<&str>) -> ApiResult<()> {
+    match comment {
+        Some(c) if c.chars().count() > MAX_COMMENT_CHARS => Err(ApiError::invalid(format!(
+            "comment: at most {MAX_COMMENT_CHARS} characters"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Contact details a visitor leaves through a form: the conversation's contact gets them and a
+/// lead is captured, as when they are written in a message. At least one is needed; each must
+/// be what it says (a phone number as the bot's region reads it).
+pub async fn leave_contact(
+    state: &AppState,
+    caller: &Caller,
+    bot: &sitechat_core::model::Bot,
+    id: &ConversationId,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> ApiResult<Option<sitechat_core::model::Lead>> {
+    caller.require(Scope::Chat)?;
+    let region = bot.settings.region.as_deref().unwrap_or("");
+    let given = |field: &str,
+                 value: Option<&str>,
+                 pick: fn(sitechat_answer::leads::Found) -> Option<String>| {
+        value
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                pick(sitechat_answer::leads::extract(v, region)).ok_or_else(|| {
+                    ApiError::invalid(format!("{field}: `{v}` is not {}", match field {
+                        "email" => "an email address",
+                        _ => "a phone number (write it with its country code, e.g. +44 20 7946 0018)",
+                    }))
+                })
+            })
+            .transpose()
+    };
+    let email = given("email", email, |f| f.emails.into_iter().next())?;
+    let phone = given("phone", phone, |f| f.phones.into_iter().next())?;
+    if email.is_none() && phone.is_none() {
+        return Err(ApiError::invalid(
+            "give an email address or a phone number (or both)",
+        ));
+    }
+    Ok(state
+        .store
+        .capture_lead(&caller.account.id, id, email.as_deref(), phone.as_deref())
+        .await?)
+}
+
 pub async fn feedback(
     state: &AppState,
     caller: &Caller,
@@ -153,6 +211,7 @@ pub async fn feedback(
     comment: Option<&str>,
 ) -> ApiResult<Message> {
     caller.require(Scope::Chat)?;
+    check_comment(comment)?;
     Ok(state
         .store
         .message_feedback(&caller.account.id, id, thumb, comment)
@@ -167,6 +226,12 @@ pub async fn rate(
     comment: Option<&str>,
 ) -> ApiResult<Conversation> {
     caller.require(Scope::Chat)?;
+    if !(1..=5).contains(&rating) {
+        return Err(ApiError::invalid(format!(
+            "rating: must be 1 to 5 (got {rating})"
+        )));
+    }
+    check_comment(comment)?;
     Ok(state
         .store
         .rate_conversation(&caller.account.id, id, rating, comment)
