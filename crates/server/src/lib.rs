@@ -150,7 +150,8 @@ pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
         state.clone(),
         telemetry::require_metrics_token,
     ));
-    let (visitor, visitor_spec) = routes::public::router().split_for_parts();
+    let (visitor, mut visitor_spec) = routes::public::router().split_for_parts();
+    routes::docs::document_visitor_errors(&mut visitor_spec);
     let visitor = visitor
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

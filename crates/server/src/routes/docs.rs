@@ -53,6 +53,23 @@ fn schema_name(v: &Value) -> String {
 /// parse), 404 (an id in the path that cannot exist), 413 and 415 (a body too large, or not
 /// JSON), and 422 on POST (an `Idempotency-Key` reused with a different request).
 pub fn document_shared_errors(spec: &mut OpenApi) {
+    document_errors(spec, Credential::Key);
+}
+
+/// The errors of the layers shared by the public visitor routes: no key, so no idempotency
+/// (and no 422); 401 only where a visitor token is needed; 403 for a page of another origin;
+/// 429 for the address's hourly allowance.
+pub fn document_visitor_errors(spec: &mut OpenApi) {
+    document_errors(spec, Credential::Visitor);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Credential {
+    Key,
+    Visitor,
+}
+
+fn document_errors(spec: &mut OpenApi, credential: Credential) {
     for item in spec.paths.paths.values_mut() {
         let operations = [
             (&mut item.get, false),
@@ -63,13 +80,13 @@ pub fn document_shared_errors(spec: &mut OpenApi) {
         ];
         for (operation, is_post) in operations {
             if let Some(operation) = operation.as_mut() {
-                document_operation_errors(operation, is_post);
+                document_operation_errors(operation, is_post, credential);
             }
         }
     }
 }
 
-fn document_operation_errors(operation: &mut Operation, is_post: bool) {
+fn document_operation_errors(operation: &mut Operation, is_post: bool, credential: Credential) {
     let has_parameter = |location: ParameterIn| {
         operation
             .parameters
@@ -86,14 +103,36 @@ fn document_operation_errors(operation: &mut Operation, is_post: bool) {
         .iter()
         .flat_map(|b| b.content.keys().cloned())
         .collect();
-    let mut shared = vec![
-        ("401", "the API key is missing, invalid or revoked"),
-        ("403", "the key's scopes or account do not allow this"),
-        (
-            "429",
-            "the account's rate limit is reached; see `Retry-After`",
-        ),
-    ];
+    let mut shared = match credential {
+        Credential::Key => vec![
+            ("401", "the API key is missing, invalid or revoked"),
+            ("403", "the key's scopes or account do not allow this"),
+            (
+                "429",
+                "the account's rate limit is reached; see `Retry-After`",
+            ),
+        ],
+        Credential::Visitor => {
+            let mut visitor = vec![
+                (
+                    "403",
+                    "the page's origin is not one of the bot's allowed origins",
+                ),
+                (
+                    "429",
+                    "the address's hourly allowance of the public widget, or the bot's \
+                     account's rate limit, is reached; see `Retry-After`",
+                ),
+            ];
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                visitor.push((
+                    "401",
+                    "the visitor token is missing, damaged, expired or not this server's",
+                ));
+            }
+            visitor
+        }
+    };
     if has_input {
         shared.push((
             "400",
@@ -109,7 +148,7 @@ fn document_operation_errors(operation: &mut Operation, is_post: bool) {
     if body_types.iter().any(|t| t == "application/json") {
         shared.push(("415", "the body is not sent as `application/json`"));
     }
-    if is_post {
+    if is_post && credential == Credential::Key {
         shared.push((
             "422",
             "this `Idempotency-Key` was already used with a different request",
