@@ -2,7 +2,7 @@
 //! Aimylogic's Chat API token URL, its history read through Asyntai and the native API. The
 //! objects are shared: every dialect sees what the others did.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Tenant isolation: account B's key never reads or changes account A's bots, sources or
 //! conversations; every such request is a 404, exactly as for an id that does not exist.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::{Method, StatusCode};

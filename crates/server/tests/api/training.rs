@@ -1,7 +1,7 @@
 //! Training a bot from a website served on loopback: the job's lifecycle through the API,
 //! incremental retraining, cancellation, and the SSRF guard on every fetch.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The OpenAPI document describes what the server answers: the defects `make fuzz`
 //! (schemathesis, scripts/fuzz.sh) found in it, each checked against the real server.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use reqwest::{Method, StatusCode};

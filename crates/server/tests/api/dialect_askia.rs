@@ -2,7 +2,7 @@
 //! documented response field and its type, the public widget's guards (opt-in, allowed origins,
 //! per-IP limit), CORS, and the documented error codes.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::{Method, StatusCode};

@@ -2,7 +2,7 @@
 //! adapted), every documented response field and its type, the reply delivered to the account's
 //! webhooks, and errors.
 
-mod common;
+use crate::common;
 
 use common::{receiver::Receiver, TestApp, SHOP_FAQ};
 use reqwest::StatusCode;

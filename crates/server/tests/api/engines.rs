@@ -2,7 +2,7 @@
 //! retrieval's sources and confidence; and a clean fall back to the extractive answer when the
 //! endpoint fails, stalls or is not allowed.
 
-mod common;
+use crate::common;
 
 use std::{
     sync::{Arc, Mutex},

@@ -4,7 +4,7 @@
 //!
 //! These tests need the model: run `make models` first. Without it they fail, on purpose.
 
-mod common;
+use crate::common;
 
 use common::{events, TestApp, SHOP_FAQ};
 use reqwest::StatusCode;

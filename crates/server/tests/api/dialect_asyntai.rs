@@ -1,7 +1,7 @@
 //! Asyntai dialect contract tests: every request example of `seeds/002` (ids and keys adapted),
 //! checking the status and every documented response field and its type, and the error shape.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::{multipart, Method, StatusCode};

@@ -1,6 +1,6 @@
 //! Concurrent writers: SQLite serialises them, and none may fail with "database is locked".
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::StatusCode;

@@ -2,7 +2,7 @@
 //! deliveries to a local receiver, retries on schedule, redelivery, rotation, isolation of a
 //! hanging endpoint, restarts, and the verification snippets of the docs.
 
-mod common;
+use crate::common;
 
 use std::{
     sync::{Arc, Mutex},

@@ -5,7 +5,7 @@
 //! These pass with the embedding model (`SITECHAT_MODELS_DIR`) and without it: nothing here
 //! depends on exact similarities.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::{multipart, StatusCode};

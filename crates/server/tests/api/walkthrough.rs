@@ -1,6 +1,6 @@
 //! The README's walkthrough, through HTTP: create a bot, give it text, ask, read the history.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::StatusCode;

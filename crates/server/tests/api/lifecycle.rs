@@ -1,6 +1,6 @@
 //! Keys, restarts, crashes between the database and the index, and the operational endpoints.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::StatusCode;

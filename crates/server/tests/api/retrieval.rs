@@ -1,6 +1,6 @@
 //! `POST /v1/bots/{id}/search`: the passages a bot answers from, best first.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::StatusCode;

@@ -1,7 +1,7 @@
 //! Conversations as a service: the handoff state machine, agents, leads, events, live updates,
 //! statuses, state, feedback and idempotent retries — all through HTTP.
 
-mod common;
+use crate::common;
 
 use std::{sync::Arc, time::Duration};
 

@@ -5,7 +5,7 @@
 //! reaches the messages of the bot behind the token. Every call to the channel carries no key:
 //! the token in the path is the credential.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! visitor token opens its own conversation and nothing else; only public bots answer, and only
 //! to their allowed origins.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::{Method, StatusCode};

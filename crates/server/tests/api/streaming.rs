@@ -1,6 +1,6 @@
 //! `POST /v1/bots/{id}/chat` with `"stream": true`: server-sent `delta` events, then `done`.
 
-mod common;
+use crate::common;
 
 use common::{events, TestApp, SHOP_FAQ};
 use reqwest::StatusCode;

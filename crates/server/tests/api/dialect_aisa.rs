@@ -2,7 +2,7 @@
 //! adapted to a site served on loopback), with each documented response field and its type, and
 //! the documented error codes.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Every error case of the native API: the right status and code, a message that says what to fix,
 //! and nothing written.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, SHOP_FAQ};
 use reqwest::{Method, StatusCode};

@@ -1,7 +1,7 @@
 //! Spreadsheet and document uploads: what is accepted, how it is split, and the clear 400s for
 //! what is not (with the bot's knowledge left unchanged).
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use reqwest::{multipart, StatusCode};

@@ -1,0 +1,28 @@
+//! sitechat's integration tests: each module drives a real server on an ephemeral loopback
+//! port with its own temporary data directory (see `common`). One test binary for the crate,
+//! so the suite links once.
+
+mod common;
+
+mod concurrency;
+mod conversations;
+mod cross_dialect;
+mod curated;
+mod dialect_aimylogic;
+mod dialect_aisa;
+mod dialect_askia;
+mod dialect_asyntai;
+mod dialect_chataibot;
+mod engine_local;
+mod engines;
+mod errors;
+mod isolation;
+mod lifecycle;
+mod openapi;
+mod retrieval;
+mod streaming;
+mod training;
+mod uploads;
+mod visitor;
+mod walkthrough;
+mod webhooks;
