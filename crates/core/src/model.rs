@@ -91,6 +91,11 @@ pub struct BotSettings {
     /// Who writes the reply from the retrieved passages.
     #[serde(default)]
     pub engine: EngineSettings,
+    /// The key that verifies the identity of the public widget's visitors (`user_hash` is the
+    /// HMAC-SHA256 of `user_id` under it), sealed with the server's secret key and never shown
+    /// in clear; `null`: visitors are anonymous. Set with `POST /v1/bots/{id}/identity-secret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_secret_sealed: Option<String>,
 }
 
 /// The answer engine of a bot. Retrieval, sources and confidence are the same for every engine;
@@ -327,6 +332,7 @@ impl Default for BotSettings {
             allowed_origins: Vec::new(),
             branding: Branding::default(),
             engine: EngineSettings::default(),
+            identity_secret_sealed: None,
         }
     }
 }

@@ -171,6 +171,44 @@ impl FromRequestParts<AppState> for Visitor {
     }
 }
 
+/// Checks a signed-in visitor's identity as the host page vouches for it: `user_hash` must be
+/// the lowercase hex HMAC-SHA256 of `user_id` under the bot's identity secret.
+pub fn verify_identity(
+    state: &AppState,
+    bot: &Bot,
+    user_id: &str,
+    user_hash: &str,
+) -> ApiResult<()> {
+    let Some(sealed) = &bot.settings.identity_secret_sealed else {
+        return Err(ApiError::invalid(
+            "user_id: this bot does not verify visitors' identities; its owner turns it on \
+             with POST /v1/bots/{id}/identity-secret",
+        ));
+    };
+    let secret = state.sealer.unseal(sealed).map_err(ApiError::internal)?;
+    let expected = {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(user_id.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    use subtle::ConstantTimeEq;
+    let given = user_hash.trim().to_ascii_lowercase();
+    if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized(
+            "user_hash is not the HMAC-SHA256 of user_id under the bot's identity secret"
+                .to_owned(),
+        ))
+    }
+}
+
 /// The bot behind a public request, if its widget is public and the request's origin allowed,
 /// and who acts for it: the bot's account, allowed to chat and nothing else.
 pub async fn public_bot(

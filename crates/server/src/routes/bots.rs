@@ -1,7 +1,7 @@
 //! Bots.
 
 use axum::{extract::State, http::StatusCode, Json};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sitechat_core::{
     model::{
         Bot, BotSettings, Branding, CrawlSettings, EngineSettings, LocalSettings, OpenAiSettings,
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_bot, list_bots))
         .routes(routes!(get_bot, update_bot, delete_bot))
         .routes(routes!(set_chat_api_token, remove_chat_api_token))
+        .routes(routes!(set_identity_secret, remove_identity_secret))
 }
 
 /// Settings to change; absent fields keep their value.
@@ -585,5 +586,48 @@ pub async fn remove_chat_api_token(
 ) -> ApiResult<StatusCode> {
     let id = BotId::parse(&id)?;
     bots::remove_chat_api_token(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentitySecret {
+    /// Shown once. The host page's server signs a signed-in visitor's id with it: `user_hash`
+    /// is the lowercase hex HMAC-SHA256 of `user_id` under this key.
+    pub identity_secret: String,
+}
+
+/// Makes a new key that verifies the identity of the bot's widget visitors; the previous one
+/// stops verifying. A visitor whose page passes `user_id` and its `user_hash` keeps one
+/// conversation across devices; a wrong hash is refused.
+#[utoipa::path(post, path = "/v1/bots/{id}/identity-secret", tag = "bots",
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 201, body = IdentitySecret), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn set_identity_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<(StatusCode, Json<IdentitySecret>)> {
+    let id = BotId::parse(&id)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IdentitySecret {
+            identity_secret: bots::set_identity_secret(&state, &caller, &id).await?,
+        }),
+    ))
+}
+
+/// Stops verifying visitors' identities: the bot's widget visitors are anonymous again.
+#[utoipa::path(delete, path = "/v1/bots/{id}/identity-secret", tag = "bots",
+    params(("id" = String, Path, description = "Bot id (`bot_…`)")),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn remove_identity_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let id = BotId::parse(&id)?;
+    bots::remove_identity_secret(&state, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,10 +18,10 @@ use sitechat_core::{
     model::{
         Branding, Conversation, ConversationStatus, HandoffAction, HandoffReason, Message, Role,
     },
-    validate::ChatText,
+    validate::{ChatText, ExternalId},
     ConversationId, LeadId, MessageId,
 };
-use sitechat_store::{NewConversation, PageRequest};
+use sitechat_store::PageRequest;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -33,13 +33,13 @@ use super::{
 use crate::{
     auth,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiPath},
+    extract::{ApiJson, ApiPath, MaybeJson},
     services::{
         chat::{self, VisitorMessage},
         conversations,
     },
     state::AppState,
-    visitor::{public_bot, Token, Visitor},
+    visitor::{public_bot, verify_identity, Token, Visitor},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -97,6 +97,18 @@ pub async fn public_bot_info(
     }))
 }
 
+/// Who the visitor is, when the host page vouches for a signed-in user (identity
+/// verification): both or neither.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StartVisit {
+    /// The host site's id of its signed-in user (1–128 characters).
+    pub user_id: Option<String>,
+    /// The lowercase hex HMAC-SHA256 of `user_id` under the bot's identity secret, computed by
+    /// the host site's server.
+    pub user_hash: Option<String>,
+}
+
 /// A conversation a visitor started, and the token that opens it.
 #[derive(Serialize, ToSchema)]
 pub struct Visit {
@@ -113,8 +125,11 @@ pub struct Visit {
 }
 
 /// Starts a visitor's conversation with a bot (channel `widget`) and returns its visitor token.
-/// The bot's widget must be public and the page's origin allowed.
+/// The bot's widget must be public and the page's origin allowed. A verified visitor
+/// (`user_id` with its `user_hash`) gets their latest conversation that has not ended, on any
+/// device, or a new one; a wrong hash is 401.
 #[utoipa::path(post, path = "/v1/public/bots/{id}/conversations", tag = "visitor",
+    request_body(content = Option<StartVisit>, description = "nothing, or a verified visitor's identity"),
     params(("id" = String, Path, description = "Bot id (`bot_…`)")),
     responses((status = 201, body = Visit), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -122,23 +137,40 @@ pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
+    MaybeJson(body): MaybeJson<StartVisit>,
 ) -> ApiResult<Response> {
     let (caller, bot) = public_bot(&state, &headers, &id).await?;
+    let user = match body.unwrap_or_default() {
+        StartVisit {
+            user_id: None,
+            user_hash: None,
+        } => None,
+        StartVisit {
+            user_id: Some(user),
+            user_hash: Some(hash),
+        } => {
+            let user = ExternalId::parse("user_id", &user)?.into_inner();
+            verify_identity(&state, &bot, &user, &hash)?;
+            Some(user)
+        }
+        StartVisit { user_id: None, .. } => {
+            return Err(ApiError::invalid("user_hash: comes with user_id"))
+        }
+        StartVisit {
+            user_hash: None, ..
+        } => {
+            return Err(ApiError::invalid(
+                "user_id: comes with user_hash, the HMAC-SHA256 of user_id under the bot's \
+                 identity secret (computed by your server, never in the page)",
+            ))
+        }
+    };
     let rate = match auth::count_request(&state, &caller) {
         Ok(rate) => rate,
         Err(refused) => return Ok(refused),
     };
-    let conversation = conversations::start(
-        &state,
-        &caller,
-        &bot.id,
-        NewConversation {
-            contact: None,
-            channel: "widget".to_owned(),
-            variables: None,
-        },
-    )
-    .await?;
+    let conversation =
+        conversations::start_visit(&state, &caller, &bot.id, "widget", user.as_deref()).await?;
     let token = Token::new(
         conversation.id.clone(),
         bot.id.clone(),

@@ -48,6 +48,51 @@ pub async fn set_chat_api_token(
     Ok(bot)
 }
 
+/// Makes a new key that verifies the identity of the bot's widget visitors (`is_…`), shown
+/// once: it is kept sealed. The previous key stops verifying.
+pub async fn set_identity_secret(
+    state: &AppState,
+    caller: &Caller,
+    id: &BotId,
+) -> ApiResult<String> {
+    caller.require(Scope::Admin)?;
+    let secret = format!("is_{}", sitechat_core::random_token(40));
+    set_sealed_identity_secret(state, caller, id, Some(state.sealer.seal(&secret))).await?;
+    Ok(secret)
+}
+
+/// Stops verifying identities: the bot's widget visitors are anonymous again.
+pub async fn remove_identity_secret(
+    state: &AppState,
+    caller: &Caller,
+    id: &BotId,
+) -> ApiResult<()> {
+    caller.require(Scope::Admin)?;
+    set_sealed_identity_secret(state, caller, id, None).await
+}
+
+async fn set_sealed_identity_secret(
+    state: &AppState,
+    caller: &Caller,
+    id: &BotId,
+    sealed: Option<String>,
+) -> ApiResult<()> {
+    let mut settings = state.store.get_bot(&caller.account.id, id).await?.settings;
+    settings.identity_secret_sealed = sealed;
+    state
+        .store
+        .update_bot(
+            &caller.account.id,
+            id,
+            BotPatch {
+                settings: Some(settings),
+                ..BotPatch::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Turns the bot's Chat API channel off: its token stops working.
 pub async fn remove_chat_api_token(state: &AppState, caller: &Caller, id: &BotId) -> ApiResult<()> {
     caller.require(Scope::Admin)?;

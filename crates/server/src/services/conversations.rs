@@ -4,8 +4,8 @@
 use serde_json::json;
 use sitechat_core::{
     model::{
-        Button, Contact, Conversation, Event, HandoffAction, HandoffReason, Lead, Message,
-        MessageStatus, Role, Thumb,
+        Button, Contact, Conversation, ConversationStatus, Event, HandoffAction, HandoffReason,
+        Lead, Message, MessageStatus, Role, Thumb,
     },
     BotId, ContactId, ConversationId, MessageId, Scope,
 };
@@ -39,6 +39,65 @@ pub async fn start(
         .start_conversation(&caller.account.id, bot, &new)
         .await?;
     Ok(conversation)
+}
+
+/// A visitor's conversation on a channel: for a known user (`user`, the client's key for
+/// them), their latest conversation with the bot that has not ended, whatever device it was
+/// started on; otherwise a new one.
+pub async fn start_visit(
+    state: &AppState,
+    caller: &Caller,
+    bot: &BotId,
+    channel: &str,
+    user: Option<&str>,
+) -> ApiResult<Conversation> {
+    caller.require(Scope::Chat)?;
+    if let Some(user) = user {
+        let known = state
+            .store
+            .contact_by_external_id(&caller.account.id, bot, user)
+            .await?;
+        if let Some(contact) = known {
+            let filter = ConversationFilter {
+                bot: Some(bot.clone()),
+                contact: Some(contact.id),
+                ..ConversationFilter::default()
+            };
+            let recent = state
+                .store
+                .list_conversations(
+                    &caller.account.id,
+                    &filter,
+                    PageRequest {
+                        limit: 20,
+                        after: None,
+                    },
+                )
+                .await?;
+            if let Some(open) = recent
+                .items
+                .into_iter()
+                .filter(|c| c.status != ConversationStatus::Ended)
+                .max_by_key(|c| c.created_at)
+            {
+                return Ok(open);
+            }
+        }
+    }
+    start(
+        state,
+        caller,
+        bot,
+        NewConversation {
+            contact: user.map(|u| ContactInput {
+                external_id: u.to_owned(),
+                ..ContactInput::default()
+            }),
+            channel: channel.to_owned(),
+            variables: None,
+        },
+    )
+    .await
 }
 
 pub async fn list(

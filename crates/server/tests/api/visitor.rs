@@ -440,3 +440,133 @@ async fn a_visitor_rates_gives_feedback_leaves_details_and_gets_a_person_who_ans
     assert_eq!(r.body["status"], "agent", "{}", r.text);
     assert_eq!(r.body["assignee"], "Marie", "{}", r.text);
 }
+
+/// The `user_hash` a host site's server computes for a user.
+fn user_hash(secret: &str, user: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(user.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_verified_visitor_keeps_their_conversation_across_devices_and_a_wrong_hash_is_refused() {
+    let app = TestApp::start().await;
+    let (key, bot) = public_bot(&app, json!([])).await;
+    let path = format!("/v1/public/bots/{bot}/conversations");
+    let begin = |body: Value| {
+        let (app, path) = (&app, path.clone());
+        async move { visit(app, Method::POST, &path, None, None, Some(body)).await }
+    };
+    // Before the owner sets a secret, identities cannot be verified.
+    let r = begin(json!({"user_id": "u-42", "user_hash": "00"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("identity-secret"), "{}", r.text);
+
+    let r = app
+        .post(&format!("/v1/bots/{bot}/identity-secret"), &key, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let secret = r.body["identity_secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("is_"), "{}", r.text);
+    // It is kept sealed: the bot never shows it again.
+    let r = app.get(&format!("/v1/bots/{bot}"), &key).await;
+    assert!(!r.text.contains(&secret), "{}", r.text);
+
+    for bad in [
+        json!({"user_id": "u-42", "user_hash": user_hash(&secret, "u-43")}),
+        json!({"user_id": "u-42", "user_hash": user_hash("is_another", "u-42")}),
+        json!({"user_id": "u-42", "user_hash": ""}),
+    ] {
+        let r = begin(bad.clone()).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{bad}: {}", r.text);
+    }
+    for bad in [
+        json!({"user_id": "u-42"}),
+        json!({"user_hash": user_hash(&secret, "u-42")}),
+        json!({"user_id": "", "user_hash": user_hash(&secret, "")}),
+        json!({"user_id": "u-42", "user_hash": "x", "email": "a@b.c"}),
+    ] {
+        let r = begin(bad.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+    }
+
+    // On the phone: a conversation and a message.
+    let me = json!({"user_id": "u-42", "user_hash": user_hash(&secret, "u-42")});
+    let r = begin(me.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let conversation = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let phone = r.body["token"].as_str().unwrap().to_owned();
+    let r = visit(
+        &app,
+        Method::POST,
+        &format!("/v1/public/conversations/{conversation}/messages"),
+        Some(&phone),
+        None,
+        Some(json!({"message": "How long do refunds take?"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // On the laptop: the same conversation, with its history.
+    let r = begin(me).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        r.body["conversation_id"],
+        conversation.as_str(),
+        "{}",
+        r.text
+    );
+    let laptop = r.body["token"].as_str().unwrap().to_owned();
+    let r = visit(
+        &app,
+        Method::GET,
+        &format!("/v1/public/conversations/{conversation}"),
+        Some(&laptop),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.body["messages"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.text
+    );
+    // Another user, and an anonymous visitor, get conversations of their own.
+    let r = begin(json!({"user_id": "u-7", "user_hash": user_hash(&secret, "u-7")})).await;
+    assert_ne!(
+        r.body["conversation_id"],
+        conversation.as_str(),
+        "{}",
+        r.text
+    );
+    let (anonymous, _) = start(&app, &bot).await;
+    assert_ne!(anonymous, conversation);
+    // Once the conversation has ended, the user starts a new one.
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conversation}/end"),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = begin(json!({"user_id": "u-42", "user_hash": user_hash(&secret, "u-42")})).await;
+    assert_ne!(
+        r.body["conversation_id"],
+        conversation.as_str(),
+        "{}",
+        r.text
+    );
+    // Without the secret, verification stops.
+    let r = app
+        .delete(&format!("/v1/bots/{bot}/identity-secret"), &key)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = begin(json!({"user_id": "u-42", "user_hash": user_hash(&secret, "u-42")})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
