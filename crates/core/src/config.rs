@@ -53,6 +53,9 @@ pub struct Config {
     /// Requests an hour one client IP may make to the public widget endpoints (no key); 0: no
     /// limit.
     pub public_requests_per_hour_per_ip: u32,
+    /// Messages an hour one widget visitor (one visitor token's conversation) may send through
+    /// the public visitor API; 0: no limit.
+    pub visitor_messages_per_hour: u32,
     /// Take the client IP from the left-most `X-Forwarded-For` entry (only behind a proxy that
     /// sets it).
     pub trust_forwarded_for: bool,
@@ -162,6 +165,7 @@ impl Default for Config {
             webhook_secret_grace_seconds: 24 * 60 * 60,
             webhook_disable_after_days: 3,
             public_requests_per_hour_per_ip: 200,
+            visitor_messages_per_hour: 60,
             trust_forwarded_for: false,
             models_dir: None,
             embeddings: true,

@@ -296,6 +296,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
         limits: Arc::new(RateLimits::with_public_limit(
             config.rate_limits,
             config.public_requests_per_hour_per_ip,
+            config.visitor_messages_per_hour,
         )),
         metrics: Arc::new(Metrics::new()),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),

@@ -94,15 +94,22 @@ pub struct RateLimits {
     per_plan: HashMap<Plan, Hourly<AccountId>>,
     /// Requests to the public endpoints (no key), per client IP.
     per_ip: Option<Hourly<IpAddr>>,
+    /// Messages of widget visitors, per conversation.
+    per_visitor: Option<Hourly<String>>,
 }
 
 impl RateLimits {
     pub fn new(enabled: bool) -> Self {
-        Self::with_public_limit(enabled, 0)
+        Self::with_public_limit(enabled, 0, 0)
     }
 
-    /// Plan limits, and `per_ip_per_hour` requests an hour per IP on the public endpoints.
-    pub fn with_public_limit(enabled: bool, per_ip_per_hour: u32) -> Self {
+    /// Plan limits, `per_ip_per_hour` requests an hour per IP on the public endpoints, and
+    /// `per_visitor_per_hour` messages an hour per widget visitor.
+    pub fn with_public_limit(
+        enabled: bool,
+        per_ip_per_hour: u32,
+        per_visitor_per_hour: u32,
+    ) -> Self {
         let per_plan = Plan::ALL
             .into_iter()
             .filter_map(|plan| Some((plan, Hourly::new(plan.limits().requests_per_hour?)?)))
@@ -111,7 +118,17 @@ impl RateLimits {
             enabled,
             per_plan,
             per_ip: Hourly::new(per_ip_per_hour),
+            per_visitor: Hourly::new(per_visitor_per_hour),
         }
+    }
+
+    /// Counts one message of a widget visitor (by conversation); `None` when there is no such
+    /// limit.
+    pub fn check_visitor(&self, conversation: &str) -> Option<RateStatus> {
+        if !self.enabled {
+            return None;
+        }
+        Some(self.per_visitor.as_ref()?.check(&conversation.to_owned()))
     }
 
     /// Counts one request of the account; `None` when its plan has no limit.
@@ -183,7 +200,7 @@ mod tests {
 
     #[test]
     fn each_ip_has_its_own_public_allowance() {
-        let limits = RateLimits::with_public_limit(true, 3);
+        let limits = RateLimits::with_public_limit(true, 3, 0);
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..3 {
             assert!(limits.check_ip(a).unwrap().retry_after.is_none());

@@ -10,7 +10,9 @@
 //!   any origin. Browsers get CORS headers for the origin they send: the check, made on every
 //!   request, is what keeps other sites out.
 //! - Every request counts against a per-IP hourly allowance (`public_requests_per_hour_per_ip`),
-//!   and each message against the bot's account: its plan's hourly requests and monthly messages.
+//!   each visitor's message against the visitor's own (`visitor_messages_per_hour`, per
+//!   conversation), and each message against the bot's account: its plan's hourly requests and
+//!   monthly messages.
 //!
 //! A conversation started through the visitor API comes with a **visitor token**: `vt1.`, then
 //! the base64url of `conversation|bot|expiry` and of its HMAC-SHA256 under a key derived from

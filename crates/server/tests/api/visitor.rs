@@ -570,3 +570,57 @@ async fn a_verified_visitor_keeps_their_conversation_across_devices_and_a_wrong_
     let r = begin(json!({"user_id": "u-42", "user_hash": user_hash(&secret, "u-42")})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }
+
+#[tokio::test]
+async fn each_visitor_has_an_hourly_allowance_of_messages() {
+    let app = TestApp::start_with(|c| c.visitor_messages_per_hour = 2).await;
+    let (_, bot) = public_bot(&app, json!([])).await;
+    let (conversation, token) = start(&app, &bot).await;
+    let send = |conversation: String, token: String| {
+        let app = &app;
+        async move {
+            visit(
+                app,
+                Method::POST,
+                &format!("/v1/public/conversations/{conversation}/messages"),
+                Some(&token),
+                None,
+                Some(json!({"message": "How long do refunds take?"})),
+            )
+            .await
+        }
+    };
+    for _ in 0..2 {
+        let r = send(conversation.clone(), token.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = send(conversation.clone(), token.clone()).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(
+        r.message()
+            .contains("a visitor may send 2 messages an hour"),
+        "{}",
+        r.text
+    );
+    assert!(r.headers.contains_key("retry-after"), "{:?}", r.headers);
+    // Nothing of the refused message was stored.
+    let r = visit(
+        &app,
+        Method::GET,
+        &format!("/v1/public/conversations/{conversation}"),
+        Some(&token),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.body["messages"].as_array().unwrap().len(),
+        4,
+        "{}",
+        r.text
+    );
+    // Another visitor is not held back.
+    let (other, other_token) = start(&app, &bot).await;
+    let r = send(other, other_token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
