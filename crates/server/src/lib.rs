@@ -193,6 +193,8 @@ pub fn app(state: AppState) -> Router {
             "/docs",
             axum::routing::get(move || async move { Html((*reference).clone()) }),
         )
+        .route("/widget.js", axum::routing::get(routes::widget::script))
+        .route("/preview/{id}", axum::routing::get(routes::widget::preview))
         .nest(
             "/compat/aimylogic/chatapi",
             dialects::aimylogic::router(state.clone()),

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_bot, update_bot, delete_bot))
         .routes(routes!(set_chat_api_token, remove_chat_api_token))
         .routes(routes!(set_identity_secret, remove_identity_secret))
+        .routes(routes!(super::widget::embed))
 }
 
 /// Settings to change; absent fields keep their value.

@@ -13,6 +13,7 @@ pub mod public;
 pub mod sources;
 pub mod training;
 pub mod webhooks;
+pub mod widget;
 
 use serde::{Deserialize, Serialize};
 use sitechat_store::{Cursor, Page, PageRequest};

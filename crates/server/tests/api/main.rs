@@ -26,3 +26,4 @@ mod uploads;
 mod visitor;
 mod walkthrough;
 mod webhooks;
+mod widget;

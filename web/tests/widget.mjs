@@ -1,0 +1,164 @@
+// Real-browser test of the chat widget: Debian's chromium driven by playwright-core.
+// Run by crates/server/tests/api/widget.rs, which starts the server and makes the bots:
+//   SITECHAT_BASE  the server (http://127.0.0.1:PORT)
+//   SITECHAT_KEY   the bots' owner's API key (to take a conversation over as an agent)
+//   BOT            a public bot that knows the shop's FAQ
+//   HOSTILE_BOT    a public bot whose name and knowledge are hostile markup
+//   REFUSED_BOT    a public bot that allows another origin only
+//   OUT_DIR        where the screenshots go
+// The host page is served from another loopback origin than the server, with CSS that would
+// break the widget if it leaked in. Exits non-zero with a message on the first failure.
+import http from "node:http";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const { SITECHAT_BASE: BASE, SITECHAT_KEY: KEY, BOT, HOSTILE_BOT, REFUSED_BOT, OUT_DIR } = process.env;
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+function fail(message) {
+  console.error(`widget test: ${message}`);
+  process.exit(1);
+}
+function check(condition, message) {
+  if (!condition) fail(message);
+}
+
+// The host site: another origin, hostile CSS.
+const host = http.createServer((req, res) => {
+  const bot = new URL(req.url, "http://x").searchParams.get("bot");
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Hazel &amp; Moss</title>
+<style>* { color: red !important; font-size: 40px !important; display: block; } button { width: 10px !important }</style></head>
+<body><main><h1>Hazel &amp; Moss</h1><p>Garden supplies.</p></main>
+<script src="${BASE}/widget.js" data-bot="${bot}" async></script></body></html>`);
+});
+await new Promise((ok) => host.listen(0, "127.0.0.1", ok));
+const HOST = `http://127.0.0.1:${host.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run"],
+});
+const shot = (page, name) => page.screenshot({ path: path.join(OUT_DIR, `${name}.png`) });
+
+async function api(method, route, body) {
+  const r = await fetch(BASE + route, {
+    method,
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  check(r.ok, `${method} ${route}: ${r.status} ${text}`);
+  return JSON.parse(text || "null");
+}
+
+async function axe(page, state) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `axe (${state}): ${JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) })))}`);
+}
+
+try {
+  // ---------------------------------------------------------------- desktop: ask, stream, sources, reload
+  const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await desktop.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${HOST}/?bot=${BOT}`);
+  const launcher = page.locator("[data-sitechat] button.launcher");
+  await launcher.waitFor();
+  check(await page.evaluate(() => Object.keys(window.sitechat).sort().join(",")) === "close,identify,on,open,version",
+    "the widget's global API");
+  const size = await launcher.boundingBox();
+  check(Math.round(size.width) === 56 && Math.round(size.height) === 56, `the launcher is 56 px (got ${size.width}×${size.height}): the host's CSS leaked in`);
+  await axe(page, "closed");
+  await launcher.click();
+  const input = page.locator("[data-sitechat] textarea");
+  await input.waitFor();
+  check(await page.evaluate(() => document.querySelector("[data-sitechat]").shadowRoot.activeElement?.tagName) === "TEXTAREA",
+    "opening the widget focuses its input");
+  await page.locator("[data-sitechat] h2", { hasText: "Hazel Shop" }).waitFor();
+  await input.fill("How long do refunds take?");
+  await input.press("Enter");
+  const answer = page.locator("[data-sitechat] .msg.bot", { hasText: "5 business days" });
+  await answer.waitFor({ timeout: 15000 });
+  const source = answer.locator(".sources a");
+  check(await source.count() > 0, "the answer lists its sources as links");
+  check(/^https?:/.test(await source.first().getAttribute("href")), "a source link is http(s)");
+  check(await source.first().getAttribute("rel") === "noopener noreferrer", "a source opens safely");
+  await shot(page, "widget-1280x800-answer");
+  await axe(page, "open with an answer");
+  // Survives a reload: the conversation comes back.
+  await page.reload();
+  await launcher.waitFor();
+  await launcher.click();
+  await page.locator("[data-sitechat] .msg.visitor", { hasText: "How long do refunds take?" }).waitFor();
+  await page.locator("[data-sitechat] .msg.bot", { hasText: "5 business days" }).waitFor();
+  // Escape closes and gives focus back to the launcher.
+  await page.keyboard.press("Escape");
+  check(await page.locator("[data-sitechat] .panel").isHidden(), "Escape closes the widget");
+
+  // ---------------------------------------------------------------- a person answers, live
+  await launcher.click();
+  const visit = await page.evaluate((bot) => JSON.parse(localStorage.getItem(`sitechat:${bot}`)), BOT);
+  check(visit && visit.token.startsWith("vt1."), "the visit is kept in localStorage");
+  await api("POST", `/v1/conversations/${visit.conversation_id}/takeover`, { agent: "Marie" });
+  await page.locator("[data-sitechat] .status", { hasText: "Marie joined" }).waitFor({ timeout: 10000 });
+  await api("POST", `/v1/conversations/${visit.conversation_id}/messages`, { role: "agent", text: "Hi, Marie here <b>hello</b>." });
+  const agent = page.locator("[data-sitechat] .msg.agent", { hasText: "Marie here <b>hello</b>." });
+  await agent.waitFor({ timeout: 10000 });
+  check(await agent.locator("b").count() === 0, "an agent's markup stays text");
+  await shot(page, "widget-1280x800-agent");
+  await api("POST", `/v1/conversations/${visit.conversation_id}/release`, {});
+
+  // ---------------------------------------------------------------- mobile: full screen
+  const mobile = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
+  const phone = await mobile.newPage();
+  await phone.goto(`${HOST}/?bot=${BOT}`);
+  await phone.locator("[data-sitechat] button.launcher").click();
+  await phone.locator("[data-sitechat] textarea").waitFor();
+  const panel = await phone.locator("[data-sitechat] .panel").boundingBox();
+  check(Math.round(panel.width) === 375 && Math.round(panel.height) === 667, `full screen below 480 px (got ${panel.width}×${panel.height})`);
+  await shot(phone, "widget-375x667-open");
+  await axe(phone, "mobile, open");
+
+  // ---------------------------------------------------------------- hostile strings stay inert
+  const hostile = await desktop.newPage();
+  await hostile.goto(`${HOST}/?bot=${HOSTILE_BOT}`);
+  await hostile.locator("[data-sitechat] button.launcher").click();
+  const name = await hostile.locator("[data-sitechat] h2").textContent();
+  check(name.includes("<img src=x onerror="), `the bot's name is shown as text (got ${name})`);
+  const hostileInput = hostile.locator("[data-sitechat] textarea");
+  await hostileInput.fill("<img src=x onerror=window.__pwned=3> what is on offer?");
+  await hostileInput.press("Enter");
+  await hostile.locator("[data-sitechat] .msg.bot", { hasText: "offer" }).last().waitFor({ timeout: 15000 });
+  check(await hostile.evaluate(() => window.__pwned === undefined), "no hostile markup ran");
+  check(await hostile.locator("[data-sitechat] img:not(.logo)").count() === 0, "no hostile element was made");
+  await shot(hostile, "widget-1280x800-hostile");
+
+  // ---------------------------------------------------------------- a refused origin sends nothing
+  const refused = await desktop.newPage();
+  const sent = [];
+  refused.on("request", (r) => { if (r.method() === "POST") sent.push(r.url()); });
+  await refused.goto(`${HOST}/?bot=${REFUSED_BOT}`);
+  await refused.locator("[data-sitechat] button.launcher").click();
+  await refused.locator("[data-sitechat] .notice", { hasText: "not available" }).waitFor({ timeout: 10000 });
+  check(await refused.locator("[data-sitechat] textarea").isDisabled(), "a refused widget's input is disabled");
+  check(sent.length === 0, `a refused widget sends nothing (sent ${sent.join(", ")})`);
+  await shot(refused, "widget-1280x800-refused");
+
+  check(errors.length === 0, `page errors: ${errors.join("; ")}`);
+  console.log("widget test: passed");
+} catch (e) {
+  fail(e && e.stack ? e.stack : String(e));
+} finally {
+  await browser.close();
+  host.close();
+}
