@@ -118,6 +118,44 @@ try {
   await shot(page, "widget-1280x800-agent");
   await api("POST", `/v1/conversations/${visit.conversation_id}/release`, {});
 
+  // ---------------------------------------------------------------- a fallback asks for an email, inline
+  await input.fill("Do you sell helicopters?");
+  await input.press("Enter");
+  const lead = page.locator("[data-sitechat] form.lead");
+  await lead.waitFor({ timeout: 15000 });
+  check(await page.locator("[data-sitechat] .chip", { hasText: "Talk to a person" }).count() === 1, "a fallback offers a person");
+  await lead.locator("input").fill("not an email");
+  await lead.locator("button").click();
+  await lead.locator(".error", { hasText: "check" }).waitFor();
+  await lead.locator("input").fill("jane@example.org");
+  await lead.locator("button").click();
+  await page.locator("[data-sitechat] .lead", { hasText: "get back to you" }).waitFor();
+  const leads = await api("GET", "/v1/leads");
+  check(JSON.stringify(leads).includes("jane@example.org"), "the lead is captured");
+  await shot(page, "widget-1280x800-lead");
+  await axe(page, "lead form");
+
+  // ---------------------------------------------------------------- the end: a rating
+  await api("POST", `/v1/conversations/${visit.conversation_id}/end`, {});
+  const stars = page.locator("[data-sitechat] .stars");
+  await stars.waitFor({ timeout: 10000 });
+  await stars.locator("button[aria-label='5 of 5']").click();
+  await page.locator("[data-sitechat] .stars", { hasText: "Thank you" }).waitFor();
+  check(await input.isDisabled(), "an ended conversation takes no more messages");
+  for (let i = 0; i < 20; i++) {
+    const c = await api("GET", `/v1/conversations/${visit.conversation_id}`);
+    if (c.rating === 5) break;
+    check(i < 19, "the rating is saved");
+    await page.waitForTimeout(100);
+  }
+  await shot(page, "widget-1280x800-rated");
+  await axe(page, "ended and rated");
+  // A new conversation.
+  await page.locator("[data-sitechat] .stars button.again").click();
+  check(!(await input.isDisabled()), "a new conversation takes messages");
+  const again = await page.evaluate((bot) => JSON.parse(localStorage.getItem(`sitechat:${bot}`)), BOT);
+  check(again === null, "the ended visit is forgotten");
+
   // ---------------------------------------------------------------- mobile: full screen
   const mobile = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
   const phone = await mobile.newPage();

@@ -14,42 +14,48 @@
   var STORE = "sitechat:" + BOT;
 
   var TEXTS = {
-    en: { open: "Open chat", close: "Close chat", placeholder: "Write a message…", send: "Send",
+    en: { email: "Your email", leave: "Send", consent: "We use your email only to answer your question.", saved: "Thanks, we will get back to you.", invalid: "Please check this address.", star: "{n} of 5",
+      open: "Open chat", close: "Close chat", placeholder: "Write a message…", send: "Send",
       message: "Your message", instant: "Usually answers instantly", waiting: "Waiting for a person…",
       away: "Our team is away; leave your email and we will get back to you.", joined: "{name} joined",
       agent: "A person is answering", ended: "This conversation has ended.", restart: "Start a new conversation",
       sources: "Sources", typing: "Typing…", offline: "Connection lost, retrying…", unavailable: "This chat is not available on this page.",
       failed: "The message could not be sent. Try again.", rate: "How was this conversation?", thanks: "Thank you!",
       helpful: "Helpful", unhelpful: "Not helpful", person: "Talk to a person", unread: "unread messages" },
-    fr: { open: "Ouvrir le chat", close: "Fermer le chat", placeholder: "Écrivez un message…", send: "Envoyer",
+    fr: { email: "Votre e-mail", leave: "Envoyer", consent: "Nous utilisons votre e-mail uniquement pour répondre à votre question.", saved: "Merci, nous revenons vers vous.", invalid: "Vérifiez cette adresse.", star: "{n} sur 5",
+      open: "Ouvrir le chat", close: "Fermer le chat", placeholder: "Écrivez un message…", send: "Envoyer",
       message: "Votre message", instant: "Répond en général tout de suite", waiting: "En attente d'un conseiller…",
       away: "Notre équipe est absente ; laissez votre e-mail et nous vous recontacterons.", joined: "{name} a rejoint la conversation",
       agent: "Un conseiller vous répond", ended: "Cette conversation est terminée.", restart: "Nouvelle conversation",
       sources: "Sources", typing: "Écrit…", offline: "Connexion perdue, nouvelle tentative…", unavailable: "Ce chat n'est pas disponible sur cette page.",
       failed: "Le message n'a pas pu être envoyé. Réessayez.", rate: "Comment s'est passée cette conversation ?", thanks: "Merci !",
       helpful: "Utile", unhelpful: "Pas utile", person: "Parler à un conseiller", unread: "messages non lus" },
-    es: { open: "Abrir el chat", close: "Cerrar el chat", placeholder: "Escribe un mensaje…", send: "Enviar",
+    es: { email: "Tu correo", leave: "Enviar", consent: "Usamos tu correo solo para responder a tu pregunta.", saved: "Gracias, te responderemos.", invalid: "Revisa esta dirección.", star: "{n} de 5",
+      open: "Abrir el chat", close: "Cerrar el chat", placeholder: "Escribe un mensaje…", send: "Enviar",
       message: "Tu mensaje", instant: "Suele responder al instante", waiting: "Esperando a un agente…",
       away: "Nuestro equipo no está; deja tu correo y te responderemos.", joined: "{name} se ha unido",
       agent: "Una persona te atiende", ended: "Esta conversación ha terminado.", restart: "Empezar una nueva conversación",
       sources: "Fuentes", typing: "Escribiendo…", offline: "Conexión perdida, reintentando…", unavailable: "Este chat no está disponible en esta página.",
       failed: "No se pudo enviar el mensaje. Inténtalo de nuevo.", rate: "¿Qué tal esta conversación?", thanks: "¡Gracias!",
       helpful: "Útil", unhelpful: "No útil", person: "Hablar con una persona", unread: "mensajes sin leer" },
-    de: { open: "Chat öffnen", close: "Chat schließen", placeholder: "Nachricht schreiben…", send: "Senden",
+    de: { email: "Ihre E-Mail", leave: "Senden", consent: "Wir nutzen Ihre E-Mail nur, um Ihre Frage zu beantworten.", saved: "Danke, wir melden uns.", invalid: "Bitte prüfen Sie diese Adresse.", star: "{n} von 5",
+      open: "Chat öffnen", close: "Chat schließen", placeholder: "Nachricht schreiben…", send: "Senden",
       message: "Ihre Nachricht", instant: "Antwortet meist sofort", waiting: "Warten auf einen Mitarbeiter…",
       away: "Unser Team ist nicht da; hinterlassen Sie Ihre E-Mail, wir melden uns.", joined: "{name} ist beigetreten",
       agent: "Ein Mitarbeiter antwortet", ended: "Dieses Gespräch ist beendet.", restart: "Neues Gespräch beginnen",
       sources: "Quellen", typing: "Schreibt…", offline: "Verbindung verloren, neuer Versuch…", unavailable: "Dieser Chat ist auf dieser Seite nicht verfügbar.",
       failed: "Die Nachricht konnte nicht gesendet werden. Bitte erneut versuchen.", rate: "Wie war dieses Gespräch?", thanks: "Danke!",
       helpful: "Hilfreich", unhelpful: "Nicht hilfreich", person: "Mit einem Menschen sprechen", unread: "ungelesene Nachrichten" },
-    ms: { open: "Buka sembang", close: "Tutup sembang", placeholder: "Tulis mesej…", send: "Hantar",
+    ms: { email: "E-mel anda", leave: "Hantar", consent: "Kami menggunakan e-mel anda hanya untuk menjawab soalan anda.", saved: "Terima kasih, kami akan menghubungi anda.", invalid: "Sila semak alamat ini.", star: "{n} daripada 5",
+      open: "Buka sembang", close: "Tutup sembang", placeholder: "Tulis mesej…", send: "Hantar",
       message: "Mesej anda", instant: "Biasanya menjawab serta-merta", waiting: "Menunggu ejen…",
       away: "Pasukan kami tiada; tinggalkan e-mel anda dan kami akan menghubungi anda.", joined: "{name} telah menyertai",
       agent: "Seorang ejen sedang menjawab", ended: "Perbualan ini telah tamat.", restart: "Mulakan perbualan baharu",
       sources: "Sumber", typing: "Sedang menaip…", offline: "Sambungan terputus, mencuba semula…", unavailable: "Sembang ini tidak tersedia di halaman ini.",
       failed: "Mesej tidak dapat dihantar. Cuba lagi.", rate: "Bagaimana perbualan ini?", thanks: "Terima kasih!",
       helpful: "Membantu", unhelpful: "Tidak membantu", person: "Bercakap dengan manusia", unread: "mesej belum dibaca" },
-    id: { open: "Buka obrolan", close: "Tutup obrolan", placeholder: "Tulis pesan…", send: "Kirim",
+    id: { email: "Email Anda", leave: "Kirim", consent: "Kami menggunakan email Anda hanya untuk menjawab pertanyaan Anda.", saved: "Terima kasih, kami akan menghubungi Anda.", invalid: "Periksa alamat ini.", star: "{n} dari 5",
+      open: "Buka obrolan", close: "Tutup obrolan", placeholder: "Tulis pesan…", send: "Kirim",
       message: "Pesan Anda", instant: "Biasanya menjawab seketika", waiting: "Menunggu agen…",
       away: "Tim kami sedang tidak ada; tinggalkan email Anda dan kami akan menghubungi Anda.", joined: "{name} bergabung",
       agent: "Seorang agen sedang menjawab", ended: "Percakapan ini telah berakhir.", restart: "Mulai percakapan baru",
@@ -126,9 +132,15 @@
     '.dots span:nth-child(2){animation-delay:.15s}.dots span:nth-child(3){animation-delay:.3s}' +
     '@keyframes b{0%,80%,100%{opacity:.3}40%{opacity:1}}' +
     '@media (prefers-reduced-motion:reduce){.dots span{animation:none}}' +
+    '.lead{align-self:stretch;display:flex;flex-direction:column;gap:6px;padding:10px;border:1px solid var(--line);border-radius:12px;text-align:left}' +
+    '.lead label{font-size:13px;font-weight:600}.lead input{font:inherit;padding:8px;border:1px solid var(--line);border-radius:8px;color:var(--fg);background:var(--bg)}' +
+    '.lead .consent{margin:0;font-size:12px;color:var(--muted)}.lead .error{margin:0;font-size:12px;color:#b91c1c}' +
+    '.lead button,.stars button{align-self:flex-start;border:0;border-radius:8px;background:var(--brand);color:#fff;padding:7px 14px;cursor:pointer;font:inherit}' +
+    '.stars{align-self:stretch;display:flex;flex-direction:column;gap:6px}.stars div{display:flex;gap:4px}' +
+    '.stars div button{background:var(--soft);color:var(--fg);width:36px;padding:6px 0}' +
     '.notice{margin:0 16px 8px;padding:8px 10px;border-radius:8px;background:#fef3c7;color:#78350f;font-size:13px}' +
     '.notice[hidden]{display:none}' +
-    'form{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--line);background:var(--bg)}' +
+    '.composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--line);background:var(--bg)}' +
     'textarea{flex:1;resize:none;border:1px solid var(--line);border-radius:10px;padding:9px 10px;font:inherit;color:var(--fg);background:var(--bg);max-height:110px}' +
     '.send{border:0;border-radius:10px;background:var(--brand);color:#fff;width:40px;height:40px;cursor:pointer}' +
     '.send svg{width:18px;height:18px;fill:currentColor}' +
@@ -142,21 +154,21 @@
     '<button type="button" class="close"><span aria-hidden="true">×</span></button></header>' +
     '<div class="log" role="log" aria-live="polite"></div>' +
     '<p class="notice" role="alert" hidden></p>' +
-    '<form><label class="sr" for="sc-input"></label><textarea id="sc-input" rows="1"></textarea>' +
+    '<form class="composer"><label class="sr" for="sc-input"></label><textarea id="sc-input" rows="1"></textarea>' +
     '<button type="submit" class="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z"/></svg><span class="sr send-label"></span></button></form>' +
     '</section>' +
     '<button type="button" class="launcher" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>' +
     '</div>';
   var $ = function (s) { return root.querySelector(s); };
   var box = $(".sc"), panel = $(".panel"), launcher = $(".launcher"), badge = $(".badge"),
-    log = $(".log"), input = $("textarea"), form = $("form"), notice = $(".notice"),
+    log = $(".log"), input = $("textarea"), form = $("form.composer"), notice = $(".notice"),
     statusLine = $(".status"), title = $("h2"), closeButton = $(".close"), logo = $(".logo");
 
   function applyTexts() {
     launcher.setAttribute("aria-label", t.open);
     closeButton.setAttribute("aria-label", t.close);
     input.placeholder = t.placeholder;
-    $("label").textContent = t.message;
+    $(".composer label").textContent = t.message;
     $(".send-label").textContent = t.send;
   }
   applyTexts();
@@ -264,8 +276,72 @@
   function showStatus(status, assignee) {
     if (status === "waiting_for_agent") setStatus(bot && bot.open === false ? t.away : t.waiting);
     else if (status === "agent") setStatus(assignee ? t.joined.replace("{name}", assignee) : t.agent);
-    else if (status === "ended") setStatus(t.ended);
+    else if (status === "ended") { setStatus(t.ended); input.disabled = true; rating(); }
     else setStatus(t.instant);
+  }
+  // The contact form, inline in the thread, when a fallback asks for contact details.
+  function leadForm() {
+    if (log.querySelector(".lead") || !visit) return;
+    var form = document.createElement("form");
+    form.className = "lead";
+    form.noValidate = true;
+    var id = "sc-email-" + Date.now();
+    var label = document.createElement("label"); label.htmlFor = id; label.textContent = t.email;
+    var field = document.createElement("input"); field.id = id; field.type = "email"; field.autocomplete = "email"; field.required = true;
+    var error = document.createElement("p"); error.className = "error"; error.id = id + "-error"; error.hidden = true;
+    field.setAttribute("aria-describedby", error.id);
+    var consent = document.createElement("p"); consent.className = "consent"; consent.textContent = t.consent;
+    var submit = document.createElement("button"); submit.type = "submit"; submit.textContent = t.leave;
+    [label, field, error, consent, submit].forEach(function (el) { form.appendChild(el); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/v1/public/conversations/" + visit.conversation_id + "/contact", { email: field.value })
+        .then(function (r) {
+          if (r.ok) { form.textContent = t.saved; form.setAttribute("role", "status"); emit("lead", {}); return; }
+          error.textContent = t.invalid; error.hidden = false; field.setAttribute("aria-invalid", "true"); field.focus();
+        });
+    });
+    log.appendChild(form);
+    log.scrollTop = log.scrollHeight;
+  }
+  // The rating, once the conversation has ended.
+  function rating() {
+    if (log.querySelector(".stars") || !visit) return;
+    var box = document.createElement("div");
+    box.className = "stars";
+    var ask = document.createElement("p"); ask.textContent = t.rate; ask.style.margin = "0";
+    var row = document.createElement("div"); row.setAttribute("role", "group"); row.setAttribute("aria-label", t.rate);
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = document.createElement("button"); b.type = "button"; b.textContent = String(n);
+      b.setAttribute("aria-label", t.star.replace("{n}", n));
+      b.addEventListener("click", function () {
+        api("POST", "/v1/public/conversations/" + visit.conversation_id + "/rating", { rating: n });
+        ask.textContent = t.thanks;
+        ask.setAttribute("role", "status");
+        row.remove();
+        again.focus();
+      });
+      row.appendChild(b);
+    });
+    var again = document.createElement("button"); again.type = "button"; again.className = "again"; again.textContent = t.restart;
+    again.addEventListener("click", function () {
+      if (events) { events.close(); events = null; }
+      visit = null; save(); seen = {};
+      while (log.firstChild) log.removeChild(log.firstChild);
+      if (bot && bot.greeting) bubble("bot", bot.greeting);
+      showStatus("bot"); input.disabled = false; input.focus();
+    });
+    box.appendChild(ask); box.appendChild(row); box.appendChild(again);
+    log.appendChild(box);
+    log.scrollTop = log.scrollHeight;
+  }
+  // After the live stream was lost: what was said meanwhile, once.
+  function catchUp() {
+    if (!visit) return;
+    api("GET", "/v1/public/conversations/" + visit.conversation_id).then(function (r) {
+      if (!r.ok) return;
+      return r.json().then(function (c) { (c.messages || []).forEach(render); showStatus(c.status, c.assignee); if (c.status === "ended") rating(); });
+    });
   }
   function render(m) {
     if (!m || seen[m.id]) return;
@@ -297,8 +373,9 @@
   function follow() {
     if (events || !visit || typeof EventSource === "undefined") return;
     events = new EventSource(BASE + "/v1/public/conversations/" + visit.conversation_id + "/stream?token=" + encodeURIComponent(visit.token));
-    events.addEventListener("open", function () { if (statusLine.textContent === t.offline) showStatus("bot"); });
-    events.addEventListener("error", function () { setStatus(t.offline); });
+    var lost = false;
+    events.addEventListener("open", function () { if (lost) { lost = false; catchUp(); } });
+    events.addEventListener("error", function () { lost = true; setStatus(t.offline); });
     events.addEventListener("message", function (e) {
       var m = JSON.parse(e.data);
       // The visitor's own messages and the bot's replies come with the request that sent them.
@@ -359,6 +436,7 @@
             addThumbs(reply, data.message_id);
             chips(data.buttons);
             showStatus(data.status);
+            if (data.outcome === "fallback" && data.contact_id === null) leadForm();
             emit("message", { role: "bot", text: data.reply });
           } else if (name === "error") {
             throw data;
