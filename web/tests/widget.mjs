@@ -167,6 +167,27 @@ try {
   await shot(phone, "widget-375x667-open");
   await axe(phone, "mobile, open");
 
+  // ---------------------------------------------------------------- keyboard only, and the dark theme
+  await api("PATCH", `/v1/bots/${BOT}`, { settings: { branding: { theme: "dark", primary_color: "#0ea5e9" } } });
+  const dark = await desktop.newPage();
+  await dark.goto(`${HOST}/?bot=${BOT}`);
+  await dark.locator("[data-sitechat] button.launcher").waitFor();
+  // The host page has no focusable element of its own: Tab reaches the launcher.
+  await dark.keyboard.press("Tab");
+  check(await dark.evaluate(() => document.querySelector("[data-sitechat]").shadowRoot.activeElement?.className) === "launcher",
+    "Tab reaches the launcher");
+  await dark.keyboard.press("Enter");
+  await dark.locator("[data-sitechat] textarea").waitFor();
+  await dark.keyboard.type("When are you open on Saturdays?");
+  await dark.keyboard.press("Enter");
+  await dark.locator("[data-sitechat] .msg.bot", { hasText: "10am" }).waitFor({ timeout: 15000 });
+  await shot(dark, "widget-1280x800-dark");
+  await axe(dark, "dark theme");
+  await dark.keyboard.press("Escape");
+  check(await dark.evaluate(() => document.querySelector("[data-sitechat]").shadowRoot.activeElement?.className) === "launcher",
+    "closing gives focus back to the launcher");
+  await api("PATCH", `/v1/bots/${BOT}`, { settings: { branding: {} } });
+
   // ---------------------------------------------------------------- hostile strings stay inert
   const hostile = await desktop.newPage();
   await hostile.goto(`${HOST}/?bot=${HOSTILE_BOT}`);
