@@ -21,13 +21,14 @@ fuzz: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" FUZZ_PROFILE=long bash scripts/fuzz.sh
 
 ## Benchmarks: chat against /health over loopback (1,000 and 100,000 passages), crawling a
-## 2,000-page site against fetching alone, retrieval at 1,000 and 100,000 passages against BM25 alone, embedding throughput, and
+## 2,000-page site against fetching alone, the widget's open-to-first-token in chromium, retrieval at 1,000 and 100,000 passages against BM25 alone, embedding throughput, and
 ## the local engine's generation speed (Q4_1 as shipped against requantised to Q8_0).
-bench: models
+bench: models browser
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench chat_load
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" BENCH_PASSAGES=100000 BENCH_WEBHOOK_BACKLOG=0 BENCH_CHAT_REQUESTS=1000 \
 	  $(CARGO) bench -p sitechat-server --bench chat_load
 	$(CARGO) bench -p sitechat-server --bench crawl_load
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench widget
 	$(CARGO) bench -p sitechat-search --bench scale
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-embed --bench embed
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-local --bench generate
