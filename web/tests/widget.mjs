@@ -124,6 +124,7 @@ try {
   const lead = page.locator("[data-sitechat] form.lead");
   await lead.waitFor({ timeout: 15000 });
   check(await page.locator("[data-sitechat] .chip", { hasText: "Talk to a person" }).count() === 1, "a fallback offers a person");
+  check((await lead.locator(".consent").textContent()) === "We handle your email as our privacy notice says.", "the form shows the bot's consent text");
   await lead.locator("input").fill("not an email");
   await lead.locator("button").click();
   await lead.locator(".error", { hasText: "check" }).waitFor();

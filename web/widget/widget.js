@@ -290,7 +290,7 @@
     var field = document.createElement("input"); field.id = id; field.type = "email"; field.autocomplete = "email"; field.required = true;
     var error = document.createElement("p"); error.className = "error"; error.id = id + "-error"; error.hidden = true;
     field.setAttribute("aria-describedby", error.id);
-    var consent = document.createElement("p"); consent.className = "consent"; consent.textContent = t.consent;
+    var consent = document.createElement("p"); consent.className = "consent"; consent.textContent = (bot && bot.consent_text) || t.consent;
     var submit = document.createElement("button"); submit.type = "submit"; submit.textContent = t.leave;
     [label, field, error, consent, submit].forEach(function (el) { form.appendChild(el); });
     form.addEventListener("submit", function (e) {

@@ -37,7 +37,8 @@ pub struct ApiKey {
 
 /// How a bot behaves when it answers.
 ///
-/// The texts (`greeting`, `fallback_message`, `contact_prompt`, `away_message`) default to the
+/// The texts (`greeting`, `fallback_message`, `contact_prompt`, `away_message`, `consent_text`)
+/// default to the
 /// bot's language (en, fr, es, de, ms or id; English otherwise); a new language replaces those
 /// still at a default and keeps those the owner wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -67,6 +68,10 @@ pub struct BotSettings {
     /// The words used to ask for contact details.
     #[serde(default = "default_contact_prompt")]
     pub contact_prompt: String,
+    /// Shown above the widget's contact form: what the visitor's details are used for (your
+    /// privacy wording).
+    #[serde(default = "default_consent_text")]
+    pub consent_text: String,
     /// When humans are around to take over; unset: always.
     #[serde(default)]
     pub business_hours: Option<crate::hours::BusinessHours>,
@@ -258,6 +263,10 @@ fn default_true() -> bool {
     true
 }
 
+fn default_consent_text() -> String {
+    crate::texts::defaults("en").consent.to_owned()
+}
+
 fn default_contact_prompt() -> String {
     crate::texts::defaults("en").contact_prompt.to_owned()
 }
@@ -294,11 +303,12 @@ impl BotSettings {
     /// write them) become the defaults of `language`; texts the owner wrote are kept.
     pub fn switch_language(&mut self, language: &str) {
         let to = crate::texts::defaults(language);
-        let fields: [(&mut String, crate::texts::Text); 4] = [
+        let fields: [(&mut String, crate::texts::Text); 5] = [
             (&mut self.greeting, |t| t.greeting),
             (&mut self.fallback_message, |t| t.fallback_message),
             (&mut self.contact_prompt, |t| t.contact_prompt),
             (&mut self.away_message, |t| t.away_message),
+            (&mut self.consent_text, |t| t.consent),
         ];
         for (text, default) in fields {
             let is_default = crate::texts::LANGUAGES
@@ -325,6 +335,7 @@ impl Default for BotSettings {
             handoff_after_fallbacks: default_handoff_after_fallbacks(),
             ask_for_contact: true,
             contact_prompt: default_contact_prompt(),
+            consent_text: default_consent_text(),
             business_hours: None,
             away_message: default_away_message(),
             description: None,
@@ -906,6 +917,7 @@ mod tests {
             assert_eq!(settings.greeting, texts.greeting);
             assert_eq!(settings.fallback_message, texts.fallback_message);
             assert_eq!(settings.contact_prompt, texts.contact_prompt);
+            assert_eq!(settings.consent_text, texts.consent);
             assert_eq!(settings.away_message, texts.away_message);
         }
         assert_eq!(BotSettings::for_language("en"), BotSettings::default());
@@ -919,6 +931,7 @@ mod tests {
         assert_eq!(settings.fallback_message, "Je ne sais pas, écrivez-nous.");
         assert_eq!(settings.greeting, defaults("de").greeting);
         assert_eq!(settings.contact_prompt, defaults("de").contact_prompt);
+        assert_eq!(settings.consent_text, defaults("de").consent);
         assert_eq!(settings.away_message, defaults("de").away_message);
         // A bot whose language had no texts of its own yet (English defaults) gets them too.
         let mut settings = BotSettings::default();

@@ -33,6 +33,8 @@ pub struct Texts {
     pub human_offer: &'static str,
     /// The reply to a message that only gives contact details.
     pub lead_thanks: &'static str,
+    /// Shown above the widget's contact form: what the visitor's details are used for.
+    pub consent: &'static str,
     /// Monday first.
     days: [&'static str; 7],
     /// When someone is back: `{day}` and `{time}` are filled in.
@@ -92,6 +94,7 @@ static EN: Texts = Texts {
     away_message: "Our team is not available right now. We will be back",
     human_offer: "Talk to a person",
     lead_thanks: "Thank you, we have noted your contact details. A member of our team will get back to you.",
+    consent: "We use your contact details only to answer your question.",
     days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     back: "on {day} at {time}",
 };
@@ -103,6 +106,7 @@ static FR: Texts = Texts {
     away_message: "Notre équipe n'est pas disponible pour le moment. Nous serons de retour",
     human_offer: "Parler à un conseiller",
     lead_thanks: "Merci, nous avons bien noté vos coordonnées. Un membre de notre équipe vous recontactera.",
+    consent: "Nous utilisons vos coordonnées uniquement pour répondre à votre question.",
     days: ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
     back: "{day} à {time}",
 };
@@ -114,6 +118,7 @@ static ES: Texts = Texts {
     away_message: "Nuestro equipo no está disponible en este momento. Volveremos",
     human_offer: "Hablar con una persona",
     lead_thanks: "Gracias, hemos guardado tus datos de contacto. Un miembro de nuestro equipo se pondrá en contacto contigo.",
+    consent: "Usamos tus datos de contacto solo para responder a tu pregunta.",
     days: ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
     back: "el {day} a las {time}",
 };
@@ -125,6 +130,7 @@ static DE: Texts = Texts {
     away_message: "Unser Team ist gerade nicht erreichbar. Wir sind wieder da",
     human_offer: "Mit einem Mitarbeiter sprechen",
     lead_thanks: "Danke, wir haben Ihre Kontaktdaten notiert. Jemand aus unserem Team meldet sich bei Ihnen.",
+    consent: "Wir nutzen Ihre Kontaktdaten nur, um Ihre Frage zu beantworten.",
     days: ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
     back: "am {day} um {time}",
 };
@@ -136,6 +142,7 @@ static MS: Texts = Texts {
     away_message: "Pasukan kami tidak tersedia sekarang. Kami akan kembali",
     human_offer: "Bercakap dengan ejen",
     lead_thanks: "Terima kasih, kami telah menyimpan butiran hubungan anda. Seorang ahli pasukan kami akan menghubungi anda.",
+    consent: "Kami menggunakan butiran hubungan anda hanya untuk menjawab soalan anda.",
     days: ["Isnin", "Selasa", "Rabu", "Khamis", "Jumaat", "Sabtu", "Ahad"],
     back: "pada hari {day} pukul {time}",
 };
@@ -147,6 +154,7 @@ static ID: Texts = Texts {
     away_message: "Tim kami sedang tidak tersedia. Kami akan kembali",
     human_offer: "Bicara dengan agen",
     lead_thanks: "Terima kasih, kami sudah mencatat kontak Anda. Tim kami akan segera menghubungi Anda.",
+    consent: "Kami menggunakan kontak Anda hanya untuk menjawab pertanyaan Anda.",
     days: ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"],
     back: "pada hari {day} pukul {time}",
 };

@@ -74,7 +74,12 @@ async fn bench() {
             r.json::<Value>().await.unwrap_or(Value::Null)
         }
     };
-    let bot = call(reqwest::Method::POST, "/v1/bots".into(), json!({"name": "Shop"})).await["id"]
+    let bot = call(
+        reqwest::Method::POST,
+        "/v1/bots".into(),
+        json!({"name": "Shop"}),
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -92,7 +97,10 @@ async fn bench() {
     .await;
     let health = client.get(format!("{base}/health")).send().await.unwrap();
     let health: Value = health.json().await.unwrap();
-    println!("sitechat widget benchmark: {runs} runs, retrieval {}", health["models"]["retrieval"]);
+    println!(
+        "sitechat widget benchmark: {runs} runs, retrieval {}",
+        health["models"]["retrieval"]
+    );
 
     // Baseline: the same question streamed through the visitor API, first delta, no browser.
     let mut api = Vec::new();
@@ -157,7 +165,15 @@ async fn bench() {
         .collect();
     let (b, a) = (median(browser.clone()), median(api.clone()));
     println!("widget open to first streamed token (ms): {browser:?}");
-    println!("visitor API, first delta (ms):             {:?}", api.iter().map(|x| (x * 10.0).round() / 10.0).collect::<Vec<_>>());
-    println!("medians: widget {b:.1} ms, API {a:.1} ms, widget / API {:.2}x (floor: widget <= 300 ms)", b / a);
+    println!(
+        "visitor API, first delta (ms):             {:?}",
+        api.iter()
+            .map(|x| (x * 10.0).round() / 10.0)
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "medians: widget {b:.1} ms, API {a:.1} ms, widget / API {:.2}x (floor: widget <= 300 ms)",
+        b / a
+    );
     drop(server);
 }

@@ -51,6 +51,8 @@ pub struct SettingsPatch {
     pub ask_for_contact: Option<bool>,
     /// The words used to ask for contact details.
     pub contact_prompt: Option<String>,
+    /// Shown above the widget's contact form: what the visitor's details are used for.
+    pub consent_text: Option<String>,
     /// When humans are around (`null` clears them: always).
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<sitechat_core::hours::BusinessHours>)]
@@ -326,6 +328,10 @@ impl SettingsPatch {
         }
         if let Some(away) = self.away_message {
             settings.away_message = BotMessage::parse("settings.away_message", &away)?.into_inner();
+        }
+        if let Some(consent) = self.consent_text {
+            settings.consent_text =
+                BotMessage::parse("settings.consent_text", &consent)?.into_inner();
         }
         if let Some(prompt) = self.contact_prompt {
             settings.contact_prompt =

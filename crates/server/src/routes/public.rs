@@ -69,6 +69,8 @@ pub struct PublicBot {
     pub open: bool,
     /// Shown with "Talk to a person" outside business hours.
     pub away_message: Option<String>,
+    /// Shown above the widget's contact form.
+    pub consent_text: String,
 }
 
 /// A bot's public face: name, greeting, branding, language, and whether its team is in.
@@ -94,6 +96,7 @@ pub async fn public_bot_info(
         branding: bot.settings.branding,
         open,
         away_message: (!open).then_some(bot.settings.away_message),
+        consent_text: bot.settings.consent_text,
     }))
 }
 

@@ -69,8 +69,6 @@ pub struct AddedSpreadsheet {
 
 fn added(added: knowledge::Added) -> AddedSource {
     AddedSource {
-        id: added.source.id.clone(),
-        title: added.source.title.clone(),
         chunks_created: added.chunks_created,
         source: added.source,
     }
@@ -190,8 +188,7 @@ pub struct AddText {
 
 #[derive(Serialize, ToSchema)]
 pub struct AddedSource {
-    pub id: SourceId,
-    pub title: String,
+    /// The source (its `id`, `title`, `kind`, …), with how many passages it gave.
     pub chunks_created: usize,
     #[serde(flatten)]
     pub source: Source,

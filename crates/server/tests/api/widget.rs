@@ -108,6 +108,14 @@ async fn the_widget_in_a_real_browser() {
     let app = TestApp::start().await;
     let key = app.create_account("pro").await;
     let bot = public_bot(&app, &key, "Hazel Shop", SHOP_FAQ, json!([])).await;
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"settings": {"consent_text": "We handle your email as our privacy notice says."}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let hostile = public_bot(
         &app,
         &key,
