@@ -116,6 +116,18 @@ try {
   await agent.waitFor({ timeout: 10000 });
   check(await agent.locator("b").count() === 0, "an agent's markup stays text");
   await shot(page, "widget-1280x800-agent");
+  // Closed, an agent's message shows on the launcher's badge; opening reads it.
+  await page.keyboard.press("Escape");
+  await api("POST", `/v1/conversations/${visit.conversation_id}/messages`, { role: "agent", text: "One more thing." });
+  const badge = page.locator("[data-sitechat] .badge");
+  await badge.waitFor({ timeout: 10000 });
+  check((await badge.textContent()) === "1", "one unread message on the badge");
+  await launcher.click();
+  check(await badge.isHidden(), "opening the widget reads the unread messages");
+  await page.reload();
+  await launcher.waitFor();
+  check(await page.locator("[data-sitechat] .badge").isHidden(), "history is not counted as unread after a reload");
+  await launcher.click();
   await api("POST", `/v1/conversations/${visit.conversation_id}/release`, {});
 
   // ---------------------------------------------------------------- a fallback asks for an email, inline
@@ -156,6 +168,27 @@ try {
   check(!(await input.isDisabled()), "a new conversation takes messages");
   const again = await page.evaluate((bot) => JSON.parse(localStorage.getItem(`sitechat:${bot}`)), BOT);
   check(again === null, "the ended visit is forgotten");
+
+  // ---------------------------------------------------------------- a signed-in user on two devices
+  const { identity_secret: secret } = await api("POST", `/v1/bots/${BOT}/identity-secret`, {});
+  const crypto = await import("node:crypto");
+  const hash = crypto.createHmac("sha256", secret).update("user-42").digest("hex");
+  const deviceA = await (await browser.newContext()).newPage();
+  await deviceA.goto(`${HOST}/?bot=${BOT}`);
+  await deviceA.locator("[data-sitechat] button.launcher").waitFor();
+  await deviceA.evaluate((h) => window.sitechat.identify("user-42", h), hash);
+  await deviceA.locator("[data-sitechat] button.launcher").click();
+  const inputA = deviceA.locator("[data-sitechat] textarea");
+  await inputA.fill("When are you open on Saturdays?");
+  await inputA.press("Enter");
+  await deviceA.locator("[data-sitechat] .msg.bot", { hasText: "10am" }).waitFor({ timeout: 15000 });
+  const deviceB = await (await browser.newContext()).newPage();
+  await deviceB.goto(`${HOST}/?bot=${BOT}`);
+  await deviceB.locator("[data-sitechat] button.launcher").waitFor();
+  await deviceB.evaluate((h) => window.sitechat.identify("user-42", h), hash);
+  await deviceB.locator("[data-sitechat] button.launcher").click();
+  await deviceB.locator("[data-sitechat] .msg.visitor", { hasText: "When are you open on Saturdays?" }).waitFor({ timeout: 10000 });
+  await api("DELETE", `/v1/bots/${BOT}/identity-secret`);
 
   // ---------------------------------------------------------------- mobile: full screen
   const mobile = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });

@@ -340,15 +340,17 @@
     if (!visit) return;
     api("GET", "/v1/public/conversations/" + visit.conversation_id).then(function (r) {
       if (!r.ok) return;
-      return r.json().then(function (c) { (c.messages || []).forEach(render); showStatus(c.status, c.assignee); if (c.status === "ended") rating(); });
+      return r.json().then(function (c) { (c.messages || []).forEach(function (m) { render(m); }); showStatus(c.status, c.assignee); if (c.status === "ended") rating(); });
     });
   }
-  function render(m) {
+  // A message of the conversation; one not read yet (said live while the panel is closed)
+  // counts on the launcher's badge, one from the history does not.
+  function render(m, history) {
     if (!m || seen[m.id]) return;
     seen[m.id] = true;
     var el = bubble(m.role, m.text, m.author);
     if (m.role === "bot") { addSources(el, m.sources); addThumbs(el, m.id); }
-    if (m.role !== "visitor" && panel.hidden) { unread++; badge.textContent = String(unread); badge.hidden = false; launcher.setAttribute("aria-label", t.open + " (" + unread + " " + t.unread + ")"); }
+    if (m.role !== "visitor" && panel.hidden && !history) { unread++; badge.textContent = String(unread); badge.hidden = false; launcher.setAttribute("aria-label", t.open + " (" + unread + " " + t.unread + ")"); }
     emit("message", { role: m.role, text: m.text });
   }
 
@@ -363,7 +365,7 @@
     return api("GET", "/v1/public/conversations/" + visit.conversation_id).then(function (r) {
       if (r.status === 401 || r.status === 404) { visit = null; save(); return null; }
       return r.json().then(function (c) {
-        (c.messages || []).forEach(render);
+        (c.messages || []).forEach(function (m) { render(m, true); });
         showStatus(c.status, c.assignee);
         follow();
         return visit;
@@ -457,6 +459,8 @@
   function open() {
     panel.hidden = false;
     box.classList.add("open");
+    // A signed-in visitor's conversation, from any device, is there as soon as they open.
+    if (!visit && identity && bot) start().then(resume).catch(function () { say(t.failed); });
     launcher.setAttribute("aria-expanded", "true");
     unread = 0; badge.hidden = true; launcher.setAttribute("aria-label", t.open);
     input.focus();
