@@ -115,6 +115,12 @@ try {
   const agent = page.locator("[data-sitechat] .msg.agent", { hasText: "Marie here <b>hello</b>." });
   await agent.waitFor({ timeout: 10000 });
   check(await agent.locator("b").count() === 0, "an agent's markup stays text");
+  await api("POST", `/v1/conversations/${visit.conversation_id}/messages`, { role: "agent", text: "See [our returns page](https://shop.example/returns), https://shop.example/faq. or [this](javascript:alert(1))." });
+  const linked = page.locator("[data-sitechat] .msg.agent", { hasText: "our returns page" });
+  await linked.waitFor({ timeout: 10000 });
+  const hrefs = await linked.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href")));
+  check(JSON.stringify(hrefs) === JSON.stringify(["https://shop.example/returns", "https://shop.example/faq"]), `Markdown and bare links only, http(s) only (got ${hrefs})`);
+  check((await linked.textContent()).includes("[this](javascript:alert(1))"), "a javascript: link stays text");
   await shot(page, "widget-1280x800-agent");
   // Closed, an agent's message shows on the launcher's badge; opening reads it.
   await page.keyboard.press("Escape");
@@ -129,6 +135,7 @@ try {
   check(await page.locator("[data-sitechat] .badge").isHidden(), "history is not counted as unread after a reload");
   await launcher.click();
   await api("POST", `/v1/conversations/${visit.conversation_id}/release`, {});
+  await page.locator("[data-sitechat] .status", { hasText: "Usually answers instantly" }).waitFor({ timeout: 10000 });
 
   // ---------------------------------------------------------------- a fallback asks for an email, inline
   await input.fill("Do you sell helicopters?");
@@ -169,6 +176,52 @@ try {
   const again = await page.evaluate((bot) => JSON.parse(localStorage.getItem(`sitechat:${bot}`)), BOT);
   check(again === null, "the ended visit is forgotten");
 
+  // ---------------------------------------------------------------- the live stream drops and comes back
+  // The first live connection ends at once (as a dropped network would end it) and asks to be
+  // retried in 2 s; what an agent says meanwhile must appear once it is back, once.
+  const flaky = await (await browser.newContext()).newPage();
+  let dropped = false;
+  await flaky.route("**/stream?*", (route) => {
+    if (dropped) return route.continue();
+    dropped = true;
+    return route.fulfill({
+      status: 200,
+      headers: { "content-type": "text/event-stream", "access-control-allow-origin": HOST },
+      body: "retry: 2000\n\n",
+    });
+  });
+  await flaky.goto(`${HOST}/?bot=${BOT}`);
+  await flaky.locator("[data-sitechat] button.launcher").click();
+  const flakyInput = flaky.locator("[data-sitechat] textarea");
+  await flakyInput.fill("How long do refunds take?");
+  await flakyInput.press("Enter");
+  await flaky.locator("[data-sitechat] .msg.bot", { hasText: "5 business days" }).waitFor({ timeout: 15000 });
+  const flakyVisit = await flaky.evaluate((bot) => JSON.parse(localStorage.getItem(`sitechat:${bot}`)), BOT);
+  check(dropped, "the first live connection was dropped");
+  await api("POST", `/v1/conversations/${flakyVisit.conversation_id}/takeover`, { agent: "Sam" });
+  await api("POST", `/v1/conversations/${flakyVisit.conversation_id}/messages`, { role: "agent", text: "Sam here, said while you were away." });
+  await flaky.locator("[data-sitechat] .msg.agent", { hasText: "said while you were away" }).waitFor({ timeout: 15000 });
+  await flaky.locator("[data-sitechat] .status", { hasText: "Sam joined" }).waitFor({ timeout: 5000 });
+  await flaky.waitForTimeout(300);
+  check(await flaky.locator("[data-sitechat] .msg.agent").count() === 1, "a message missed while disconnected is shown once");
+  check(await flaky.locator("[data-sitechat] .msg.bot", { hasText: "5 business days" }).count() === 1, "nothing is shown twice after reconnecting");
+  await flaky.context().close();
+
+  // ---------------------------------------------------------------- a person asked for, out of hours
+  const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  await api("PATCH", `/v1/bots/${BOT}`, { settings: { business_hours: { utc_offset: "+00:00", slots: days.map((day) => ({ day, open: "00:00", close: "00:01" })) } } });
+  const night = await (await browser.newContext()).newPage();
+  await night.goto(`${HOST}/?bot=${BOT}`);
+  await night.locator("[data-sitechat] button.launcher").click();
+  const nightInput = night.locator("[data-sitechat] textarea");
+  await nightInput.fill("Do you sell helicopters?");
+  await nightInput.press("Enter");
+  await night.locator("[data-sitechat] .chip", { hasText: "Talk to a person" }).click();
+  await night.locator("[data-sitechat] .status", { hasText: "away" }).waitFor({ timeout: 10000 });
+  await shot(night, "widget-1280x800-away");
+  await night.context().close();
+  await api("PATCH", `/v1/bots/${BOT}`, { settings: { business_hours: null } });
+
   // ---------------------------------------------------------------- a signed-in user on two devices
   const { identity_secret: secret } = await api("POST", `/v1/bots/${BOT}/identity-secret`, {});
   const crypto = await import("node:crypto");
@@ -202,10 +255,12 @@ try {
   await axe(phone, "mobile, open");
 
   // ---------------------------------------------------------------- keyboard only, and the dark theme
-  await api("PATCH", `/v1/bots/${BOT}`, { settings: { branding: { theme: "dark", primary_color: "#0ea5e9" } } });
-  const dark = await desktop.newPage();
+  await api("PATCH", `/v1/bots/${BOT}`, { settings: { branding: { theme: "dark", primary_color: "#0ea5e9", launcher_text: "Questions? Ask us here." } } });
+  const dark = await (await browser.newContext()).newPage();
   await dark.goto(`${HOST}/?bot=${BOT}`);
   await dark.locator("[data-sitechat] button.launcher").waitFor();
+  await dark.locator("[data-sitechat] .bubble", { hasText: "Questions? Ask us here." }).waitFor();
+  await shot(dark, "widget-1280x800-launcher-text");
   // The host page has no focusable element of its own: Tab reaches the launcher.
   await dark.keyboard.press("Tab");
   check(await dark.evaluate(() => document.querySelector("[data-sitechat]").shadowRoot.activeElement?.className) === "launcher",
@@ -217,9 +272,14 @@ try {
   await dark.locator("[data-sitechat] .msg.bot", { hasText: "10am" }).waitFor({ timeout: 15000 });
   await shot(dark, "widget-1280x800-dark");
   await axe(dark, "dark theme");
+  check(await dark.locator("[data-sitechat] .bubble").isHidden(), "the launcher text goes once the widget opens");
   await dark.keyboard.press("Escape");
   check(await dark.evaluate(() => document.querySelector("[data-sitechat]").shadowRoot.activeElement?.className) === "launcher",
     "closing gives focus back to the launcher");
+  await dark.reload();
+  await dark.locator("[data-sitechat] button.launcher").waitFor();
+  await dark.waitForTimeout(300);
+  check(await dark.locator("[data-sitechat] .bubble").isHidden(), "the launcher text is shown once a visit");
   await api("PATCH", `/v1/bots/${BOT}`, { settings: { branding: {} } });
 
   // ---------------------------------------------------------------- hostile strings stay inert

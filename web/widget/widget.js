@@ -71,9 +71,10 @@
 
   // ---------------------------------------------------------------- colours
   function rgb(hex) {
-    var m = /^#?([0-9a-f]{6})$/i.exec(String(hex || ""));
+    var m = /^#?([0-9a-f]{6}|[0-9a-f]{3})$/i.exec(String(hex || ""));
     if (!m) return null;
-    var n = parseInt(m[1], 16);
+    var h = m[1].length === 3 ? m[1].replace(/./g, "$&$&") : m[1];
+    var n = parseInt(h, 16);
     return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
   }
   function luminance(c) {
@@ -106,6 +107,9 @@
     '.sc.dark{--bg:#111827;--fg:#f9fafb;--muted:#d1d5db;--line:#374151;--soft:#1f2937}' +
     '.launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--brand);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative}' +
     '.launcher svg{width:26px;height:26px;fill:currentColor}' +
+    '.bubble{position:absolute;bottom:8px;right:68px;max-width:240px;background:var(--bg);color:var(--fg);border-radius:12px;padding:8px 12px;box-shadow:0 4px 14px rgba(0,0,0,.18);white-space:normal;cursor:pointer;border:0;font:inherit;text-align:left}' +
+    '.sc.left .bubble{right:auto;left:68px}.bubble[hidden]{display:none}' +
+    '.msg a{color:inherit;text-decoration:underline}' +
     '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#b91c1c;color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}' +
     'button:focus-visible,a:focus-visible,textarea:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}' +
     '.panel{position:absolute;bottom:72px;right:0;width:380px;height:600px;max-height:calc(100vh - 110px);background:var(--bg);border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.22);display:flex;flex-direction:column;overflow:hidden}' +
@@ -157,12 +161,14 @@
     '<form class="composer"><label class="sr" for="sc-input"></label><textarea id="sc-input" rows="1"></textarea>' +
     '<button type="submit" class="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z"/></svg><span class="sr send-label"></span></button></form>' +
     '</section>' +
+    '<button type="button" class="bubble" tabindex="-1" aria-hidden="true" hidden></button>' +
     '<button type="button" class="launcher" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>' +
     '</div>';
   var $ = function (s) { return root.querySelector(s); };
   var box = $(".sc"), panel = $(".panel"), launcher = $(".launcher"), badge = $(".badge"),
     log = $(".log"), input = $("textarea"), form = $("form.composer"), notice = $(".notice"),
-    statusLine = $(".status"), title = $("h2"), closeButton = $(".close"), logo = $(".logo");
+    statusLine = $(".status"), title = $("h2"), closeButton = $(".close"), logo = $(".logo"),
+    nudge = $(".bubble");
 
   function applyTexts() {
     launcher.setAttribute("aria-label", t.open);
@@ -192,6 +198,28 @@
   function safeUrl(url) {
     try { var u = new URL(url, location.href); return u.protocol === "https:" || u.protocol === "http:" ? u.href : null; } catch (e) { return null; }
   }
+  // A message's text, with Markdown links `[title](https://…)` and bare http(s) URLs as links;
+  // everything else is text.
+  function setText(el, text) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    var pattern = /\[([^\]\n]{1,200})\]\((https?:\/\/[^\s)]+)\)|(https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'])/g;
+    var at = 0, m;
+    text = String(text || "");
+    while ((m = pattern.exec(text))) {
+      if (m.index > at) el.appendChild(document.createTextNode(text.slice(at, m.index)));
+      var url = safeUrl(m[2] || m[3]);
+      if (url) {
+        var a = document.createElement("a");
+        a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
+        a.textContent = m[1] || m[3];
+        el.appendChild(a);
+      } else {
+        el.appendChild(document.createTextNode(m[0]));
+      }
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) el.appendChild(document.createTextNode(text.slice(at)));
+  }
   function bubble(role, text, author) {
     var el = document.createElement("div");
     el.className = "msg " + role;
@@ -203,7 +231,7 @@
     }
     var body = document.createElement("span");
     body.className = "text";
-    body.textContent = text || "";
+    if (role === "visitor") body.textContent = text || ""; else setText(body, text);
     el.appendChild(body);
     log.appendChild(el);
     log.scrollTop = log.scrollHeight;
@@ -247,6 +275,8 @@
     });
     el.appendChild(row);
   }
+  // Thumbs are for answers from the bot's knowledge, not for its fallback or small talk.
+  function rated(outcome) { return outcome === "answered" || outcome === "curated"; }
   function chips(buttons) {
     var old = log.querySelector(".chips");
     if (old) old.remove();
@@ -349,7 +379,7 @@
     if (!m || seen[m.id]) return;
     seen[m.id] = true;
     var el = bubble(m.role, m.text, m.author);
-    if (m.role === "bot") { addSources(el, m.sources); addThumbs(el, m.id); }
+    if (m.role === "bot") { addSources(el, m.sources); if (rated(m.outcome)) addThumbs(el, m.id); }
     if (m.role !== "visitor" && panel.hidden && !history) { unread++; badge.textContent = String(unread); badge.hidden = false; launcher.setAttribute("aria-label", t.open + " (" + unread + " " + t.unread + ")"); }
     emit("message", { role: m.role, text: m.text });
   }
@@ -433,9 +463,9 @@
             if (data.message_id) seen[data.message_id] = true;
             if (data.reply === null || data.reply === undefined) { if (reply) reply.remove(); showStatus(data.status); return; }
             if (!reply) reply = bubble("bot", "");
-            reply.querySelector(".text").textContent = data.reply;
+            setText(reply.querySelector(".text"), data.reply);
             addSources(reply, data.sources);
-            addThumbs(reply, data.message_id);
+            if (rated(data.outcome)) addThumbs(reply, data.message_id);
             chips(data.buttons);
             showStatus(data.status);
             if (data.outcome === "fallback" && data.contact_id === null) leadForm();
@@ -458,6 +488,7 @@
   // ---------------------------------------------------------------- opening and closing
   function open() {
     panel.hidden = false;
+    nudge.hidden = true;
     box.classList.add("open");
     // A signed-in visitor's conversation, from any device, is there as soon as they open.
     if (!visit && identity && bot) start().then(resume).catch(function () { say(t.failed); });
@@ -474,6 +505,7 @@
     emit("close");
   }
   launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
+  nudge.addEventListener("click", function () { open(); });
   closeButton.addEventListener("click", close);
   root.addEventListener("keydown", function (e) { if (e.key === "Escape" && !panel.hidden) close(); });
   form.addEventListener("submit", function (e) { e.preventDefault(); var v = input.value; input.value = ""; input.style.height = ""; send(v); });
@@ -492,7 +524,22 @@
         applyTexts();
         var brand = b.branding || {};
         box.style.setProperty("--brand", readable(brand.primary_color));
-        if (brand.theme === "dark" || (brand.theme === "auto" && window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches)) box.classList.add("dark");
+        var darkTheme = brand.theme === "dark" || (brand.theme === "auto" && window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches);
+        if (darkTheme) box.classList.add("dark");
+        var bg = rgb(brand.background_color), fg = rgb(brand.text_color);
+        // The owner's own background and text colours, when they keep AA contrast.
+        if (!darkTheme && bg && fg && contrast(bg, fg) >= 4.5) {
+          box.style.setProperty("--bg", hex(bg));
+          box.style.setProperty("--fg", hex(fg));
+          box.style.setProperty("--muted", hex(fg));
+        }
+        var said = false;
+        try { said = sessionStorage.getItem(STORE + ":nudged") === "1"; } catch (e) { said = false; }
+        if (brand.launcher_text && !said && !visit) {
+          nudge.textContent = brand.launcher_text;
+          nudge.hidden = false;
+          try { sessionStorage.setItem(STORE + ":nudged", "1"); } catch (e) { /* private mode */ }
+        }
         if (/left/.test(brand.position || "")) box.classList.add("left");
         if (/top/.test(brand.position || "")) box.classList.add("top");
         if (brand.logo_url && safeUrl(brand.logo_url)) { logo.src = safeUrl(brand.logo_url); logo.hidden = false; }

@@ -184,6 +184,10 @@ pub struct Branding {
     pub position: String,
     /// `light`, `dark` or `auto`.
     pub theme: String,
+    /// Shown once a visit in a small bubble beside the launcher (up to 80 characters); `null`:
+    /// none.
+    #[serde(default)]
+    pub launcher_text: Option<String>,
 }
 
 impl Branding {
@@ -230,6 +234,15 @@ impl Branding {
         if let Some(logo) = &self.logo_url {
             crate::validate::HttpUrl::parse("settings.branding.logo_url", logo)?;
         }
+        if let Some(text) = &self.launcher_text {
+            let chars = text.chars().count();
+            if chars > 80 || text.trim().is_empty() {
+                return Err(ValidationError::new(
+                    "settings.branding.launcher_text",
+                    format!("must be 1 to 80 characters (got {chars})"),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -243,6 +256,7 @@ impl Default for Branding {
             logo_url: None,
             position: "bottom-right".to_owned(),
             theme: "light".to_owned(),
+            launcher_text: None,
         }
     }
 }

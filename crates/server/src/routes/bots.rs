@@ -204,6 +204,10 @@ pub struct BrandingPatch {
     pub logo_url: Option<Option<String>>,
     pub position: Option<String>,
     pub theme: Option<String>,
+    /// Shown once a visit beside the launcher (up to 80 characters); `null` or `""` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub launcher_text: Option<Option<String>>,
 }
 
 impl BrandingPatch {
@@ -226,6 +230,9 @@ impl BrandingPatch {
         }
         if let Some(v) = self.theme {
             branding.theme = trimmed(v);
+        }
+        if let Some(v) = self.launcher_text {
+            branding.launcher_text = v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         }
         branding.validate()?;
         Ok(branding)
