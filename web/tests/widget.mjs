@@ -29,9 +29,11 @@ function check(condition, message) {
 
 // The host site: another origin, hostile CSS.
 const host = http.createServer((req, res) => {
-  const bot = new URL(req.url, "http://x").searchParams.get("bot");
+  const query = new URL(req.url, "http://x").searchParams;
+  const bot = query.get("bot");
+  const lang = query.get("lang") || "en";
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+  res.end(`<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Hazel &amp; Moss</title>
 <style>* { color: red !important; font-size: 40px !important; display: block; } button { width: 10px !important }</style></head>
 <body><main><h1>Hazel &amp; Moss</h1><p>Garden supplies.</p></main>
@@ -242,6 +244,15 @@ try {
   await deviceB.locator("[data-sitechat] button.launcher").click();
   await deviceB.locator("[data-sitechat] .msg.visitor", { hasText: "When are you open on Saturdays?" }).waitFor({ timeout: 10000 });
   await api("DELETE", `/v1/bots/${BOT}/identity-secret`);
+
+  // ---------------------------------------------------------------- the page's language
+  const french = await (await browser.newContext()).newPage();
+  await french.goto(`${HOST}/?bot=${BOT}&lang=fr-FR`);
+  const frLauncher = french.locator("[data-sitechat] button.launcher[aria-label='Ouvrir le chat']");
+  await frLauncher.waitFor({ timeout: 10000 });
+  await frLauncher.click();
+  check(await french.locator("[data-sitechat] textarea").getAttribute("placeholder") === "Écrivez un message…", "the widget's texts follow the page's lang");
+  await french.context().close();
 
   // ---------------------------------------------------------------- mobile: full screen
   const mobile = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
