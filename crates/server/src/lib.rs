@@ -126,6 +126,7 @@ impl Modify for SecurityAddon {
 pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
     let (authenticated, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::accounts::router())
+        .merge(routes::analytics::router())
         .merge(routes::keys::router())
         .merge(routes::bots::router())
         .merge(routes::sources::router(state.config.max_upload_bytes))

@@ -7,6 +7,7 @@
 //! account's rows: a row of another tenant is simply [`StoreError::NotFound`].
 
 mod accounts;
+mod analytics;
 mod backup;
 mod bots;
 mod conversations;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{
 };
 
 pub use accounts::{KeyRecord, NewKey};
+pub use analytics::DayFigures;
 pub use backup::DatabaseFile;
 pub use bots::{BotPatch, NewBot};
 pub use conversations::{

@@ -2,6 +2,7 @@
 //! typed values, calls one service function and renders the result.
 
 pub mod accounts;
+pub mod analytics;
 pub mod bots;
 pub mod chat;
 pub mod contacts;

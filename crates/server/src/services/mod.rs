@@ -2,6 +2,7 @@
 //! later, the dialects) parse, authenticate, call one service function and render its result.
 
 pub mod accounts;
+pub mod analytics;
 pub mod bots;
 pub mod chat;
 pub mod conversations;

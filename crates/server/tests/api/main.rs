@@ -4,6 +4,7 @@
 
 mod common;
 
+mod analytics;
 mod concurrency;
 mod conversations;
 mod cross_dialect;

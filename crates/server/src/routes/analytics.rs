@@ -1,0 +1,96 @@
+//! `GET /v1/analytics`: what the account's bots did over a range of days.
+
+use axum::{
+    extract::State,
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use sitechat_core::BotId;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::ApiQuery,
+    services::analytics::{self, Report},
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AnalyticsQuery {
+    /// One bot (`bot_…`); absent: every bot of the account.
+    pub bot_id: Option<String>,
+    /// First day, `YYYY-MM-DD` (UTC); default: 29 days before `to`.
+    pub from: Option<String>,
+    /// Last day, included; default: today.
+    pub to: Option<String>,
+    /// `json` (default) or `csv` (the days, one line each).
+    pub format: Option<String>,
+}
+
+fn date(field: &str, value: &str) -> ApiResult<time::Date> {
+    time::Date::parse(
+        value.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        ApiError::invalid(format!(
+            "{field}: `{value}` is not a date such as 2026-12-01 (YYYY-MM-DD)"
+        ))
+    })
+}
+
+/// The account's (or one bot's) figures over a range of days: conversations, messages, the
+/// answer, fallback and handoff rates, satisfaction, leads and response times, in total and
+/// for every day of the range (days without activity included). `format=csv` gives the days as
+/// CSV.
+#[utoipa::path(get, path = "/v1/analytics", tag = "analytics", params(AnalyticsQuery),
+    responses((status = 200, body = Report, description = "the report; with `format=csv`, `text/csv` of its days"),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AnalyticsQuery>,
+) -> ApiResult<Response> {
+    let to =
+        q.to.as_deref()
+            .map(|d| date("to", d))
+            .transpose()?
+            .unwrap_or_else(|| sitechat_core::now().date());
+    let from = q
+        .from
+        .as_deref()
+        .map(|d| date("from", d))
+        .transpose()?
+        .unwrap_or(to - time::Duration::days(29));
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "format: `{other}` is not json or csv"
+            )))
+        }
+    };
+    let bot = q.bot_id.as_deref().map(BotId::parse).transpose()?;
+    let report = analytics::report(&state, &caller, bot.as_ref(), from, to).await?;
+    if csv {
+        let mut response = analytics::csv(&report).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        return Ok(response);
+    }
+    Ok(Json(report).into_response())
+}
