@@ -117,3 +117,40 @@ impl Store {
         Ok(days)
     }
 }
+
+impl Store {
+    /// The visitor messages of `[from, to)` (at most `limit`, newest first) with the outcome of
+    /// the bot's reply to each (`None`: no reply, as while a person owns the conversation).
+    pub async fn visitor_questions(
+        &self,
+        account: &AccountId,
+        bot: Option<&BotId>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT v.text, r.outcome FROM messages v
+             LEFT JOIN messages r ON r.reply_to = v.id
+             JOIN conversations c ON c.id = v.conversation_id
+             JOIN bots b ON b.id = c.bot_id
+             WHERE v.role = 'visitor' AND b.account_id = ",
+        );
+        q.push_bind(account.as_str().to_owned());
+        if let Some(bot) = bot {
+            q.push(" AND b.id = ").push_bind(bot.as_str().to_owned());
+        }
+        q.push(" AND julianday(v.created_at) >= julianday(")
+            .push_bind(from)
+            .push(") AND julianday(v.created_at) < julianday(")
+            .push_bind(to)
+            .push(") ORDER BY v.seq DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        q.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("text")?, r.try_get("outcome")?)))
+            .collect()
+    }
+}

@@ -147,3 +147,177 @@ async fn a_bad_range_or_format_says_what_to_fix() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["days"].as_array().unwrap().len(), 1, "{}", r.text);
 }
+
+/// The adjusted Rand index of two labellings of the same items.
+fn adjusted_rand_index(truth: &[usize], found: &[usize]) -> f64 {
+    use std::collections::HashMap;
+    let choose2 = |n: f64| n * (n - 1.0) / 2.0;
+    let mut table: HashMap<(usize, usize), f64> = HashMap::new();
+    let (mut rows, mut cols): (HashMap<usize, f64>, HashMap<usize, f64>) = Default::default();
+    for (&t, &f) in truth.iter().zip(found) {
+        *table.entry((t, f)).or_default() += 1.0;
+        *rows.entry(t).or_default() += 1.0;
+        *cols.entry(f).or_default() += 1.0;
+    }
+    let index: f64 = table.values().map(|&n| choose2(n)).sum();
+    let a: f64 = rows.values().map(|&n| choose2(n)).sum();
+    let b: f64 = cols.values().map(|&n| choose2(n)).sum();
+    let expected = a * b / choose2(truth.len() as f64);
+    (index - expected) / ((a + b) / 2.0 - expected)
+}
+
+#[tokio::test]
+async fn questions_that_mean_the_same_are_counted_together() {
+    const GROUPS: [[&str; 5]; 10] = [
+        [
+            "How long do refunds take?",
+            "when will I get my money back",
+            "how many days until my refund arrives",
+            "refund processing time?",
+            "how soon is the refund paid",
+        ],
+        [
+            "What are your opening hours?",
+            "when are you open",
+            "what time does the shop open",
+            "are you open on saturdays",
+            "what time do you close today",
+        ],
+        [
+            "Do you ship internationally?",
+            "can you deliver to Germany",
+            "do you send orders abroad",
+            "international delivery available?",
+            "can I get my order shipped to Canada",
+        ],
+        [
+            "Where is my order?",
+            "how can I track my parcel",
+            "my package hasn't arrived yet",
+            "tracking number for my delivery",
+            "what's the status of my order",
+        ],
+        [
+            "Which payment methods do you accept?",
+            "can I pay with PayPal",
+            "do you take credit cards",
+            "is Apple Pay accepted",
+            "how can I pay for my order",
+        ],
+        [
+            "How do I reset my password?",
+            "I forgot my password",
+            "can't log in to my account",
+            "change my account password",
+            "password reset email not received",
+        ],
+        [
+            "Do you sell gift cards?",
+            "can I buy a gift voucher",
+            "gift certificate available?",
+            "how do gift cards work",
+            "I want to give a voucher as a present",
+        ],
+        [
+            "Do you have any discount codes?",
+            "is there a promo code",
+            "any sales at the moment",
+            "student discount?",
+            "coupon for my first order",
+        ],
+        [
+            "How do I cancel my order?",
+            "I want to cancel my purchase",
+            "can I cancel an order I just placed",
+            "cancel order please",
+            "stop my order from being shipped",
+        ],
+        [
+            "Is there a warranty on products?",
+            "what does the guarantee cover",
+            "my item broke after a month",
+            "how long is the warranty",
+            "product stopped working, is it covered",
+        ],
+    ];
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+    for group in GROUPS {
+        for question in group {
+            let r = app.chat(&key, &bot, json!({"message": question})).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+    }
+    // The most asked first: "How long do refunds take?" asked twice more.
+    for _ in 0..2 {
+        app.chat(&key, &bot, json!({"message": "How long do refunds take?"}))
+            .await;
+    }
+    let r = app
+        .get(&format!("/v1/analytics/questions?bot_id={bot}"), &key)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let groups = r.body["data"].as_array().unwrap();
+    assert_eq!(
+        groups[0]["question"], "How long do refunds take?",
+        "{}",
+        r.text
+    );
+    assert!(groups[0]["count"].as_i64().unwrap() >= 3, "{}", r.text);
+    let total: i64 = groups.iter().map(|g| g["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 52, "{}", r.text);
+    // Which group each question landed in.
+    let mut found = Vec::new();
+    let mut truth = Vec::new();
+    for (t, group) in GROUPS.iter().enumerate() {
+        for question in group {
+            let at = groups
+                .iter()
+                .position(|g| {
+                    g["question"] == *question
+                        || g["examples"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|e| e == question)
+                })
+                .unwrap_or_else(|| panic!("{question} is in no group: {}", r.text));
+            truth.push(t);
+            found.push(at);
+        }
+    }
+    let ari = adjusted_rand_index(&truth, &found);
+    println!(
+        "questions grouped by meaning: {} groups, adjusted Rand index {ari:.3}",
+        groups.len()
+    );
+    assert!(ari >= 0.8, "adjusted Rand index {ari:.3}: {}", r.text);
+    // Unanswered: only groups the bot gave its fallback to.
+    let r = app
+        .get(
+            &format!("/v1/analytics/questions?bot_id={bot}&unanswered=true"),
+            &key,
+        )
+        .await;
+    for g in r.body["data"].as_array().unwrap() {
+        assert!(g["unanswered"].as_i64().unwrap() > 0, "{}", r.text);
+    }
+    let r = app
+        .get(
+            &format!("/v1/analytics/questions?bot_id={bot}&format=csv"),
+            &key,
+        )
+        .await;
+    assert!(
+        r.text
+            .starts_with("question,count,answered,unanswered\n\"How long do refunds take?\","),
+        "{}",
+        r.text
+    );
+    let r = app
+        .get("/v1/analytics/questions?unanswered=maybe", &key)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
