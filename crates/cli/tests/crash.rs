@@ -575,9 +575,19 @@ async fn keyed_chat_requests_killed_mid_answer_are_stored_once_with_one_reply_af
         CHATS - replayed - finished,
         started.elapsed().as_secs_f64()
     );
-    assert_eq!(
-        replayed, answered,
-        "every response that arrived is replayed"
+    // Every request whose response arrived is replayed; one whose reply was stored but whose
+    // response was still on its way when the server was killed is replayed too.
+    for (i, (first, retry)) in before.iter().zip(&after).enumerate() {
+        if first.is_ok() {
+            assert!(
+                retry.as_ref().is_ok_and(|(was_replayed, _)| *was_replayed),
+                "retry {i}: its first response arrived, so it is replayed"
+            );
+        }
+    }
+    assert!(
+        replayed >= answered,
+        "every response that arrived is replayed ({replayed} of {answered})"
     );
 
     // Every text once, each with exactly one reply (one conversation each).
