@@ -4,6 +4,9 @@
 //! its rate-limit headers are the native ones, so errors pass through unchanged.
 //!
 //! Decisions where the document is vague:
+//! - Unknown fields of a body or a query are ignored, as hosted APIs commonly do (and the other
+//!   dialects do). `POST /message/send` takes the message as `user_message` (the REST example)
+//!   or `message` (the SDK examples).
 //! - `chatbot_id` is the bot id. Creating a chatbot from a URL starts its training;
 //!   `training_status` is `in_progress` (queued or running), `completed`, `failed` or `cancelled`,
 //!   and `estimated_completion` is a human string ("about 3 minutes", "a few minutes" before the
@@ -15,9 +18,10 @@
 //! - `GET /message/history` lists the user's messages newest first, each with the answer that
 //!   followed it; `offset` pages through them.
 //! - Analytics: `start_date` inclusive, `end_date` inclusive (whole days, UTC; default the last 30
-//!   days); `avg_response_time` is the mean delay from a visitor message to the next bot or agent
-//!   message, as "0.8s"; `customer_satisfaction` is the mean 1–5 conversation rating (null when
-//!   none); `top_queries` are the most frequent visitor messages.
+//!   days), the figures of the native `GET /v1/analytics`; `avg_response_time` is the mean delay
+//!   from a visitor message to the bot's reply to it, as "0.8s"; `customer_satisfaction` is the
+//!   mean 1–5 conversation rating (null when none); `daily_breakdown` lists every day of the
+//!   range; `top_queries` are the most frequent visitor messages.
 //! - `POST /webhooks/configure` creates a sitechat webhook for the account with the given
 //!   secret (one is generated when none is given and returned once). Deliveries use sitechat's
 //!   payload `{id, type, created_at, data}`, signed with the Standard Webhooks headers and
@@ -104,7 +108,6 @@ async fn training_view(state: &AppState, caller: &Caller, bot: &Bot) -> ApiResul
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CreateBody {
     website_url: String,
     chatbot_name: Option<String>,
@@ -163,7 +166,7 @@ async fn chatbot(
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 struct RetrainBody {
     force_retrain: bool,
     include_new_pages: Option<bool>,
@@ -195,10 +198,11 @@ async fn retrain(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SendBody {
     chatbot_id: String,
-    user_message: String,
+    /// The REST example's name for the message; the SDK examples send `message`.
+    user_message: Option<String>,
+    message: Option<String>,
     user_id: Option<String>,
     phone_number: Option<String>,
 }
@@ -224,7 +228,12 @@ async fn send(
         })
     });
     let phone = phone.transpose()?;
-    let text = ChatText::parse("user_message", &body.user_message)?;
+    let Some(message) = body.user_message.as_deref().or(body.message.as_deref()) else {
+        return Err(ApiError::invalid(
+            "user_message: is missing (the visitor's message, as `user_message` or `message`)",
+        ));
+    };
+    let text = ChatText::parse("user_message", message)?;
     let channel = if phone.is_some() { "whatsapp" } else { "api" };
     let input = match user {
         Some(user) => {
@@ -256,7 +265,6 @@ async fn send(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct HistoryQuery {
     user_id: Option<String>,
     chatbot_id: Option<String>,
@@ -308,7 +316,6 @@ async fn history(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct AnalyticsQuery {
     start_date: Option<String>,
     end_date: Option<String>,
@@ -378,7 +385,6 @@ async fn analytics(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ConfigureBody {
     url: String,
     events: Vec<String>,

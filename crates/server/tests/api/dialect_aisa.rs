@@ -220,6 +220,16 @@ async fn the_documented_error_codes() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "INVALID_REQUEST");
     assert!(r.message().contains("website_url"), "{}", r.text);
+    // Neither `user_message` nor the SDKs' `message`: a 400 naming it.
+    let r = app
+        .post(
+            &format!("{BASE}/message/send"),
+            &key,
+            json!({"chatbot_id": "bot_doesnotexist00000000"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("user_message"), "{}", r.text);
     let r = app
         .post(
             &format!("{BASE}/message/send"),
@@ -305,4 +315,37 @@ async fn webhooks_configure_delivers_the_documented_events_signed_with_the_given
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn the_sdks_message_field_and_unknown_fields_are_accepted() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", crate::common::SHOP_FAQ)
+        .await;
+    for body in [
+        json!({"chatbot_id": bot, "message": "How long do refunds take?"}),
+        json!({"chatbot_id": bot, "user_message": "How long do refunds take?", "session_id": "abc", "metadata": {"page": "/help"}}),
+    ] {
+        let r = app
+            .post(&format!("{BASE}/message/send"), &key, body.clone())
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.text);
+        assert!(
+            r.body["response"]
+                .as_str()
+                .unwrap()
+                .contains("5 business days"),
+            "{}",
+            r.text
+        );
+    }
+    let r = app
+        .get(
+            &format!("{BASE}/analytics/conversations?chatbot_id={bot}&cache=1"),
+            &key,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
