@@ -357,6 +357,12 @@ async fn analytics(
     if start > end {
         return Err(ApiError::invalid("start_date must not be after end_date"));
     }
+    let most = crate::services::analytics::MAX_DAYS;
+    if (end - start).whole_days() >= most {
+        return Err(ApiError::invalid(format!(
+            "start_date: the range covers at most {most} days; ask for a shorter one"
+        )));
+    }
     let bot = q.chatbot_id.as_deref().map(BotId::parse).transpose()?;
     // The figures are the native analytics' (GET /v1/analytics); the most asked messages are
     // AISA's own.
