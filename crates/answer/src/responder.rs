@@ -43,7 +43,8 @@ pub struct Turn {
     pub only_contact: bool,
     /// The visitor's message before this one in the conversation.
     pub previous: Option<String>,
-    /// The conversation's contact has an email address or a phone number already.
+    /// The conversation's contact has an email address or a phone number already (read only
+    /// when [`Responder::asks_for_contact`] says the reply may ask for them).
     pub has_contact: bool,
     /// When the message arrived (business hours decide what a request for a person gets).
     pub at: OffsetDateTime,
@@ -54,15 +55,6 @@ pub trait Semantic {
     /// Runs `f` with the question's embedding, the bot's vectors and a sentence embedder, or with
     /// `None` (words alone) when there are none.
     fn with<T>(&self, question: &str, f: impl FnOnce(Dense<'_>) -> T) -> T;
-}
-
-/// Words without meaning: BM25 alone.
-pub struct Lexical;
-
-impl Semantic for Lexical {
-    fn with<T>(&self, _question: &str, f: impl FnOnce(Dense<'_>) -> T) -> T {
-        f(None)
-    }
 }
 
 /// A language model that words a reply from the passages retrieval found (the `openai` and
@@ -212,11 +204,18 @@ impl<'a> Responder<'a> {
         }
     }
 
+    /// Whether the reply to this answer asks for contact details unless the conversation has
+    /// them: a fallback, when the bot asks. Only then is [`Turn::has_contact`] needed.
+    pub fn asks_for_contact(&self, answer: &Answer) -> bool {
+        answer.outcome == Outcome::Fallback && self.settings.ask_for_contact
+    }
+
     /// Step 4: the reply to send for an answer.
     pub fn reply(&self, answer: Answer, turn: &Turn) -> Response {
         let fallback = answer.outcome == Outcome::Fallback;
+        let asks = self.asks_for_contact(&answer);
         let mut text = answer.text;
-        if fallback && self.settings.ask_for_contact && !turn.has_contact {
+        if asks && !turn.has_contact {
             text = format!("{text} {}", self.settings.contact_prompt);
         }
         // A fallback offers what the bot can answer about nearby, and a person.
@@ -291,6 +290,15 @@ mod tests {
     use sitechat_search::SearchIndex;
 
     use super::*;
+
+    /// Words without meaning: BM25 alone.
+    struct Lexical;
+
+    impl Semantic for Lexical {
+        fn with<T>(&self, _question: &str, f: impl FnOnce(Dense<'_>) -> T) -> T {
+            f(None)
+        }
+    }
 
     /// Runs a future that does not wait on anything (the test generators answer at once).
     fn ready<T>(future: impl Future<Output = T>) -> T {

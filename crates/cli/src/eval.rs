@@ -1294,7 +1294,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write {}", p.display()))
         })
         .transpose()?;
-    let scored = match evaluate(&args, questions).await {
+    let scored = match evaluate(&args, &bots, questions).await {
         Ok(scored) => scored,
         Err(e) => {
             if let (Some(path), false) = (&args.json, existed) {
@@ -1333,7 +1333,11 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
 
 /// Asks every question, `--concurrency` at a time, with a progress bar; stops at the first fatal
 /// error.
-async fn evaluate(args: &EvalArgs, questions: Vec<Question>) -> anyhow::Result<Vec<Scored>> {
+async fn evaluate(
+    args: &EvalArgs,
+    bots: &[(Option<String>, String)],
+    questions: Vec<Question>,
+) -> anyhow::Result<Vec<Scored>> {
     let client = Arc::new(Client::new(
         &args.remote.server,
         args.remote.key.clone(),
@@ -1341,7 +1345,6 @@ async fn evaluate(args: &EvalArgs, questions: Vec<Question>) -> anyhow::Result<V
     )?);
     let k = args.k as usize;
     let search_k = k.max(10).max(CHAT_PASSAGES);
-    let bots = bots(&args.bot)?;
     let total = questions.len();
 
     let bar = ProgressBar::new(total as u64);
@@ -1359,7 +1362,7 @@ async fn evaluate(args: &EvalArgs, questions: Vec<Question>) -> anyhow::Result<V
     let (mut hits, mut with_page, mut declined) = (0, 0, 0);
     loop {
         while next < total && tasks.len() < args.concurrency as usize {
-            let bot: Arc<str> = Arc::from(bot_of(&bots, &questions[next]).map_err(|e| anyhow!(e))?);
+            let bot: Arc<str> = Arc::from(bot_of(bots, &questions[next]).map_err(|e| anyhow!(e))?);
             let (client, question) = (client.clone(), questions[next].clone());
             let index = next;
             tasks.spawn(async move {

@@ -182,20 +182,30 @@ pub(crate) fn rate_headers(headers: &mut HeaderMap, status: &RateStatus) {
 pub fn count_request(state: &AppState, caller: &Caller) -> Result<Option<RateStatus>, Response> {
     let rate = state.limits.check(caller.account.plan, &caller.account.id);
     if let Some(status) = rate.filter(|s| s.retry_after.is_some()) {
-        let mut response = ApiError::RateLimited {
-            message: format!(
-                "the {} plan allows {} requests an hour; retry after {} s",
-                caller.account.plan,
-                status.limit,
-                status.retry_after.unwrap_or(1)
+        return Err(rate_limited(
+            &status,
+            format!(
+                "the {} plan allows {} requests an hour",
+                caller.account.plan, status.limit
             ),
-            retry_after_secs: status.retry_after,
-        }
-        .into_response();
-        rate_headers(response.headers_mut(), &status);
-        return Err(response);
+        ));
     }
     Ok(rate)
+}
+
+/// The 429 of a refused request: what the allowance is ("a visitor may send 60 messages an
+/// hour"), when to retry, and the rate headers.
+pub fn rate_limited(status: &RateStatus, allowance: String) -> Response {
+    let mut response = ApiError::RateLimited {
+        message: format!(
+            "{allowance}; retry after {} s",
+            status.retry_after.unwrap_or(1)
+        ),
+        retry_after_secs: status.retry_after,
+    }
+    .into_response();
+    rate_headers(response.headers_mut(), status);
+    response
 }
 
 /// The address of the client: the connection's peer, or the left-most `X-Forwarded-For` entry

@@ -188,17 +188,10 @@ pub fn verify_identity(
         ));
     };
     let secret = state.sealer.unseal(sealed).map_err(ApiError::internal)?;
-    let expected = {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(user_id.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let expected: String = crate::secrets::hmac_sha256(secret.as_bytes(), user_id.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     use subtle::ConstantTimeEq;
     let given = user_hash.trim().to_ascii_lowercase();
     if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
@@ -299,17 +292,13 @@ pub async fn cors(request: Request, next: Next) -> Response {
 pub async fn per_ip_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let status = auth::client_ip(&state, &request).and_then(|ip| state.limits.check_ip(ip));
     if let Some(status) = status.filter(|s| s.retry_after.is_some()) {
-        let mut response = ApiError::RateLimited {
-            message: format!(
-                "this address may make {} requests an hour to the public widget; retry after {} s",
-                status.limit,
-                status.retry_after.unwrap_or(1)
+        return auth::rate_limited(
+            &status,
+            format!(
+                "this address may make {} requests an hour to the public widget",
+                status.limit
             ),
-            retry_after_secs: status.retry_after,
-        }
-        .into_response();
-        auth::rate_headers(response.headers_mut(), &status);
-        return response;
+        );
     }
     let mut response = next.run(request).await;
     if let Some(status) = status {

@@ -388,21 +388,6 @@ pub struct Exchange {
     pub timestamp: OffsetDateTime,
 }
 
-/// Conversation analytics over a time range.
-#[derive(Debug, Clone, Default)]
-pub struct Analytics {
-    pub total_conversations: i64,
-    pub total_messages: i64,
-    /// Mean seconds between a visitor message and the next bot message.
-    pub avg_response_seconds: Option<f64>,
-    /// Mean 1–5 rating.
-    pub satisfaction: Option<f64>,
-    /// Most asked visitor messages (normalised), most frequent first.
-    pub top_queries: Vec<String>,
-    /// (YYYY-MM-DD, conversations started, messages) per day with activity.
-    pub daily: Vec<(String, i64, i64)>,
-}
-
 impl Store {
     /// A visitor's exchanges across the account's bots (optionally one bot), newest first, with the
     /// total count.
@@ -459,90 +444,5 @@ impl Store {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((items, total))
-    }
-
-    /// Conversation analytics of the account (optionally one bot) for `[from, to)`.
-    pub async fn analytics(
-        &self,
-        account: &AccountId,
-        bot: Option<&BotId>,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> Result<Analytics> {
-        let scope = |q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>| {
-            q.push_bind(account.as_str().to_owned());
-            if let Some(bot) = bot {
-                q.push(" AND c.bot_id = ")
-                    .push_bind(bot.as_str().to_owned());
-            }
-        };
-        let mut q = sqlx::QueryBuilder::new("SELECT c.created_at, c.rating FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ");
-        scope(&mut q);
-        q.push(" AND julianday(c.created_at) >= julianday(")
-            .push_bind(from)
-            .push(")")
-            .push(" AND julianday(c.created_at) < julianday(")
-            .push_bind(to)
-            .push(")");
-        let conversations = q.build().fetch_all(&self.pool).await?;
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT m.role, m.text, m.created_at, m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
-        );
-        scope(&mut q);
-        q.push(" AND julianday(m.created_at) >= julianday(")
-            .push_bind(from)
-            .push(")")
-            .push(" AND julianday(m.created_at) < julianday(")
-            .push_bind(to)
-            .push(")")
-            .push(" ORDER BY m.seq");
-        let messages = q.build().fetch_all(&self.pool).await?;
-
-        let mut out = Analytics {
-            total_conversations: conversations.len() as i64,
-            total_messages: messages.len() as i64,
-            ..Analytics::default()
-        };
-        let mut daily: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
-        let day = |t: OffsetDateTime| {
-            format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
-        };
-        let mut ratings = Vec::new();
-        for row in &conversations {
-            let at: OffsetDateTime = row.try_get("created_at")?;
-            daily.entry(day(at)).or_default().0 += 1;
-            if let Some(r) = row.try_get::<Option<i64>, _>("rating")? {
-                ratings.push(r as f64);
-            }
-        }
-        let mut waiting: std::collections::HashMap<String, OffsetDateTime> = Default::default();
-        let mut delays = Vec::new();
-        let mut queries: std::collections::HashMap<String, i64> = Default::default();
-        for row in &messages {
-            let at: OffsetDateTime = row.try_get("created_at")?;
-            daily.entry(day(at)).or_default().1 += 1;
-            let role: String = row.try_get("role")?;
-            let conversation: String = row.try_get("conversation_id")?;
-            if role == "visitor" {
-                waiting.entry(conversation).or_insert(at);
-                let text: String = row.try_get("text")?;
-                let normalised = text.trim().trim_end_matches(['?', '!', '.']).to_lowercase();
-                if !normalised.is_empty() {
-                    *queries.entry(normalised).or_default() += 1;
-                }
-            } else if let Some(asked) = waiting.remove(&conversation) {
-                delays.push((at - asked).as_seconds_f64());
-            }
-        }
-        out.avg_response_seconds =
-            (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64);
-        out.satisfaction =
-            (!ratings.is_empty()).then(|| ratings.iter().sum::<f64>() / ratings.len() as f64);
-        let mut top: Vec<(String, i64)> = queries.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out.top_queries = top.into_iter().take(10).map(|(q, _)| q).collect();
-        out.daily = daily.into_iter().map(|(d, (c, m))| (d, c, m)).collect();
-        Ok(out)
     }
 }

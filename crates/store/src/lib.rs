@@ -37,7 +37,7 @@ pub use conversations::{
     BotReply, ContactInput, ConversationFilter, KeyState, KeyedRequest, LeadFilter,
     NewConversation, NewMessage, RememberedResponse, StartConversation, StoredReply,
 };
-pub use dialects::{Analytics, ClientMessage, ClientWindow, Exchange, SessionSummary};
+pub use dialects::{ClientMessage, ClientWindow, Exchange, SessionSummary};
 pub use error::StoreError;
 pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage, CRASHED_THE_SERVER};

@@ -322,18 +322,6 @@ struct AnalyticsQuery {
     chatbot_id: Option<String>,
 }
 
-fn date(field: &str, value: &str) -> ApiResult<time::Date> {
-    time::Date::parse(
-        value,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| {
-        ApiError::invalid(format!(
-            "{field}: `{value}` is not a date such as 2025-08-09 (YYYY-MM-DD)"
-        ))
-    })
-}
-
 /// `GET /analytics/conversations?start_date&end_date&chatbot_id`.
 async fn analytics(
     State(state): State<AppState>,
@@ -341,39 +329,18 @@ async fn analytics(
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
-    let today = now().date();
-    let end = q
-        .end_date
-        .as_deref()
-        .map(|d| date("end_date", d))
-        .transpose()?
-        .unwrap_or(today);
-    let start = q
-        .start_date
-        .as_deref()
-        .map(|d| date("start_date", d))
-        .transpose()?
-        .unwrap_or(end - time::Duration::days(29));
-    if start > end {
-        return Err(ApiError::invalid("start_date must not be after end_date"));
-    }
-    let most = crate::services::analytics::MAX_DAYS;
-    if (end - start).whole_days() >= most {
-        return Err(ApiError::invalid(format!(
-            "start_date: the range covers at most {most} days; ask for a shorter one"
-        )));
-    }
+    let (start, end) = crate::services::analytics::days(
+        ("start_date", q.start_date.as_deref()),
+        ("end_date", q.end_date.as_deref()),
+    )?;
     let bot = q.chatbot_id.as_deref().map(BotId::parse).transpose()?;
     // The figures are the native analytics' (GET /v1/analytics); the most asked messages are
     // AISA's own.
     let report =
         crate::services::analytics::report(&state, &caller, bot.as_ref(), start, end).await?;
-    let from = start.midnight().assume_utc();
-    let to = (end + time::Duration::days(1)).midnight().assume_utc();
-    let a = state
-        .store
-        .analytics(&caller.account.id, bot.as_ref(), from, to)
-        .await?;
+    let top_queries =
+        crate::services::analytics::top_queries(&state, &caller, bot.as_ref(), start, end, 10)
+            .await?;
     let daily: Vec<Value> = report
         .days
         .iter()
@@ -385,7 +352,7 @@ async fn analytics(
         "total_messages": t.messages,
         "avg_response_time": t.response_ms_mean.map(|ms| format!("{:.1}s", ms / 1000.0)),
         "customer_satisfaction": t.satisfaction.map(|s| (s * 10.0).round() / 10.0),
-        "top_queries": a.top_queries,
+        "top_queries": top_queries,
         "daily_breakdown": daily,
     })))
 }

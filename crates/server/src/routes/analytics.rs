@@ -2,7 +2,6 @@
 
 use axum::{
     extract::State,
-    http::{header, HeaderValue},
     response::{IntoResponse, Response},
     Json,
 };
@@ -13,8 +12,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::Caller,
-    error::{ApiError, ApiResult, ErrorBody},
+    error::{ApiResult, ErrorBody},
     extract::ApiQuery,
+    routes::{csv_field, csv_response, Format},
     services::analytics::{self, QuestionGroup, Report},
     state::AppState,
 };
@@ -39,16 +39,17 @@ pub struct AnalyticsQuery {
     pub format: Option<String>,
 }
 
-fn date(field: &str, value: &str) -> ApiResult<time::Date> {
-    time::Date::parse(
-        value.trim(),
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| {
-        ApiError::invalid(format!(
-            "{field}: `{value}` is not a date such as 2026-12-01 (YYYY-MM-DD)"
-        ))
-    })
+/// The bot, the range of days and the format a query asks for.
+fn asked(
+    bot_id: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    format: Option<&str>,
+) -> ApiResult<(Option<BotId>, time::Date, time::Date, Format)> {
+    let (from, to) = analytics::days(("from", from), ("to", to))?;
+    let format = Format::parse(format)?;
+    let bot = bot_id.map(BotId::parse).transpose()?;
+    Ok((bot, from, to, format))
 }
 
 /// The account's (or one bot's) figures over a range of days: conversations, messages, the
@@ -64,37 +65,17 @@ pub async fn report(
     caller: Caller,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> ApiResult<Response> {
-    let to =
-        q.to.as_deref()
-            .map(|d| date("to", d))
-            .transpose()?
-            .unwrap_or_else(|| sitechat_core::now().date());
-    let from = q
-        .from
-        .as_deref()
-        .map(|d| date("from", d))
-        .transpose()?
-        .unwrap_or(to - time::Duration::days(29));
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "format: `{other}` is not json or csv"
-            )))
-        }
-    };
-    let bot = q.bot_id.as_deref().map(BotId::parse).transpose()?;
+    let (bot, from, to, format) = asked(
+        q.bot_id.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.format.as_deref(),
+    )?;
     let report = analytics::report(&state, &caller, bot.as_ref(), from, to).await?;
-    if csv {
-        let mut response = analytics::csv(&report).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        return Ok(response);
-    }
-    Ok(Json(report).into_response())
+    Ok(match format {
+        Format::Csv => csv_response(analytics::csv(&report), "analytics.csv"),
+        Format::Json => Json(report).into_response(),
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -131,27 +112,12 @@ pub async fn questions(
     caller: Caller,
     ApiQuery(q): ApiQuery<QuestionsQuery>,
 ) -> ApiResult<Response> {
-    let to =
-        q.to.as_deref()
-            .map(|d| date("to", d))
-            .transpose()?
-            .unwrap_or_else(|| sitechat_core::now().date());
-    let from = q
-        .from
-        .as_deref()
-        .map(|d| date("from", d))
-        .transpose()?
-        .unwrap_or(to - time::Duration::days(29));
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "format: `{other}` is not json or csv"
-            )))
-        }
-    };
-    let bot = q.bot_id.as_deref().map(BotId::parse).transpose()?;
+    let (bot, from, to, format) = asked(
+        q.bot_id.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.format.as_deref(),
+    )?;
     let groups = analytics::questions(
         &state,
         &caller,
@@ -161,24 +127,18 @@ pub async fn questions(
         q.unanswered.unwrap_or(false),
     )
     .await?;
-    if csv {
-        let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    if format == Format::Csv {
         let mut out = String::from("question,count,answered,unanswered\n");
         for g in &groups {
             out.push_str(&format!(
                 "{},{},{},{}\n",
-                field(&g.question),
+                csv_field(Some(&g.question)),
                 g.count,
                 g.answered,
                 g.unanswered
             ));
         }
-        let mut response = out.into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        return Ok(response);
+        return Ok(csv_response(out, "questions.csv"));
     }
     Ok(Json(QuestionGroups { data: groups }).into_response())
 }

@@ -2,7 +2,7 @@
 
 use axum::{
     extract::State,
-    http::{header, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -20,7 +20,10 @@ use crate::{
     auth::Caller,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery},
-    routes::{chat::ContactBody, conversations::parse_time, List, PageQuery},
+    routes::{
+        chat::ContactBody, conversations::parse_time, csv_field, csv_response, Format, List,
+        PageQuery,
+    },
     services::conversations,
     state::AppState,
 };
@@ -199,15 +202,6 @@ pub struct LeadQuery {
     pub cursor: Option<String>,
 }
 
-fn csv_field(value: Option<&str>) -> String {
-    let v = value.unwrap_or("");
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_owned()
-    }
-}
-
 /// Captured leads (emails and phone numbers visitors gave), oldest first; `format=csv` exports
 /// them all.
 #[utoipa::path(get, path = "/v1/leads", tag = "contacts", params(LeadQuery),
@@ -228,8 +222,8 @@ pub async fn list_leads(
         since: parse_time("since", q.since.as_deref())?,
         until: parse_time("until", q.until.as_deref())?,
     };
-    match q.format.as_deref() {
-        None | Some("json") => {
+    match Format::parse(q.format.as_deref())? {
+        Format::Json => {
             let page = PageQuery {
                 limit: q.limit,
                 cursor: q.cursor,
@@ -238,7 +232,7 @@ pub async fn list_leads(
             let page = conversations::leads(&state, &caller, &filter, page).await?;
             Ok(Json(List::from_page(page, |l| l)).into_response())
         }
-        Some("csv") => {
+        Format::Csv => {
             let mut csv = String::from("lead_id,created_at,bot_id,conversation_id,contact_id,external_id,name,email,phone\n");
             let mut after: Option<Cursor> = None;
             loop {
@@ -279,21 +273,8 @@ pub async fn list_leads(
                     None => break,
                 }
             }
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"leads.csv\"",
-                    ),
-                ],
-                csv,
-            )
-                .into_response())
+            Ok(csv_response(csv, "leads.csv"))
         }
-        Some(other) => Err(ApiError::invalid(format!(
-            "format: `{other}` is not json or csv"
-        ))),
     }
 }
 

@@ -85,6 +85,51 @@ where
 }
 
 /// Reads an optional, trimmed string, treating an empty one as absent.
+/// How a list is asked for: `format=json` (the default) or `format=csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Json,
+    Csv,
+}
+
+impl Format {
+    pub(crate) fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value {
+            None | Some("json") => Ok(Format::Json),
+            Some("csv") => Ok(Format::Csv),
+            Some(other) => Err(ApiError::invalid(format!(
+                "format: `{other}` is not json or csv"
+            ))),
+        }
+    }
+}
+
+/// One CSV field, quoted when it must be.
+pub(crate) fn csv_field(value: Option<&str>) -> String {
+    let v = value.unwrap_or("");
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_owned()
+    }
+}
+
+/// A CSV download named `filename`.
+pub(crate) fn csv_response(body: String, filename: &str) -> axum::response::Response {
+    use axum::{http::header, response::IntoResponse};
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

@@ -269,17 +269,10 @@ pub async fn send(
         .check_visitor(id.as_str())
         .filter(|s| s.retry_after.is_some())
     {
-        let mut refused = ApiError::RateLimited {
-            message: format!(
-                "a visitor may send {} messages an hour; retry after {} s",
-                status.limit,
-                status.retry_after.unwrap_or(1)
-            ),
-            retry_after_secs: status.retry_after,
-        }
-        .into_response();
-        auth::rate_headers(refused.headers_mut(), &status);
-        return Ok(refused);
+        return Ok(auth::rate_limited(
+            &status,
+            format!("a visitor may send {} messages an hour", status.limit),
+        ));
     }
     let rate = match auth::count_request(&state, &visitor.caller) {
         Ok(rate) => rate,

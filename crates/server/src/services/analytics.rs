@@ -109,7 +109,55 @@ fn figures(days: &[&DayFigures]) -> Figures {
     }
 }
 
-/// The report of the account's bots (or one bot) for the days `from` to `to`, both included.
+/// A range of days from two query fields (`YYYY-MM-DD`, UTC): the last defaults to today and
+/// the first to 29 days before it. Errors name the fields as the caller's API calls them.
+pub fn days(
+    (from_field, from): (&str, Option<&str>),
+    (to_field, to): (&str, Option<&str>),
+) -> ApiResult<(Date, Date)> {
+    let date = |field: &str, value: &str| {
+        Date::parse(
+            value.trim(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "{field}: `{value}` is not a date such as 2026-12-01 (YYYY-MM-DD)"
+            ))
+        })
+    };
+    let to = match to {
+        Some(d) => date(to_field, d)?,
+        None => sitechat_core::now().date(),
+    };
+    let from = match from {
+        Some(d) => date(from_field, d)?,
+        None => to - time::Duration::days(29),
+    };
+    if from > to {
+        return Err(ApiError::invalid(format!(
+            "{from_field}: must not be after {to_field}"
+        )));
+    }
+    if (to - from).whole_days() >= MAX_DAYS {
+        return Err(ApiError::invalid(format!(
+            "{from_field}: a range covers at most {MAX_DAYS} days; ask for a shorter one"
+        )));
+    }
+    Ok((from, to))
+}
+
+/// What a report may read: the caller's, and the bot when one is named.
+async fn scope(state: &AppState, caller: &Caller, bot: Option<&BotId>) -> ApiResult<()> {
+    caller.require(Scope::Read)?;
+    if let Some(bot) = bot {
+        bots::get(state, caller, bot).await?;
+    }
+    Ok(())
+}
+
+/// The report of the account's bots (or one bot) for the days `from` to `to`, both included
+/// (a range checked by [`days`]).
 pub async fn report(
     state: &AppState,
     caller: &Caller,
@@ -117,18 +165,7 @@ pub async fn report(
     from: Date,
     to: Date,
 ) -> ApiResult<Report> {
-    caller.require(Scope::Read)?;
-    if from > to {
-        return Err(ApiError::invalid("from: must not be after `to`"));
-    }
-    if (to - from).whole_days() >= MAX_DAYS {
-        return Err(ApiError::invalid(format!(
-            "to: a report covers at most {MAX_DAYS} days; ask for a shorter range"
-        )));
-    }
-    if let Some(bot) = bot {
-        bots::get(state, caller, bot).await?;
-    }
+    scope(state, caller, bot).await?;
     let by_day = state
         .store
         .analytics_days(
@@ -278,13 +315,7 @@ pub async fn questions(
     to: Date,
     unanswered_only: bool,
 ) -> ApiResult<Vec<QuestionGroup>> {
-    caller.require(Scope::Read)?;
-    if from > to {
-        return Err(ApiError::invalid("from: must not be after `to`"));
-    }
-    if let Some(bot) = bot {
-        bots::get(state, caller, bot).await?;
-    }
+    scope(state, caller, bot).await?;
     let rows = state
         .store
         .visitor_questions(
@@ -299,10 +330,7 @@ pub async fn questions(
     let mut wordings: Vec<(String, i64, i64, i64)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = Default::default();
     for (text, outcome) in rows {
-        let key = text
-            .trim()
-            .trim_end_matches(['?', '!', '.', ' '])
-            .to_lowercase();
+        let key = wording(&text);
         if key.is_empty()
             || outcome.as_deref() == Some("smalltalk")
             || outcome.as_deref() == Some("handoff")
@@ -428,6 +456,47 @@ pub async fn questions(
         out.sort_by_key(|g| std::cmp::Reverse(g.count));
     }
     Ok(out)
+}
+
+/// A message as a wording: trimmed, lower-cased, without end punctuation ("Hours?" and "hours"
+/// are one).
+fn wording(text: &str) -> String {
+    text.trim()
+        .trim_end_matches(['?', '!', '.', ' '])
+        .to_lowercase()
+}
+
+/// The `n` most frequent visitor messages of a range (as wordings, most frequent first): AISA's
+/// `top_queries`.
+pub async fn top_queries(
+    state: &AppState,
+    caller: &Caller,
+    bot: Option<&BotId>,
+    from: Date,
+    to: Date,
+    n: usize,
+) -> ApiResult<Vec<String>> {
+    scope(state, caller, bot).await?;
+    let rows = state
+        .store
+        .visitor_questions(
+            &caller.account.id,
+            bot,
+            from.midnight().assume_utc(),
+            (to + time::Duration::days(1)).midnight().assume_utc(),
+            MAX_QUESTIONS,
+        )
+        .await?;
+    let mut counts: std::collections::HashMap<String, i64> = Default::default();
+    for (text, _) in rows {
+        let key = wording(&text);
+        if !key.is_empty() {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    let mut top: Vec<(String, i64)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(top.into_iter().take(n).map(|(q, _)| q).collect())
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {

@@ -682,7 +682,6 @@ async fn respond(
                 .store
                 .previous_visitor_text(&reply.visitor_message.id)
                 .await?;
-            turn.has_contact = has_contact_details(state, account, &reply.conversation).await?;
             let engine = state.engine.clone();
             let (bot_id, language, settings, asking) = (
                 bot.id.clone(),
@@ -718,6 +717,10 @@ async fn respond(
                         streamed_reset = true;
                     }
                 }
+            }
+            // Only a reply that may ask for contact details needs to know whether they are there.
+            if responder.asks_for_contact(&asked.answer) {
+                turn.has_contact = has_contact_details(state, account, &reply.conversation).await?;
             }
             responder.reply(asked.answer, &turn)
         }

@@ -312,7 +312,7 @@ async fn questions_that_mean_the_same_are_counted_together() {
         .await;
     assert!(
         r.text
-            .starts_with("question,count,answered,unanswered\n\"How long do refunds take?\","),
+            .starts_with("question,count,answered,unanswered\nHow long do refunds take?,"),
         "{}",
         r.text
     );
