@@ -315,17 +315,7 @@ pub async fn questions(
     to: Date,
     unanswered_only: bool,
 ) -> ApiResult<Vec<QuestionGroup>> {
-    scope(state, caller, bot).await?;
-    let rows = state
-        .store
-        .visitor_questions(
-            &caller.account.id,
-            bot,
-            from.midnight().assume_utc(),
-            (to + time::Duration::days(1)).midnight().assume_utc(),
-            MAX_QUESTIONS,
-        )
-        .await?;
+    let rows = visitor_messages(state, caller, bot, from, to).await?;
     // The distinct wordings, with how often each was asked and answered.
     let mut wordings: Vec<(String, i64, i64, i64)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = Default::default();
@@ -458,6 +448,28 @@ pub async fn questions(
     Ok(out)
 }
 
+/// The newest [`MAX_QUESTIONS`] visitor messages of the days `from` to `to`, with the outcome
+/// of the bot's reply to each.
+async fn visitor_messages(
+    state: &AppState,
+    caller: &Caller,
+    bot: Option<&BotId>,
+    from: Date,
+    to: Date,
+) -> ApiResult<Vec<(String, Option<String>)>> {
+    scope(state, caller, bot).await?;
+    Ok(state
+        .store
+        .visitor_questions(
+            &caller.account.id,
+            bot,
+            from.midnight().assume_utc(),
+            (to + time::Duration::days(1)).midnight().assume_utc(),
+            MAX_QUESTIONS,
+        )
+        .await?)
+}
+
 /// A message as a wording: trimmed, lower-cased, without end punctuation ("Hours?" and "hours"
 /// are one).
 fn wording(text: &str) -> String {
@@ -476,17 +488,7 @@ pub async fn top_queries(
     to: Date,
     n: usize,
 ) -> ApiResult<Vec<String>> {
-    scope(state, caller, bot).await?;
-    let rows = state
-        .store
-        .visitor_questions(
-            &caller.account.id,
-            bot,
-            from.midnight().assume_utc(),
-            (to + time::Duration::days(1)).midnight().assume_utc(),
-            MAX_QUESTIONS,
-        )
-        .await?;
+    let rows = visitor_messages(state, caller, bot, from, to).await?;
     let mut counts: std::collections::HashMap<String, i64> = Default::default();
     for (text, _) in rows {
         let key = wording(&text);
