@@ -10,10 +10,11 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use sitechat_core::{config::LogFormat, AccountId, KeyId, Scope};
+use sitechat_core::{config::LogFormat, model::UserRole, AccountId, KeyId, Scope};
 use sitechat_server::{
     auth::generate_key,
     config::{load, Overrides},
+    services::users,
     Bootstrap, Server,
 };
 use sitechat_store::{NewKey, PageRequest};
@@ -51,6 +52,14 @@ enum Command {
         common: Common,
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Manage the people who sign in to the dashboard, directly in the data directory (works
+    /// while the server is stopped too). The first owner of an account is made here.
+    Users {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        action: UsersAction,
     },
     /// Rebuild search indexes from the database (run it while the server is stopped).
     Reindex {
@@ -165,6 +174,59 @@ enum KeysAction {
     },
 }
 
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Create a person who signs in with email and password. The password is read from standard
+    /// input (asked for without echo on a terminal; one line when piped), at least 10 characters.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// How the dashboard names them (agent replies carry it).
+        #[arg(long)]
+        name: String,
+        /// owner, admin or agent.
+        #[arg(long, default_value = "owner")]
+        role: String,
+        /// The account (default: the operator's).
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
+    },
+    /// List the people of an account.
+    List {
+        /// The account (default: the operator's).
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
+    },
+}
+
+/// The account given, or else the operator's.
+async fn account_or_operator(
+    store: &sitechat_store::Store,
+    given: Option<String>,
+) -> anyhow::Result<AccountId> {
+    match given {
+        Some(id) => Ok(AccountId::parse(&id)?),
+        None => store
+            .operator_account()
+            .await?
+            .map(|a| a.id)
+            .context("no operator account yet: start the server once with `sitechat serve`"),
+    }
+}
+
+/// A new password from standard input: asked for without echo on a terminal, else one line.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password (at least 10 characters): ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line
+    };
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SITECHAT_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,tower_http=info,sqlx=warn,tantivy=warn")
@@ -275,18 +337,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { common, action } => {
             let config = config_of(&common, None)?;
             let store = sitechat_store::Store::open(&config.data_dir.join("sitechat.db")).await?;
-            let operator =
-                || async {
-                    store.operator_account().await?.map(|a| a.id).context(
-                        "no operator account yet: start the server once with `sitechat serve`",
-                    )
-                };
-            let account = |given: Option<String>| async {
-                match given {
-                    Some(id) => Ok(AccountId::parse(&id)?),
-                    None => operator().await,
-                }
-            };
+            let account = |given: Option<String>| account_or_operator(&store, given);
             match action {
                 KeysAction::Create {
                     name,
@@ -377,6 +428,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             force,
             common,
         } => backup::restore(&file, config_of(&common, None)?, force).await,
+        Command::Users { common, action } => {
+            let config = config_of(&common, None)?;
+            let store = sitechat_store::Store::open(&config.data_dir.join("sitechat.db")).await?;
+            match action {
+                UsersAction::Create {
+                    email,
+                    name,
+                    role,
+                    account,
+                } => {
+                    let account = account_or_operator(&store, account).await?;
+                    store
+                        .get_account(&account)
+                        .await
+                        .context("no such account")?;
+                    let role = UserRole::parse(role.trim()).ok_or_else(|| {
+                        UserError(format!("`{role}` is not a role (owner, admin, agent)"))
+                    })?;
+                    let password = read_password()?;
+                    let user = users::create(&store, &account, &email, &name, &password, role)
+                        .await
+                        .map_err(|e| UserError(e.to_string()))?;
+                    println!("{}\t{}\t{}", user.id, user.email, user.role.as_str());
+                }
+                UsersAction::List { account } => {
+                    let account = account_or_operator(&store, account).await?;
+                    for u in store.list_users(&account).await? {
+                        println!("{}\t{}\t{}\t{}", u.id, u.email, u.role.as_str(), u.name);
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::Reindex { common } => {
             let config = config_of(&common, None)?;
             init_logging(config.log_format);

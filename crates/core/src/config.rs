@@ -56,6 +56,9 @@ pub struct Config {
     /// Messages an hour one widget visitor (one visitor token's conversation) may send through
     /// the public visitor API; 0: no limit.
     pub visitor_messages_per_hour: u32,
+    /// Dashboard sign-in attempts an hour per email address; each client IP may make five times
+    /// as many. Applies even when `rate_limits` is off; 0: no limit.
+    pub sign_in_attempts_per_hour: u32,
     /// Take the client IP from the left-most `X-Forwarded-For` entry (only behind a proxy that
     /// sets it).
     pub trust_forwarded_for: bool,
@@ -166,6 +169,7 @@ impl Default for Config {
             webhook_disable_after_days: 3,
             public_requests_per_hour_per_ip: 200,
             visitor_messages_per_hour: 60,
+            sign_in_attempts_per_hour: 10,
             trust_forwarded_for: false,
             models_dir: None,
             embeddings: true,

@@ -110,6 +110,8 @@ id_type!(/// An entry of the event log.
     EventId, "evt", "event");
 id_type!(/// Captured contact details.
     LeadId, "lead", "lead");
+id_type!(/// A person who signs in to the dashboard.
+    UserId, "usr", "user");
 
 #[cfg(test)]
 mod tests {

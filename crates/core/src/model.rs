@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::{
     AccountId, BotId, ChunkId, ContactId, ConversationId, KeyId, MessageId, Plan, Scope, SourceId,
+    UserId,
 };
 
 /// A tenant.
@@ -16,6 +17,61 @@ pub struct Account {
     pub plan: Plan,
     /// The operator account may create other accounts.
     pub is_operator: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What a person may do in their account.
+///
+/// - `owner`: everything, including the account's other owners.
+/// - `admin`: everything but changing or removing an owner.
+/// - `agent`: answer conversations (the inbox) and read the rest; no bots, knowledge, keys,
+///   webhooks or users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserRole {
+    Owner,
+    Admin,
+    Agent,
+}
+
+impl UserRole {
+    pub const ALL: [UserRole; 3] = [UserRole::Owner, UserRole::Admin, UserRole::Agent];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserRole::Owner => "owner",
+            UserRole::Admin => "admin",
+            UserRole::Agent => "agent",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<UserRole> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+
+    /// The API scopes a signed-in person of this role holds: the same checks as for a key.
+    pub fn scopes(self) -> Vec<Scope> {
+        match self {
+            UserRole::Owner | UserRole::Admin => vec![Scope::Admin],
+            UserRole::Agent => vec![Scope::Chat, Scope::Read],
+        }
+    }
+
+    /// Whether this role may manage people and keys.
+    pub fn manages(self) -> bool {
+        matches!(self, UserRole::Owner | UserRole::Admin)
+    }
+}
+
+/// A person of an account who signs in with email and password.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub email: String,
+    pub name: String,
+    pub role: UserRole,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

@@ -1,5 +1,5 @@
-//! API keys: their format, their hashing, and the middleware that turns a request's key into a
-//! [`Caller`].
+//! API keys: their format, their hashing, and the middleware that turns a request's key (or a
+//! dashboard session's cookie, see [`crate::sessions`]) into a [`Caller`].
 //!
 //! A key is `sk_` followed by 40 random lowercase alphanumerics (about 206 bits). Only its SHA-256
 //! is stored: with that much entropy a slow password hash would add nothing but latency. The first
@@ -14,7 +14,7 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 use sitechat_core::{
-    model::{Account, ApiKey},
+    model::{Account, ApiKey, User},
     random_token, Scope,
 };
 
@@ -48,18 +48,38 @@ pub fn hash_key(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Who is calling: the key and its account.
+/// Who is calling: a key or a signed-in person, their account and what they may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub key: ApiKey,
     pub account: Account,
+    /// A key's scopes, or those of a person's role ([`sitechat_core::model::UserRole::scopes`]).
+    pub scopes: Vec<Scope>,
+    /// The key, when the caller is a machine.
+    pub key: Option<ApiKey>,
+    /// The person, when the caller signed in to the dashboard.
+    pub user: Option<User>,
 }
 
 impl Caller {
-    /// Refuses with 403 unless the key holds `scope` (or `admin`).
+    /// A signed-in person, with the scopes of their role.
+    pub fn person(account: Account, user: User) -> Caller {
+        Caller {
+            account,
+            scopes: user.role.scopes(),
+            key: None,
+            user: Some(user),
+        }
+    }
+
+    /// Refuses with 403 unless the key (or the person's role) holds `scope` (or `admin`).
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if sitechat_core::scope::grants_any(&self.key.scopes, scope) {
+        if sitechat_core::scope::grants_any(&self.scopes, scope) {
             Ok(())
+        } else if let Some(user) = &self.user {
+            Err(ApiError::forbidden(format!(
+                "your role ({}) does not allow this; ask an owner or admin of the account",
+                user.role.as_str()
+            )))
         } else {
             Err(ApiError::forbidden(format!(
                 "this API key lacks the `{}` scope needed here",
@@ -82,18 +102,12 @@ impl Caller {
 impl Caller {
     /// The caller behind a channel that is not authenticated by an API key (a Chat API token, the
     /// public widget): the bot's account, allowed to chat and nothing else.
-    pub fn channel(account: Account, channel: &str) -> Caller {
+    pub fn channel(account: Account, _channel: &str) -> Caller {
         Caller {
-            key: ApiKey {
-                id: sitechat_core::KeyId::generate(),
-                account_id: account.id.clone(),
-                name: format!("{channel} channel"),
-                prefix: String::new(),
-                scopes: vec![Scope::Chat],
-                created_at: sitechat_core::now(),
-                last_used_at: None,
-            },
             account,
+            scopes: vec![Scope::Chat],
+            key: None,
+            user: None,
         }
     }
 }
@@ -160,8 +174,10 @@ pub async fn authenticate_key(state: &AppState, headers: &HeaderMap) -> Result<C
         }
     }
     Ok(Caller {
-        key: record.key,
+        scopes: record.key.scopes.clone(),
+        key: Some(record.key),
         account: record.account,
+        user: None,
     })
 }
 
@@ -211,9 +227,21 @@ pub fn rate_limited(status: &RateStatus, allowance: String) -> Response {
 /// The address of the client: the connection's peer, or the left-most `X-Forwarded-For` entry
 /// when the server is configured to trust it.
 pub fn client_ip(state: &AppState, request: &Request) -> Option<std::net::IpAddr> {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    client_ip_of(state, request.headers(), peer)
+}
+
+/// [`client_ip`] from a request's headers and peer address.
+pub fn client_ip_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> Option<std::net::IpAddr> {
     if state.config.trust_forwarded_for {
-        let forwarded = request
-            .headers()
+        let forwarded = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
@@ -222,19 +250,25 @@ pub fn client_ip(state: &AppState, request: &Request) -> Option<std::net::IpAddr
             return forwarded;
         }
     }
-    request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
+    peer.map(|p| p.ip())
 }
 
-/// Authenticates the request, applies the account's hourly limit and passes the [`Caller`] on.
+/// Authenticates the request by its key, or else by its dashboard session (whose changes must
+/// carry the session's CSRF token), applies the account's hourly limit and passes the [`Caller`]
+/// on.
 pub async fn require_key(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let caller = match authenticate_key(&state, request.headers()).await {
+    let found = if presented_key(request.headers()).is_none()
+        && crate::sessions::session_token(request.headers()).is_some()
+    {
+        crate::sessions::authenticate(&state, request.method(), request.headers()).await
+    } else {
+        authenticate_key(&state, request.headers()).await
+    };
+    let caller = match found {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };

@@ -20,6 +20,7 @@ pub mod models;
 pub mod routes;
 pub mod secrets;
 pub mod services;
+pub mod sessions;
 pub mod state;
 pub mod telemetry;
 pub mod visitor;
@@ -70,6 +71,7 @@ use crate::{error::ApiError, limits::RateLimits, state::AppState, telemetry::Met
         (name = "contacts", description = "Visitors, their state, leads, and the event log"),
         (name = "accounts", description = "Tenants"),
         (name = "keys", description = "API keys"),
+        (name = "users", description = "People who sign in to the dashboard, their roles and sessions"),
         (name = "operations", description = "Health and metrics"),
         (name = "webhooks", description = "Signed event deliveries to your endpoints, with their log"),
     )
@@ -100,6 +102,14 @@ impl Modify for SecurityAddon {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "sitechat_session",
+                "the dashboard's session cookie (POST /v1/session); a change made with it must \
+                 carry the session's CSRF token in `X-CSRF-Token`",
+            ))),
         );
         components.add_security_scheme(
             "api_key",
@@ -135,6 +145,7 @@ pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
         .merge(routes::contacts::router())
         .merge(routes::training::router())
         .merge(routes::webhooks::router())
+        .merge(routes::users::router())
         .split_for_parts();
     // Layers run outermost last-added: the key is checked first, then idempotency.
     let authenticated = authenticated
@@ -147,6 +158,8 @@ pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
             auth::require_key,
         ));
     let (public, public_spec) = routes::health::router().split_for_parts();
+    let (open, mut open_spec) = routes::users::open_router().split_for_parts();
+    routes::docs::document_open_errors(&mut open_spec);
     let public = public.route_layer(middleware::from_fn_with_state(
         state.clone(),
         telemetry::require_metrics_token,
@@ -164,7 +177,8 @@ pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
     routes::docs::document_shared_errors(&mut spec);
     spec.merge(public_spec);
     spec.merge(visitor_spec);
-    let router = authenticated.merge(public).with_state(state);
+    spec.merge(open_spec);
+    let router = authenticated.merge(public).merge(open).with_state(state);
     (router, visitor, spec)
 }
 
@@ -296,11 +310,14 @@ pub async fn open_state(config: Config) -> anyhow::Result<AppState> {
     );
     Ok(AppState {
         engine: AnswerEngine::new(index.clone()),
-        limits: Arc::new(RateLimits::with_public_limit(
-            config.rate_limits,
-            config.public_requests_per_hour_per_ip,
-            config.visitor_messages_per_hour,
-        )),
+        limits: Arc::new(
+            RateLimits::with_public_limit(
+                config.rate_limits,
+                config.public_requests_per_hour_per_ip,
+                config.visitor_messages_per_hour,
+            )
+            .with_sign_in_limit(config.sign_in_attempts_per_hour),
+        ),
         metrics: Arc::new(Metrics::new()),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         webhooks_wake: Arc::new(tokio::sync::Notify::new()),

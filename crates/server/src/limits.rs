@@ -96,6 +96,11 @@ pub struct RateLimits {
     per_ip: Option<Hourly<IpAddr>>,
     /// Messages of widget visitors, per conversation.
     per_visitor: Option<Hourly<String>>,
+    /// Dashboard sign-in attempts per email address (lower-cased) and per client IP. Every
+    /// attempt counts, not only failures: a limit that a right guess skipped would tell the
+    /// guesser when they were right.
+    sign_in_email: Option<Hourly<String>>,
+    sign_in_ip: Option<Hourly<IpAddr>>,
 }
 
 impl RateLimits {
@@ -119,7 +124,31 @@ impl RateLimits {
             per_plan,
             per_ip: Hourly::new(per_ip_per_hour),
             per_visitor: Hourly::new(per_visitor_per_hour),
+            sign_in_email: None,
+            sign_in_ip: None,
         }
+    }
+
+    /// Limits sign-in attempts to `per_email` an hour per email address and five times that
+    /// per client IP (0: no limit).
+    pub fn with_sign_in_limit(mut self, per_email: u32) -> Self {
+        self.sign_in_email = Hourly::new(per_email);
+        self.sign_in_ip = Hourly::new(per_email.saturating_mul(5));
+        self
+    }
+
+    /// Counts one sign-in attempt; the refusal when either allowance is spent. Not switched off
+    /// with the other limits.
+    pub fn check_sign_in(&self, email: &str, ip: Option<IpAddr>) -> Option<RateStatus> {
+        let by_email = self
+            .sign_in_email
+            .as_ref()
+            .map(|l| l.check(&email.to_lowercase()));
+        let by_ip = ip.and_then(|ip| self.sign_in_ip.as_ref().map(|l| l.check(&ip)));
+        [by_email, by_ip]
+            .into_iter()
+            .flatten()
+            .find(|s| s.retry_after.is_some())
     }
 
     /// Counts one message of a widget visitor (by conversation); `None` when there is no such

@@ -41,7 +41,7 @@ fn scopes_from_text(text: &str) -> Result<Vec<Scope>> {
         .collect()
 }
 
-fn account_from_row(row: &sqlx::sqlite::SqliteRow, prefix: &str) -> Result<Account> {
+pub(crate) fn account_from_row(row: &sqlx::sqlite::SqliteRow, prefix: &str) -> Result<Account> {
     let plan: String = row.try_get(format!("{prefix}plan").as_str())?;
     Ok(Account {
         id: AccountId::from_trusted(row.try_get(format!("{prefix}id").as_str())?),

@@ -19,6 +19,7 @@ mod knowledge;
 #[cfg(test)]
 mod testing;
 mod usage;
+mod users;
 mod vectors;
 mod webhooks;
 
@@ -42,6 +43,7 @@ pub use error::StoreError;
 pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage, CRASHED_THE_SERVER};
 pub use knowledge::NewSource;
+pub use users::{LinkPurpose, NewUser, SessionRecord, UserLink};
 pub use vectors::{ChunkToEmbed, SentenceVectors};
 pub use webhooks::{
     payload_of, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryState,

@@ -253,7 +253,8 @@ pub struct PostMessage {
     /// `agent` (the conversation must be taken over), `system`, or `visitor` (answered like chat).
     pub role: String,
     pub text: String,
-    /// The agent's name (defaults to the assignee).
+    /// The agent's name (defaults to the assignee). With a dashboard session it is the
+    /// signed-in person, whatever is given here.
     pub author: Option<String>,
     /// Quick-reply buttons offered with an agent or system message.
     #[serde(default)]
@@ -337,8 +338,9 @@ pub async fn post_message(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Takeover {
-    /// The agent taking the conversation.
-    pub agent: String,
+    /// The agent taking the conversation; required with an API key. With a dashboard session it
+    /// is the signed-in person, whatever is given here.
+    pub agent: Option<String>,
 }
 
 /// An agent takes the conversation (from the queue, or straight from the bot); the bot falls
@@ -354,7 +356,15 @@ pub async fn takeover(
     ApiJson(body): ApiJson<Takeover>,
 ) -> ApiResult<Json<Conversation>> {
     let id = ConversationId::parse(&id)?;
-    let agent = Label::parse("agent", &body.agent)?;
+    let agent = match (&caller.user, body.agent.as_deref()) {
+        (Some(user), _) => user.name.clone(),
+        (None, Some(agent)) => Label::parse("agent", agent)?.as_str().to_owned(),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "agent: name the agent taking the conversation",
+            ))
+        }
+    };
     Ok(Json(
         conversations::handoff(
             &state,

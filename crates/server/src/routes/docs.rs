@@ -9,6 +9,7 @@ use std::fmt::Write;
 use serde_json::Value;
 use utoipa::openapi::{
     path::{Operation, ParameterIn},
+    security::SecurityRequirement,
     ContentBuilder, OpenApi, Ref, ResponseBuilder,
 };
 
@@ -63,10 +64,17 @@ pub fn document_visitor_errors(spec: &mut OpenApi) {
     document_errors(spec, Credential::Visitor);
 }
 
+/// The errors of routes that take no credential at all (signing in, the one-time links): bad
+/// input, unknown ids, bodies too large or of the wrong type.
+pub fn document_open_errors(spec: &mut OpenApi) {
+    document_errors(spec, Credential::None);
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Credential {
     Key,
     Visitor,
+    None,
 }
 
 fn document_errors(spec: &mut OpenApi, credential: Credential) {
@@ -81,6 +89,13 @@ fn document_errors(spec: &mut OpenApi, credential: Credential) {
         for (operation, is_post) in operations {
             if let Some(operation) = operation.as_mut() {
                 document_operation_errors(operation, is_post, credential);
+                if credential == Credential::Key {
+                    // Every route that takes a key also takes the dashboard's session cookie.
+                    operation
+                        .security
+                        .get_or_insert_with(Vec::new)
+                        .push(SecurityRequirement::new("session", Vec::<String>::new()));
+                }
             }
         }
     }
@@ -104,9 +119,17 @@ fn document_operation_errors(operation: &mut Operation, is_post: bool, credentia
         .flat_map(|b| b.content.keys().cloned())
         .collect();
     let mut shared = match credential {
+        Credential::None => Vec::new(),
         Credential::Key => vec![
-            ("401", "the API key is missing, invalid or revoked"),
-            ("403", "the key's scopes or account do not allow this"),
+            (
+                "401",
+                "the API key (or the dashboard session) is missing, invalid, revoked or ended",
+            ),
+            (
+                "403",
+                "the key's scopes or the person's role do not allow this, or a change made with \
+                 the session cookie lacks its `X-CSRF-Token`",
+            ),
             (
                 "429",
                 "the account's rate limit is reached; see `Retry-After`",

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod public;
 pub mod sources;
 pub mod training;
+pub mod users;
 pub mod webhooks;
 pub mod widget;
 

@@ -147,7 +147,13 @@ pub async fn post_staff_message(
 ) -> ApiResult<Message> {
     caller.require(Scope::Chat)?;
     let conversation = state.store.get_conversation(&caller.account.id, id).await?;
-    let author = author.or_else(|| {
+    // A signed-in person's messages carry their name, not one they typed.
+    let signed_in = caller
+        .user
+        .as_ref()
+        .filter(|_| role == Role::Agent)
+        .map(|u| u.name.clone());
+    let author = signed_in.or(author).or_else(|| {
         if role == Role::Agent {
             conversation.assignee.clone()
         } else {

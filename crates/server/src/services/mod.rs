@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod embeddings;
 pub mod knowledge;
 pub mod training;
+pub mod users;
 pub mod webhooks;
 
 /// Runs blocking work (index access, CPU-bound composition) off the async runtime.

@@ -24,6 +24,7 @@ mod retrieval;
 mod streaming;
 mod training;
 mod uploads;
+mod users;
 mod visitor;
 mod walkthrough;
 mod webhooks;
