@@ -328,9 +328,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             println!(
-                "sitechat listening on http://{}  (API reference: http://{}/docs)",
-                server.addr(),
-                server.addr()
+                "sitechat listening on http://{addr}  (dashboard: http://{addr}/dashboard, \
+                 API reference: http://{addr}/docs)",
+                addr = server.addr()
             );
             server.run_until(shutdown_signal()).await
         }

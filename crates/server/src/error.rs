@@ -346,7 +346,16 @@ pub fn is_json(headers: &HeaderMap) -> bool {
 /// what was asked. Successes, and errors already in JSON, are returned as they are.
 pub async fn json_error(response: Response, request: Option<(&Method, &str)>) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+    // The dashboard's pages say what went wrong in HTML, inside the page.
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(response.headers())
+        || html
+    {
         return response;
     }
     let (parts, body) = response.into_parts();

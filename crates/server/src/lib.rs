@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod delivery;
 pub mod dialects;
 pub mod error;
@@ -208,6 +209,7 @@ pub fn app(state: AppState) -> Router {
             "/docs",
             axum::routing::get(move || async move { Html((*reference).clone()) }),
         )
+        .merge(dashboard::router(state.clone()))
         .route("/widget.js", axum::routing::get(routes::widget::script))
         .route("/preview/{id}", axum::routing::get(routes::widget::preview))
         .nest(

@@ -1485,3 +1485,78 @@ mod tests {
         );
     }
 }
+
+/// A line of the agents' inbox: the conversation, whose bot, who, and what was said last.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub conversation: Conversation,
+    pub bot_name: String,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub last_text: Option<String>,
+    /// Visitor messages after the last agent or bot message.
+    pub unanswered: i64,
+}
+
+impl Store {
+    /// The inbox of an account: conversations of one status (or all), the agents' queue oldest
+    /// first (who waited longest is served first), every other list most recent first.
+    pub async fn inbox(
+        &self,
+        account: &AccountId,
+        status: Option<ConversationStatus>,
+        limit: u32,
+    ) -> Result<Vec<InboxRow>> {
+        let order = if status == Some(ConversationStatus::WaitingForAgent) {
+            "c.updated_at ASC"
+        } else {
+            "c.updated_at DESC"
+        };
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS}, b.name AS bot_name, t.name AS contact_name,
+                    t.email AS contact_email,
+                    (SELECT m.text FROM messages m WHERE m.conversation_id = c.id
+                     ORDER BY m.seq DESC LIMIT 1) AS last_text,
+                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
+                     AND m.role = 'visitor' AND m.seq > COALESCE((SELECT MAX(n.seq) FROM messages n
+                         WHERE n.conversation_id = c.id AND n.role IN ('agent', 'bot')), 0)) AS unanswered
+             FROM conversations c JOIN bots b ON b.id = c.bot_id
+             LEFT JOIN contacts t ON t.id = c.contact_id
+             WHERE b.account_id = "
+        ));
+        query.push_bind(account.as_str());
+        if let Some(status) = status {
+            query.push(" AND c.status = ").push_bind(status.as_str());
+        }
+        query
+            .push(format!(" ORDER BY {order} LIMIT "))
+            .push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InboxRow {
+                    conversation: conversation_from_row(r)?,
+                    bot_name: r.try_get("bot_name")?,
+                    contact_name: r.try_get("contact_name")?,
+                    contact_email: r.try_get("contact_email")?,
+                    last_text: r.try_get("last_text")?,
+                    unanswered: r.try_get("unanswered")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many conversations of the account are in each status.
+    pub async fn status_counts(&self, account: &AccountId) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT c.status, COUNT(*) AS n FROM conversations c JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = ? GROUP BY c.status",
+        )
+        .bind(account.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
+    }
+}

@@ -35,7 +35,7 @@ pub use analytics::DayFigures;
 pub use backup::DatabaseFile;
 pub use bots::{BotPatch, NewBot};
 pub use conversations::{
-    BotReply, ContactInput, ConversationFilter, KeyState, KeyedRequest, LeadFilter,
+    BotReply, ContactInput, ConversationFilter, InboxRow, KeyState, KeyedRequest, LeadFilter,
     NewConversation, NewMessage, RememberedResponse, StartConversation, StoredReply,
 };
 pub use dialects::{ClientMessage, ClientWindow, Exchange, SessionSummary};
@@ -104,6 +104,11 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// The first `limit` rows.
+    pub fn first(limit: u32) -> Self {
+        Self { limit, after: None }
+    }
+
     fn after_seq(&self) -> i64 {
         self.after.map_or(0, |c| c.0)
     }

@@ -337,12 +337,9 @@ async fn leads(
 
 /// `GET /account/`: plan and this month's message usage.
 async fn account(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    let d = sitechat_core::now().date();
-    let month = format!("{:04}-{:02}", d.year(), u8::from(d.month()));
-    let used = state
-        .store
-        .usage(&caller.account.id, "messages", &month)
-        .await?;
+    let used = crate::services::accounts::usage(&state, &caller)
+        .await?
+        .messages_this_month;
     Ok(Json(json!({
         "success": true,
         "account": {

@@ -107,19 +107,22 @@ pub async fn embed(
 ) -> ApiResult<Json<Embed>> {
     let id = BotId::parse(&id)?;
     let bot = bots::get(&state, &caller, &id).await?;
+    Ok(Json(embed_of(&state, &headers, &bot)))
+}
+
+/// The embed snippet and preview page of a bot, as reached through this request's host.
+pub fn embed_of(state: &AppState, headers: &HeaderMap, bot: &sitechat_core::model::Bot) -> Embed {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("127.0.0.1:8080");
-    let secure = state.config.trust_forwarded_for
-        && headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes() == b"https");
+    let secure = crate::sessions::is_https(state, headers);
     let base = format!("{}://{host}", if secure { "https" } else { "http" });
-    Ok(Json(Embed {
+    let id = &bot.id;
+    Embed {
         snippet: format!("<script src=\"{base}/widget.js\" data-bot=\"{id}\" async></script>"),
         preview_url: format!("{base}/preview/{id}"),
         public_widget: bot.settings.public_widget,
-        allowed_origins: bot.settings.allowed_origins,
-    }))
+        allowed_origins: bot.settings.allowed_origins.clone(),
+    }
 }

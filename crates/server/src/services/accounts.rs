@@ -175,3 +175,32 @@ pub async fn delete_key(state: &AppState, caller: &Caller, id: &KeyId) -> ApiRes
     state.store.delete_key(&caller.account.id, id).await?;
     Ok(())
 }
+
+/// What an account used of its plan: this month's messages and today's uploaded characters.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub messages_this_month: i64,
+    pub upload_chars_today: i64,
+}
+
+/// Any key of the account may read it, as it may read the account's plan.
+pub async fn usage(state: &AppState, caller: &Caller) -> ApiResult<Usage> {
+    Ok(Usage {
+        messages_this_month: state
+            .store
+            .usage(
+                &caller.account.id,
+                "messages",
+                &crate::services::chat::this_month(),
+            )
+            .await?,
+        upload_chars_today: state
+            .store
+            .usage(
+                &caller.account.id,
+                "upload_chars",
+                &crate::services::knowledge::today(),
+            )
+            .await?,
+    })
+}

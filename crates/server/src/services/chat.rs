@@ -72,7 +72,7 @@ pub struct Reply {
     pub started: bool,
 }
 
-fn this_month() -> String {
+pub(crate) fn this_month() -> String {
     let d = now().date();
     format!("{:04}-{:02}", d.year(), u8::from(d.month()))
 }

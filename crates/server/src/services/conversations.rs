@@ -113,6 +113,20 @@ pub async fn list(
         .await?)
 }
 
+/// The agents' inbox: conversations of one status (the queue oldest first, others newest
+/// first), with their bot, contact and last message, and the count in each status.
+pub async fn inbox(
+    state: &AppState,
+    caller: &Caller,
+    status: Option<ConversationStatus>,
+    limit: u32,
+) -> ApiResult<(Vec<sitechat_store::InboxRow>, Vec<(String, i64)>)> {
+    read(caller)?;
+    let rows = state.store.inbox(&caller.account.id, status, limit).await?;
+    let counts = state.store.status_counts(&caller.account.id).await?;
+    Ok((rows, counts))
+}
+
 /// Moves a conversation through the handoff state machine and tells live listeners.
 pub async fn handoff(
     state: &AppState,

@@ -36,7 +36,7 @@ pub struct Added {
     pub chunks_created: usize,
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     let d = now().date();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod analytics;
+mod browser;
 mod concurrency;
 mod conversations;
 mod cross_dialect;

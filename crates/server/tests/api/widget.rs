@@ -1,12 +1,12 @@
-//! The chat widget: `/widget.js` as served, its embed snippet and preview page, and the widget
-//! itself in a real browser (Debian's chromium driven by playwright-core; `web/tests/widget.mjs`).
+//! The chat widget: `/widget.js` as served, its embed snippet and preview page. The widget in a
+//! real browser is in `browser.rs`.
 
-use std::{io::Write, path::Path, process::Command};
+use std::io::Write;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{TestApp, SHOP_FAQ};
+use crate::common::TestApp;
 
 #[tokio::test]
 async fn widget_js_is_small_cached_and_revalidated() {
@@ -73,7 +73,7 @@ async fn the_embed_snippet_and_the_preview_page() {
 }
 
 /// A public bot of `key`'s account that knows `knowledge`, answering `origins`.
-async fn public_bot(
+pub(crate) async fn public_bot(
     app: &TestApp,
     key: &str,
     name: &str,
@@ -91,72 +91,4 @@ async fn public_bot(
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     bot
-}
-
-#[tokio::test]
-async fn the_widget_in_a_real_browser() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        Path::new(&chromium).exists(),
-        "Chromium is missing at {chromium}: run `bash scripts/browser-setup.sh` (make test does)"
-    );
-    assert!(
-        root.join("web/tests/node_modules/playwright-core").exists(),
-        "playwright-core is missing: run `bash scripts/browser-setup.sh` (make test does)"
-    );
-    let app = TestApp::start().await;
-    let key = app.create_account("pro").await;
-    let bot = public_bot(&app, &key, "Hazel Shop", SHOP_FAQ, json!([])).await;
-    let r = app
-        .patch(
-            &format!("/v1/bots/{bot}"),
-            &key,
-            json!({"settings": {"consent_text": "We handle your email as our privacy notice says."}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let hostile = public_bot(
-        &app,
-        &key,
-        "<img src=x onerror=window.__pwned=1> Shop",
-        "Our special offer this week: <script>window.__pwned=2</script> <b>two</b> planters \
-         for the price of one, <img src=x onerror=window.__pwned=4>.",
-        json!([]),
-    )
-    .await;
-    let refused = public_bot(
-        &app,
-        &key,
-        "Elsewhere",
-        SHOP_FAQ,
-        json!(["https://elsewhere.example"]),
-    )
-    .await;
-    let out = root.join("target/browser");
-    std::fs::create_dir_all(&out).unwrap();
-    let base = app.base.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("web/tests/widget.mjs")
-            .current_dir(&root)
-            .env("SITECHAT_BASE", base)
-            .env("SITECHAT_KEY", key)
-            .env("BOT", bot)
-            .env("HOSTILE_BOT", hostile)
-            .env("REFUSED_BOT", refused)
-            .env("OUT_DIR", &out)
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("node runs (Node.js is needed for the browser tests)")
-    })
-    .await
-    .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{log}");
-    assert!(log.contains("widget test: passed"), "{log}");
 }

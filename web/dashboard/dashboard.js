@@ -1,0 +1,364 @@
+// sitechat dashboard: every change is a request to the native API with the session cookie and
+// its CSRF token; pages are rendered by the server. No framework, no build step.
+(function () {
+  "use strict";
+
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.content : "";
+
+  function api(method, path, body) {
+    var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (csrf) init.headers["X-CSRF-Token"] = csrf;
+    if (body !== undefined) {
+      if (body instanceof FormData) {
+        init.body = body;
+      } else {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+    }
+    return fetch(path, init).then(function (r) {
+      if (r.status === 204) return null;
+      return r.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (!r.ok) {
+          var message = data && data.error && data.error.message ? data.error.message : "The server answered " + r.status + ".";
+          var error = new Error(message);
+          error.status = r.status;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function setPath(target, path, value) {
+    var keys = path.split(".");
+    var at = target;
+    for (var i = 0; i < keys.length - 1; i++) {
+      if (typeof at[keys[i]] !== "object" || at[keys[i]] === null) at[keys[i]] = {};
+      at = at[keys[i]];
+    }
+    at[keys[keys.length - 1]] = value;
+  }
+
+  // A form's fields as the API's JSON: dotted names nest; data-type says how to read a value.
+  function formJson(form) {
+    var body = {};
+    var omitEmpty = form.hasAttribute("data-omit-empty");
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.closest("fieldset[disabled]")) return;
+      var type = el.getAttribute("data-type");
+      var value;
+      if (el.type === "checkbox") value = el.checked;
+      else if (el.type === "number") { if (el.value === "") return; value = Number(el.value); }
+      else if (type === "lines") value = el.value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
+      else if (type === "csv") { value = el.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean); if (!value.length && omitEmpty) return; }
+      else if (type === "list") value = [el.value];
+      else if (type === "json") {
+        if (el.value.trim() === "") value = null;
+        else {
+          try { value = JSON.parse(el.value); } catch (e) { throw new Error(el.labels && el.labels[0] ? el.labels[0].textContent + ": not valid JSON (" + e.message + ")" : "not valid JSON"); }
+        }
+      } else {
+        value = el.value;
+        if (value === "" && (omitEmpty || el.type === "password")) return;
+      }
+      setPath(body, el.name, value);
+    });
+    return body;
+  }
+
+  function showError(scope, message) {
+    var box = scope.querySelector(".form-error") || document.querySelector("[data-table-error]");
+    if (box) { box.textContent = message; box.hidden = false; box.focus && box.setAttribute("tabindex", "-1"); }
+    else alert(message);
+  }
+
+  function clearMessages(scope) {
+    scope.querySelectorAll(".form-error, .form-ok").forEach(function (el) { el.hidden = true; });
+  }
+
+  // What to do after a change succeeded.
+  function then(how, scope, result) {
+    if (!how || how === "reload") { location.reload(); return; }
+    if (how === "saved" || how === "fixed") {
+      var ok = scope.querySelector(".form-ok");
+      if (ok) ok.hidden = false;
+      return;
+    }
+    if (how === "clear") { scope.reset(); return; }
+    if (how === "secret") {
+      var box = scope.querySelector("[data-secret]") || (scope.parentElement && scope.parentElement.querySelector("[data-secret]"));
+      var secret = result && (result.secret || result.api_key || result.token);
+      if (box && secret) { box.hidden = false; box.querySelector("input").value = secret; box.querySelector("input").select(); }
+      else location.reload();
+      return;
+    }
+    if (how === "link") {
+      var out = document.querySelector("[data-link-out]");
+      if (out && result && result.path) {
+        out.hidden = false;
+        var input = out.querySelector("input");
+        input.value = location.origin + result.path;
+        input.select();
+      }
+      return;
+    }
+    location.href = how.replace(/\{(\w+)\}/g, function (_, key) { return result && result[key] != null ? encodeURIComponent(result[key]) : ""; });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-api")) {
+      event.preventDefault();
+      clearMessages(form);
+      var body;
+      try { body = formJson(form); } catch (e) { showError(form, e.message); return; }
+      var button = form.querySelector('button[type="submit"]');
+      if (button) button.disabled = true;
+      api(form.getAttribute("data-method") || "POST", form.getAttribute("data-api"), body)
+        .then(function (result) { then(form.getAttribute("data-then"), form, result); })
+        .catch(function (e) { showError(form, e.message); })
+        .finally(function () { if (button) button.disabled = false; });
+    } else if (form.hasAttribute("data-upload")) {
+      event.preventDefault();
+      clearMessages(form);
+      var file = form.querySelector('input[type="file"]').files[0];
+      if (!file) { showError(form, "Choose a file first."); return; }
+      var data = new FormData();
+      data.append("file", file);
+      var sheet = /\.(csv|xlsx)$/i.test(file.name);
+      api("POST", sheet ? form.getAttribute("data-upload-sheet") : form.getAttribute("data-upload"), data)
+        .then(function () { location.reload(); })
+        .catch(function (e) { showError(form, e.message); });
+    } else if (form.hasAttribute("data-playground")) {
+      event.preventDefault();
+      ask(form);
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-api]");
+    if (button) {
+      var confirmText = button.getAttribute("data-confirm");
+      if (confirmText && !window.confirm(confirmText)) return;
+      var raw = button.getAttribute("data-body");
+      button.disabled = true;
+      var scope = button.closest("section, td, form, div") || document.body;
+      api(button.getAttribute("data-method") || "POST", button.getAttribute("data-api"), raw ? JSON.parse(raw) : undefined)
+        .then(function (result) { then(button.getAttribute("data-then"), scope, result); })
+        .catch(function (e) { showError(scope.closest("section") || scope, e.message); })
+        .finally(function () { button.disabled = false; });
+      return;
+    }
+    var copy = event.target.closest("[data-copy], [data-copy-prev]");
+    if (copy) {
+      var field = copy.hasAttribute("data-copy") ? document.querySelector(copy.getAttribute("data-copy")) : copy.previousElementSibling;
+      field.select();
+      (navigator.clipboard ? navigator.clipboard.writeText(field.value) : Promise.reject()).then(
+        function () { copy.textContent = "Copied"; },
+        function () { document.execCommand && document.execCommand("copy"); copy.textContent = "Copied"; }
+      );
+      return;
+    }
+    if (event.target.closest("[data-sign-out]")) {
+      api("DELETE", "/v1/session").finally(function () { location.href = "/dashboard/sign-in"; });
+    }
+  });
+
+  // A person's role, changed from the people table.
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("[data-role-of]");
+    if (select) {
+      api("PATCH", "/v1/users/" + select.getAttribute("data-role-of"), { role: select.value })
+        .then(function () { location.reload(); })
+        .catch(function (e) { showError(document, e.message); });
+    }
+    var engine = event.target.closest("[data-engine]");
+    if (engine) {
+      document.querySelectorAll("[data-engine-fields]").forEach(function (set) {
+        set.disabled = set.getAttribute("data-engine-fields") !== engine.value;
+      });
+    }
+  });
+
+  // Training progress, live until the job ends.
+  var job = document.querySelector("[data-job]");
+  if (job) {
+    var phaseLine = job.querySelector(".phase");
+    var bar = job.querySelector(".bar");
+    var skippedBox = job.querySelector(".skipped");
+    var poll = function () {
+      api("GET", "/v1/jobs/" + job.getAttribute("data-job")).then(function (j) {
+        var p = j; // a job's progress counts are fields of the job
+        job.querySelectorAll("[data-count]").forEach(function (dd) {
+          var value = p[dd.getAttribute("data-count")];
+          if (value != null) dd.textContent = value;
+        });
+        var done = ["succeeded", "failed", "cancelled"].indexOf(j.state) >= 0;
+        var found = p.pages_discovered || 0;
+        var handled = (p.pages_indexed || 0) + (p.pages_skipped || 0) + (p.pages_unchanged || 0);
+        var pct = done ? 100 : found ? Math.min(99, Math.round((100 * handled) / found)) : 0;
+        bar.querySelector("span").style.width = pct + "%";
+        bar.setAttribute("aria-valuenow", String(pct));
+        var phase = j.state === "queued" ? "Waiting to start" : j.state === "running" ? (found ? "Fetching and indexing pages" : "Finding pages") : "Training " + j.state;
+        if (j.state === "running" && p.chunks_created && p.chunks_embedded < p.chunks_created && handled >= found) phase = "Embedding passages";
+        if (j.error) phase += ": " + j.error;
+        phaseLine.textContent = phase + (found ? " — " + handled + " of " + found + " pages" : "");
+        var eta = job.querySelector(".eta");
+        if (!done && j.estimated_completion) {
+          var secs = Math.max(0, Math.round((new Date(j.estimated_completion) - new Date()) / 1000));
+          eta.textContent = "About " + (secs < 90 ? secs + " s" : Math.round(secs / 60) + " min") + " left";
+        } else eta.textContent = done && j.finished_at ? "Finished " + new Date(j.finished_at).toLocaleString() : "";
+        if (j.skipped && j.skipped.length) {
+          skippedBox.hidden = false;
+          var list = skippedBox.querySelector("ul");
+          list.textContent = "";
+          j.skipped.forEach(function (s) {
+            var li = document.createElement("li");
+            li.textContent = s.url + " — " + s.reason + (s.message ? ": " + s.message : "");
+            list.appendChild(li);
+          });
+        }
+        if (!done) setTimeout(poll, 1000);
+      }).catch(function () { setTimeout(poll, 3000); });
+    };
+    poll();
+  }
+
+  // The playground: ask, see the reply with its outcome, confidence and passages; fix it.
+  var lastQuestion = "";
+  var conversation = null;
+  function ask(form) {
+    var input = form.querySelector('[name="message"]');
+    var question = input.value.trim();
+    if (!question) { showError(form, "Type a question first."); return; }
+    clearMessages(form);
+    lastQuestion = question;
+    var out = form.parentElement.querySelector(".playground-result");
+    out.textContent = "Asking…";
+    var body = { message: question, explain: true, channel: "playground" };
+    if (conversation) body.conversation_id = conversation;
+    api("POST", "/v1/bots/" + form.getAttribute("data-playground") + "/chat", body).then(function (r) {
+      conversation = r.conversation_id;
+      out.textContent = "";
+      var box = document.createElement("div");
+      box.className = "answer";
+      var metaLine = document.createElement("p");
+      metaLine.className = "meta";
+      metaLine.innerHTML = "";
+      [["Outcome", r.outcome || "—"], ["Confidence", r.confidence == null ? "—" : r.confidence.toFixed(2)], ["Conversation", r.status]].forEach(function (pair) {
+        var span = document.createElement("span");
+        span.textContent = pair[0] + ": " + pair[1];
+        span.setAttribute("data-" + pair[0].toLowerCase(), pair[1]);
+        metaLine.appendChild(span);
+      });
+      box.appendChild(metaLine);
+      var reply = document.createElement("p");
+      reply.className = "reply";
+      reply.setAttribute("data-reply", "");
+      reply.textContent = r.reply || "(no reply: a person has the conversation)";
+      box.appendChild(reply);
+      if (r.sources && r.sources.length) {
+        var h = document.createElement("h3");
+        h.textContent = "Passages it came from";
+        box.appendChild(h);
+        var ol = document.createElement("ol");
+        r.sources.forEach(function (s) {
+          var li = document.createElement("li");
+          var title = s.url ? document.createElement("a") : document.createElement("strong");
+          title.textContent = s.title;
+          if (s.url) { title.href = s.url; title.rel = "noreferrer"; }
+          li.appendChild(title);
+          var quote = document.createElement("blockquote");
+          quote.textContent = s.snippet;
+          li.appendChild(quote);
+          ol.appendChild(li);
+        });
+        box.appendChild(ol);
+      }
+      out.appendChild(box);
+      openFix(question, r.reply || "");
+    }).catch(function (e) { out.textContent = ""; showError(form, e.message); });
+  }
+
+  function openFix(question, answer) {
+    var fix = document.querySelector("[data-fix]");
+    if (!fix) return;
+    fix.hidden = false;
+    fix.querySelector('[name="question"]').value = question;
+    var area = fix.querySelector('[name="answer"]');
+    if (!area.value || area.getAttribute("data-auto") === "1") { area.value = answer; area.setAttribute("data-auto", "1"); }
+    fix.querySelectorAll(".form-ok").forEach(function (el) { el.hidden = true; });
+  }
+
+  var wanted = new URLSearchParams(location.search).get("q");
+  var playground = document.querySelector("[data-playground]");
+  if (playground && wanted) {
+    playground.querySelector('[name="message"]').value = wanted;
+    openFix(wanted, "");
+  }
+
+  // The inbox: the list refreshes, the open thread is live over server-sent events.
+  var list = document.querySelector("[data-inbox-list]");
+  if (list) {
+    setInterval(function () {
+      fetch(list.getAttribute("data-inbox-list"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html != null && html !== list.innerHTML) list.innerHTML = html; })
+        .catch(function () {});
+    }, 3000);
+  }
+  var thread = document.querySelector("[data-thread]");
+  if (thread && window.EventSource) {
+    var messages = thread.querySelector("[data-messages]");
+    var typing = thread.querySelector("[data-typing]");
+    var seen = {};
+    var source = new EventSource("/v1/conversations/" + thread.getAttribute("data-thread") + "/stream");
+    source.addEventListener("message", function (e) {
+      var m = JSON.parse(e.data);
+      if (seen[m.id]) return;
+      seen[m.id] = true;
+      var li = document.createElement("li");
+      li.className = "msg " + m.role;
+      var author = document.createElement("span");
+      author.className = "author";
+      author.textContent = m.role === "agent" ? m.author || "Agent" : m.role.charAt(0).toUpperCase() + m.role.slice(1);
+      var text = document.createElement("div");
+      text.className = "text";
+      text.textContent = m.text;
+      li.appendChild(author);
+      li.appendChild(text);
+      messages.appendChild(li);
+      messages.scrollTop = messages.scrollHeight;
+      typing.textContent = "";
+    });
+    source.addEventListener("typing", function (e) {
+      var t = JSON.parse(e.data);
+      if (t.role === "visitor") {
+        typing.textContent = t.typing === false ? "" : "The visitor is typing…";
+      }
+    });
+    source.addEventListener("status", function (e) {
+      var s = JSON.parse(e.data);
+      if (s.status !== thread.getAttribute("data-status")) location.reload();
+    });
+    messages.scrollTop = messages.scrollHeight;
+    var reply = thread.querySelector("form.reply textarea");
+    var lastTyping = 0;
+    if (reply) {
+      reply.addEventListener("input", function () {
+        var now = Date.now();
+        if (now - lastTyping > 3000) {
+          lastTyping = now;
+          api("POST", "/v1/conversations/" + thread.getAttribute("data-thread") + "/typing", { role: "agent" }).catch(function () {});
+        }
+      });
+      reply.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); reply.form.requestSubmit(); }
+      });
+    }
+  }
+})();
