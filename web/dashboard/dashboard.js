@@ -301,15 +301,26 @@
     openFix(wanted, "");
   }
 
-  // The inbox: the list refreshes, the open thread is live over server-sent events.
+  // The inbox: the list follows the account's live stream, the open thread its own.
   var list = document.querySelector("[data-inbox-list]");
   if (list) {
-    setInterval(function () {
+    var pending = null;
+    var refresh = function () {
+      pending = null;
       fetch(list.getAttribute("data-inbox-list"), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html != null && html !== list.innerHTML) list.innerHTML = html; })
         .catch(function () {});
-    }, 3000);
+    };
+    var soon = function () { if (!pending) pending = setTimeout(refresh, 300); };
+    if (window.EventSource) {
+      var inbox = new EventSource("/v1/inbox/stream");
+      inbox.addEventListener("conversation", function (e) {
+        if (JSON.parse(e.data).kind !== "typing") soon();
+      });
+      inbox.addEventListener("open", soon); // after a reconnection, catch up
+    }
+    setInterval(refresh, 30000); // and a slow safety net
   }
   var thread = document.querySelector("[data-thread]");
   if (thread && window.EventSource) {

@@ -173,8 +173,12 @@ export async function run(browser) {
   await input.press("Enter");
   const row = agent.locator(".conversations a").first();
   await row.waitFor({ timeout: 15000 });
-  await row.click();
-  await agent.locator("button", { hasText: "Take over" }).click();
+  // By keyboard: open the conversation and take it over.
+  await row.focus();
+  await agent.keyboard.press("Enter");
+  await agent.waitForURL(/[?&]c=conv_/);
+  await agent.locator("button", { hasText: "Take over" }).focus();
+  await agent.keyboard.press("Enter");
   const reply = agent.locator("form.reply textarea");
   await reply.waitFor();
   check((await agent.locator("[data-status-line]").textContent()).includes("Arno"), "the conversation is the signed-in agent's");

@@ -1,8 +1,9 @@
 //! Live updates of conversations for connected clients (server-sent events).
 //!
-//! A broadcast channel per conversation with listeners. Services publish after the change is
-//! committed; a client that is not connected misses nothing durable, since everything published
-//! here is also in the history and the event log.
+//! A broadcast channel per conversation with listeners, and one for every conversation (the
+//! agents' inbox, which filters it by account). Services publish after the change is committed;
+//! a client that is not connected misses nothing durable, since everything published here is also
+//! in the history and the event log.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -18,9 +19,19 @@ pub struct LiveEvent {
     pub data: serde_json::Value,
 }
 
-#[derive(Default)]
 pub struct Live {
     channels: Mutex<HashMap<ConversationId, broadcast::Sender<LiveEvent>>>,
+    /// Every conversation's updates, with the conversation they are about.
+    all: broadcast::Sender<(ConversationId, LiveEvent)>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self {
+            channels: Mutex::default(),
+            all: broadcast::channel(256).0,
+        }
+    }
 }
 
 impl Live {
@@ -34,16 +45,25 @@ impl Live {
             .subscribe()
     }
 
-    /// Sends an update to whoever listens to the conversation.
+    /// Listens to every conversation (the caller keeps only its account's).
+    pub fn subscribe_all(&self) -> broadcast::Receiver<(ConversationId, LiveEvent)> {
+        self.all.subscribe()
+    }
+
+    /// Sends an update to whoever listens to the conversation, and to every inbox.
     pub fn publish(
         &self,
         conversation: &ConversationId,
         kind: &'static str,
         data: serde_json::Value,
     ) {
+        let event = LiveEvent { kind, data };
+        if self.all.receiver_count() > 0 {
+            let _ = self.all.send((conversation.clone(), event.clone()));
+        }
         let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(sender) = channels.get(conversation) {
-            let _ = sender.send(LiveEvent { kind, data });
+            let _ = sender.send(event);
         }
     }
 }

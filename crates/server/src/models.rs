@@ -258,6 +258,25 @@ impl Models {
         }
     }
 
+    /// The vector of each sentence, from the cache when it is there; the others are embedded in
+    /// one batch and cached. `None` when the model cannot embed now. Blocks.
+    pub fn embed_sentences_cached(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
+        let mut found = self.cached_sentences(sentences);
+        let missing: Vec<&str> = sentences
+            .iter()
+            .zip(&found)
+            .filter(|(_, v)| v.is_none())
+            .map(|(s, _)| *s)
+            .collect();
+        if !missing.is_empty() {
+            let mut fresh = self.embed_sentences(&missing)?.into_iter();
+            for slot in found.iter_mut().filter(|v| v.is_none()) {
+                *slot = fresh.next();
+            }
+        }
+        found.into_iter().collect()
+    }
+
     /// Embeds sentences of passages in one batch and caches them; `None` when the model cannot
     /// embed now. Blocks.
     pub fn embed_sentences(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {

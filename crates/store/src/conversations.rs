@@ -1512,18 +1512,12 @@ impl Store {
         } else {
             "c.updated_at DESC"
         };
-        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-            "SELECT {CONVERSATION_COLUMNS}, b.name AS bot_name, t.name AS contact_name,
-                    t.email AS contact_email,
-                    (SELECT m.text FROM messages m WHERE m.conversation_id = c.id
-                     ORDER BY m.seq DESC LIMIT 1) AS last_text,
-                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
-                     AND m.role = 'visitor' AND m.seq > COALESCE((SELECT MAX(n.seq) FROM messages n
-                         WHERE n.conversation_id = c.id AND n.role IN ('agent', 'bot')), 0)) AS unanswered
-             FROM conversations c JOIN bots b ON b.id = c.bot_id
-             LEFT JOIN contacts t ON t.id = c.contact_id
-             WHERE b.account_id = "
-        ));
+        // The page of conversations is chosen first; only its rows get their last message and
+        // unanswered count (SQLite would compute them for every row before sorting).
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "WITH chosen AS (SELECT c.id FROM conversations c JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = ",
+        );
         query.push_bind(account.as_str());
         if let Some(status) = status {
             query.push(" AND c.status = ").push_bind(status.as_str());
@@ -1531,6 +1525,19 @@ impl Store {
         query
             .push(format!(" ORDER BY {order} LIMIT "))
             .push_bind(i64::from(limit));
+        query.push(format!(
+            ")
+             SELECT {CONVERSATION_COLUMNS}, b.name AS bot_name, t.name AS contact_name,
+                    t.email AS contact_email,
+                    (SELECT m.text FROM messages m WHERE m.conversation_id = c.id
+                     ORDER BY m.seq DESC LIMIT 1) AS last_text,
+                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
+                     AND m.role = 'visitor' AND m.seq > COALESCE((SELECT MAX(n.seq) FROM messages n
+                         WHERE n.conversation_id = c.id AND n.role IN ('agent', 'bot')), 0)) AS unanswered
+             FROM chosen JOIN conversations c ON c.id = chosen.id JOIN bots b ON b.id = c.bot_id
+             LEFT JOIN contacts t ON t.id = c.contact_id
+             ORDER BY {order}"
+        ));
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {

@@ -208,7 +208,7 @@ async fn load(
     let caller = page.caller();
     let report = analytics::report(state, caller, bot.as_ref(), from, to).await?;
     let top = analytics::questions(state, caller, bot.as_ref(), from, to, false).await?;
-    let unanswered = analytics::questions(state, caller, bot.as_ref(), from, to, true).await?;
+    let unanswered = analytics::unanswered(&top);
     Ok((bot, report, top, unanswered))
 }
 

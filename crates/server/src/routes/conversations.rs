@@ -50,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(typing))
         .routes(routes!(rate))
         .routes(routes!(stream))
+        .routes(routes!(inbox_stream))
         .routes(routes!(get_message))
         .routes(routes!(set_status))
         .routes(routes!(set_statuses))
@@ -506,6 +507,45 @@ pub async fn stream(
     let id = ConversationId::parse(&id)?;
     chat::conversation(&state, &caller, &id).await?;
     Ok(live(&state, &id))
+}
+
+/// Live updates of every conversation of the account, for an inbox, as server-sent events
+/// named `conversation`: `{"conversation_id", "kind"}` where `kind` is `message`, `status` or
+/// `typing`. Read the conversation (or the inbox) again to see what changed.
+#[utoipa::path(get, path = "/v1/inbox/stream", tag = "conversations",
+    responses((status = 200, description = "text/event-stream", content_type = "text/event-stream")),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn inbox_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    conversations::require_read(&caller)?;
+    let receiver = state.live.subscribe_all();
+    let events = stream::unfold(
+        (receiver, state, caller),
+        |(mut receiver, state, caller)| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok((id, event)) => {
+                        // Only the caller's account's conversations.
+                        if chat::conversation(&state, &caller, &id).await.is_err() {
+                            continue;
+                        }
+                        let sse = SseEvent::default()
+                            .event("conversation")
+                            .json_data(
+                                serde_json::json!({"conversation_id": id, "kind": event.kind}),
+                            )
+                            .unwrap_or_default();
+                        return Some((Ok(sse), (receiver, state, caller)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// A conversation's live events as server-sent events, kept alive every 15 s (for the native

@@ -347,7 +347,8 @@ pub async fn questions(
         Ok(if refs.is_empty() {
             Some(Vec::new())
         } else {
-            models.embed_sentences(&refs)
+            // Page after page reads the same questions: their vectors are cached.
+            models.embed_sentences_cached(&refs)
         })
     })
     .await?;
@@ -439,13 +440,24 @@ pub async fn questions(
         })
         .collect();
     let mut out = groups;
-    if unanswered_only {
-        out.retain(|g| g.unanswered > 0);
-        out.sort_by(|a, b| b.unanswered.cmp(&a.unanswered).then(b.count.cmp(&a.count)));
+    out.sort_by_key(|g| std::cmp::Reverse(g.count));
+    Ok(if unanswered_only {
+        unanswered(&out)
     } else {
-        out.sort_by_key(|g| std::cmp::Reverse(g.count));
-    }
-    Ok(out)
+        out
+    })
+}
+
+/// Of question groups, those the bot gave its fallback to, most unanswered first: candidates
+/// for curated answers.
+pub fn unanswered(groups: &[QuestionGroup]) -> Vec<QuestionGroup> {
+    let mut out: Vec<QuestionGroup> = groups
+        .iter()
+        .filter(|g| g.unanswered > 0)
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| b.unanswered.cmp(&a.unanswered).then(b.count.cmp(&a.count)));
+    out
 }
 
 /// The newest [`MAX_QUESTIONS`] visitor messages of the days `from` to `to`, with the outcome

@@ -20,7 +20,8 @@ use crate::{
     state::AppState,
 };
 
-fn read(caller: &Caller) -> ApiResult<()> {
+/// Refuses unless the caller may read conversations (`read` or `chat`).
+pub fn require_read(caller: &Caller) -> ApiResult<()> {
     caller
         .require(Scope::Read)
         .or_else(|_| caller.require(Scope::Chat))
@@ -106,7 +107,7 @@ pub async fn list(
     filter: &ConversationFilter,
     page: PageRequest,
 ) -> ApiResult<Page<Conversation>> {
-    read(caller)?;
+    require_read(caller)?;
     Ok(state
         .store
         .list_conversations(&caller.account.id, filter, page)
@@ -121,7 +122,7 @@ pub async fn inbox(
     status: Option<ConversationStatus>,
     limit: u32,
 ) -> ApiResult<(Vec<sitechat_store::InboxRow>, Vec<(String, i64)>)> {
-    read(caller)?;
+    require_read(caller)?;
     let rows = state.store.inbox(&caller.account.id, status, limit).await?;
     let counts = state.store.status_counts(&caller.account.id).await?;
     Ok((rows, counts))
@@ -211,7 +212,7 @@ pub async fn typing(
 }
 
 pub async fn message(state: &AppState, caller: &Caller, id: &MessageId) -> ApiResult<Message> {
-    read(caller)?;
+    require_read(caller)?;
     Ok(state.store.get_message(&caller.account.id, id).await?)
 }
 
@@ -323,7 +324,7 @@ pub async fn contacts(
     bot: &BotId,
     page: PageRequest,
 ) -> ApiResult<Page<Contact>> {
-    read(caller)?;
+    require_read(caller)?;
     Ok(state
         .store
         .list_contacts(&caller.account.id, bot, page)
@@ -331,7 +332,7 @@ pub async fn contacts(
 }
 
 pub async fn contact(state: &AppState, caller: &Caller, id: &ContactId) -> ApiResult<Contact> {
-    read(caller)?;
+    require_read(caller)?;
     Ok(state.store.get_contact(&caller.account.id, id).await?)
 }
 
@@ -349,7 +350,7 @@ pub async fn save_contact(
 }
 
 pub async fn unread(state: &AppState, caller: &Caller, contact: &ContactId) -> ApiResult<i64> {
-    read(caller)?;
+    require_read(caller)?;
     Ok(state
         .store
         .unread_count(&caller.account.id, contact)
@@ -375,7 +376,7 @@ pub async fn load_state(
     caller: &Caller,
     contact: &ContactId,
 ) -> ApiResult<Option<serde_json::Value>> {
-    read(caller)?;
+    require_read(caller)?;
     let contact = state.store.get_contact(&caller.account.id, contact).await?;
     Ok(state
         .store
@@ -389,7 +390,7 @@ pub async fn leads(
     filter: &LeadFilter,
     page: PageRequest,
 ) -> ApiResult<Page<Lead>> {
-    read(caller)?;
+    require_read(caller)?;
     Ok(state
         .store
         .list_leads(&caller.account.id, filter, page)
@@ -402,7 +403,7 @@ pub async fn events(
     filter: &EventFilter,
     limit: u32,
 ) -> ApiResult<Vec<(i64, Event)>> {
-    read(caller)?;
+    require_read(caller)?;
     Ok(state
         .store
         .list_events(&caller.account.id, filter, limit)

@@ -1463,3 +1463,56 @@ async fn async_reply(app: &TestApp, key: &str, conversation: &str) -> String {
     }
     panic!("the reply arrives within 10 s");
 }
+
+#[tokio::test]
+async fn the_inbox_stream_tells_of_the_accounts_conversations_only() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let other = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    let other_bot = app.create_bot(&other, "Elsewhere").await;
+    app.add_text(&other, &other_bot, "FAQ", SHOP_FAQ).await;
+    let mut stream = app
+        .client
+        .get(format!("{}/v1/inbox/stream", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    // Another account's conversation first: it must not show.
+    let r = app
+        .chat(&other, &other_bot, json!({"message": "When are you open?"}))
+        .await;
+    let foreign = r.body["conversation_id"].as_str().unwrap().to_owned();
+    let r = app
+        .post("/v1/conversations", &key, json!({"bot_id": bot}))
+        .await;
+    let conv = r.body["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conv}/escalate"),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut seen = String::new();
+    let read = async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains(&conv) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("the account's conversation shows on its inbox stream");
+    assert!(seen.contains("event: conversation"), "{seen}");
+    assert!(seen.contains("\"kind\":\"status\""), "{seen}");
+    assert!(
+        !seen.contains(&foreign),
+        "another account's conversation leaked: {seen}"
+    );
+}

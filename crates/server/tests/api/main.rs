@@ -10,6 +10,7 @@ mod concurrency;
 mod conversations;
 mod cross_dialect;
 mod curated;
+mod dashboard;
 mod dialect_aimylogic;
 mod dialect_aisa;
 mod dialect_askia;

@@ -1,0 +1,191 @@
+//! The dashboard's pages over HTTP (the browser test drives them in chromium): who may open
+//! them, what a bad address gets, and that they show only the account's own objects.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::TestApp;
+
+/// Invites `email` as `role` with `key`, joins, and returns the session cookie.
+async fn signed_in(app: &TestApp, key: &str, email: &str, role: &str) -> String {
+    let link = app
+        .post(
+            "/v1/users/invitations",
+            key,
+            json!({"email": email, "role": role}),
+        )
+        .await;
+    let token = link.body["token"].as_str().unwrap();
+    let joined = app
+        .request(
+            Method::POST,
+            &format!("/v1/invitations/{token}"),
+            None,
+            Some(json!({"name": "Pat", "password": "a long enough password"})),
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.text);
+    joined.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn page(app: &TestApp, cookie: Option<&str>, path: &str) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let mut request = client.get(format!("{}{path}", app.base));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn pages_ask_to_sign_in_and_go_back_only_inside_the_dashboard() {
+    let app = TestApp::start().await;
+    let r = page(&app, None, "/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/dashboard");
+    let r = page(&app, None, "/dashboard/inbox?status=all").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/dashboard/sign-in?next=%2Fdashboard%2Finbox%3Fstatus%3Dall"
+    );
+    let r = page(&app, None, "/dashboard/sign-in?next=%2Fdashboard%2Finbox").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("data-then=\"/dashboard/inbox\""));
+    for elsewhere in [
+        "https://evil.example/",
+        "//evil.example/dashboard",
+        "/v1/keys",
+    ] {
+        let next: String = url::form_urlencoded::byte_serialize(elsewhere.as_bytes()).collect();
+        let r = page(&app, None, &format!("/dashboard/sign-in?next={next}")).await;
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("data-then=\"/dashboard\""),
+            "{elsewhere}: {body}"
+        );
+    }
+    let css = page(&app, None, "/dashboard/assets/dashboard.css").await;
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let js = page(&app, None, "/dashboard/assets/dashboard.js").await;
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    // A made-up cookie is no session.
+    let r = page(&app, Some("sitechat_session=made-up"), "/dashboard/bots").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_bad_address_gets_a_page_that_says_what_is_wrong() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let other = app.create_account("pro").await;
+    let theirs = app.create_bot(&other, "Not yours").await;
+    let cookie = signed_in(&app, &key, "owner@example.org", "owner").await;
+    for (path, status, says) in [
+        (
+            "/dashboard/bots/bot_missing",
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            "/dashboard/bots/not-an-id",
+            StatusCode::NOT_FOUND,
+            "bot `not-an-id` not found",
+        ),
+        (
+            &format!("/dashboard/bots/{theirs}/knowledge") as &str,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            "/dashboard/inbox?status=lost",
+            StatusCode::BAD_REQUEST,
+            "is not one of",
+        ),
+        (
+            "/dashboard/inbox?c=conv_missing",
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            "/dashboard/analytics?from=2026-13-01",
+            StatusCode::BAD_REQUEST,
+            "from",
+        ),
+        (
+            "/dashboard/leads?bot=nope",
+            StatusCode::NOT_FOUND,
+            "bot `nope` not found",
+        ),
+    ] {
+        let r = page(&app, Some(&cookie), path).await;
+        assert_eq!(r.status(), status, "{path}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let body = r.text().await.unwrap();
+        assert!(body.contains(says), "{path}: {body}");
+        assert!(
+            body.contains("<nav aria-label=\"Main\">"),
+            "{path}: the error is inside the page"
+        );
+    }
+    // The bots page lists this account's bots, not another's.
+    app.create_bot(&key, "Mine").await;
+    let body = page(&app, Some(&cookie), "/dashboard/bots")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Mine") && !body.contains("Not yours"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_is_not_offered_what_their_role_refuses() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    let cookie = signed_in(&app, &key, "agent@example.org", "agent").await;
+    let r = page(&app, Some(&cookie), "/dashboard").await;
+    assert_eq!(r.headers()["location"], "/dashboard/inbox");
+    for path in [
+        "/dashboard/bots".to_owned(),
+        format!("/dashboard/bots/{bot}"),
+        format!("/dashboard/bots/{bot}/knowledge"),
+        "/dashboard/settings".to_owned(),
+        "/dashboard/webhooks".to_owned(),
+    ] {
+        let r = page(&app, Some(&cookie), &path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let body = r.text().await.unwrap();
+        for offered in [
+            "data-api=\"/v1/bots\"",
+            "data-method=\"DELETE\"",
+            "data-api=\"/v1/keys\"",
+            "/v1/users/invitations",
+        ] {
+            assert!(!body.contains(offered), "{path} offers an agent {offered}");
+        }
+    }
+}
