@@ -18,7 +18,7 @@
 mod dense;
 
 use dense::reciprocal_rank;
-pub use dense::{dot, reciprocal_rank_fusion, VectorSet, DENSE_WEIGHT};
+pub use dense::{dot, reciprocal_rank_fusion, VectorSet, DENSE_WEIGHT, DENSE_WEIGHT_UNKNOWN_WORDS};
 
 use std::{
     collections::HashMap,
@@ -293,8 +293,11 @@ impl Dense {
 const FUSION_DEPTH: usize = 20;
 
 /// What an exact match of one of the question's identifiers adds to a fused score: more than
-/// the best rank in one list is worth (1/61), so "product 123" finds product 123 and not the
-/// product 12 that means nearly the same to an embedding.
+/// the best rank in one list is worth (1/61, 1.5/61 in the dense list at [`DENSE_WEIGHT`]), so
+/// "product 123" finds product 123 and not the product 12 that means nearly the same to an
+/// embedding. When a word of the question is in no passage the dense list's best rank is worth
+/// 4/61 ([`DENSE_WEIGHT_UNKNOWN_WORDS`]): the identifier in a passage's title (two matches, 2/30)
+/// still outweighs it, one in its text alone no longer does.
 const IDENTIFIER_BONUS: f32 = 1.0 / 30.0;
 
 /// The question's identifiers: words with a digit in them (numbers, SKUs, versions, `R-12`).
@@ -615,9 +618,24 @@ impl SearchIndex {
         Ok(hits)
     }
 
+    /// The weight of the dense list in the fusion for this question: how much evidence BM25 has.
+    /// [`DENSE_WEIGHT`] when every word of the question (analysed) is in the bot's passages,
+    /// [`DENSE_WEIGHT_UNKNOWN_WORDS`] when one is in none of them, so BM25 cannot match the whole
+    /// question.
+    pub fn dense_weight(&self, bot: &BotId, language: &str, question: &str) -> Result<f32> {
+        let terms = analyze_with(&mut analyzer(language), question);
+        Ok(if self.knows_all(bot, language, &terms)? {
+            DENSE_WEIGHT
+        } else {
+            DENSE_WEIGHT_UNKNOWN_WORDS
+        })
+    }
+
     /// The best `limit` passages by keywords and meaning: BM25's and the dense retriever's
-    /// candidates fused by reciprocal rank (meaning weighs [`DENSE_WEIGHT`]), at most
-    /// [`PER_PAGE`] of a page. `score` is the fused score, with [`IDENTIFIER_BONUS`] for each
+    /// candidates fused by reciprocal rank, at most [`PER_PAGE`] of a page. Meaning weighs
+    /// [`SearchIndex::dense_weight`] against BM25's 1: [`DENSE_WEIGHT`], or
+    /// [`DENSE_WEIGHT_UNKNOWN_WORDS`] when a word of the question is in no passage (BM25 has
+    /// less evidence for it). `score` is the fused score, with [`IDENTIFIER_BONUS`] for each
     /// exact identifier. Without a query vector or vectors, BM25's list alone is ranked the same
     /// way, so "product 123" finds product 123 before the passages are embedded too; while only
     /// some are embedded, a passage without a vector counts in the dense list at its BM25 rank.
@@ -640,7 +658,8 @@ impl SearchIndex {
             .map(|(id, _)| id)
             .collect();
         let keyword_ids: Vec<ChunkId> = keyword.iter().map(|h| h.chunk_id.clone()).collect();
-        let fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, DENSE_WEIGHT)]);
+        let dense_weight = self.dense_weight(bot, language, question)?;
+        let fused = reciprocal_rank_fusion(&[(&keyword_ids, 1.0), (&semantic, dense_weight)]);
         let dense_rank: HashMap<&ChunkId, usize> = semantic
             .iter()
             .enumerate()
@@ -680,7 +699,7 @@ impl SearchIndex {
                     // the dense list: it counts there at its BM25 rank, or meaning, which could
                     // not see it, would bury the page that answers under twenty that do not.
                     let unseen = match (dense, hit.similarity, keyword_rank.get(&id)) {
-                        (Some(_), None, Some(&rank)) => reciprocal_rank(rank, DENSE_WEIGHT),
+                        (Some(_), None, Some(&rank)) => reciprocal_rank(rank, dense_weight),
                         _ => 0.0,
                     };
                     let rank = |r: Option<&usize>| r.and_then(|&r| u32::try_from(r).ok());
@@ -909,6 +928,66 @@ mod tests {
         assert_eq!(exact_matches(&ids, &section), 1, "only the 2 of the text");
         section.title = "Product 3".into();
         assert_eq!(exact_matches(&ids, &section), 3);
+    }
+
+    #[test]
+    fn a_word_no_passage_uses_gives_meaning_more_weight() {
+        // The passage with the question's words is only 26th in meaning; the closest in meaning
+        // names none of them, nor do the 24 passages between.
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let source = SourceId::generate();
+        let closest = chunk(&bot, &source, "Parcels leave our warehouse every morning.");
+        let between: Vec<Chunk> = (0..24)
+            .map(|n| {
+                chunk(
+                    &bot,
+                    &source,
+                    &format!("Garden tool {n} is sold in our stores."),
+                )
+            })
+            .collect();
+        let worded = chunk(&bot, &source, "Delivery takes two working days.");
+        let mut all = vec![closest.clone(), worded.clone()];
+        all.extend(between.iter().cloned());
+        index.add_chunks(&bot, "en", &all).unwrap();
+        let mut vectors = VectorSet::new(2);
+        let at = |angle: f32| vec![angle.cos(), angle.sin()];
+        vectors.extend([(closest.id.clone(), at(0.0)), (worded.id.clone(), at(1.5))]);
+        vectors.extend(
+            between
+                .iter()
+                .enumerate()
+                .map(|(n, c)| (c.id.clone(), at(0.05 * (n + 1) as f32))),
+        );
+        let best = |question: &str| {
+            index
+                .hybrid_search(&bot, "en", question, Some((&[1.0, 0.0], &vectors)), 30)
+                .unwrap()[0]
+                .chunk_id
+                .clone()
+        };
+        assert_eq!(
+            index.dense_weight(&bot, "en", "delivery days").unwrap(),
+            DENSE_WEIGHT
+        );
+        assert_eq!(
+            best("delivery days"),
+            worded.id,
+            "BM25 matches the whole question"
+        );
+        assert_eq!(
+            index
+                .dense_weight(&bot, "en", "delivery days, mate")
+                .unwrap(),
+            DENSE_WEIGHT_UNKNOWN_WORDS
+        );
+        assert_eq!(
+            best("delivery days, mate"),
+            closest.id,
+            "BM25 misses a word"
+        );
     }
 
     #[test]
