@@ -86,6 +86,9 @@
     if (how === "saved" || how === "fixed") {
       var ok = scope.querySelector(".form-ok");
       if (ok) ok.hidden = false;
+      // The widget's preview shows the saved branding at once.
+      var frame = scope.hasAttribute && scope.hasAttribute("data-preview") ? document.querySelector(".preview iframe") : null;
+      if (frame) frame.src = frame.src;
       return;
     }
     if (how === "clear") { scope.reset(); return; }
@@ -166,6 +169,49 @@
     if (event.target.closest("[data-sign-out]")) {
       api("DELETE", "/v1/session").finally(function () { location.href = "/dashboard/sign-in"; });
     }
+  });
+
+  // Sortable tables: each column heading becomes a button; numbers sort as numbers.
+  document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    heads.forEach(function (th, column) {
+      if (!th.textContent.trim() || th.querySelector(".sr-only")) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      button.textContent = th.textContent;
+      th.textContent = "";
+      th.appendChild(button);
+      button.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        var key = function (row) {
+          var text = row.cells[column] ? row.cells[column].textContent.trim() : "";
+          var number = Number(text.replace(/[%\s]/g, ""));
+          return text !== "" && !isNaN(number) ? number : text.toLowerCase();
+        };
+        rows.sort(function (a, b) {
+          var x = key(a), y = key(b);
+          var order = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : typeof x === "number" ? -1 : 1;
+          return ascending ? order : -order;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  });
+
+  // A chart's value, shown beside its title when a bar is hovered or focused.
+  document.querySelectorAll("figure.chart").forEach(function (figure) {
+    var readout = figure.querySelector(".readout");
+    var show = function (event) {
+      var point = event.target.closest(".pt");
+      if (point) readout.textContent = point.getAttribute("aria-label");
+    };
+    figure.addEventListener("mouseover", show);
+    figure.addEventListener("focusin", show);
   });
 
   // A person's role, changed from the people table.

@@ -72,7 +72,17 @@ export async function run(browser) {
   check(saved === "Hello from the garden!", `the greeting was saved (got ${saved})`);
 
   await owner.goto(`${BASE}/dashboard/bots/${bot}/knowledge`);
-  check(await owner.locator("table tbody tr").count() >= 2, "the knowledge page lists the crawled pages");
+  check(await owner.locator("table[data-sortable] tbody tr").count() >= 2, "the knowledge page lists the crawled pages");
+  // Sorting by a column, by keyboard-reachable buttons in the headings.
+  await owner.locator("table[data-sortable] th button", { hasText: "Title" }).click();
+  const titles = await owner.locator("table[data-sortable] tbody tr td:first-child").allTextContents();
+  check(JSON.stringify(titles) === JSON.stringify([...titles].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1)), `sorted by title: ${titles}`);
+  // The re-sync schedule is set here.
+  await owner.fill("#f-recrawl", "24");
+  await owner.click("form:has(#f-recrawl) button[type=submit]");
+  await owner.locator("form:has(#f-recrawl) .form-ok").waitFor();
+  const crawl = await owner.evaluate(async (id) => (await (await fetch(`/v1/bots/${id}`)).json()).settings.crawl, bot);
+  check(crawl.recrawl_hours === 24, `the re-sync schedule was saved (got ${JSON.stringify(crawl)})`);
   await axe(owner, "knowledge");
   await shot(owner, "knowledge-1280x800");
 

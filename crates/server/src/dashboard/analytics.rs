@@ -115,7 +115,10 @@ fn chart(index: usize, measure: &Measure, days: &[Day]) -> Markup {
     let id = format!("chart-{index}");
     html! {
         figure.chart {
-            figcaption id=(id) { (measure.title) @if !measure.unit.is_empty() { " (" (measure.unit) ")" } }
+            figcaption id=(id) {
+                (measure.title) @if !measure.unit.is_empty() { " (" (measure.unit) ")" }
+                output.readout aria-live="polite" {}
+            }
             svg viewBox=(format!("0 0 {W} {H}")) role="group" aria-labelledby=(id) {
                 line.axis x1=(LEFT) y1=(H - BOTTOM) x2=(W) y2=(H - BOTTOM) {}
                 line.axis x1=(LEFT) y1="4" x2=(LEFT) y2=(H - BOTTOM) {}

@@ -69,7 +69,7 @@ async fn list(State(state): State<AppState>, page: Page) -> Result<Response, Res
         @if bots.is_empty() {
             p.empty { "No bots yet: create one from your website's URL." }
         } @else {
-            table {
+            table data-sortable {
                 caption.sr-only { "Bots of the account" }
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Website" } th scope="col" { "Training" } th scope="col" { "Last trained" } } }
                 tbody {
@@ -330,7 +330,7 @@ async fn sources(
             @if listed.items.is_empty() {
                 p.empty { "Nothing learned yet: train the website or add text, a page or a file above." }
             } @else {
-                table {
+                table data-sortable {
                     caption.sr-only { "Sources" }
                     thead { tr { th scope="col" { "Title" } th scope="col" { "Kind" } th scope="col" { "Passages" } th scope="col" { "Added" } @if page.manages() { th scope="col" { span.sr-only { "Actions" } } } } }
                     tbody {
@@ -353,8 +353,32 @@ async fn sources(
             }
         }
         section.panel aria-labelledby="sync" {
-            h2 #sync { "Sync log" }
-            p.muted { "The website is re-crawled on its schedule (" code { "settings.crawl" } "); unchanged pages are kept." }
+            h2 #sync { "Re-sync and the sync log" }
+            @let crawl = &bot.settings.crawl;
+            form data-api=(format!("/v1/bots/{}", bot.id)) data-method="PATCH" data-then="saved" {
+                fieldset.grid2 disabled[!page.manages()] {
+                    legend { "How the website is crawled; unchanged pages are kept at each re-sync" }
+                    div.field {
+                        label for="f-recrawl" { "Re-sync every (hours; empty: only when asked)" }
+                        input #f-recrawl name="settings.crawl.recrawl_hours" type="number" min="1" value=[crawl.recrawl_hours];
+                    }
+                    div.field {
+                        label for="f-max-pages" { "At most this many pages (empty: the server's limit)" }
+                        input #f-max-pages name="settings.crawl.max_pages" type="number" min="1" value=[crawl.max_pages];
+                    }
+                    div.field {
+                        label for="f-include" { "Only paths matching (globs, one per line; empty: all)" }
+                        textarea #f-include name="settings.crawl.include" data-type="lines" rows="2" { (crawl.include.join("\n")) }
+                    }
+                    div.field {
+                        label for="f-exclude" { "Skip paths matching (globs, one per line)" }
+                        textarea #f-exclude name="settings.crawl.exclude" data-type="lines" rows="2" { (crawl.exclude.join("\n")) }
+                    }
+                    (form_error())
+                    p.form-ok role="status" hidden { "Saved." }
+                    @if page.manages() { div { button.primary type="submit" { "Save crawl settings" } } }
+                }
+            }
             @if jobs.is_empty() {
                 p.empty { "No training yet." }
             } @else {
