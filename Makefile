@@ -9,8 +9,8 @@ MODELS_DIR ?= $(HOME)/.cache/sitechat/models
 run: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) run -p sitechat -- serve
 
-## Run every test: unit tests, integration tests against the real server (the widget's in
-## Debian's chromium), doc tests, then about two minutes of API fuzzing (scripts/fuzz.sh; needs
+## Run every test: unit tests, integration tests against the real server (the widget's and the
+## dashboard's in Debian's chromium), doc tests, then about two minutes of API fuzzing (scripts/fuzz.sh; needs
 ## python3 with venv and pip).
 test: models browser
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) test --workspace
@@ -21,7 +21,8 @@ fuzz: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" FUZZ_PROFILE=long bash scripts/fuzz.sh
 
 ## Benchmarks: chat against /health over loopback (1,000 and 100,000 passages), crawling a
-## 2,000-page site against fetching alone, the widget's open-to-first-token in chromium, retrieval at 1,000 and 100,000 passages against BM25 alone, embedding throughput, and
+## 2,000-page site against fetching alone, the widget's open-to-first-token in chromium, the dashboard's pages with
+## 10,000 conversations against the lightest API request, retrieval at 1,000 and 100,000 passages against BM25 alone, embedding throughput, and
 ## the local engine's generation speed (Q4_1 as shipped against requantised to Q8_0).
 bench: models browser
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench chat_load
@@ -29,6 +30,7 @@ bench: models browser
 	  $(CARGO) bench -p sitechat-server --bench chat_load
 	$(CARGO) bench -p sitechat-server --bench crawl_load
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench widget
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench dashboard
 	$(CARGO) bench -p sitechat-search --bench scale
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-embed --bench embed
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-local --bench generate

@@ -1,9 +1,11 @@
 //! Dashboard pages' server time with 10,000 conversations in the account: a real sitechat server
 //! in-process on 127.0.0.1, an account whose three bots have `CONVERSATIONS` conversations (a
 //! visitor question and the bot's reply each, every tenth waiting for an agent, every twentieth
-//! with a lead), a signed-in owner, and each page fetched `RUNS` times in a row. The baseline
-//! measured in the same run is `GET /v1/bots` with the same cookie (the lightest authenticated
-//! request). Times are from sending the request to the end of the body, on loopback.
+//! with a lead) spread over the last 30 days, a signed-in owner, and each page fetched `RUNS`
+//! times in a row after a first request (shown apart: it is when an analytics page computes the
+//! days it has not kept yet). The baseline measured in the same run is `GET /v1/bots` with the
+//! same cookie (the lightest authenticated request). Times are from sending the request to the
+//! end of the body, on loopback.
 //!
 //! ```text
 //! cargo bench -p sitechat-server --bench dashboard     (CONVERSATIONS=10000 RUNS=30)
@@ -118,6 +120,14 @@ async fn seed(store: &Store, account: &AccountId, bots: &[BotId], conversations:
                 )
                 .await
                 .expect("lead");
+        }
+        // Spread over the last 30 days, today included.
+        let days = (i % 30) as i64;
+        if days > 0 {
+            store
+                .backdate_conversation(&conversation.id, days)
+                .await
+                .expect("backdate");
         }
     }
     eprintln!(
@@ -275,7 +285,9 @@ async fn bench() {
     let mut baseline = 0.0;
     for (name, path) in &pages {
         let mut times = Vec::with_capacity(runs);
-        // One request first to warm caches (the question embeddings, the page's plan).
+        let mut first = 0.0;
+        // One request first: it computes what is then kept (old days' figures, the question
+        // vectors).
         for warm in [true, false] {
             let n = if warm { 1 } else { runs };
             for _ in 0..n {
@@ -290,8 +302,11 @@ async fn bench() {
                 let body = r.bytes().await.expect("body");
                 assert!(status.is_success(), "{path}: {status}");
                 assert!(!body.is_empty(), "{path}: empty");
-                if !warm {
-                    times.push(start.elapsed().as_secs_f64() * 1000.0);
+                let ms = start.elapsed().as_secs_f64() * 1000.0;
+                if warm {
+                    first = ms;
+                } else {
+                    times.push(ms);
                 }
             }
         }
@@ -301,7 +316,7 @@ async fn bench() {
             baseline = median;
         }
         println!(
-            "{name:<30} {median:>8.1} {:>8.1} {:>8.1}   ({:.1}× baseline)",
+            "{name:<30} {first:>8.1} {median:>8.1} {:>8.1} {:>8.1}   ({:.1}× baseline)",
             percentile(&times, 95.0),
             times[times.len() - 1],
             median / baseline.max(0.001)

@@ -399,6 +399,10 @@ async fn insert_message(
     .bind(message.created_at)
     .execute(&mut *conn)
     .await?;
+    if message.role == Role::Agent || message.outcome == Some(Outcome::Handoff) {
+        // The conversation now went to a person: its start day's figures change.
+        crate::analytics::forget_day_of(&mut *conn, conversation).await?;
+    }
     sqlx::query("UPDATE conversations SET updated_at = ? WHERE id = ?")
         .bind(message.created_at)
         .bind(conversation.as_str())
@@ -648,6 +652,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let current = conversation_of(&mut tx, account, conversation).await?;
         let next = current.status.next(action).map_err(StoreError::Conflict)?;
+        crate::analytics::forget_day_of(&mut tx, conversation).await?;
         let at = now();
         let (assignee, handoff_reason) = match action {
             HandoffAction::Escalate => (None, reason.or(Some(HandoffReason::Api))),
@@ -1005,6 +1010,7 @@ impl Store {
     ) -> Result<Conversation> {
         let mut tx = self.begin_write().await?;
         let current = conversation_of(&mut tx, account, id).await?;
+        crate::analytics::forget_day_of(&mut tx, id).await?;
         sqlx::query("UPDATE conversations SET rating = ?, rating_comment = ? WHERE id = ?")
             .bind(rating)
             .bind(comment)
@@ -1565,5 +1571,37 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
             .collect()
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl Store {
+    /// Moves a conversation, its messages and its leads `days` days into the past, for tests and
+    /// benchmarks of old days (the store itself only ever writes the present).
+    pub async fn backdate_conversation(&self, id: &ConversationId, days: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let shift = |table: &str, column: &str| {
+            format!(
+                "UPDATE {table} SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(created_at) - ?1)
+                 WHERE {column} = ?2"
+            )
+        };
+        for (table, column) in [
+            ("conversations", "id"),
+            ("messages", "conversation_id"),
+            ("leads", "conversation_id"),
+        ] {
+            sqlx::query(&shift(table, column))
+                .bind(days as f64)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE conversations SET updated_at = created_at WHERE id = ?")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -168,12 +168,7 @@ pub async fn report(
     scope(state, caller, bot).await?;
     let by_day = state
         .store
-        .analytics_days(
-            &caller.account.id,
-            bot,
-            from.midnight().assume_utc(),
-            (to + time::Duration::days(1)).midnight().assume_utc(),
-        )
+        .analytics_days(&caller.account.id, bot, from, to)
         .await?;
     let empty = DayFigures::default();
     let mut days = Vec::new();
