@@ -83,14 +83,26 @@ pub(crate) async fn forget_day_of(
 }
 
 /// Figures per (bot, day) computed from the rows, for the days `[from, to)` (`YYYY-MM-DD`).
+/// `recent` (today): the rows are found by their date (`created_at` indexes), few of them among
+/// all the account's; otherwise by the account's bots.
 async fn compute(
     conn: &mut sqlx::SqliteConnection,
     account: &AccountId,
     bot: Option<&BotId>,
     from: &str,
     to: &str,
+    recent: bool,
 ) -> Result<BTreeMap<(String, String), DayFigures>> {
     let mut days: BTreeMap<(String, String), DayFigures> = BTreeMap::new();
+    // Without statistics SQLite walks the account's bots and all their conversations; for a
+    // day's rows the date index is what finds them.
+    let by_date = |index: &str| {
+        if recent {
+            format!(" INDEXED BY {index}")
+        } else {
+            String::new()
+        }
+    };
     let scoped = |sql: &str, column: &str| {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(sql);
         q.push_bind(account.as_str().to_owned());
@@ -108,11 +120,14 @@ async fn compute(
     };
 
     let mut q = scoped(
-        "SELECT b.id AS bot, substr(c.created_at, 1, 10) AS day, COUNT(*) AS n,
+        &format!(
+            "SELECT b.id AS bot, substr(c.created_at, 1, 10) AS day, COUNT(*) AS n,
             SUM(c.rating IS NOT NULL) AS rated, SUM(COALESCE(c.rating, 0)) AS rating_sum,
             SUM(c.handoff_reason IS NOT NULL OR EXISTS (SELECT 1 FROM messages x
                 WHERE x.conversation_id = c.id AND (x.role = 'agent' OR x.outcome = 'handoff'))) AS handed
-         FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
+         FROM conversations c{} JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
+            by_date("conversations_created")
+        ),
         "c.created_at",
     );
     q.push(" GROUP BY bot, day");
@@ -125,11 +140,14 @@ async fn compute(
     }
 
     let mut q = scoped(
-        "SELECT b.id AS bot, substr(m.created_at, 1, 10) AS day, COUNT(*) AS n,
+        &format!(
+            "SELECT b.id AS bot, substr(m.created_at, 1, 10) AS day, COUNT(*) AS n,
             SUM(m.role = 'bot' AND m.outcome IN ('answered', 'curated')) AS answered,
             SUM(m.role = 'bot' AND m.outcome = 'fallback') AS fallbacks
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         FROM messages m{} JOIN conversations c ON c.id = m.conversation_id
          JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
+            by_date("messages_created")
+        ),
         "m.created_at",
     );
     q.push(" GROUP BY bot, day");
@@ -141,11 +159,14 @@ async fn compute(
     }
 
     let q = &mut scoped(
-        "SELECT b.id AS bot, substr(r.created_at, 1, 10) AS day,
+        &format!(
+            "SELECT b.id AS bot, substr(r.created_at, 1, 10) AS day,
             (julianday(r.created_at) - julianday(v.created_at)) * 86400000.0 AS ms
-         FROM messages r JOIN messages v ON v.id = r.reply_to
+         FROM messages r{} JOIN messages v ON v.id = r.reply_to
          JOIN conversations c ON c.id = r.conversation_id
          JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ",
+            by_date("messages_created")
+        ),
         "r.created_at",
     );
     for row in q.build().fetch_all(&mut *conn).await? {
@@ -158,8 +179,11 @@ async fn compute(
     }
 
     let mut q = scoped(
-        "SELECT b.id AS bot, substr(l.created_at, 1, 10) AS day, COUNT(*) AS n
-         FROM leads l JOIN bots b ON b.id = l.bot_id WHERE b.account_id = ",
+        &format!(
+            "SELECT b.id AS bot, substr(l.created_at, 1, 10) AS day, COUNT(*) AS n
+         FROM leads l{} JOIN bots b ON b.id = l.bot_id WHERE b.account_id = ",
+            by_date("leads_created")
+        ),
         "l.created_at",
     );
     q.push(" GROUP BY bot, day");
@@ -208,7 +232,9 @@ impl Store {
         let open_start = first.max(day(today));
         if open_start < after {
             let mut conn = self.pool.acquire().await?;
-            for ((_, d), figures) in compute(&mut conn, account, bot, &open_start, &after).await? {
+            for ((_, d), figures) in
+                compute(&mut conn, account, bot, &open_start, &after, true).await?
+            {
                 days.entry(d).or_default().add(&figures);
             }
         }
@@ -266,7 +292,7 @@ impl Store {
         // Some days are not kept yet: compute the whole span once and keep every (bot, day),
         // empty ones too, so that they are not computed again.
         let mut tx = self.begin_write().await?;
-        let computed = compute(&mut tx, account, bot, from, to).await?;
+        let computed = compute(&mut tx, account, bot, from, to, false).await?;
         for bot in &bots {
             for d in &span {
                 let figures = computed
