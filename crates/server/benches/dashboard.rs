@@ -281,7 +281,10 @@ async fn bench() {
     println!(
         "dashboard pages, {conversations} conversations in the account, {runs} requests each (ms)"
     );
-    println!("{:<30} {:>8} {:>8} {:>8}", "page", "median", "p95", "max");
+    println!(
+        "{:<30} {:>8} {:>8} {:>8} {:>8}",
+        "page", "first", "median", "p95", "max"
+    );
     let mut baseline = 0.0;
     for (name, path) in &pages {
         let mut times = Vec::with_capacity(runs);
