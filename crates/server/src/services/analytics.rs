@@ -297,6 +297,10 @@ pub struct QuestionGroup {
     pub unanswered: i64,
     /// Up to five other wordings, most asked first.
     pub examples: Vec<String>,
+    /// Every distinct wording of the group, most asked first: `question`, then the others
+    /// (`examples` are the first five of them). Wordings differing only in case or end
+    /// punctuation are one, spelt as most recently asked.
+    pub wordings: Vec<String>,
 }
 
 /// The visitors' questions of a range grouped by meaning, most asked first; with
@@ -430,6 +434,7 @@ pub async fn questions(
                     .take(5)
                     .map(|&i| wordings[i].0.clone())
                     .collect(),
+                wordings: m.iter().map(|&i| wordings[i].0.clone()).collect(),
             };
             group
         })

@@ -1,5 +1,7 @@
 //! `GET /v1/analytics`: a scripted set of conversations and the figures it must give.
 
+use std::collections::HashMap;
+
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -150,7 +152,6 @@ async fn a_bad_range_or_format_says_what_to_fix() {
 
 /// The adjusted Rand index of two labellings of the same items.
 fn adjusted_rand_index(truth: &[usize], found: &[usize]) -> f64 {
-    use std::collections::HashMap;
     let choose2 = |n: f64| n * (n - 1.0) / 2.0;
     let mut table: HashMap<(usize, usize), f64> = HashMap::new();
     let (mut rows, mut cols): (HashMap<usize, f64>, HashMap<usize, f64>) = Default::default();
@@ -164,6 +165,27 @@ fn adjusted_rand_index(truth: &[usize], found: &[usize]) -> f64 {
     let b: f64 = cols.values().map(|&n| choose2(n)).sum();
     let expected = a * b / choose2(truth.len() as f64);
     (index - expected) / ((a + b) / 2.0 - expected)
+}
+
+/// The groups of `/v1/analytics/questions` by their wordings: which group (its index) each
+/// wording is in. Checks that each group's `wordings` begin with its `question`, then its
+/// `examples`, and that no wording is in two groups.
+fn group_of_wording(groups: &[serde_json::Value], body: &str) -> HashMap<String, usize> {
+    let mut of = HashMap::new();
+    for (at, g) in groups.iter().enumerate() {
+        let wordings = g["wordings"].as_array().unwrap();
+        assert_eq!(g["question"], wordings[0], "{body}");
+        assert_eq!(
+            g["examples"].as_array().unwrap()[..],
+            wordings[1..wordings.len().min(6)],
+            "{body}"
+        );
+        for w in wordings {
+            let w = w.as_str().unwrap().to_owned();
+            assert!(of.insert(w, at).is_none(), "{body}");
+        }
+    }
+    of
 }
 
 #[tokio::test]
@@ -269,23 +291,16 @@ async fn questions_that_mean_the_same_are_counted_together() {
     let total: i64 = groups.iter().map(|g| g["count"].as_i64().unwrap()).sum();
     assert_eq!(total, 52, "{}", r.text);
     // Which group each question landed in.
+    let of = group_of_wording(groups, &r.text);
     let mut found = Vec::new();
     let mut truth = Vec::new();
     for (t, group) in GROUPS.iter().enumerate() {
         for question in group {
-            let at = groups
-                .iter()
-                .position(|g| {
-                    g["question"] == *question
-                        || g["examples"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .any(|e| e == question)
-                })
+            let at = of
+                .get(*question)
                 .unwrap_or_else(|| panic!("{question} is in no group: {}", r.text));
             truth.push(t);
-            found.push(at);
+            found.push(*at);
         }
     }
     let ari = adjusted_rand_index(&truth, &found);
@@ -320,4 +335,83 @@ async fn questions_that_mean_the_same_are_counted_together() {
         .get("/v1/analytics/questions?unanswered=maybe", &key)
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
+
+/// 200 questions of a shop's visitors in 20 known groups of 10 (eval/questions/groups.json),
+/// written apart from the 50 above that the grouping was tuned on, and not tuned on: groups close
+/// in topic but not in need among them (cancelling an order and returning an item, the cost and
+/// the time of delivery, a forgotten password and a closed account). Sends them through the
+/// server, prints how each group came out and returns the adjusted Rand index of the grouping.
+async fn held_out_adjusted_rand_index() -> f64 {
+    #[derive(serde::Deserialize)]
+    struct Group {
+        group: String,
+        questions: Vec<String>,
+    }
+    let set: Vec<Group> =
+        serde_json::from_str(include_str!("../../../../eval/questions/groups.json")).unwrap();
+    assert_eq!(set.len(), 20);
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
+    for group in &set {
+        assert_eq!(group.questions.len(), 10, "{}", group.group);
+        for question in &group.questions {
+            let r = app.chat(&key, &bot, json!({"message": question})).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            // Greetings and requests for a person are not grouped: none of these is one.
+            let outcome = r.body["outcome"].as_str().unwrap_or_default();
+            assert!(
+                !matches!(outcome, "smalltalk" | "handoff"),
+                "{question}: {}",
+                r.text
+            );
+        }
+    }
+    let r = app
+        .get(&format!("/v1/analytics/questions?bot_id={bot}"), &key)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let groups = r.body["data"].as_array().unwrap();
+    let total: i64 = groups.iter().map(|g| g["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 200, "{}", r.text);
+    let of = group_of_wording(groups, &r.text);
+    let mut found = Vec::new();
+    let mut truth = Vec::new();
+    for (t, group) in set.iter().enumerate() {
+        let mut landed: Vec<usize> = Vec::new();
+        for question in &group.questions {
+            let at = *of
+                .get(question)
+                .unwrap_or_else(|| panic!("{question} is in no group: {}", r.text));
+            truth.push(t);
+            found.push(at);
+            landed.push(at);
+        }
+        landed.sort_unstable();
+        landed.dedup();
+        println!("  {}: in {} group(s) {landed:?}", group.group, landed.len());
+    }
+    let ari = adjusted_rand_index(&truth, &found);
+    println!(
+        "held-out questions grouped by meaning: {} groups, adjusted Rand index {ari:.3}",
+        groups.len()
+    );
+    ari
+}
+
+/// The held-out grouping does not get worse than it is (ARI 0.520 when written).
+#[tokio::test]
+async fn held_out_questions_are_grouped_by_meaning() {
+    let ari = held_out_adjusted_rand_index().await;
+    assert!(ari >= 0.5, "adjusted Rand index {ari:.3}");
+}
+
+/// Issue 18's floor on the held-out set: not reached with all-MiniLM-L6-v2's embeddings.
+#[tokio::test]
+#[ignore = "issue 18's floor (adjusted Rand index >= 0.8 on the held-out 200) is not reached: 0.520"]
+async fn held_out_questions_reach_the_floor_of_issue_18() {
+    let ari = held_out_adjusted_rand_index().await;
+    assert!(ari >= 0.8, "adjusted Rand index {ari:.3}");
 }
