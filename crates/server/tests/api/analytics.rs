@@ -401,16 +401,17 @@ async fn held_out_adjusted_rand_index() -> f64 {
     ari
 }
 
-/// The held-out grouping does not get worse than it is (ARI 0.520 when written).
+/// The held-out grouping does not get worse than it is (ARI 0.630 when written; 0.520 before
+/// the stragglers joined their closest group).
 #[tokio::test]
 async fn held_out_questions_are_grouped_by_meaning() {
     let ari = held_out_adjusted_rand_index().await;
-    assert!(ari >= 0.5, "adjusted Rand index {ari:.3}");
+    assert!(ari >= 0.6, "adjusted Rand index {ari:.3}");
 }
 
 /// Issue 18's floor on the held-out set: not reached with all-MiniLM-L6-v2's embeddings.
 #[tokio::test]
-#[ignore = "issue 18's floor (adjusted Rand index >= 0.8 on the held-out 200) is not reached: 0.520"]
+#[ignore = "issue 18's floor (adjusted Rand index >= 0.8 on the held-out 200) is not reached: 0.630"]
 async fn held_out_questions_reach_the_floor_of_issue_18() {
     let ari = held_out_adjusted_rand_index().await;
     assert!(ari >= 0.8, "adjusted Rand index {ari:.3}");
