@@ -33,7 +33,11 @@ async function axe(page, state) {
 export async function run(browser) {
   const shot = (page, name) => page.screenshot({ path: path.join(env.OUT_DIR, `dashboard-${name}.png`), fullPage: true });
   const errors = [];
-  const watch = (page) => page.on("pageerror", (e) => errors.push(String(e)));
+  const watch = (page) => {
+    page.on("pageerror", (e) => errors.push(String(e)));
+    // Anything the Content-Security-Policy blocked is a defect of the page.
+    page.on("console", (m) => { if (m.type() === "error" && /Content.Security.Policy/i.test(m.text())) errors.push(m.text()); });
+  };
 
   // ------------------------------------------------------------ the owner signs in
   const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -200,11 +200,20 @@ pub fn layout(page: &Page, section: Section, title: &str, content: Markup) -> Re
     html_response(body)
 }
 
+/// What a dashboard page may load: only this server's script, styles and frames (the widget
+/// preview), nothing inline that runs; and no other site may frame it (clickjacking).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; frame-src 'self'; connect-src 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'self'";
+
 fn html_response(body: Markup) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "same-origin"),
         ],
         body.0,
     )

@@ -61,6 +61,13 @@ async fn pages_ask_to_sign_in_and_go_back_only_inside_the_dashboard() {
     );
     let r = page(&app, None, "/dashboard/sign-in?next=%2Fdashboard%2Finbox").await;
     assert_eq!(r.status(), StatusCode::OK);
+    // Nothing inline runs and no other site frames a page.
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
     assert!(r
         .text()
         .await
