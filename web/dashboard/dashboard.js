@@ -171,6 +171,16 @@
     }
   });
 
+  // A table that scrolls sideways (on a phone) can be reached and scrolled by keyboard.
+  var scrollable = function () {
+    document.querySelectorAll("table").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth + 1) table.setAttribute("tabindex", "0");
+      else table.removeAttribute("tabindex");
+    });
+  };
+  scrollable();
+  window.addEventListener("resize", scrollable);
+
   // Sortable tables: each column heading becomes a button; numbers sort as numbers.
   document.querySelectorAll("table[data-sortable]").forEach(function (table) {
     var heads = table.querySelectorAll("thead th");

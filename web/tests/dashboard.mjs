@@ -213,8 +213,10 @@ export async function run(browser) {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await ownerContext.storageState() });
   const small = await phone.newPage();
   watch(small);
-  for (const [name, route] of [["bots", "/dashboard/bots"], ["bot", `/dashboard/bots/${bot}`], ["playground", `/dashboard/bots/${bot}/playground`],
-    ["inbox", "/dashboard/inbox?status=all"], ["analytics", `/dashboard/analytics?bot=${env.DASH_ANALYTICS_BOT}`], ["settings", "/dashboard/settings"]]) {
+  for (const [name, route] of [["bots", "/dashboard/bots"], ["bot", `/dashboard/bots/${bot}`], ["knowledge", `/dashboard/bots/${bot}/knowledge`],
+    ["playground", `/dashboard/bots/${bot}/playground`], ["widget", `/dashboard/bots/${bot}/widget`], ["inbox", "/dashboard/inbox?status=all"],
+    ["leads", "/dashboard/leads"], ["analytics", `/dashboard/analytics?bot=${env.DASH_ANALYTICS_BOT}`], ["webhooks", "/dashboard/webhooks"],
+    ["settings", "/dashboard/settings"]]) {
     await small.goto(BASE + route);
     const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `${name} fits a 390 px screen (${overflow} px too wide)`);
