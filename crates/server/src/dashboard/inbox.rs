@@ -14,7 +14,9 @@ use sitechat_core::{
 };
 use sitechat_store::{InboxRow, LeadFilter, PageRequest};
 
-use super::{bot_select, bots::all_bots, form_error, layout, when, OrPage, Page, Section};
+use super::{
+    bot_select, bots::all_bots, error_page, form_error, layout, when, OrPage, Page, Section,
+};
 use crate::{
     error::{ApiError, ApiResult},
     services::{chat, conversations},
@@ -279,6 +281,33 @@ fn message(
 #[derive(Deserialize)]
 struct LeadsQuery {
     bot: Option<String>,
+    /// First and last day captured, `YYYY-MM-DD` (UTC); absent: no bound.
+    from: Option<String>,
+    to: Option<String>,
+    /// The page after this one's `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// A day of a filter (`YYYY-MM-DD`), as the time its day starts; `next` the day after.
+fn day_bound(
+    field: &str,
+    value: Option<&str>,
+    next: bool,
+) -> ApiResult<Option<time::OffsetDateTime>> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let date = time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| ApiError::invalid(format!("{field}: `{value}` is not a day (YYYY-MM-DD)")))?;
+    let date = if next {
+        date.next_day().unwrap_or(date)
+    } else {
+        date
+    };
+    Ok(Some(date.midnight().assume_utc()))
 }
 
 async fn leads(
@@ -298,25 +327,68 @@ async fn leads(
         .or_page(&page, Section::Leads)?;
     let filter = LeadFilter {
         bot: bot.clone(),
-        since: None,
-        until: None,
+        since: day_bound("from", q.from.as_deref(), false).or_page(&page, Section::Leads)?,
+        until: day_bound("to", q.to.as_deref(), true).or_page(&page, Section::Leads)?,
     };
-    let first = PageRequest::first(100);
-    let listed = conversations::leads(&state, page.caller(), &filter, first)
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(sitechat_store::Cursor::parse(c).ok_or_else(|| {
+            error_page(
+                &page,
+                Section::Leads,
+                ApiError::invalid("cursor: not one this page made"),
+            )
+        })?),
+        None => None,
+    };
+    let request = PageRequest { limit: 100, after };
+    let listed = conversations::leads(&state, page.caller(), &filter, request)
         .await
         .or_page(&page, Section::Leads)?;
+    // The filters as query parameters, for the CSV and the next page.
+    let rfc3339 = |t: Option<time::OffsetDateTime>| {
+        t.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+    };
+    let mut filters: Vec<(&str, String)> = Vec::new();
+    if let Some(b) = &bot {
+        filters.push(("bot_id", b.to_string()));
+    }
+    if let Some(since) = rfc3339(filter.since) {
+        filters.push(("since", since));
+    }
+    if let Some(until) = rfc3339(filter.until) {
+        filters.push(("until", until));
+    }
+    let encode = |pairs: &[(&str, String)]| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let csv = format!("/v1/leads?format=csv&{}", encode(&filters));
+    let next = listed.next_cursor.map(|c| {
+        let mut pairs: Vec<(&str, String)> = vec![
+            (
+                "bot",
+                bot.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+            ),
+            ("from", q.from.clone().unwrap_or_default()),
+            ("to", q.to.clone().unwrap_or_default()),
+        ];
+        pairs.push(("cursor", c.encode()));
+        format!("/dashboard/leads?{}", encode(&pairs))
+    });
     let bot_name = |id: &sitechat_core::BotId| {
         bots.iter()
             .find(|b| &b.id == id)
             .map_or("—", |b| b.name.as_str())
     };
-    let csv = match &bot {
-        Some(b) => format!("/v1/leads?format=csv&bot_id={b}"),
-        None => "/v1/leads?format=csv".to_owned(),
-    };
     let content = html! {
         form.filters-row method="get" {
             (bot_select(&bots, bot.as_ref()))
+            div.field { label for="f-from" { "From" } input #f-from name="from" type="date" value=(q.from.as_deref().unwrap_or("")); }
+            div.field { label for="f-to" { "To" } input #f-to name="to" type="date" value=(q.to.as_deref().unwrap_or("")); }
             button type="submit" { "Filter" }
             a.button href=(csv) download { "Export CSV" }
         }
@@ -339,7 +411,7 @@ async fn leads(
                     }
                 }
             }
-            @if listed.next_cursor.is_some() { p.muted { "Showing the first 100 leads; the CSV has them all." } }
+            @if let Some(next) = &next { p { a href=(next) { "Next 100 leads" } " · the CSV has them all." } }
         }
     };
     Ok(layout(&page, Section::Leads, "Leads", content))

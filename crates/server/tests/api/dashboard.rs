@@ -137,6 +137,16 @@ async fn a_bad_address_gets_a_page_that_says_what_is_wrong() {
             "from",
         ),
         (
+            "/dashboard/leads?from=2026-02-30",
+            StatusCode::BAD_REQUEST,
+            "from: `2026-02-30` is not a day",
+        ),
+        (
+            "/dashboard/leads?cursor=zzz",
+            StatusCode::BAD_REQUEST,
+            "cursor",
+        ),
+        (
             "/dashboard/leads?bot=nope",
             StatusCode::NOT_FOUND,
             "bot `nope` not found",
