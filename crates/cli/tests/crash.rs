@@ -1014,3 +1014,99 @@ async fn a_backup_taken_under_write_load_restores_every_acknowledged_message_and
     restored.child.kill().unwrap();
     restored.child.wait().unwrap();
 }
+
+/// `sitechat users create` with the password on standard input: (success, stdout, stderr).
+fn create_user(
+    data_dir: &std::path::Path,
+    email: &str,
+    role: &str,
+    password: &str,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sitechat"))
+        .args([
+            "users",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "Olga",
+            "--role",
+            role,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("SITECHAT_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_first_owner_is_made_from_the_command_line_and_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let (ok, out, err) = create_user(dir.path(), "olga@example.org", "owner", "a long password 1");
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("usr_") && out.contains("olga@example.org\towner"),
+        "{out}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/session", server.base))
+        .json(&json!({"email": "olga@example.org", "password": "a long password 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("sitechat_session="));
+    // What is wrong is said in one line, and nothing is made.
+    for (email, role, password, says) in [
+        (
+            "olga@example.org",
+            "owner",
+            "a long password 1",
+            "already signs in",
+        ),
+        (
+            "new@example.org",
+            "owner",
+            "short",
+            "at least 10 characters",
+        ),
+        (
+            "new@example.org",
+            "boss",
+            "a long password 1",
+            "is not a role",
+        ),
+        (
+            "not-an-email",
+            "agent",
+            "a long password 1",
+            "is not an email address",
+        ),
+    ] {
+        let (ok, _, err) = create_user(dir.path(), email, role, password);
+        assert!(!ok, "{email} {role}");
+        assert!(err.contains(says), "{err}");
+    }
+    let (ok, out, _) = sitechat(&["users", "list", "--data-dir", dir.path().to_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
