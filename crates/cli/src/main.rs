@@ -191,6 +191,12 @@ enum UsersAction {
         #[arg(long, value_name = "ACCOUNT_ID")]
         account: Option<String>,
     },
+    /// Make a one-time link (valid three days) with which a person chooses a new password: the
+    /// way back in for an owner who forgot theirs. Prints the link's path; open it on the server.
+    ResetLink {
+        #[arg(long)]
+        email: String,
+    },
     /// List the people of an account.
     List {
         /// The account (default: the operator's).
@@ -451,6 +457,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .await
                         .map_err(|e| UserError(e.to_string()))?;
                     println!("{}\t{}\t{}", user.id, user.email, user.role.as_str());
+                }
+                UsersAction::ResetLink { email } => {
+                    let link = users::operator_reset_link(&store, &email)
+                        .await
+                        .map_err(|e| UserError(e.to_string()))?;
+                    println!("{}", link.path);
                 }
                 UsersAction::List { account } => {
                     let account = account_or_operator(&store, account).await?;

@@ -1106,6 +1106,35 @@ async fn the_first_owner_is_made_from_the_command_line_and_signs_in() {
     let (ok, out, _) = sitechat(&["users", "list", "--data-dir", dir.path().to_str().unwrap()]);
     assert!(ok);
     assert_eq!(out.lines().count(), 1, "{out}");
+    // An owner who forgot the password gets back in through a link the operator makes.
+    let (ok, out, err) = sitechat(&[
+        "users",
+        "reset-link",
+        "--email",
+        "OLGA@example.org",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let path = out.trim();
+    assert!(path.starts_with("/dashboard/reset/"), "{out}");
+    let token = path.rsplit('/').next().unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/password-resets/{token}", server.base))
+        .json(&json!({"password": "a new password 2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (ok, _, err) = sitechat(&[
+        "users",
+        "reset-link",
+        "--email",
+        "nobody@example.org",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("not found"), "{err}");
     let mut server = server;
     server.child.kill().unwrap();
     server.child.wait().unwrap();

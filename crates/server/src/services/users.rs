@@ -148,7 +148,7 @@ pub async fn list(state: &AppState, caller: &Caller) -> ApiResult<Vec<User>> {
 }
 
 async fn make_link(
-    state: &AppState,
+    store: &Store,
     purpose: LinkPurpose,
     account: &AccountId,
     email: String,
@@ -161,8 +161,7 @@ async fn make_link(
         role,
         expires_at: now() + LINK_LIFETIME,
     };
-    state
-        .store
+    store
         .create_user_link(purpose, &hash_key(&token), &link)
         .await?;
     let path = match purpose {
@@ -192,7 +191,14 @@ pub async fn invite(
             "someone already signs in as {email}"
         )));
     }
-    make_link(state, LinkPurpose::Invite, &caller.account.id, email, role).await
+    make_link(
+        &state.store,
+        LinkPurpose::Invite,
+        &caller.account.id,
+        email,
+        role,
+    )
+    .await
 }
 
 /// What an unused link is for, without using it (the page that asks for a name and password).
@@ -257,9 +263,26 @@ pub async fn reset_link(state: &AppState, caller: &Caller, id: &UserId) -> ApiRe
     let user = state.store.get_user(&caller.account.id, id).await?;
     require_manager(caller, user.role)?;
     make_link(
-        state,
+        &state.store,
         LinkPurpose::Reset,
         &caller.account.id,
+        user.email,
+        user.role,
+    )
+    .await
+}
+
+/// A password reset link for the person who signs in as `email`, made by the operator on the
+/// command line (`sitechat users reset-link`): the way back in for an account's only owner.
+pub async fn operator_reset_link(store: &Store, email: &str) -> ApiResult<Link> {
+    let (user, _) = store
+        .user_by_email(email.trim())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {}", email.trim())))?;
+    make_link(
+        store,
+        LinkPurpose::Reset,
+        &user.account_id,
         user.email,
         user.role,
     )
