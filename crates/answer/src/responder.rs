@@ -24,7 +24,9 @@
 
 use std::future::Future;
 
-use sitechat_core::model::{BotSettings, Button, HandoffReason, Outcome, SourceRef};
+use sitechat_core::model::{
+    BotSettings, Button, ConversationStatus, HandoffReason, Outcome, SourceRef,
+};
 use sitechat_core::BotId;
 use sitechat_search::{Hit, SearchError};
 use time::OffsetDateTime;
@@ -253,6 +255,19 @@ impl<'a> Responder<'a> {
                 Some(HandoffReason::LowConfidence)
             }
             _ => None,
+        }
+    }
+
+    /// What stands for the bot's reply while a person owns the conversation (the bot is silent
+    /// then), for clients that need a text there: while the conversation waits for an agent,
+    /// what the bot said when a person was asked for; once an agent has it, that a person is
+    /// answering.
+    pub fn human_notice(&self, status: ConversationStatus, at: OffsetDateTime) -> String {
+        match status {
+            ConversationStatus::Agent => sitechat_core::texts::defaults(self.language)
+                .with_agent
+                .to_owned(),
+            _ => self.handoff_text(at),
         }
     }
 
@@ -518,5 +533,20 @@ mod tests {
         settings.handoff_after_fallbacks = 0;
         let responder = Responder::new("en", &settings);
         assert_eq!(responder.handoff(Outcome::Fallback, 9), None);
+    }
+
+    #[test]
+    fn while_a_person_owns_the_conversation_the_notice_is_in_the_bots_language() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let settings = BotSettings::for_language("fr");
+        let responder = Responder::new("fr", &settings);
+        assert_eq!(
+            responder.human_notice(ConversationStatus::WaitingForAgent, at),
+            intents::reply(Intent::Human, "fr")
+        );
+        assert_eq!(
+            responder.human_notice(ConversationStatus::Agent, at),
+            "Un conseiller vous répond"
+        );
     }
 }

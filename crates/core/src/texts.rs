@@ -35,6 +35,9 @@ pub struct Texts {
     pub lead_thanks: &'static str,
     /// Shown above the widget's contact form: what the visitor's details are used for.
     pub consent: &'static str,
+    /// Said instead of a bot reply while an agent owns the conversation, by clients that need a
+    /// text where the bot stays silent (the widget's status line says the same).
+    pub with_agent: &'static str,
     /// Monday first.
     days: [&'static str; 7],
     /// When someone is back: `{day}` and `{time}` are filled in.
@@ -95,6 +98,7 @@ static EN: Texts = Texts {
     human_offer: "Talk to a person",
     lead_thanks: "Thank you, we have noted your contact details. A member of our team will get back to you.",
     consent: "We use your contact details only to answer your question.",
+    with_agent: "A person is answering",
     days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     back: "on {day} at {time}",
 };
@@ -107,6 +111,7 @@ static FR: Texts = Texts {
     human_offer: "Parler à un conseiller",
     lead_thanks: "Merci, nous avons bien noté vos coordonnées. Un membre de notre équipe vous recontactera.",
     consent: "Nous utilisons vos coordonnées uniquement pour répondre à votre question.",
+    with_agent: "Un conseiller vous répond",
     days: ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
     back: "{day} à {time}",
 };
@@ -119,6 +124,7 @@ static ES: Texts = Texts {
     human_offer: "Hablar con una persona",
     lead_thanks: "Gracias, hemos guardado tus datos de contacto. Un miembro de nuestro equipo se pondrá en contacto contigo.",
     consent: "Usamos tus datos de contacto solo para responder a tu pregunta.",
+    with_agent: "Una persona te atiende",
     days: ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
     back: "el {day} a las {time}",
 };
@@ -131,6 +137,7 @@ static DE: Texts = Texts {
     human_offer: "Mit einem Mitarbeiter sprechen",
     lead_thanks: "Danke, wir haben Ihre Kontaktdaten notiert. Jemand aus unserem Team meldet sich bei Ihnen.",
     consent: "Wir nutzen Ihre Kontaktdaten nur, um Ihre Frage zu beantworten.",
+    with_agent: "Ein Mitarbeiter antwortet",
     days: ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
     back: "am {day} um {time}",
 };
@@ -143,6 +150,7 @@ static MS: Texts = Texts {
     human_offer: "Bercakap dengan ejen",
     lead_thanks: "Terima kasih, kami telah menyimpan butiran hubungan anda. Seorang ahli pasukan kami akan menghubungi anda.",
     consent: "Kami menggunakan butiran hubungan anda hanya untuk menjawab soalan anda.",
+    with_agent: "Seorang ejen sedang menjawab",
     days: ["Isnin", "Selasa", "Rabu", "Khamis", "Jumaat", "Sabtu", "Ahad"],
     back: "pada hari {day} pukul {time}",
 };
@@ -155,6 +163,7 @@ static ID: Texts = Texts {
     human_offer: "Bicara dengan agen",
     lead_thanks: "Terima kasih, kami sudah mencatat kontak Anda. Tim kami akan segera menghubungi Anda.",
     consent: "Kami menggunakan kontak Anda hanya untuk menjawab pertanyaan Anda.",
+    with_agent: "Seorang agen sedang menjawab",
     days: ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"],
     back: "pada hari {day} pukul {time}",
 };

@@ -7,8 +7,13 @@
 //! - `session_id` is the visitor's key (a contact's `external_id`). A chat continues the
 //!   session's open conversation with that bot, or starts one; without `session_id` a new session
 //!   id is made and returned. `GET /conversations/` returns the session's latest conversation.
+//! - `response` is always a string, as the document shows it: while a person owns the
+//!   conversation the bot is silent, and `response` is the notice the bot would show instead
+//!   (what it said when a person was asked for while the conversation waits for an agent, then
+//!   "A person is answering" in the bot's language once an agent has it).
 //! - Roles: visitor messages are `user`; bot and agent messages are `assistant`; system notes are
 //!   left out.
+//! - `limit` above the document's maximum of 100 is capped at 100, not refused.
 //! - Paths work with and without their trailing slash. Errors are
 //!   `{"success": false, "error": "…"}` with the native status code.
 //! - Webhooks are sitechat's endpoints: a new one is scoped to the `website_id` given, or to the
@@ -156,9 +161,13 @@ async fn chat(
     let text = ChatText::parse("message", &body.message)?;
     let input = chat::client_message(&state, &caller, &bot.id, &session, text, "api").await?;
     let reply = chat::send(&state, &caller, input).await?;
+    let response = match reply.message {
+        Some(m) => m.text,
+        None => chat::human_notice(&bot, &reply.conversation),
+    };
     Ok(Json(json!({
         "success": true,
-        "response": reply.message.map(|m| m.text),
+        "response": response,
         "session_id": session,
     }))
     .into_response())
@@ -184,21 +193,19 @@ async fn websites(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     Ok(Json(json!({"success": true, "websites": websites})))
 }
 
-fn limit(value: Option<u32>, default: u32) -> ApiResult<u32> {
-    let n = value.unwrap_or(default);
-    if (1..=100).contains(&n) {
-        Ok(n)
-    } else {
-        Err(ApiError::invalid(format!(
-            "limit must be between 1 and 100 (got {n})"
-        )))
+/// A `limit` query parameter: the document gives each a maximum of 100, so a larger one is
+/// capped at 100 rather than refused; 0 is refused.
+fn limit(value: Option<u64>, default: u32) -> ApiResult<u32> {
+    match value.unwrap_or(u64::from(default)) {
+        0 => Err(ApiError::invalid("limit must be at least 1 (got 0)")),
+        n => Ok(u32::try_from(n.min(100)).unwrap_or(100)),
     }
 }
 
 #[derive(Deserialize)]
 struct HistoryQuery {
     session_id: Option<String>,
-    limit: Option<u32>,
+    limit: Option<u64>,
 }
 
 /// `GET /conversations/?session_id`: the session's latest conversation, oldest message first.
@@ -243,7 +250,7 @@ async fn history(
 
 #[derive(Deserialize)]
 struct SessionsQuery {
-    limit: Option<u32>,
+    limit: Option<u64>,
     website_id: Option<String>,
     source: Option<String>,
 }
@@ -288,7 +295,7 @@ async fn sessions(
 
 #[derive(Deserialize)]
 struct LeadsQuery {
-    limit: Option<u32>,
+    limit: Option<u64>,
     website_id: Option<String>,
 }
 
@@ -354,7 +361,7 @@ async fn account(State(state): State<AppState>, caller: Caller) -> ApiResult<Jso
 
 #[derive(Deserialize)]
 struct KnowledgeQuery {
-    limit: Option<u32>,
+    limit: Option<u64>,
     website_id: Option<String>,
 }
 

@@ -134,6 +134,13 @@ pub async fn send(state: &AppState, caller: &Caller, input: VisitorMessage) -> A
     respond(state, &caller.account.id, accepted, None).await
 }
 
+/// What stands for the bot's reply in a client that needs a text where the bot stays silent
+/// because a person owns `conversation`: the bot's own words for waiting for an agent, or that
+/// an agent is answering (see [`Responder::human_notice`]).
+pub fn human_notice(bot: &Bot, conversation: &Conversation) -> String {
+    Responder::new(&bot.language, &bot.settings).human_notice(conversation.status, now())
+}
+
 /// Stores a visitor message and returns at once; the bot's reply is composed by a durable `reply`
 /// job and arrives as a `message.sent` event (and on the conversation's live stream).
 pub async fn send_async(

@@ -262,7 +262,7 @@ async fn errors_come_in_asyntais_shape() {
         .get(&format!("{BASE}/knowledge/?website_id=999999"), &key)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = app.get(&format!("{BASE}/sessions/?limit=500"), &key).await;
+    let r = app.get(&format!("{BASE}/sessions/?limit=0"), &key).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
     // Another tenant's website and entries are not found.
@@ -357,5 +357,179 @@ async fn webhooks_are_registered_listed_delivered_signed_and_deleted() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["success"], false);
+}
+
+#[tokio::test]
+async fn while_a_human_owns_the_conversation_the_response_is_the_notice_the_bot_would_show() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = app.create_bot(&key, "Shop").await;
+    let url = format!("{BASE}/chat/");
+    let chat = |message: &'static str| {
+        app.post(
+            &url,
+            &key,
+            json!({"message": message, "session_id": "human-1"}),
+        )
+    };
+    // Asking for a person hands the conversation over; the bot says a person is coming.
+    let r = chat("I want to talk to a person").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let handoff = r.body["response"].as_str().unwrap().to_owned();
+    // While it waits for an agent, the bot is silent, but `response` is still a string: the
+    // notice the widget would show.
+    let r = chat("Hello? Anyone there?").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["response"], handoff.as_str(), "{}", r.text);
+    assert_eq!(
+        r.body["response"],
+        "I'll connect you with a member of our team."
+    );
+
+    // Once an agent owns it, the notice says so.
+    let conversations = app
+        .get(&format!("/v1/conversations?bot_id={bot}"), &key)
+        .await;
+    let conversation = conversations.body["data"][0]["id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conversation}/takeover"),
+            &key,
+            json!({"agent": "Marie"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = chat("Are you a person?").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["response"], "A person is answering", "{}", r.text);
+    // The visitor's messages are stored all the same.
+    let r = app
+        .get(&format!("{BASE}/conversations/?session_id=human-1"), &key)
+        .await;
+    let users = r.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .count();
+    assert_eq!(users, 3, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_spreadsheet_that_is_not_multipart_gets_asyntais_json_error() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    app.create_bot(&key, "Shop").await;
+    let r = app
+        .post(
+            &format!("{BASE}/knowledge/spreadsheet/"),
+            &key,
+            json!({"file": "question,answer\nHours?,9 to 5\n"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(r.body["success"], false, "{}", r.text);
+    assert!(
+        r.body["error"].as_str().unwrap().contains("multipart"),
+        "{}",
+        r.text
+    );
+    // A raw CSV body, a form, a multipart type without a boundary, a broken multipart body:
+    // the same shape.
+    for (content_type, body) in [
+        ("text/csv", "question,answer\nHours?,9 to 5\n"),
+        (
+            "application/x-www-form-urlencoded",
+            "file=question%2Canswer",
+        ),
+        ("multipart/form-data", "--x\r\n"),
+        ("multipart/form-data; boundary=x", "not multipart at all"),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}{BASE}/knowledge/spreadsheet/", app.base))
+            .bearer_auth(&key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let r = TestApp::read(response).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{content_type}: {}",
+            r.text
+        );
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{content_type}: {:?} {}",
+            r.headers,
+            r.text
+        );
+        assert_eq!(r.body["success"], false, "{content_type}: {}", r.text);
+        assert!(is_string(&r.body["error"]), "{content_type}: {}", r.text);
+    }
+    // No body and no content type at all: the same shape.
+    let r = app
+        .request(
+            Method::POST,
+            &format!("{BASE}/knowledge/spreadsheet/"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.body["success"], false, "{}", r.text);
+    assert!(is_string(&r.body["error"]), "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_limit_above_100_is_capped_at_100() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    app.create_bot(&key, "Shop").await;
+    for i in 0..3 {
+        let r = app
+            .post(
+                &format!("{BASE}/chat/"),
+                &key,
+                json!({"message": "Hello", "session_id": format!("cap-{i}")}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    for path in [
+        "sessions/?limit=500",
+        "conversations/?session_id=cap-0&limit=101",
+        "leads/?limit=1000",
+        "knowledge/?limit=250",
+    ] {
+        let r = app.get(&format!("{BASE}/{path}"), &key).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert_eq!(r.body["success"], true, "{path}: {}", r.text);
+    }
+    let r = app.get(&format!("{BASE}/sessions/?limit=500"), &key).await;
+    assert_eq!(
+        r.body["sessions"].as_array().unwrap().len(),
+        3,
+        "{}",
+        r.text
+    );
+    // Zero is still not a limit.
+    let r = app.get(&format!("{BASE}/sessions/?limit=0"), &key).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(r.body["success"], false);
 }
