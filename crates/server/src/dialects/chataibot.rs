@@ -11,7 +11,9 @@
 //!   messages) reach the account's webhooks as `message.sent` events, the document's way of
 //!   delivering them. `message_id` is the id of the stored visitor message.
 //! - `conversation.created_at` is written as the document shows (`2025-02-10 20:21:03.913000`,
-//!   UTC). `assignee` is the bot (`{"id": "bot", "to": null}`) or the agent who took over.
+//!   UTC). `assignee` is the bot (`{"id": "bot", "to": null}`, also while the conversation waits
+//!   for an agent, none being assigned yet) or the agent who took over, whom `to` names
+//!   (`{"id": "Marie", "to": "Marie"}`).
 //!   `contact.visitor_key` is `<user_external_id>_<account_id>` as documented.
 //! - Only `text` messages are supported (400 otherwise). Errors are `{"ok": false, "error":
 //!   {"code", "message"}}` with the native status code.
@@ -116,9 +118,11 @@ fn created_at(c: &Conversation) -> String {
     )
 }
 
+/// Who has the conversation: the agent who took it over (`to` names them), else the bot (`to`
+/// is null; a conversation waiting for an agent has none assigned yet).
 fn assignee(c: &Conversation) -> Value {
     match &c.assignee {
-        Some(agent) => json!({"id": agent, "to": Value::Null}),
+        Some(agent) => json!({"id": agent, "to": agent}),
         None => json!({"id": "bot", "to": Value::Null}),
     }
 }
@@ -234,4 +238,49 @@ async fn message(
     Ok(Json(
         json!({"ok": true, "message_id": reply.visitor_message.id}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use sitechat_core::{
+        model::{ConversationStatus, HandoffReason},
+        BotId, ConversationId,
+    };
+
+    use super::*;
+
+    fn conversation(status: ConversationStatus, assignee: Option<&str>) -> Conversation {
+        let now = time::OffsetDateTime::now_utc();
+        Conversation {
+            id: ConversationId::generate(),
+            bot_id: BotId::generate(),
+            contact_id: None,
+            external_id: None,
+            channel: "api".to_owned(),
+            status,
+            assignee: assignee.map(str::to_owned),
+            handoff_reason: (status != ConversationStatus::Bot).then_some(HandoffReason::Api),
+            variables: json!({}),
+            rating: None,
+            created_at: now,
+            updated_at: now,
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn assignee_to_names_the_agent_and_is_null_only_without_one() {
+        assert_eq!(
+            assignee(&conversation(ConversationStatus::Bot, None)),
+            json!({"id": "bot", "to": null})
+        );
+        assert_eq!(
+            assignee(&conversation(ConversationStatus::WaitingForAgent, None)),
+            json!({"id": "bot", "to": null})
+        );
+        assert_eq!(
+            assignee(&conversation(ConversationStatus::Agent, Some("Marie"))),
+            json!({"id": "Marie", "to": "Marie"})
+        );
+    }
 }

@@ -59,6 +59,11 @@ async fn start_conversation_then_send_visitor_messages_with_replies_on_webhooks(
         "{created}"
     );
     assert_eq!(r.body["conversation"]["assignee"]["id"], "bot");
+    assert!(
+        r.body["conversation"]["assignee"]["to"].is_null(),
+        "{}",
+        r.text
+    );
     assert_eq!(r.body["contact"]["name"], "User Name");
     assert_eq!(r.body["contact"]["email"], "example@domain.com");
     assert_eq!(r.body["contact"]["phone"], "1234567890");
