@@ -39,6 +39,7 @@
 //!   all of them; for a reply, its own. A question the bot has not answered yet has no status
 //!   (404). The bulk update checks every id before changing any.
 //! - `GET /{token}/client/{clientId}/message-not-read-count` → `{"count"}`.
+//! - Unknown query parameters (a browser client's cache-buster `_=…`) are ignored everywhere.
 //! - Times are written as the document shows them, UTC without a zone:
 //!   `2022-09-28T12:32:13.262`. Errors are `{"timestamp", "status", "error", "code",
 //!   "message"}` with the native status code.
@@ -393,8 +394,9 @@ fn event_json(client: &str, m: &ClientMessage) -> Value {
     })
 }
 
+/// Unknown query parameters (a cache-buster `_=…`) are ignored, as in every query here.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct EventsQuery {
     client_id: Option<String>,
     ts: Option<String>,
@@ -464,8 +466,8 @@ async fn events(
     })))
 }
 
+/// Unknown query parameters are ignored.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct HistoryQuery {
     from: Option<String>,
     to: Option<String>,
