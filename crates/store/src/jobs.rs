@@ -132,7 +132,7 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
                 Err(StoreError::Conflict(format!(
-                    "the bot is already training (job {}); wait for it to finish or cancel it with DELETE /v1/jobs/{{id}}",
+                    "the bot is already training (job {}); wait for it to finish",
                     active.unwrap_or_default()
                 )))
             }

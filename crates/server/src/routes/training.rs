@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::Caller,
-    error::{ApiResult, ErrorBody},
+    error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiPath, ApiQuery, MaybeJson},
     routes::{List, PageQuery},
     services::training,
@@ -62,6 +62,27 @@ async fn view(state: &AppState, caller: &Caller, job: Job) -> ApiResult<JobView>
     })
 }
 
+/// A refused training with how to fix it through the native API. The training service says what
+/// is wrong without naming native routes, as the dialects (AISA's retrain) call it too: its 400
+/// is a bot without a `website_url`, its 409 a training already under way.
+fn native_fix(e: ApiError) -> ApiError {
+    match e {
+        ApiError::InvalidRequest {
+            message,
+            details,
+            status: StatusCode::BAD_REQUEST,
+        } => ApiError::InvalidRequest {
+            message: format!("{message}; set one with PATCH /v1/bots/{{id}}"),
+            details,
+            status: StatusCode::BAD_REQUEST,
+        },
+        ApiError::Conflict(message) => ApiError::Conflict(format!(
+            "{message} or cancel it with DELETE /v1/jobs/{{id}}"
+        )),
+        e => e,
+    }
+}
+
 /// Starts crawling and indexing the bot's website. 409 while the bot is already training.
 #[utoipa::path(post, path = "/v1/bots/{id}/train", tag = "training",
     params(("id" = String, Path, description = "Bot id (`bot_…`)")),
@@ -73,7 +94,9 @@ pub async fn train(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let bot = BotId::parse(&id)?;
-    let job = training::start(&state, &caller, &bot, false, true).await?;
+    let job = training::start(&state, &caller, &bot, false, true)
+        .await
+        .map_err(native_fix)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(view(&state, &caller, job).await?),
@@ -102,7 +125,8 @@ pub async fn retrain(
         body.force_retrain,
         body.include_new_pages.unwrap_or(true),
     )
-    .await?;
+    .await
+    .map_err(native_fix)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(view(&state, &caller, job).await?),

@@ -349,3 +349,110 @@ async fn the_sdks_message_field_and_unknown_fields_are_accepted() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+#[tokio::test]
+async fn errors_never_point_to_native_routes() {
+    let app = TestApp::start_with(|c| {
+        c.allow_private_networks = true;
+        c.crawl.delay_ms = 0;
+    })
+    .await;
+    let key = app.admin_key.clone();
+    let bot = app.create_bot(&key, "No site").await;
+    let path = format!("{BASE}/chatbot/{bot}/retrain");
+    let retrain = || {
+        app.request(
+            Method::PUT,
+            &path,
+            Some(&key),
+            Some(json!({"force_retrain": false})),
+        )
+    };
+    let native_free = |r: &common::Response| {
+        assert!(!r.message().contains("/v1/"), "{}", r.text);
+    };
+    // A chatbot without a website to train from.
+    let r = retrain().await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("website_url"), "{}", r.text);
+    native_free(&r);
+
+    // A chatbot that is already training: a site that answers slowly keeps the first job busy.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(|| async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            axum::response::Html(
+                "<html><body><main><p>Slow page with some words in it.</p></main></body></html>",
+            )
+        });
+        axum::serve(listener, app).await.unwrap();
+    });
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            json!({"website_url": format!("http://{addr}/")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let first = retrain().await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let second = retrain().await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{}", second.text);
+    assert!(
+        second.message().contains("already training"),
+        "{}",
+        second.text
+    );
+    assert!(
+        second.message().contains("wait for it to finish"),
+        "{}",
+        second.text
+    );
+    native_free(&second);
+    let job = first.body["job_id"].as_str().unwrap();
+    app.delete(&format!("/v1/jobs/{job}"), &key).await;
+}
+
+#[tokio::test]
+async fn customer_satisfaction_is_the_mean_rating_or_null_without_ratings() {
+    let app = TestApp::start().await;
+    let key = app.admin_key.clone();
+    let bot = app.create_bot(&key, "Shop").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let path = format!(
+        "{BASE}/analytics/conversations?start_date={today}&end_date={today}&chatbot_id={bot}"
+    );
+    let analytics = || app.get(&path, &key);
+    let mut conversations = vec![];
+    for user in ["rater-1", "rater-2"] {
+        let r = app
+            .post(
+                &format!("{BASE}/message/send"),
+                &key,
+                json!({"chatbot_id": bot, "user_id": user, "user_message": "Hello"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        conversations.push(r.body["conversation_id"].as_str().unwrap().to_owned());
+    }
+    let r = analytics().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["total_conversations"], 2, "{}", r.text);
+    assert!(r.body["customer_satisfaction"].is_null(), "{}", r.text);
+    for (conversation, rating) in conversations.iter().zip([4, 5]) {
+        let r = app
+            .post(
+                &format!("/v1/conversations/{conversation}/rating"),
+                &key,
+                json!({"rating": rating}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let r = analytics().await;
+    assert!(r.body["customer_satisfaction"].is_number(), "{}", r.text);
+    assert_eq!(r.body["customer_satisfaction"], 4.5, "{}", r.text);
+}

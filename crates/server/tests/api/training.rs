@@ -267,6 +267,12 @@ async fn training_needs_a_website_and_runs_once_at_a_time() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().contains("website_url"), "{}", r.message());
+    // The native API says how to fix it with its own routes (the dialects do not).
+    assert!(
+        r.message().contains("PATCH /v1/bots/{id}"),
+        "{}",
+        r.message()
+    );
 
     // A site that answers slowly keeps the first job busy.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -300,6 +306,11 @@ async fn training_needs_a_website_and_runs_once_at_a_time() {
         second
             .message()
             .contains(first.body["id"].as_str().unwrap()),
+        "{}",
+        second.message()
+    );
+    assert!(
+        second.message().contains("DELETE /v1/jobs/{id}"),
         "{}",
         second.message()
     );
