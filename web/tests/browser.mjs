@@ -5,11 +5,24 @@ import { chromium } from "playwright-core";
 import { run as widget } from "./widget.mjs";
 import { run as dashboard } from "./dashboard.mjs";
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run"],
-});
+// Starting chromium on a loaded 2-core machine has failed once in a while ("browser has been
+// closed" before it was up): that is the machine, not sitechat, so a failed start is retried.
+async function launch() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chromium.launch({
+        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+          "--disable-component-update", "--no-first-run"],
+      });
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.error(`chromium did not start (attempt ${attempt}): ${String(e).split("\n")[0]}`);
+      await new Promise((ok) => setTimeout(ok, 2000));
+    }
+  }
+}
+const browser = await launch();
 try {
   const only = process.env.ONLY;
   if (!only || only === "widget") await widget(browser);
