@@ -66,3 +66,29 @@ where
         ))
     }
 }
+
+/// A JSON body kept as the client's own text, byte for byte: it must be sent as JSON
+/// (`Content-Type: application/json`), be well-formed (any JSON value) and fit the size limit,
+/// but it is not parsed into anything, so key order, spacing and number spelling are kept.
+#[derive(Debug)]
+pub struct RawJson(pub String);
+
+impl<S> FromRequest<S> for RawJson
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let json = is_json(request.headers());
+        let bytes = axum::body::Bytes::from_request(request, state).await?;
+        if !json {
+            return Err(ApiError::not_json());
+        }
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| ApiError::invalid("the body is not valid JSON: it is not UTF-8 text"))?;
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)
+            .map_err(|e| ApiError::invalid(format!("the body is not valid JSON: {e}")))?;
+        Ok(Self(text))
+    }
+}

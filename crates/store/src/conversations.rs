@@ -1192,13 +1192,14 @@ impl Store {
         page_of(&rows, page, lead_from_row)
     }
 
-    /// Saves a contact's chat application state (an opaque JSON document) for a bot.
+    /// Saves a contact's chat application state for a bot: an opaque JSON document, kept as the
+    /// text given (key order and spacing included).
     pub async fn save_chat_state(
         &self,
         account: &AccountId,
         bot: &BotId,
         contact: &ContactId,
-        state: &Value,
+        state: &str,
     ) -> Result<()> {
         self.get_contact(account, contact).await?;
         sqlx::query(
@@ -1207,30 +1208,29 @@ impl Store {
         )
         .bind(bot.as_str())
         .bind(contact.as_str())
-        .bind(state.to_string())
+        .bind(state)
         .bind(now())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Loads a contact's chat application state for a bot (`None` when never saved).
+    /// Loads a contact's chat application state for a bot, the text exactly as saved (`None`
+    /// when never saved).
     pub async fn load_chat_state(
         &self,
         account: &AccountId,
         bot: &BotId,
         contact: &ContactId,
-    ) -> Result<Option<Value>> {
+    ) -> Result<Option<String>> {
         self.get_contact(account, contact).await?;
-        let state: Option<String> =
+        Ok(
             sqlx::query_scalar("SELECT state FROM chat_states WHERE bot_id = ? AND contact_id = ?")
                 .bind(bot.as_str())
                 .bind(contact.as_str())
                 .fetch_optional(&self.pool)
-                .await?;
-        state
-            .map(|s| serde_json::from_str(&s).map_err(corrupt))
-            .transpose()
+                .await?,
+        )
     }
 
     /// What a request with this idempotency key recorded: its response, or the visitor message

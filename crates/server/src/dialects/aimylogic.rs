@@ -31,8 +31,11 @@
 //!   document's times but to the microsecond (`2022-09-28T12:32:13.262001`).
 //! - `GET /{token}/client/{clientId}/history?from&to&limit&offset`: the client's messages, oldest
 //!   first (limit 1–1000, default 100); each has its own `id` and the `questionId` it belongs to.
-//! - State: `GET|POST /{token}/client/{clientId}/state` save and load any JSON object as is;
-//!   before anything was saved, `GET` returns `{}`.
+//! - State: `GET|POST /{token}/client/{clientId}/state` save and load the body byte for byte as
+//!   it was sent (key order and spacing included). The document says "its contents are not
+//!   checked", so any well-formed JSON value is kept, not only an object; the body must still be
+//!   JSON (`Content-Type: application/json`, well-formed), since `GET` answers with it as JSON.
+//!   Before anything was saved, `GET` returns `{}`.
 //! - Statuses: `questionId` in the status paths is any message id from the history. For a
 //!   client's message, the status is that of the bot's and agents' replies to it (the least
 //!   advanced of them, `NOT_SENT` < `SENT` < `DELIVERED` < `READ`), and an update applies to
@@ -67,7 +70,8 @@ use time::OffsetDateTime;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
-    extract::{ApiJson, ApiPath, ApiQuery},
+    extract::{ApiJson, ApiPath, ApiQuery, RawJson},
+    routes::json_text,
     services::{
         chat::{self, Reply, VisitorMessage},
         conversations,
@@ -546,33 +550,33 @@ async fn contact(
         .await?)
 }
 
-/// `GET /{token}/client/{clientId}/state`: the saved state, as saved (`{}` before any).
+/// `GET /{token}/client/{clientId}/state`: the saved state, byte for byte as it was sent (`{}`
+/// before any).
 async fn load_state(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
     ApiPath((_, client)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let client = client_id(&client)?;
     let saved = match contact(&state, &caller, &channel, &client).await? {
         Some(c) => conversations::load_state(&state, &caller, &c.id).await?,
         None => None,
     };
-    Ok(Json(saved.unwrap_or_else(|| json!({}))))
+    Ok(json_text(saved.unwrap_or_else(|| "{}".to_owned())))
 }
 
-/// `POST /{token}/client/{clientId}/state`: saves any JSON object as the client's state.
+/// `POST /{token}/client/{clientId}/state`: saves the request body as the client's state. The
+/// document says "its contents are not checked": any well-formed JSON value is kept, as the
+/// client's own text (key order, spacing and number spelling included), and echoed back.
 async fn save_state(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
     ApiPath((_, client)): ApiPath<(String, String)>,
-    ApiJson(document): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+    RawJson(document): RawJson,
+) -> ApiResult<Response> {
     let client = client_id(&client)?;
-    if !document.is_object() {
-        return Err(ApiError::invalid("the state must be a JSON object"));
-    }
     let contact = conversations::save_contact(
         &state,
         &caller,
@@ -583,8 +587,8 @@ async fn save_state(
         },
     )
     .await?;
-    conversations::save_state(&state, &caller, &contact.id, document.clone()).await?;
-    Ok(Json(document))
+    conversations::save_state(&state, &caller, &contact.id, &document).await?;
+    Ok(json_text(document))
 }
 
 /// The messages whose status a `questionId` stands for: a client message's replies, or a reply.

@@ -21,8 +21,8 @@ use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery},
     routes::{
-        chat::ContactBody, conversations::parse_time, csv_field, csv_response, Format, List,
-        PageQuery,
+        chat::ContactBody, conversations::parse_time, csv_field, csv_response, json_text, Format,
+        List, PageQuery,
     },
     services::conversations,
     state::AppState,
@@ -145,7 +145,7 @@ pub async fn unread(
     }))
 }
 
-/// The contact's saved chat state, exactly as saved (404 when none was saved).
+/// The contact's saved chat state, exactly as saved, byte for byte (404 when none was saved).
 #[utoipa::path(get, path = "/v1/contacts/{id}/state", tag = "contacts",
     params(("id" = String, Path, description = "Contact id")),
     responses((status = 200, description = "the saved JSON document"), (status = 404, body = ErrorBody)),
@@ -154,11 +154,11 @@ pub async fn load_state(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     let id = ContactId::parse(&id)?;
     conversations::load_state(&state, &caller, &id)
         .await?
-        .map(Json)
+        .map(json_text)
         .ok_or_else(|| ApiError::not_found("saved state"))
 }
 
@@ -183,7 +183,7 @@ pub async fn save_state(
         )
         .into());
     }
-    conversations::save_state(&state, &caller, &id, document).await?;
+    conversations::save_state(&state, &caller, &id, &document.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -115,6 +115,12 @@ pub(crate) fn csv_field(value: Option<&str>) -> String {
     }
 }
 
+/// JSON text that is already well-formed, sent exactly as it is (no re-serialising).
+pub(crate) fn json_text(text: String) -> axum::response::Response {
+    use axum::{http::header, response::IntoResponse};
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
 /// A CSV download named `filename`.
 pub(crate) fn csv_response(body: String, filename: &str) -> axum::response::Response {
     use axum::{http::header, response::IntoResponse};

@@ -357,25 +357,27 @@ pub async fn unread(state: &AppState, caller: &Caller, contact: &ContactId) -> A
         .await?)
 }
 
+/// Saves a contact's chat state: `document` is well-formed JSON text, stored as given.
 pub async fn save_state(
     state: &AppState,
     caller: &Caller,
     contact: &ContactId,
-    document: serde_json::Value,
+    document: &str,
 ) -> ApiResult<()> {
     caller.require(Scope::Chat)?;
     let contact = state.store.get_contact(&caller.account.id, contact).await?;
     Ok(state
         .store
-        .save_chat_state(&caller.account.id, &contact.bot_id, &contact.id, &document)
+        .save_chat_state(&caller.account.id, &contact.bot_id, &contact.id, document)
         .await?)
 }
 
+/// A contact's chat state, the JSON text exactly as saved (`None` when never saved).
 pub async fn load_state(
     state: &AppState,
     caller: &Caller,
     contact: &ContactId,
-) -> ApiResult<Option<serde_json::Value>> {
+) -> ApiResult<Option<String>> {
     require_read(caller)?;
     let contact = state.store.get_contact(&caller.account.id, contact).await?;
     Ok(state

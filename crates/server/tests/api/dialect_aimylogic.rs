@@ -1544,7 +1544,7 @@ async fn history_refuses_a_bad_window() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn state_is_saved_and_loaded_as_is_and_must_be_an_object() {
+async fn state_is_saved_and_loaded_per_client_and_must_be_json() {
     let s = shop().await;
     let app = &s.app;
     let token = &s.token;
@@ -1576,11 +1576,20 @@ async fn state_is_saved_and_loaded_as_is_and_must_be_an_object() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body, state, "loaded as saved: {}", r.text);
 
-    // Not objects: refused, and the saved state stays.
-    for bad in [json!([1, 2]), json!("text"), json!(42), json!(null)] {
-        let r = call(app, Method::POST, &path("widget-1"), Some(bad.clone())).await;
-        let message = assert_dialect_error(&r, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
-        assert!(message.contains("object"), "{bad}: {message}");
+    // Not JSON: refused, and the saved state stays.
+    for (content_type, bad) in [
+        ("application/json", "{\"open\": tru"),
+        ("application/json", "{} {}"),
+        ("application/json", ""),
+        ("text/plain", "{\"open\": false}"),
+    ] {
+        let r = raw_state(app, token, "widget-1", content_type, bad).await;
+        let message = if content_type == "text/plain" {
+            assert_dialect_error(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_REQUEST")
+        } else {
+            assert_dialect_error(&r, StatusCode::BAD_REQUEST, "INVALID_REQUEST")
+        };
+        assert!(message.contains("JSON"), "{bad:?}: {message}");
     }
     let r = call(app, Method::GET, &path("widget-1"), None).await;
     assert_eq!(r.body, state, "unchanged after refused saves: {}", r.text);
@@ -1601,6 +1610,75 @@ async fn state_is_saved_and_loaded_as_is_and_must_be_an_object() {
     assert!(conversations_of(app, &s.key, &s.bot, "widget-1")
         .await
         .is_empty());
+}
+
+/// Posts `body` as the client's state, exactly these bytes, with this `Content-Type`.
+async fn raw_state(
+    app: &TestApp,
+    token: &str,
+    client: &str,
+    content_type: &str,
+    body: &str,
+) -> Response {
+    let response = app
+        .client
+        .post(format!("{}{BASE}/{token}/client/{client}/state", app.base))
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request sent");
+    TestApp::read(response).await
+}
+
+#[tokio::test]
+async fn state_comes_back_byte_for_byte_and_need_not_be_an_object() {
+    let s = shop().await;
+    let app = &s.app;
+    let token = &s.token;
+    let path = format!("/{token}/client/widget-1/state");
+
+    // Key order, spacing, escapes and number spelling are the client's: the document says "its
+    // contents are not checked" and GET returns it "as is".
+    let sent = "{ \"zeta\": 1,\n  \"alpha\": [ 1.50, 2e3, -0 ],\"mid\" : {\"b\":\"\\u00e9\", \"a\":null},\n\"big\": 123456789012345678901234567890 }";
+    let r = raw_state(app, token, "widget-1", "application/json", sent).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, sent, "the save answers with the state as sent");
+    let r = call(app, Method::GET, &path, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, sent, "loaded byte for byte");
+    let parsed: Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(parsed["zeta"], 1, "{}", r.text);
+
+    // Read natively, the contact's state is the same text.
+    let contacts = app
+        .get(&format!("/v1/contacts?bot_id={}", s.bot), &s.key)
+        .await;
+    assert_eq!(contacts.status, StatusCode::OK, "{}", contacts.text);
+    let contact = contacts.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let native = app
+        .get(&format!("/v1/contacts/{contact}/state"), &s.key)
+        .await;
+    assert_eq!(native.status, StatusCode::OK, "{}", native.text);
+    assert_eq!(native.text, sent, "the native route reads the same bytes");
+
+    // Not an object: kept as sent too, whatever the JSON value.
+    for sent in ["[3, 1, 2]", "\"checkout\"", "42", "true", "null", " { } "] {
+        let r = raw_state(app, token, "widget-1", "application/json", sent).await;
+        assert_eq!(r.status, StatusCode::OK, "{sent}: {}", r.text);
+        assert_eq!(r.text, sent, "echoed as sent");
+        let r = call(app, Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{sent}: {}", r.text);
+        assert_eq!(r.text, sent, "loaded as sent");
+        assert!(
+            r.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json")),
+            "{sent}: {:?}",
+            r.headers
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
