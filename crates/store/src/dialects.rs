@@ -314,6 +314,56 @@ impl Store {
         Ok(id.map(ConversationId::from_trusted))
     }
 
+    /// The conversation of the bot that a client-chosen conversation id names (AskIA's
+    /// `conversationId`), if the client used it with this bot before.
+    pub async fn client_conversation(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        client_id: &str,
+    ) -> Result<Option<ConversationId>> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT m.conversation_id FROM client_conversation_ids m JOIN bots b ON b.id = m.bot_id
+             WHERE b.account_id = ? AND m.bot_id = ? AND m.client_id = ?",
+        )
+        .bind(account.as_str())
+        .bind(bot.as_str())
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(ConversationId::from_trusted))
+    }
+
+    /// Names a conversation of the bot with a client-chosen id. When two requests race to name
+    /// the same id, the first one wins: the conversation the id names afterwards is returned.
+    pub async fn name_client_conversation(
+        &self,
+        account: &AccountId,
+        bot: &BotId,
+        client_id: &str,
+        conversation: &ConversationId,
+    ) -> Result<ConversationId> {
+        let inserted = sqlx::query(
+            "INSERT INTO client_conversation_ids (bot_id, client_id, conversation_id, created_at)
+             SELECT c.bot_id, ?, c.id, ? FROM conversations c JOIN bots b ON b.id = c.bot_id
+             WHERE b.account_id = ? AND c.bot_id = ? AND c.id = ?
+             ON CONFLICT (bot_id, client_id) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(now())
+        .bind(account.as_str())
+        .bind(bot.as_str())
+        .bind(conversation.as_str())
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            self.get_conversation(account, conversation).await?;
+        }
+        self.client_conversation(account, bot, client_id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("conversation"))
+    }
+
     /// The latest conversation, across the account's bots, of the visitor with this key.
     pub async fn latest_conversation_of(
         &self,

@@ -7,10 +7,16 @@
 //!
 //! Decisions where the document is vague:
 //! - `POST /widget/chat` without `conversationId` starts a conversation (channel `widget`,
-//!   anonymous visitor); with it, continues that conversation of the bot (404 for another bot's,
-//!   409 when it has ended). `messageId` is the bot's reply; when a human owns the conversation
-//!   there is no reply: `reply` is `""` and `messageId` is the visitor's message. Beside the
-//!   documented fields the response carries `sources`, `outcome`, `confidence` and `status`.
+//!   anonymous visitor). The document's own example passes a client-chosen id
+//!   (`'optional-conversation-id'`): a `conversationId` the bot has not seen starts a
+//!   conversation under that id, and the response and later requests name it by the client's id.
+//!   Client ids are scoped to the bot (the same id on another bot, or another account's bot, is
+//!   another conversation) and are at most 200 characters long. sitechat's own conversation ids
+//!   are accepted too (404 for another bot's). A conversation that has ended answers 409. If two
+//!   first requests race with the same new id, the first conversation named keeps it.
+//! - `messageId` is the bot's reply; when a human owns the conversation there is no reply:
+//!   `reply` is `""` and `messageId` is the visitor's message. Beside the documented fields the
+//!   response carries `sources`, `outcome`, `confidence` and `status`.
 //! - `GET /bots/{id}`: `description` is `settings.description`, `category` the bot's `industry`.
 //! - `GET /bots/{id}/branding` is `settings.branding`.
 //! - Errors are `{"error": message, "code": CODE}` with the status codes the document lists
@@ -37,6 +43,9 @@ use crate::{
     state::AppState,
     visitor::{self, preflight, public_bot},
 };
+
+/// The longest client-chosen `conversationId`.
+const MAX_CONVERSATION_ID: usize = 200;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -83,18 +92,36 @@ async fn widget_chat(
         Ok(rate) => rate,
         Err(refused) => return Ok(refused),
     };
-    let conversation = body
+    let chosen = body
         .conversation_id
         .as_deref()
         .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            ConversationId::parse(c)
-                .map_err(|_| ApiError::not_found(format!("conversation {c} of this bot")))
-        })
-        .transpose()?;
+        .filter(|c| !c.is_empty());
+    // The conversation to continue, and the client-chosen id the client knows it by.
+    let (conversation, client_id) = match chosen {
+        None => (None, None),
+        Some(c) if c.chars().count() > MAX_CONVERSATION_ID => {
+            return Err(ApiError::invalid(format!(
+                "conversationId must be at most {MAX_CONVERSATION_ID} characters long"
+            )));
+        }
+        Some(c) => match state
+            .store
+            .client_conversation(&caller.account.id, &bot.id, c)
+            .await?
+        {
+            Some(id) => (Some(id), Some(c)),
+            None => match ConversationId::parse(c) {
+                // sitechat's own id: that conversation of this bot (404 for another bot's).
+                Ok(id) => (Some(id), None),
+                // A new client-chosen id: a new conversation, named by it.
+                Err(_) => (None, Some(c)),
+            },
+        },
+    };
+    let starts_named = conversation.is_none() && client_id.is_some();
     let input = VisitorMessage {
-        bot: bot.id,
+        bot: bot.id.clone(),
         text: ChatText::parse("message", &body.message)?,
         conversation,
         contact: None,
@@ -103,9 +130,17 @@ async fn widget_chat(
         connection: None,
     };
     let reply = chat::send(&state, &caller, input).await?;
+    if let (true, Some(c)) = (starts_named, client_id) {
+        state
+            .store
+            .name_client_conversation(&caller.account.id, &bot.id, c, &reply.conversation.id)
+            .await?;
+    }
+    let conversation_id =
+        client_id.map_or_else(|| reply.conversation.id.to_string(), str::to_owned);
     let mut response = Json(json!({
         "reply": reply.message.as_ref().map_or("", |m| m.text.as_str()),
-        "conversationId": reply.conversation.id,
+        "conversationId": conversation_id,
         "messageId": reply.message.as_ref().map_or(&reply.visitor_message.id, |m| &m.id),
         "sources": reply.sources,
         "outcome": reply.outcome,

@@ -263,6 +263,128 @@ async fn only_public_bots_answer_and_only_on_their_origins() {
     assert_error(&r, StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND");
 }
 
+/// The bot's conversations, as the native API lists them.
+async fn conversations_of(app: &TestApp, key: &str, bot: &str) -> Vec<Value> {
+    let r = app
+        .get(&format!("/v1/conversations?bot_id={bot}"), key)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_client_chosen_conversation_id_starts_a_conversation_of_the_bot_under_it() {
+    let app = TestApp::start().await;
+    let (key, bot) = public_bot(&app).await;
+    let post = |body: Value| widget(&app, Method::POST, "/widget/chat", Some(SHOP), Some(body));
+    // The document's own example.
+    let chosen = "optional-conversation-id";
+
+    let r = post(
+        json!({"botId": bot, "message": "What are your pricing plans?", "conversationId": chosen}),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "a new client id starts a conversation: {}",
+        r.text
+    );
+    assert_eq!(
+        r.body["conversationId"], chosen,
+        "named by the client's id: {}",
+        r.text
+    );
+    assert!(
+        r.body["reply"].as_str().is_some_and(|t| !t.is_empty()),
+        "{}",
+        r.text
+    );
+    let r = post(
+        json!({"botId": bot, "message": "How long do refunds take?", "conversationId": chosen}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["conversationId"], chosen, "{}", r.text);
+    let found = conversations_of(&app, &key, &bot).await;
+    assert_eq!(
+        found.len(),
+        1,
+        "both messages in one conversation: {found:?}"
+    );
+    let conversation = found[0]["id"].as_str().unwrap().to_owned();
+    let messages = app
+        .get(&format!("/v1/conversations/{conversation}/messages"), &key)
+        .await;
+    assert_eq!(
+        messages.body["data"].as_array().unwrap().len(),
+        4,
+        "{}",
+        messages.text
+    );
+
+    // The same id on another bot of the account, or on another account's bot, is another
+    // conversation: it never reaches this one.
+    let other = app.create_bot(&key, "Other").await;
+    app.patch(
+        &format!("/v1/bots/{other}"),
+        &key,
+        json!({"settings": {"public_widget": true}}),
+    )
+    .await;
+    let (other_key, foreign) = public_bot(&app).await;
+    for (owner, bot_id) in [(&key, &other), (&other_key, &foreign)] {
+        let r = post(json!({"botId": bot_id, "message": "Hello", "conversationId": chosen})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["conversationId"], chosen, "{}", r.text);
+        let theirs = conversations_of(&app, owner, bot_id).await;
+        assert_eq!(theirs.len(), 1, "{theirs:?}");
+        assert_ne!(
+            theirs[0]["id"],
+            conversation.as_str(),
+            "a conversation of its own"
+        );
+    }
+    let messages = app
+        .get(&format!("/v1/conversations/{conversation}/messages"), &key)
+        .await;
+    assert_eq!(
+        messages.body["data"].as_array().unwrap().len(),
+        4,
+        "untouched: {}",
+        messages.text
+    );
+
+    // sitechat's own id still continues the same conversation; an ended one is a 409.
+    let r =
+        post(json!({"botId": bot, "message": "Is delivery free?", "conversationId": conversation}))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["conversationId"],
+        conversation.as_str(),
+        "{}",
+        r.text
+    );
+    assert_eq!(conversations_of(&app, &key, &bot).await.len(), 1);
+    let r = app
+        .post(
+            &format!("/v1/conversations/{conversation}/end"),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = post(json!({"botId": bot, "message": "Hello again", "conversationId": chosen})).await;
+    assert_error(&r, StatusCode::CONFLICT, "CONFLICT");
+
+    // A client id has a length limit.
+    let long = "c".repeat(201);
+    let r = post(json!({"botId": bot, "message": "Hi", "conversationId": long})).await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    assert!(r.text.contains("conversationId"), "{}", r.text);
+}
+
 #[tokio::test]
 async fn bad_requests_say_what_to_fix() {
     let app = TestApp::start().await;
