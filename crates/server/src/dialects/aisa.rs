@@ -258,7 +258,9 @@ async fn send(
     Ok(Json(json!({
         "status": "success",
         "response": reply.message.as_ref().map(|m| m.text.clone()),
-        "message_id": reply.message.as_ref().map(|m| m.id.clone()).unwrap_or(reply.visitor_message.id),
+        // An exchange (the user's message and the reply to it) is named by the user's message,
+        // as `/message/history` names it.
+        "message_id": reply.visitor_message.id,
         "confidence_score": reply.confidence,
         "conversation_id": reply.conversation.id,
     })))

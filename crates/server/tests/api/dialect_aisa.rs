@@ -110,6 +110,7 @@ async fn the_documented_requests_and_responses() {
         conversation.as_str(),
         "the same user continues the conversation"
     );
+    let sent_id = r.body["message_id"].as_str().unwrap().to_owned();
     let native = app
         .get(&format!("/v1/conversations/{conversation}"), &key)
         .await;
@@ -137,6 +138,11 @@ async fn the_documented_requests_and_responses() {
     assert_eq!(r.body["has_more"], true);
     let m = &r.body["messages"][0];
     assert_eq!(m["user_message"], "How much is the basic plan?");
+    assert_eq!(
+        m["message_id"],
+        sent_id.as_str(),
+        "/message/send and /message/history name an exchange by the same id"
+    );
     assert!(m["ai_response"].as_str().unwrap().contains("49 ringgit"));
     assert!(
         m["message_id"].is_string()
