@@ -11,18 +11,17 @@
 //! cargo bench -p sitechat-server --bench dashboard     (CONVERSATIONS=10000 RUNS=30)
 //! ```
 
+mod common;
+
 use std::time::Instant;
 
 use serde_json::{json, Value};
 use sitechat_core::{
-    config::Config,
     model::{HandoffAction, HandoffReason, Outcome, Role, UserRole},
     AccountId, BotId,
 };
-use sitechat_server::{services::users, Server};
+use sitechat_server::services::users;
 use sitechat_store::{ContactInput, NewConversation, NewMessage, StartConversation, Store};
-
-const OPERATOR_KEY: &str = "sk_bench_operator_0123456789abcdef";
 
 const QUESTIONS: [&str; 12] = [
     "How long do refunds take?",
@@ -38,11 +37,6 @@ const QUESTIONS: [&str; 12] = [
     "can I cancel my order",
     "is there a warranty",
 ];
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -137,24 +131,10 @@ async fn seed(store: &Store, account: &AccountId, bots: &[BotId], conversations:
 }
 
 async fn bench() {
-    let conversations: usize = std::env::var("CONVERSATIONS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10_000);
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(30);
+    let conversations = common::env_count("CONVERSATIONS", 10_000);
+    let runs = common::env_count("RUNS", 30);
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        admin_key: Some(OPERATOR_KEY.to_owned().into()),
-        rate_limits: false,
-        ..Config::default()
-    })
-    .await
-    .expect("server starts");
+    let server = common::start(dir.path()).await;
     let base = format!("http://{}", server.addr());
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let call = |path: &str, key: &str, body: Value| {
@@ -170,7 +150,7 @@ async fn bench() {
     };
     let created = call(
         "/v1/accounts",
-        OPERATOR_KEY,
+        common::OPERATOR_KEY,
         json!({"name": "Busy shop", "plan": "unlimited"}),
     )
     .await;
@@ -314,13 +294,13 @@ async fn bench() {
             }
         }
         times.sort_by(f64::total_cmp);
-        let median = percentile(&times, 50.0);
+        let median = common::percentile(&times, 50.0);
         if name.starts_with("baseline") {
             baseline = median;
         }
         println!(
             "{name:<30} {first:>8.1} {median:>8.1} {:>8.1} {:>8.1}   ({:.1}× baseline)",
-            percentile(&times, 95.0),
+            common::percentile(&times, 95.0),
             times[times.len() - 1],
             median / baseline.max(0.001)
         );

@@ -8,27 +8,15 @@
 //! cargo bench -p sitechat-server --bench widget      (RUNS=10 runs; needs `make browser`)
 //! ```
 
+mod common;
+
 use std::{path::Path, process::Command, time::Instant};
 
 use serde_json::{json, Value};
-use sitechat_core::config::Config;
-use sitechat_server::Server;
-
-const OPERATOR_KEY: &str = "sk_bench_operator_0123456789abcdef";
 
 const FAQ: &str = "# Opening hours\n\nOur shop in Lyon is open Monday to Friday from 9am to 6pm. On Saturdays we open from 10am to 4pm.\n\n\
 # Returns\n\nYou can return any unused item within 30 days of delivery for a full refund. Refunds are paid to the original card within 5 business days.\n\n\
 # Shipping\n\nWe ship to France, Belgium and Switzerland. Delivery takes 2 to 4 working days and is free on orders over 50 euros.";
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -39,25 +27,14 @@ fn main() {
 }
 
 async fn bench() {
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10);
+    let runs = common::env_count("RUNS", 10);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     assert!(
         root.join("web/tests/node_modules/playwright-core").exists(),
         "run `make browser` first (chromium and playwright-core)"
     );
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        admin_key: Some(OPERATOR_KEY.to_owned().into()),
-        rate_limits: false,
-        ..Config::default()
-    })
-    .await
-    .expect("server starts");
+    let server = common::start(dir.path()).await;
     let base = format!("http://{}", server.addr());
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let call = |method: reqwest::Method, path: String, body: Value| {
@@ -65,7 +42,7 @@ async fn bench() {
         async move {
             let r = client
                 .request(method, format!("{base}{path}"))
-                .bearer_auth(OPERATOR_KEY)
+                .bearer_auth(common::OPERATOR_KEY)
                 .json(&body)
                 .send()
                 .await
@@ -163,7 +140,7 @@ async fn bench() {
         .iter()
         .filter_map(Value::as_f64)
         .collect();
-    let (b, a) = (median(browser.clone()), median(api.clone()));
+    let (b, a) = (common::median(browser.clone()), common::median(api.clone()));
     println!("widget open to first streamed token (ms): {browser:?}");
     println!(
         "visitor API, first delta (ms):             {:?}",

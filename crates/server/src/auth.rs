@@ -14,7 +14,7 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 use sitechat_core::{
-    model::{Account, ApiKey, User},
+    model::{Account, User},
     random_token, Scope,
 };
 
@@ -54,8 +54,6 @@ pub struct Caller {
     pub account: Account,
     /// A key's scopes, or those of a person's role ([`sitechat_core::model::UserRole::scopes`]).
     pub scopes: Vec<Scope>,
-    /// The key, when the caller is a machine.
-    pub key: Option<ApiKey>,
     /// The person, when the caller signed in to the dashboard.
     pub user: Option<User>,
 }
@@ -66,7 +64,6 @@ impl Caller {
         Caller {
             account,
             scopes: user.role.scopes(),
-            key: None,
             user: Some(user),
         }
     }
@@ -102,11 +99,10 @@ impl Caller {
 impl Caller {
     /// The caller behind a channel that is not authenticated by an API key (a Chat API token, the
     /// public widget): the bot's account, allowed to chat and nothing else.
-    pub fn channel(account: Account, _channel: &str) -> Caller {
+    pub fn channel(account: Account) -> Caller {
         Caller {
             account,
             scopes: vec![Scope::Chat],
-            key: None,
             user: None,
         }
     }
@@ -174,8 +170,7 @@ pub async fn authenticate_key(state: &AppState, headers: &HeaderMap) -> Result<C
         }
     }
     Ok(Caller {
-        scopes: record.key.scopes.clone(),
-        key: Some(record.key),
+        scopes: record.key.scopes,
         account: record.account,
         user: None,
     })

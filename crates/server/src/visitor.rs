@@ -245,7 +245,7 @@ pub async fn public_bot(
             }
         }
     }
-    Ok((Caller::channel(account, "widget"), bot))
+    Ok((Caller::channel(account), bot))
 }
 
 /// Preflights are answered by [`cors`]; this only gives `OPTIONS` a route.

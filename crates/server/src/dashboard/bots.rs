@@ -9,7 +9,7 @@ use sitechat_core::{
 };
 use sitechat_store::PageRequest;
 
-use super::{area, data_script, field, form_error, layout, when, OrPage, Page, Section};
+use super::{area, field, form_error, layout, when, OrPage, Page, Section};
 use crate::{
     error::ApiResult,
     extract::ApiPath,
@@ -516,7 +516,6 @@ async fn widget(
                 }
             }
         }
-        (data_script("bot-data", &serde_json::json!({"id": bot.id})))
     };
     Ok(layout(
         &page,

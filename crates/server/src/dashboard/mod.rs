@@ -19,7 +19,7 @@ use axum::{
     routing::get,
     Router,
 };
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use sitechat_core::model::UserRole;
 use sitechat_store::LinkPurpose;
 
@@ -75,7 +75,6 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 /// and back.
 pub struct Page {
     pub session: Session,
-    pub path: String,
 }
 
 impl Page {
@@ -110,7 +109,7 @@ impl FromRequestParts<AppState> for Page {
             .map_or("/dashboard", |p| p.as_str())
             .to_owned();
         match sessions::current(state, &parts.headers).await {
-            Ok(Some(session)) => Ok(Page { session, path }),
+            Ok(Some(session)) => Ok(Page { session }),
             Ok(None) => {
                 let next =
                     url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
@@ -397,10 +396,4 @@ fn link_gone(error: ApiError) -> Response {
     );
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
-}
-
-/// JSON embedded in a page for its script, safe inside `<script>`.
-pub fn data_script(id: &str, value: &serde_json::Value) -> Markup {
-    let json = value.to_string().replace('<', "\\u003c");
-    html! { script type="application/json" id=(id) { (PreEscaped(json)) } }
 }

@@ -150,7 +150,7 @@ async fn channel(
         Ok(found) => found,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let caller = Caller::channel(account, "chatapi");
+    let caller = Caller::channel(account);
     let rate = match auth::count_request(&state, &caller) {
         Ok(rate) => rate,
         Err(refused) => return refused,

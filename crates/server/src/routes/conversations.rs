@@ -1,7 +1,7 @@
 //! Conversations: starting, listing, history, the human handoff, agent messages, typing, rating,
 //! live updates; and messages' delivery statuses and feedback.
 
-use std::{convert::Infallible, time::Duration};
+use std::{collections::HashMap, convert::Infallible, time::Duration};
 
 use axum::{
     extract::State,
@@ -521,14 +521,24 @@ pub async fn inbox_stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     conversations::require_read(&caller)?;
     let receiver = state.live.subscribe_all();
+    // Whether each conversation seen is the account's: looked up once, since a conversation
+    // never changes account.
+    let owned: HashMap<ConversationId, bool> = HashMap::new();
     let events = stream::unfold(
-        (receiver, state, caller),
-        |(mut receiver, state, caller)| async move {
+        (receiver, state, caller, owned),
+        |(mut receiver, state, caller, mut owned)| async move {
             loop {
                 match receiver.recv().await {
                     Ok((id, event)) => {
-                        // Only the caller's account's conversations.
-                        if chat::conversation(&state, &caller, &id).await.is_err() {
+                        let ours = match owned.get(&id) {
+                            Some(&ours) => ours,
+                            None => {
+                                let ours = chat::conversation(&state, &caller, &id).await.is_ok();
+                                owned.insert(id.clone(), ours);
+                                ours
+                            }
+                        };
+                        if !ours {
                             continue;
                         }
                         let sse = SseEvent::default()
@@ -537,7 +547,7 @@ pub async fn inbox_stream(
                                 serde_json::json!({"conversation_id": id, "kind": event.kind}),
                             )
                             .unwrap_or_default();
-                        return Some((Ok(sse), (receiver, state, caller)));
+                        return Some((Ok(sse), (receiver, state, caller, owned)));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

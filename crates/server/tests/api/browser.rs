@@ -4,7 +4,7 @@
 
 use std::{path::Path, process::Command};
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::{
@@ -161,24 +161,14 @@ async fn the_widget_and_the_dashboard_in_a_real_browser() {
     // The dashboard's account: its first owner (through an invitation), a website to learn and
     // a bot with scripted conversations.
     let dash_key = app.create_account("pro").await;
-    let link = app
-        .post(
-            "/v1/users/invitations",
-            &dash_key,
-            json!({"email": "olga@example.org", "role": "owner"}),
-        )
-        .await;
-    assert_eq!(link.status, StatusCode::CREATED, "{}", link.text);
-    let token = link.body["token"].as_str().unwrap();
-    let joined = app
-        .request(
-            Method::POST,
-            &format!("/v1/invitations/{token}"),
-            None,
-            Some(json!({"name": "Olga", "password": "olga's long password"})),
-        )
-        .await;
-    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.text);
+    app.join(
+        &dash_key,
+        "olga@example.org",
+        "owner",
+        "Olga",
+        "olga's long password",
+    )
+    .await;
     let site = garden_site().serve().await;
     let (analytics_bot, expected) = scripted_analytics(&app, &dash_key).await;
 

@@ -1,30 +1,15 @@
 //! The dashboard's pages over HTTP (the browser test drives them in chromium): who may open
 //! them, what a bad address gets, and that they show only the account's own objects.
 
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::StatusCode;
 
 use crate::common::TestApp;
 
 /// Invites `email` as `role` with `key`, joins, and returns the session cookie.
 async fn signed_in(app: &TestApp, key: &str, email: &str, role: &str) -> String {
-    let link = app
-        .post(
-            "/v1/users/invitations",
-            key,
-            json!({"email": email, "role": role}),
-        )
-        .await;
-    let token = link.body["token"].as_str().unwrap();
     let joined = app
-        .request(
-            Method::POST,
-            &format!("/v1/invitations/{token}"),
-            None,
-            Some(json!({"name": "Pat", "password": "a long enough password"})),
-        )
+        .join(key, email, role, "Pat", "a long enough password")
         .await;
-    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.text);
     joined.headers["set-cookie"]
         .to_str()
         .unwrap()

@@ -275,17 +275,7 @@ async fn training_needs_a_website_and_runs_once_at_a_time() {
     );
 
     // A site that answers slowly keeps the first job busy.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let app = axum::Router::new().fallback(|| async {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            axum::response::Html(
-                "<html><body><main><p>Slow page with some words in it.</p></main></body></html>",
-            )
-        });
-        axum::serve(listener, app).await.unwrap();
-    });
+    let addr = crate::common::site::slow_site(Duration::from_secs(2)).await;
     let r = app
         .patch(
             &format!("/v1/bots/{bot}"),

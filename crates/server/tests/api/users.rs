@@ -61,26 +61,10 @@ async fn open(app: &TestApp, method: Method, path: &str, body: Value) -> Respons
 
 /// Invites `email` with `role` using `key` and accepts: the new person's browser.
 async fn join(app: &TestApp, key: &str, email: &str, role: &str, name: &str) -> Browser {
-    let link = app
-        .post(
-            "/v1/users/invitations",
-            key,
-            json!({"email": email, "role": role}),
-        )
-        .await;
-    assert_eq!(link.status, StatusCode::CREATED, "{}", link.text);
-    let path = link.body["path"].as_str().unwrap();
-    let token = link.body["token"].as_str().unwrap();
-    assert_eq!(path, format!("/dashboard/join/{token}"));
-    let accepted = open(
-        app,
-        Method::POST,
-        &format!("/v1/invitations/{token}"),
-        json!({"name": name, "password": "a long enough password"}),
+    browser_of(
+        &app.join(key, email, role, name, "a long enough password")
+            .await,
     )
-    .await;
-    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.text);
-    browser_of(&accepted)
 }
 
 #[tokio::test]

@@ -159,6 +159,38 @@ impl TestApp {
         r.body["api_key"].as_str().unwrap().to_owned()
     }
 
+    /// Invites `email` as `role` with `key` and joins with `name` and `password`: the response
+    /// that signs the new person in (its cookie and CSRF token).
+    pub async fn join(
+        &self,
+        key: &str,
+        email: &str,
+        role: &str,
+        name: &str,
+        password: &str,
+    ) -> Response {
+        let link = self
+            .post(
+                "/v1/users/invitations",
+                key,
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(link.status, StatusCode::CREATED, "{}", link.text);
+        let token = link.body["token"].as_str().unwrap();
+        assert_eq!(link.body["path"], format!("/dashboard/join/{token}"));
+        let joined = self
+            .request(
+                Method::POST,
+                &format!("/v1/invitations/{token}"),
+                None,
+                Some(json!({"name": name, "password": password})),
+            )
+            .await;
+        assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.text);
+        joined
+    }
+
     pub async fn create_bot(&self, key: &str, name: &str) -> String {
         let r = self.post("/v1/bots", key, json!({"name": name})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);

@@ -93,3 +93,17 @@ pub fn html_page(title: &str, heading: &str, body: &str, links: &[&str]) -> Stri
         id = heading.to_lowercase().replace(' ', "-")
     )
 }
+
+/// A site on 127.0.0.1 whose every page takes `delay` to answer: it keeps a training busy.
+pub async fn slow_site(delay: std::time::Duration) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().fallback(move || async move {
+        tokio::time::sleep(delay).await;
+        axum::response::Html(
+            "<html><body><main><p>Slow page with some words in it.</p></main></body></html>",
+        )
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
