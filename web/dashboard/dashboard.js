@@ -67,8 +67,47 @@
       }
       setPath(body, el.name, value);
     });
+    form.querySelectorAll("fieldset[data-hours]").forEach(function (set) {
+      if (set.disabled || (set.parentElement && set.parentElement.closest("fieldset[disabled]"))) return;
+      setPath(body, set.getAttribute("data-hours"), hoursJson(set));
+    });
     return body;
   }
+
+  // The business-hours editor as the API's `business_hours`: null when always open; a zone name
+  // or a fixed offset; a slot per filled pair of times on each open day.
+  function hoursJson(set) {
+    if (set.querySelector("[data-hours-always]").checked) return null;
+    var zone = set.querySelector("[data-hours-zone]").value.trim();
+    var hours = { slots: [] };
+    if (/^[+-]\d{2}:\d{2}$/.test(zone)) hours.utc_offset = zone;
+    else hours.time_zone = zone;
+    set.querySelectorAll("[data-day]").forEach(function (row) {
+      if (!row.querySelector("[data-open-day]").checked) return;
+      row.querySelectorAll(".slot").forEach(function (slot, i) {
+        var times = slot.querySelectorAll("input[type=time]");
+        // Extra pairs left empty are not slots; the first pair of an open day always is.
+        if (i > 0 && !times[0].value && !times[1].value) return;
+        hours.slots.push({ day: row.getAttribute("data-day"), open: times[0].value, close: times[1].value });
+      });
+    });
+    return hours;
+  }
+
+  function syncHours(set) {
+    var always = set.querySelector("[data-hours-always]").checked;
+    set.querySelector("[data-hours-week]").disabled = always;
+    set.querySelectorAll("[data-day]").forEach(function (row) {
+      var open = row.querySelector("[data-open-day]").checked;
+      row.querySelectorAll("input[type=time], [data-add-slot]").forEach(function (el) { el.disabled = !open; });
+    });
+  }
+
+  document.querySelectorAll("fieldset[data-hours]").forEach(function (set) {
+    var zone = set.querySelector("[data-hours-zone]");
+    if (!zone.value && window.Intl) zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    syncHours(set);
+  });
 
   function showError(scope, message) {
     var box = scope.querySelector(".form-error") || document.querySelector("[data-table-error]");
@@ -156,6 +195,20 @@
         .finally(function () { button.disabled = false; });
       return;
     }
+    var add = event.target.closest("[data-add-slot]");
+    if (add) {
+      // Another pair of times on the day: a split shift.
+      var slots = add.parentElement.querySelector(".slots");
+      var pair = slots.querySelector(".slot").cloneNode(true);
+      var n = slots.querySelectorAll(".slot").length + 1;
+      pair.querySelectorAll("input").forEach(function (input) {
+        input.value = "";
+        input.setAttribute("aria-label", input.getAttribute("aria-label").replace(/ \(\d+\)$/, "") + " (" + n + ")");
+      });
+      slots.appendChild(pair);
+      pair.querySelector("input").focus();
+      return;
+    }
     var copy = event.target.closest("[data-copy], [data-copy-prev]");
     if (copy) {
       var field = copy.hasAttribute("data-copy") ? document.querySelector(copy.getAttribute("data-copy")) : copy.previousElementSibling;
@@ -232,6 +285,8 @@
         .then(function () { location.reload(); })
         .catch(function (e) { showError(document, e.message); });
     }
+    var hoursSet = event.target.closest("fieldset[data-hours]");
+    if (hoursSet) syncHours(hoursSet);
     var engine = event.target.closest("[data-engine]");
     if (engine) {
       document.querySelectorAll("[data-engine-fields]").forEach(function (set) {
@@ -246,6 +301,7 @@
     var phaseLine = job.querySelector(".phase");
     var bar = job.querySelector(".bar");
     var skippedBox = job.querySelector(".skipped");
+    var polled = false;
     var poll = function () {
       api("GET", "/v1/jobs/" + job.getAttribute("data-job")).then(function (j) {
         var p = j; // a job's progress counts are fields of the job
@@ -257,7 +313,11 @@
         var found = p.pages_discovered || 0;
         var handled = (p.pages_indexed || 0) + (p.pages_skipped || 0) + (p.pages_unchanged || 0);
         var pct = done ? 100 : found ? Math.min(99, Math.round((100 * handled) / found)) : 0;
-        bar.querySelector("span").style.width = pct + "%";
+        var fill = bar.querySelector("span");
+        // A training already over when the page opens shows full at once, not growing.
+        fill.style.transition = done && !polled ? "none" : "";
+        polled = true;
+        fill.style.width = pct + "%";
         bar.setAttribute("aria-valuenow", String(pct));
         var phase = j.state === "queued" ? "Waiting to start" : j.state === "running" ? (found ? "Fetching and indexing pages" : "Finding pages") : "Training " + j.state;
         if (j.state === "running" && p.chunks_created && p.chunks_embedded < p.chunks_created && handled >= found) phase = "Embedding passages";

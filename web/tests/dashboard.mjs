@@ -74,6 +74,38 @@ export async function run(browser) {
   await owner.locator(".form-ok").first().waitFor();
   const saved = await owner.evaluate(async (id) => (await (await fetch(`/v1/bots/${id}`)).json()).settings.greeting, bot);
   check(saved === "Hello from the garden!", `the greeting was saved (got ${saved})`);
+  // Business hours: a week of days in a time zone, not JSON.
+  const settingsForm = owner.locator("form[data-method=PATCH]").first();
+  await owner.uncheck("#f-always");
+  check(await owner.locator("#f-zone").inputValue() !== "", "the time zone is filled in from the browser's");
+  await owner.fill("#f-zone", "Mars/Olympus");
+  await owner.check("#o-mon");
+  await settingsForm.locator("button[type=submit]").click();
+  await settingsForm.locator(".form-error", { hasText: "not a time zone" }).waitFor();
+  await owner.fill("#f-zone", "Europe/Berlin");
+  await owner.check("#o-sat");
+  await owner.fill("[data-day=sat] input[aria-label='Saturday opens']", "10:00");
+  await owner.fill("[data-day=sat] input[aria-label='Saturday closes']", "14:00");
+  await owner.click("[data-day=mon] [data-add-slot]");
+  await owner.fill("[data-day=mon] input[aria-label='Monday opens (2)']", "18:00");
+  await owner.fill("[data-day=mon] input[aria-label='Monday closes (2)']", "20:00");
+  await axe(owner, "bot overview with business hours");
+  await settingsForm.locator("button[type=submit]").click();
+  await settingsForm.locator(".form-ok").waitFor();
+  const hours = await owner.evaluate(async (id) => (await (await fetch(`/v1/bots/${id}`)).json()).settings.business_hours, bot);
+  const expectedHours = { time_zone: "Europe/Berlin", slots: [
+    { day: "mon", open: "09:00", close: "17:00" }, { day: "mon", open: "18:00", close: "20:00" },
+    { day: "sat", open: "10:00", close: "14:00" }] };
+  check(JSON.stringify(hours) === JSON.stringify(expectedHours), `the business hours were saved (got ${JSON.stringify(hours)})`);
+  await owner.reload();
+  check(await owner.locator("[data-day=mon] .slot").count() === 2 && !(await owner.isChecked("#o-tue")), "the saved hours show again after a reload");
+  await shot(owner, "bot-hours-1280x800");
+  // Back to always open, so that the visitor later reaches an agent at any hour.
+  await owner.check("#f-always");
+  await settingsForm.locator("button[type=submit]").click();
+  await settingsForm.locator(".form-ok").waitFor();
+  const cleared = await owner.evaluate(async (id) => (await (await fetch(`/v1/bots/${id}`)).json()).settings.business_hours, bot);
+  check(cleared === null || cleared === undefined, `always open saves no hours (got ${JSON.stringify(cleared)})`);
 
   await owner.goto(`${BASE}/dashboard/bots/${bot}/knowledge`);
   check(await owner.locator("table[data-sortable] tbody tr").count() >= 2, "the knowledge page lists the crawled pages");

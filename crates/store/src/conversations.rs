@@ -1511,6 +1511,7 @@ impl Store {
         &self,
         account: &AccountId,
         status: Option<ConversationStatus>,
+        offset: u32,
         limit: u32,
     ) -> Result<Vec<InboxRow>> {
         let order = if status == Some(ConversationStatus::WaitingForAgent) {
@@ -1529,8 +1530,10 @@ impl Store {
             query.push(" AND c.status = ").push_bind(status.as_str());
         }
         query
-            .push(format!(" ORDER BY {order} LIMIT "))
-            .push_bind(i64::from(limit));
+            .push(format!(" ORDER BY {order}, c.id LIMIT "))
+            .push_bind(i64::from(limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(offset));
         query.push(format!(
             ")
              SELECT {CONVERSATION_COLUMNS}, b.name AS bot_name, t.name AS contact_name,
@@ -1542,7 +1545,7 @@ impl Store {
                          WHERE n.conversation_id = c.id AND n.role IN ('agent', 'bot')), 0)) AS unanswered
              FROM chosen JOIN conversations c ON c.id = chosen.id JOIN bots b ON b.id = c.bot_id
              LEFT JOIN contacts t ON t.id = c.contact_id
-             ORDER BY {order}"
+             ORDER BY {order}, c.id"
         ));
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter()

@@ -1,15 +1,24 @@
 //! Bots: the list, one bot's training and settings, its knowledge, its playground and its
 //! widget.
 
-use axum::{extract::State, http::HeaderMap, response::Response, routing::get, Router};
+use axum::{
+    extract::{Query, State},
+    http::HeaderMap,
+    response::Response,
+    routing::get,
+    Router,
+};
 use maud::{html, Markup};
 use sitechat_core::{
+    hours::BusinessHours,
     model::{Bot, EngineSettings, SourceKind},
     BotId,
 };
 use sitechat_store::PageRequest;
 
-use super::{area, field, form_error, layout, when, OrPage, Page, Section};
+use super::{
+    area, count, cursor_of, field, form_error, layout, pager, when, OrPage, Page, Section,
+};
 use crate::{
     error::ApiResult,
     extract::ApiPath,
@@ -158,11 +167,6 @@ async fn overview(
         EngineSettings::Openai(_) => "openai",
         EngineSettings::Local(_) => "local",
     };
-    let hours = s
-        .business_hours
-        .as_ref()
-        .and_then(|h| serde_json::to_string_pretty(h).ok())
-        .unwrap_or_default();
     let content = html! {
         (tabs(&bot, Tab::Overview))
         section.panel aria-labelledby="training" {
@@ -218,11 +222,7 @@ async fn overview(
                     }
                     (area("Contact prompt", "settings.contact_prompt", &s.contact_prompt, 2))
                     (area("Away message (outside business hours)", "settings.away_message", &s.away_message, 2))
-                    div.field {
-                        label for="f-hours" { "Business hours (JSON; empty: always open)" }
-                        textarea #f-hours name="settings.business_hours" data-type="json" rows="4" aria-describedby="f-hours-hint" { (hours) }
-                        p.hint #f-hours-hint { r#"For example {"utc_offset": "+01:00", "slots": [{"day": "mon", "open": "09:00", "close": "18:00"}]}"# }
-                    }
+                    (hours_editor(s.business_hours.as_ref()))
                     div.field {
                         label for="f-engine" { "Engine" }
                         select #f-engine name="settings.engine.kind" data-engine {
@@ -257,6 +257,78 @@ async fn overview(
     Ok(layout(&page, Section::Bots, &bot.name, content))
 }
 
+/// Business hours as a week of days, each closed or open in one or more slots, in a time zone.
+/// The page's script reads it into the API's `business_hours` (`data-hours`); "always open"
+/// sends `null`.
+fn hours_editor(hours: Option<&BusinessHours>) -> Markup {
+    const NAMES: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let zone = hours
+        .and_then(|h| h.time_zone.clone().or_else(|| h.utc_offset.clone()))
+        .unwrap_or_default();
+    let zones = sitechat_core::hours::time_zone_names();
+    html! {
+        fieldset.hours data-hours="settings.business_hours" {
+            legend { "Business hours" }
+            div.field.check {
+                input #f-always type="checkbox" data-hours-always checked[hours.is_none()];
+                label for="f-always" { "Always open: people can take over at any time" }
+            }
+            fieldset.week data-hours-week disabled[hours.is_none()] {
+                legend.sr-only { "Opening days and times" }
+                div.field {
+                    label for="f-zone" { "Time zone" }
+                    input #f-zone type="text" list="time-zones" value=(zone) data-hours-zone autocomplete="off" aria-describedby="f-zone-hint";
+                    datalist #time-zones { @for z in &zones { option value=(z) {} } }
+                    p.hint #f-zone-hint { "A time zone such as Europe/Paris follows its daylight saving; a fixed offset such as +02:00 does not." }
+                }
+                @for (i, (day, _)) in sitechat_core::hours::DAYS.iter().enumerate() {
+                    @let slots: Vec<_> = hours.map(|h| h.slots.iter().filter(|s| s.day == *day).collect()).unwrap_or_default();
+                    div.day role="group" aria-labelledby=(format!("d-{day}")) data-day=(day) {
+                        span.day-name id=(format!("d-{day}")) { (NAMES[i]) }
+                        span.check {
+                            input id=(format!("o-{day}")) type="checkbox" data-open-day checked[!slots.is_empty()];
+                            label for=(format!("o-{day}")) { "Open" }
+                        }
+                        span.slots {
+                            @if slots.is_empty() {
+                                (slot_inputs(NAMES[i], 0, "09:00", "17:00"))
+                            }
+                            @for (n, slot) in slots.iter().enumerate() {
+                                (slot_inputs(NAMES[i], n, &slot.open, &slot.close))
+                            }
+                        }
+                        button.link type="button" data-add-slot aria-label=(format!("Add opening hours on {}", NAMES[i])) { "+ hours" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One opening slot's two times.
+fn slot_inputs(day: &str, n: usize, open: &str, close: &str) -> Markup {
+    let which = if n == 0 {
+        String::new()
+    } else {
+        format!(" ({})", n + 1)
+    };
+    html! {
+        span.slot {
+            input type="time" value=(open) aria-label=(format!("{day} opens{which}"));
+            span aria-hidden="true" { "–" }
+            input type="time" value=(close) aria-label=(format!("{day} closes{which}"));
+        }
+    }
+}
+
 fn kind_label(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::Text => "Text",
@@ -268,14 +340,28 @@ fn kind_label(kind: SourceKind) -> &'static str {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct SourcesQuery {
+    /// The page after this one's `next_cursor`.
+    cursor: Option<String>,
+}
+
 async fn sources(
     State(state): State<AppState>,
     page: Page,
     ApiPath(id): ApiPath<String>,
+    Query(q): Query<SourcesQuery>,
 ) -> Result<Response, Response> {
     let bot = bot_of(&state, &page, &id).await?;
-    let listed = knowledge::list(&state, page.caller(), &bot.id, PageRequest::first(100)).await;
+    let after = cursor_of(q.cursor.as_deref()).or_page(&page, Section::Bots)?;
+    let request = PageRequest { limit: 100, after };
+    let listed = knowledge::list(&state, page.caller(), &bot.id, request).await;
     let listed = listed.or_page(&page, Section::Bots)?;
+    let here = format!("/dashboard/bots/{}/knowledge", bot.id);
+    let first = after.map(|_| here.clone());
+    let next = listed
+        .next_cursor
+        .map(|c| format!("{here}?cursor={}", c.encode()));
     let jobs = training::list(&state, page.caller(), &bot.id, PageRequest::first(10))
         .await
         .map(|p| {
@@ -286,6 +372,7 @@ async fn sources(
         })
         .unwrap_or_default();
     let passages: i64 = listed.items.iter().map(|s| s.chunks).sum();
+    let passages = usize::try_from(passages).unwrap_or_default();
     let content = html! {
         (tabs(&bot, Tab::Knowledge))
         @if page.manages() {
@@ -326,7 +413,11 @@ async fn sources(
         }
         section.panel aria-labelledby="sources" {
             h2 #sources { "Sources" }
-            p.muted { (listed.items.len()) " sources, " (passages) " passages." }
+            @if first.is_some() || next.is_some() {
+                p.muted { (count(listed.items.len(), "source")) " on this page, " (count(passages, "passage")) "." }
+            } @else {
+                p.muted { (count(listed.items.len(), "source")) ", " (count(passages, "passage")) "." }
+            }
             @if listed.items.is_empty() {
                 p.empty { "Nothing learned yet: train the website or add text, a page or a file above." }
             } @else {
@@ -349,7 +440,7 @@ async fn sources(
                         }
                     }
                 }
-                @if listed.next_cursor.is_some() { p.muted { "Showing the first 100 sources." } }
+                (pager(first.as_deref(), next.as_deref(), "Next 100 sources"))
             }
         }
         section.panel aria-labelledby="sync" {

@@ -15,9 +15,10 @@ use sitechat_core::{
 use sitechat_store::{InboxRow, LeadFilter, PageRequest};
 
 use super::{
-    bot_select, bots::all_bots, error_page, form_error, layout, when, OrPage, Page, Section,
+    bot_select, bots::all_bots, cursor_of, form_error, layout, pager, when, OrPage, Page, Section,
 };
 use crate::{
+    auth::Caller,
     error::{ApiError, ApiResult},
     services::{chat, conversations},
     state::AppState,
@@ -42,6 +43,34 @@ const STATUSES: [(&str, &str); 5] = [
 struct InboxQuery {
     status: Option<String>,
     c: Option<String>,
+    /// Which page of the list, from 1.
+    page: Option<String>,
+}
+
+/// Conversations on one page of the inbox's list.
+const INBOX_PAGE: u32 = 50;
+
+/// One page of the inbox's list, and whether another follows.
+async fn inbox_page(
+    state: &AppState,
+    caller: &Caller,
+    status: Option<ConversationStatus>,
+    page: u32,
+) -> ApiResult<(Vec<InboxRow>, bool, Vec<(String, i64)>)> {
+    let offset = (page - 1).saturating_mul(INBOX_PAGE);
+    let (mut rows, counts) =
+        conversations::inbox(state, caller, status, offset, INBOX_PAGE + 1).await?;
+    let more = rows.len() > INBOX_PAGE as usize;
+    rows.truncate(INBOX_PAGE as usize);
+    Ok((rows, more, counts))
+}
+
+fn page_of(value: Option<&str>) -> ApiResult<u32> {
+    match value.filter(|v| !v.is_empty()).map(str::parse::<u32>) {
+        None => Ok(1),
+        Some(Ok(n @ 1..=100_000)) => Ok(n),
+        Some(_) => Err(ApiError::invalid("page: a number from 1")),
+    }
 }
 
 fn status_of(value: Option<&str>) -> ApiResult<(&'static str, Option<ConversationStatus>)> {
@@ -67,7 +96,33 @@ fn status_label(status: ConversationStatus) -> &'static str {
     }
 }
 
-fn list_pane(rows: &[InboxRow], status: &str, selected: Option<&ConversationId>) -> Markup {
+/// Where the list is: its status, the open conversation and the page.
+struct ListAt<'a> {
+    status: &'a str,
+    selected: Option<&'a ConversationId>,
+    page: u32,
+    more: bool,
+}
+
+impl ListAt<'_> {
+    fn href(&self, page: u32) -> String {
+        let c = self.selected.map(|c| format!("&c={c}")).unwrap_or_default();
+        let p = if page > 1 {
+            format!("&page={page}")
+        } else {
+            String::new()
+        };
+        format!("/dashboard/inbox?status={}{c}{p}", self.status)
+    }
+}
+
+fn list_pane(rows: &[InboxRow], at: &ListAt) -> Markup {
+    let (status, selected) = (at.status, at.selected);
+    let page_suffix = if at.page > 1 {
+        format!("&page={}", at.page)
+    } else {
+        String::new()
+    };
     html! {
         @if rows.is_empty() {
             p.empty { @if status == "waiting_for_agent" { "Nobody is waiting for an agent." } @else { "No conversations here." } }
@@ -77,7 +132,7 @@ fn list_pane(rows: &[InboxRow], status: &str, selected: Option<&ConversationId>)
                     @let c = &row.conversation;
                     @let who = row.contact_name.clone().or(row.contact_email.clone()).unwrap_or_else(|| "Visitor".to_owned());
                     li {
-                        a href=(format!("/dashboard/inbox?status={status}&c={}", c.id)) aria-current=[(selected == Some(&c.id)).then_some("true")] data-conversation=(c.id) {
+                        a href=(format!("/dashboard/inbox?status={status}&c={}{page_suffix}", c.id)) aria-current=[(selected == Some(&c.id)).then_some("true")] data-conversation=(c.id) {
                             span.who { (who) }
                             @if row.unanswered > 0 {
                                 span.unread aria-label=(format!("{} unread", row.unanswered)) { (row.unanswered) }
@@ -91,6 +146,12 @@ fn list_pane(rows: &[InboxRow], status: &str, selected: Option<&ConversationId>)
                 }
             }
         }
+        @if at.page > 1 || at.more {
+            nav.pager aria-label="Pages" {
+                @if at.page > 1 { a href=(at.href(at.page - 1)) { "Previous " (INBOX_PAGE) } }
+                @if at.more { a href=(at.href(at.page + 1)) { "Next " (INBOX_PAGE) } }
+            }
+        }
     }
 }
 
@@ -102,8 +163,15 @@ async fn list_fragment(
     let result = async {
         let (name, status) = status_of(q.status.as_deref())?;
         let selected = q.c.as_deref().map(ConversationId::parse).transpose()?;
-        let (rows, _) = conversations::inbox(&state, page.caller(), status, 50).await?;
-        Ok::<_, ApiError>(list_pane(&rows, name, selected.as_ref()))
+        let number = page_of(q.page.as_deref())?;
+        let (rows, more, _) = inbox_page(&state, page.caller(), status, number).await?;
+        let at = ListAt {
+            status: name,
+            selected: selected.as_ref(),
+            page: number,
+            more,
+        };
+        Ok::<_, ApiError>(list_pane(&rows, &at))
     }
     .await;
     match result {
@@ -118,7 +186,8 @@ async fn inbox(
     Query(q): Query<InboxQuery>,
 ) -> Result<Response, Response> {
     let (name, status) = status_of(q.status.as_deref()).or_page(&page, Section::Inbox)?;
-    let (rows, counts) = conversations::inbox(&state, page.caller(), status, 50)
+    let number = page_of(q.page.as_deref()).or_page(&page, Section::Inbox)?;
+    let (rows, more, counts) = inbox_page(&state, page.caller(), status, number)
         .await
         .or_page(&page, Section::Inbox)?;
     let selected =
@@ -153,8 +222,9 @@ async fn inbox(
                         }
                     }
                 }
-                div data-inbox-list=(format!("/dashboard/inbox/list?status={name}{}", selected.as_ref().map(|c| format!("&c={c}")).unwrap_or_default())) aria-live="polite" {
-                    (list_pane(&rows, name, selected.as_ref()))
+                @let at = ListAt { status: name, selected: selected.as_ref(), page: number, more };
+                div data-inbox-list=(at.href(number).replacen("/dashboard/inbox?", "/dashboard/inbox/list?", 1)) aria-live="polite" {
+                    (list_pane(&rows, &at))
                 }
             }
             @match thread {
@@ -330,16 +400,7 @@ async fn leads(
         since: day_bound("from", q.from.as_deref(), false).or_page(&page, Section::Leads)?,
         until: day_bound("to", q.to.as_deref(), true).or_page(&page, Section::Leads)?,
     };
-    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(sitechat_store::Cursor::parse(c).ok_or_else(|| {
-            error_page(
-                &page,
-                Section::Leads,
-                ApiError::invalid("cursor: not one this page made"),
-            )
-        })?),
-        None => None,
-    };
+    let after = cursor_of(q.cursor.as_deref()).or_page(&page, Section::Leads)?;
     let request = PageRequest { limit: 100, after };
     let listed = conversations::leads(&state, page.caller(), &filter, request)
         .await
@@ -411,7 +472,12 @@ async fn leads(
                     }
                 }
             }
-            @if let Some(next) = &next { p { a href=(next) { "Next 100 leads" } " · the CSV has them all." } }
+            @let first = q.cursor.as_deref().filter(|c| !c.is_empty()).map(|_| {
+                let pairs = [("bot", bot.as_ref().map(|b| b.to_string()).unwrap_or_default()), ("from", q.from.clone().unwrap_or_default()), ("to", q.to.clone().unwrap_or_default())];
+                format!("/dashboard/leads?{}", encode(&pairs))
+            });
+            (pager(first.as_deref(), next.as_deref(), "Next 100 leads"))
+            @if next.is_some() { p.muted { "The CSV has them all." } }
         }
     };
     Ok(layout(&page, Section::Leads, "Leads", content))

@@ -25,7 +25,7 @@ use sitechat_store::LinkPurpose;
 
 use crate::{
     auth::Caller,
-    error::ApiError,
+    error::{ApiError, ApiResult},
     extract::ApiPath,
     services::users,
     sessions::{self, Session},
@@ -299,6 +299,37 @@ pub trait OrPage<T> {
 impl<T, E: Into<ApiError>> OrPage<T> for Result<T, E> {
     fn or_page(self, page: &Page, section: Section) -> Result<T, Response> {
         self.map_err(|e| error_page(page, section, e.into()))
+    }
+}
+
+/// "1 source", "2 sources".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A page's `cursor` query parameter: the position a "next" link of the same list carries.
+pub fn cursor_of(value: Option<&str>) -> ApiResult<Option<sitechat_store::Cursor>> {
+    match value.filter(|c| !c.is_empty()) {
+        Some(c) => sitechat_store::Cursor::parse(c)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid("cursor: not one this page made")),
+        None => Ok(None),
+    }
+}
+
+/// The links between the pages of a long list: back to its first page, and on to the next.
+pub fn pager(first: Option<&str>, next: Option<&str>, next_label: &str) -> Markup {
+    html! {
+        @if first.is_some() || next.is_some() {
+            nav.pager aria-label="Pages" {
+                @if let Some(first) = first { a href=(first) { "First page" } }
+                @if let Some(next) = next { a href=(next) { (next_label) } }
+            }
+        }
     }
 }
 

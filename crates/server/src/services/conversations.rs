@@ -114,16 +114,21 @@ pub async fn list(
         .await?)
 }
 
-/// The agents' inbox: conversations of one status (the queue oldest first, others newest
-/// first), with their bot, contact and last message, and the count in each status.
+/// The agents' inbox: a page of conversations of one status (the queue oldest first, others
+/// newest first; `offset` rows skipped), with their bot, contact and last message, and the count
+/// in each status.
 pub async fn inbox(
     state: &AppState,
     caller: &Caller,
     status: Option<ConversationStatus>,
+    offset: u32,
     limit: u32,
 ) -> ApiResult<(Vec<sitechat_store::InboxRow>, Vec<(String, i64)>)> {
     require_read(caller)?;
-    let rows = state.store.inbox(&caller.account.id, status, limit).await?;
+    let rows = state
+        .store
+        .inbox(&caller.account.id, status, offset, limit)
+        .await?;
     let counts = state.store.status_counts(&caller.account.id).await?;
     Ok((rows, counts))
 }

@@ -1106,7 +1106,7 @@ async fn outside_business_hours_the_visitor_is_told_when_a_human_is_back() {
     let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         [((now.weekday().number_days_from_monday() + 3) % 7) as usize];
     let r = app
-        .patch(&format!("/v1/bots/{bot}"), &key, json!({"settings": {"business_hours": {"utc_offset": "+00:00", "slots": [{"day": day, "open": "10:00", "close": "10:01"}]}}}))
+        .patch(&format!("/v1/bots/{bot}"), &key, json!({"settings": {"business_hours": {"time_zone": "Asia/Kathmandu", "slots": [{"day": day, "open": "10:00", "close": "10:01"}]}}}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = app
@@ -1118,17 +1118,60 @@ async fn outside_business_hours_the_visitor_is_told_when_a_human_is_back() {
         "{reply}"
     );
     assert!(
-        reply.contains("at 10:00 (UTC+00:00)") && reply.contains("email address or phone number"),
-        "{reply}"
+        reply.contains("at 10:00 (UTC+05:45)") && reply.contains("email address or phone number"),
+        "the time is the zone's: {reply}"
     );
     assert_eq!(
         r.body["status"], "waiting_for_agent",
         "the request still reaches the queue"
     );
 
-    let r = app.patch(&format!("/v1/bots/{bot}"), &key, json!({"settings": {"business_hours": {"utc_offset": "+00:00", "slots": [{"day": "someday", "open": "10:00", "close": "11:00"}]}}})).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.message().contains("not a day"), "{}", r.text);
+    // Bad hours are refused, saying what to fix, and the saved hours stay.
+    for (hours, says) in [
+        (
+            json!({"utc_offset": "+00:00", "slots": [{"day": "someday", "open": "10:00", "close": "11:00"}]}),
+            "not a day",
+        ),
+        (
+            json!({"time_zone": "Europe/Pari", "slots": []}),
+            "`Europe/Pari` is not a time zone",
+        ),
+        (
+            json!({"time_zone": "Europe/Paris", "utc_offset": "+01:00", "slots": []}),
+            "not both",
+        ),
+        (
+            json!({"slots": [{"day": "mon", "open": "09:00", "close": "17:00"}]}),
+            "give the time_zone",
+        ),
+        (
+            json!({"time_zone": "Europe/Paris", "slots": [{"day": "mon", "open": "", "close": "17:00"}]}),
+            "mon opens at ``",
+        ),
+    ] {
+        let r = app
+            .patch(
+                &format!("/v1/bots/{bot}"),
+                &key,
+                json!({"settings": {"business_hours": hours}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{hours}");
+        assert!(r.message().contains(says), "{hours}: {}", r.text);
+    }
+    let r = app.get(&format!("/v1/bots/{bot}"), &key).await;
+    assert_eq!(
+        r.body["settings"]["business_hours"]["time_zone"], "Asia/Kathmandu",
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["settings"]["business_hours"]
+            .get("utc_offset")
+            .is_none(),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]

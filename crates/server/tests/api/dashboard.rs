@@ -136,6 +136,12 @@ async fn a_bad_address_gets_a_page_that_says_what_is_wrong() {
             StatusCode::NOT_FOUND,
             "bot `nope` not found",
         ),
+        ("/dashboard/inbox?page=0", StatusCode::BAD_REQUEST, "page"),
+        (
+            "/dashboard/inbox?page=many",
+            StatusCode::BAD_REQUEST,
+            "page",
+        ),
     ] {
         let r = page(&app, Some(&cookie), path).await;
         assert_eq!(r.status(), status, "{path}");
@@ -150,6 +156,15 @@ async fn a_bad_address_gets_a_page_that_says_what_is_wrong() {
             "{path}: the error is inside the page"
         );
     }
+    // The inbox list's live fragment says the same.
+    let r = page(
+        &app,
+        Some(&cookie),
+        "/dashboard/inbox/list?status=all&page=0",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("page: a number from 1"));
     // The bots page lists this account's bots, not another's.
     app.create_bot(&key, "Mine").await;
     let body = page(&app, Some(&cookie), "/dashboard/bots")
@@ -190,4 +205,106 @@ async fn an_agent_is_not_offered_what_their_role_refuses() {
             assert!(!body.contains(offered), "{path} offers an agent {offered}");
         }
     }
+}
+
+/// The `href`s of the links inside the first `<nav class="pager">` of a page.
+fn pager_links(body: &str) -> Vec<String> {
+    let Some(start) = body.find("<nav class=\"pager\"") else {
+        return Vec::new();
+    };
+    let nav = &body[start..start + body[start..].find("</nav>").unwrap()];
+    nav.split("href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+        .collect()
+}
+
+#[tokio::test]
+async fn long_lists_page_through_every_row() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    let cookie = signed_in(&app, &key, "owner@example.org", "owner").await;
+    // 55 conversations: the inbox shows 50, then the other 5.
+    for i in 0..55 {
+        let r = app
+            .chat(
+                &key,
+                &bot,
+                serde_json::json!({"message": format!("question {i}")}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let ids = |body: &str| -> Vec<String> {
+        body.split("data-conversation=\"")
+            .skip(1)
+            .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+            .collect()
+    };
+    let first = page(&app, Some(&cookie), "/dashboard/inbox?status=all").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = first.text().await.unwrap();
+    let links = pager_links(&first);
+    assert_eq!(links, ["/dashboard/inbox?status=all&page=2"], "{first}");
+    let second = page(&app, Some(&cookie), &links[0])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        pager_links(&second),
+        ["/dashboard/inbox?status=all"],
+        "the second page leads back"
+    );
+    let (a, b) = (ids(&first), ids(&second));
+    assert_eq!((a.len(), b.len()), (50, 5));
+    let mut all: Vec<_> = a.iter().chain(&b).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 55, "no conversation is shown twice or missed");
+    // The live reload of the second page keeps its page.
+    assert!(second.contains("data-inbox-list=\"/dashboard/inbox/list?status=all&amp;page=2\""));
+    let fragment = page(
+        &app,
+        Some(&cookie),
+        "/dashboard/inbox/list?status=all&page=2",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(ids(&fragment), b);
+
+    // 101 sources: the knowledge page shows 100, then the other one.
+    for i in 0..101 {
+        let r = app
+            .post(
+                &format!("/v1/bots/{bot}/sources/qa"),
+                &key,
+                serde_json::json!({"question": format!("Question number {i}?"), "answer": format!("Answer {i}.")}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let here = format!("/dashboard/bots/{bot}/knowledge");
+    let first = page(&app, Some(&cookie), &here).await.text().await.unwrap();
+    assert!(first.contains("100 sources on this page"), "{first}");
+    let links = pager_links(&first);
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(links[0].starts_with(&format!("{here}?cursor=")));
+    let second = page(&app, Some(&cookie), &links[0])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("1 source on this page"), "{second}");
+    assert_eq!(
+        pager_links(&second),
+        [here.as_str()],
+        "the last page leads back to the first"
+    );
+    let r = page(&app, Some(&cookie), &format!("{here}?cursor=zzz")).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("cursor"));
 }
