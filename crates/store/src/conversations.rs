@@ -7,7 +7,7 @@ use sitechat_core::{
         Button, Contact, Conversation, ConversationStatus, HandoffAction, HandoffReason, Lead,
         Message, MessageStatus, Outcome, Role, SourceRef, Thumb,
     },
-    now, AccountId, BotId, ContactId, ConversationId, LeadId, MessageId,
+    now, AccountId, BotId, ContactId, ConversationId, LeadId, MessageId, UserId,
 };
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -1502,6 +1502,8 @@ pub struct InboxRow {
     pub last_text: Option<String>,
     /// Visitor messages after the last agent or bot message.
     pub unanswered: i64,
+    /// Visitor messages the reader has not seen (`None` without a reader).
+    pub unread: Option<i64>,
 }
 
 impl Store {
@@ -1511,6 +1513,7 @@ impl Store {
         &self,
         account: &AccountId,
         status: Option<ConversationStatus>,
+        reader: Option<&UserId>,
         offset: u32,
         limit: u32,
     ) -> Result<Vec<InboxRow>> {
@@ -1538,6 +1541,18 @@ impl Store {
             ")
              SELECT {CONVERSATION_COLUMNS}, b.name AS bot_name, t.name AS contact_name,
                     t.email AS contact_email,
+                    CASE WHEN "
+        ));
+        query.push_bind(reader.map(UserId::as_str));
+        query.push(
+            " IS NULL THEN NULL ELSE
+                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
+                     AND m.role = 'visitor' AND m.seq > COALESCE((SELECT r.seq
+                         FROM conversation_reads r WHERE r.conversation_id = c.id AND r.user_id = ",
+        );
+        query.push_bind(reader.map(UserId::as_str));
+        query.push(format!(
+            "), 0)) END AS unread,
                     (SELECT m.text FROM messages m WHERE m.conversation_id = c.id
                      ORDER BY m.seq DESC LIMIT 1) AS last_text,
                     (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
@@ -1557,9 +1572,25 @@ impl Store {
                     contact_email: r.try_get("contact_email")?,
                     last_text: r.try_get("last_text")?,
                     unanswered: r.try_get("unanswered")?,
+                    unread: r.try_get("unread")?,
                 })
             })
             .collect()
+    }
+
+    /// Marks a conversation read by a person up to its newest message (never back).
+    pub async fn mark_read(&self, user: &UserId, conversation: &ConversationId) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO conversation_reads (user_id, conversation_id, seq)
+             SELECT ?, ?, COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?
+             ON CONFLICT (user_id, conversation_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+        )
+        .bind(user.as_str())
+        .bind(conversation.as_str())
+        .bind(conversation.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// How many conversations of the account are in each status.

@@ -134,8 +134,9 @@ fn list_pane(rows: &[InboxRow], at: &ListAt) -> Markup {
                     li {
                         a href=(format!("/dashboard/inbox?status={status}&c={}{page_suffix}", c.id)) aria-current=[(selected == Some(&c.id)).then_some("true")] data-conversation=(c.id) {
                             span.who { (who) }
-                            @if row.unanswered > 0 {
-                                span.unread aria-label=(format!("{} unread", row.unanswered)) { (row.unanswered) }
+                            @let unread = row.unread.unwrap_or(row.unanswered);
+                            @if unread > 0 {
+                                span.unread aria-label=(format!("{unread} unread")) { (unread) }
                             }
                             span.muted.small { (row.bot_name) " · " (status_label(c.status)) " · " (when(c.updated_at)) }
                             @if let Some(text) = &row.last_text {
@@ -164,6 +165,10 @@ async fn list_fragment(
         let (name, status) = status_of(q.status.as_deref())?;
         let selected = q.c.as_deref().map(ConversationId::parse).transpose()?;
         let number = page_of(q.page.as_deref())?;
+        // The open conversation shows its messages as they come: they are read.
+        if let Some(c) = &selected {
+            conversations::mark_read(&state, page.caller(), c).await?;
+        }
         let (rows, more, _) = inbox_page(&state, page.caller(), status, number).await?;
         let at = ListAt {
             status: name,
@@ -187,14 +192,20 @@ async fn inbox(
 ) -> Result<Response, Response> {
     let (name, status) = status_of(q.status.as_deref()).or_page(&page, Section::Inbox)?;
     let number = page_of(q.page.as_deref()).or_page(&page, Section::Inbox)?;
-    let (rows, more, counts) = inbox_page(&state, page.caller(), status, number)
-        .await
-        .or_page(&page, Section::Inbox)?;
     let selected =
         q.c.as_deref()
             .map(ConversationId::parse)
             .transpose()
             .or_page(&page, Section::Inbox)?;
+    // Opening a conversation reads it, before the list counts what is unread.
+    if let Some(c) = &selected {
+        conversations::mark_read(&state, page.caller(), c)
+            .await
+            .or_page(&page, Section::Inbox)?;
+    }
+    let (rows, more, counts) = inbox_page(&state, page.caller(), status, number)
+        .await
+        .or_page(&page, Section::Inbox)?;
     let thread = match &selected {
         Some(id) => Some(
             thread(&state, &page, id)

@@ -115,8 +115,8 @@ pub async fn list(
 }
 
 /// The agents' inbox: a page of conversations of one status (the queue oldest first, others
-/// newest first; `offset` rows skipped), with their bot, contact and last message, and the count
-/// in each status.
+/// newest first; `offset` rows skipped), with their bot, contact, last message and what the
+/// signed-in person has not read, and the count in each status.
 pub async fn inbox(
     state: &AppState,
     caller: &Caller,
@@ -125,12 +125,24 @@ pub async fn inbox(
     limit: u32,
 ) -> ApiResult<(Vec<sitechat_store::InboxRow>, Vec<(String, i64)>)> {
     require_read(caller)?;
+    let reader = caller.user.as_ref().map(|u| &u.id);
     let rows = state
         .store
-        .inbox(&caller.account.id, status, offset, limit)
+        .inbox(&caller.account.id, status, reader, offset, limit)
         .await?;
     let counts = state.store.status_counts(&caller.account.id).await?;
     Ok((rows, counts))
+}
+
+/// Marks a conversation read up to its newest message by the signed-in person (nothing for a
+/// key: a machine reads nothing).
+pub async fn mark_read(state: &AppState, caller: &Caller, id: &ConversationId) -> ApiResult<()> {
+    require_read(caller)?;
+    if let Some(user) = &caller.user {
+        state.store.get_conversation(&caller.account.id, id).await?;
+        state.store.mark_read(&user.id, id).await?;
+    }
+    Ok(())
 }
 
 /// Moves a conversation through the handoff state machine and tells live listeners.

@@ -308,3 +308,63 @@ async fn long_lists_page_through_every_row() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("cursor"));
 }
+
+#[tokio::test]
+async fn each_person_has_their_own_unread_counts() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    let owner = signed_in(&app, &key, "owner@example.org", "owner").await;
+    let agent = signed_in(&app, &key, "agent@example.org", "agent").await;
+    let say = |conversation: Option<String>| {
+        let (app, key, bot) = (&app, &key, &bot);
+        async move {
+            let mut body = serde_json::json!({"message": "are you there?"});
+            if let Some(c) = conversation {
+                body["conversation_id"] = c.into();
+            }
+            let r = app.chat(key, bot, body).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.body["conversation_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let conversation = say(None).await;
+    say(Some(conversation.clone())).await;
+    // The unread badge of the conversation in a person's list ("" when there is none).
+    let unread = |cookie: &str, path: &str| {
+        let (app, cookie, path, conversation) =
+            (&app, cookie.to_owned(), path.to_owned(), &conversation);
+        async move {
+            let body = page(app, Some(&cookie), &path).await.text().await.unwrap();
+            let start = body
+                .find(&format!("data-conversation=\"{conversation}\""))
+                .expect("the conversation is listed");
+            let item = &body[start..start + body[start..].find("</a>").unwrap()];
+            item.find("class=\"unread\"").map_or(String::new(), |at| {
+                let badge = &item[at..];
+                badge[badge.find('>').unwrap() + 1..badge.find("</span>").unwrap()].to_owned()
+            })
+        }
+    };
+    let list = "/dashboard/inbox?status=all";
+    assert_eq!(unread(&owner, list).await, "2");
+    assert_eq!(unread(&agent, list).await, "2");
+    // The owner opens it: read for the owner only.
+    let opened = format!("{list}&c={conversation}");
+    assert_eq!(unread(&owner, &opened).await, "");
+    assert_eq!(unread(&owner, list).await, "");
+    assert_eq!(unread(&agent, list).await, "2");
+    // A new message: one unread for the owner, three for the agent, until the open
+    // conversation's live list reloads for the owner.
+    say(Some(conversation.clone())).await;
+    assert_eq!(unread(&owner, list).await, "1");
+    assert_eq!(unread(&agent, list).await, "3");
+    let live = format!("/dashboard/inbox/list?status=all&c={conversation}");
+    assert_eq!(unread(&owner, &live).await, "");
+    assert_eq!(unread(&agent, list).await, "3");
+    // Another account's conversation cannot be marked read.
+    let other = app.create_account("pro").await;
+    let stranger = signed_in(&app, &other, "stranger@example.org", "owner").await;
+    let r = page(&app, Some(&stranger), &opened).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
