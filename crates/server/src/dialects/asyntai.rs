@@ -14,6 +14,8 @@
 //! - Roles: visitor messages are `user`; bot and agent messages are `assistant`; system notes are
 //!   left out.
 //! - `limit` above the document's maximum of 100 is capped at 100, not refused.
+//! - "Paid Plan Required": an account on the free plan gets 403 on every route here (the
+//!   document lists no status for it; 403 says the key is right but not allowed).
 //! - Paths work with and without their trailing slash. Errors are
 //!   `{"success": false, "error": "…"}` with the native status code.
 //! - Webhooks are sitechat's endpoints: a new one is scoped to the `website_id` given, or to the
@@ -35,7 +37,7 @@ use sitechat_core::{
     model::{Bot, Role, SourceKind},
     random_token,
     validate::{ChatText, ExternalId, HttpUrl, SourceTitle, TextContent},
-    SourceId,
+    Plan, SourceId,
 };
 use sitechat_store::{LeadFilter, PageRequest};
 
@@ -73,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_upload_bytes,
         ))
+        .route_layer(middleware::from_fn(paid_plan))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::idempotency::idempotency,
@@ -85,6 +88,24 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
         .with_state(state)
+}
+
+/// Asyntai's API is for paid plans ("API access is available on Starter, Standard, and Pro
+/// plans"): an account on the free plan is refused here, with Asyntai's error shape, and keeps
+/// the native API and the other dialects.
+async fn paid_plan(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let free = request
+        .extensions()
+        .get::<Caller>()
+        .is_some_and(|c| c.account.plan == Plan::Free);
+    if free {
+        return ApiError::forbidden(
+            "API access requires a paid plan: Starter, Standard or Pro; this account is on the \
+             free plan",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Renders every error as Asyntai does.

@@ -533,3 +533,50 @@ async fn a_limit_above_100_is_capped_at_100() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(r.body["success"], false);
 }
+
+#[tokio::test]
+async fn the_free_plan_gets_no_api_access_as_asyntai_says() {
+    let app = TestApp::start().await;
+    let key = app.create_account("free").await;
+    let bot = app.create_bot(&key, "Free shop").await;
+    for (method, path, body) in [
+        (Method::GET, "/account/", None),
+        (Method::GET, "/websites", None),
+        (Method::POST, "/chat/", Some(json!({"message": "hello"}))),
+        (
+            Method::POST,
+            "/knowledge/text/",
+            Some(json!({"title": "Hours", "content": "Open every day."})),
+        ),
+    ] {
+        let r = app
+            .request(method.clone(), &format!("{BASE}{path}"), Some(&key), body)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            r.text
+        );
+        assert_eq!(r.body["success"], false, "{}", r.text);
+        assert!(
+            r.body["error"].as_str().unwrap().contains("paid plan"),
+            "{}",
+            r.text
+        );
+    }
+    // Nothing was learned or asked, and the native API stays open to the free plan.
+    let sources = app.get(&format!("/v1/bots/{bot}/sources"), &key).await;
+    assert_eq!(
+        sources.body["data"].as_array().unwrap().len(),
+        0,
+        "{}",
+        sources.text
+    );
+    let conversations = app.get("/v1/conversations", &key).await;
+    assert_eq!(conversations.body["data"].as_array().unwrap().len(), 0);
+    // A paid plan opens it.
+    let paid = app.create_account("starter").await;
+    let r = app.get(&format!("{BASE}/account/"), &paid).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
