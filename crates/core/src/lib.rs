@@ -7,6 +7,7 @@ pub mod config;
 pub mod hours;
 pub mod ids;
 pub mod model;
+pub mod payloads;
 pub mod plan;
 pub mod scope;
 pub mod texts;

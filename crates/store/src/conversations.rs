@@ -533,6 +533,20 @@ impl Store {
         Ok((conversation, message, started))
     }
 
+    /// Marks a visitor message as sent asynchronously: its reply, composed later, is what an
+    /// Aimylogic-format webhook receives.
+    pub async fn mark_asynchronous(&self, account: &AccountId, message: &MessageId) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET asynchronous = 1 WHERE id = ?1 AND role = 'visitor' AND conversation_id IN
+               (SELECT c.id FROM conversations c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = ?2)",
+        )
+        .bind(message.as_str())
+        .bind(account.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Stores the bot's reply to a visitor message — only if the bot still owns the conversation
     /// (an agent may have taken over while the answer was composed: the reply is then dropped),
     /// and only if the message has no reply yet (an earlier attempt answered it: that answer is

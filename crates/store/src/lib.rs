@@ -46,8 +46,8 @@ pub use knowledge::NewSource;
 pub use users::{LinkPurpose, NewUser, SessionRecord, UserLink};
 pub use vectors::{ChunkToEmbed, SentenceVectors};
 pub use webhooks::{
-    payload_of, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryState,
-    NewWebhook, WebhookPatch, WebhookRecord, WebhookTarget, DELIVERY_PREFIX,
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryState, NewWebhook,
+    WebhookPatch, WebhookRecord, WebhookTarget, DELIVERY_PREFIX,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

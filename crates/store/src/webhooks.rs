@@ -6,7 +6,11 @@
 //! lease, and records every attempt with its outcome.
 
 use sitechat_core::{
-    ids::random_token, model::Event, now, AccountId, BotId, ConversationId, EventId, WebhookId,
+    ids::random_token,
+    model::Event,
+    now,
+    payloads::{self, Context, Question, WebhookFormat},
+    AccountId, BotId, ConversationId, EventId, WebhookId,
 };
 use sqlx::Row;
 use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
@@ -23,6 +27,8 @@ pub struct WebhookRecord {
     pub bot_id: Option<BotId>,
     pub url: String,
     pub events: Vec<String>,
+    /// The payload shape the endpoint gets.
+    pub format: WebhookFormat,
     pub active: bool,
     pub disabled_reason: Option<String>,
     /// Until when the secret replaced by the last rotation still signs deliveries.
@@ -39,6 +45,7 @@ pub struct NewWebhook {
     pub url: String,
     pub events: Vec<String>,
     pub bot_id: Option<BotId>,
+    pub format: WebhookFormat,
     pub secret: String,
 }
 
@@ -48,6 +55,7 @@ impl std::fmt::Debug for NewWebhook {
             .field("url", &self.url)
             .field("events", &self.events)
             .field("bot_id", &self.bot_id)
+            .field("format", &self.format)
             .field("secret", &"[redacted]")
             .finish()
     }
@@ -159,22 +167,6 @@ pub enum AttemptOutcome {
     Failed,
 }
 
-/// The body of a delivery: `{id, type, created_at, data}`.
-pub fn payload_of(
-    id: &EventId,
-    kind: &str,
-    created_at: OffsetDateTime,
-    data: &serde_json::Value,
-) -> String {
-    serde_json::json!({
-        "id": id,
-        "type": kind,
-        "created_at": created_at.format(&Rfc3339).unwrap_or_default(),
-        "data": data,
-    })
-    .to_string()
-}
-
 fn new_delivery_id() -> String {
     format!("{DELIVERY_PREFIX}{}", random_token(20))
 }
@@ -192,6 +184,7 @@ fn webhook_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<WebhookRecord> {
             .map(BotId::from_trusted),
         url: row.try_get("url")?,
         events: serde_json::from_str(&events).map_err(corrupt)?,
+        format: format_of(&row.try_get::<String, _>("format")?)?,
         active: row.try_get::<i64, _>("active")? != 0,
         disabled_reason: row.try_get("disabled_reason")?,
         previous_secret_expires_at: row
@@ -232,41 +225,116 @@ fn delivery_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DeliveryRecord> {
     })
 }
 
-/// Queues a delivery of `event` to every active endpoint of the account that subscribes to its
-/// type and whose bot scope matches, inside the caller's transaction.
+fn format_of(value: &str) -> Result<WebhookFormat> {
+    WebhookFormat::parse(value).ok_or_else(|| corrupt(format!("webhook format {value}")))
+}
+
+/// Queues a delivery of `event` to every active endpoint of the account whose bot scope
+/// matches and that subscribes to the event as its format names it, inside the caller's
+/// transaction. The body is rendered here, in the endpoint's format, once per format.
 pub(crate) async fn enqueue_for_event(
     conn: &mut sqlx::SqliteConnection,
     account: &AccountId,
     event: &Event,
 ) -> Result<()> {
     let rows = sqlx::query(
-        "SELECT w.id FROM webhooks w
-         WHERE w.account_id = ?1 AND w.active = 1
-           AND (w.bot_id IS NULL OR w.bot_id = ?2)
-           AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = ?3 OR e.value = '*')",
+        "SELECT w.id, w.events, w.format FROM webhooks w
+         WHERE w.account_id = ?1 AND w.active = 1 AND (w.bot_id IS NULL OR w.bot_id = ?2)
+         ORDER BY w.seq",
     )
     .bind(account.as_str())
     .bind(event.bot_id.as_ref().map(BotId::as_str))
-    .bind(&event.kind)
     .fetch_all(&mut *conn)
     .await?;
     if rows.is_empty() {
         return Ok(());
     }
-    let payload = payload_of(&event.id, &event.kind, event.created_at, &event.data);
+    let mut context: Option<Context> = None;
+    let mut rendered: Vec<(WebhookFormat, Option<payloads::Rendered>)> = Vec::new();
     for row in rows {
         let webhook: String = row.try_get("id")?;
+        let events: Vec<String> =
+            serde_json::from_str(&row.try_get::<String, _>("events")?).map_err(corrupt)?;
+        let format = format_of(&row.try_get::<String, _>("format")?)?;
+        if !rendered.iter().any(|(f, _)| *f == format) {
+            if format != WebhookFormat::Sitechat && context.is_none() {
+                context = Some(context_of(conn, event).await?);
+            }
+            let body = payloads::render(
+                format,
+                event,
+                context.as_ref().unwrap_or(&Context::default()),
+            );
+            rendered.push((format, body));
+        }
+        let Some(Some(body)) = rendered.iter().find(|(f, _)| *f == format).map(|(_, b)| b) else {
+            continue;
+        };
+        if !events.iter().any(|e| e == "*" || *e == body.event) {
+            continue;
+        }
         insert_delivery(
             conn,
             &webhook,
             &event.id,
-            &event.kind,
+            &body.event,
             event.conversation_id.as_ref(),
-            &payload,
+            &body.body,
         )
         .await?;
     }
     Ok(())
+}
+
+/// What the dialects' payloads say beside the event's data: the conversation's contact, channel
+/// and bot, and for a message event the visitor message it answers or follows.
+async fn context_of(conn: &mut sqlx::SqliteConnection, event: &Event) -> Result<Context> {
+    let mut context = Context::default();
+    let Some(conversation) = &event.conversation_id else {
+        return Ok(context);
+    };
+    let row = sqlx::query(
+        "SELECT c.channel, c.status, ct.external_id, ct.phone, b.seq AS website_id,
+                b.chat_api_token_prefix AS token_prefix
+         FROM conversations c JOIN bots b ON b.id = c.bot_id LEFT JOIN contacts ct ON ct.id = c.contact_id
+         WHERE c.id = ?",
+    )
+    .bind(conversation.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = row {
+        context.channel = row.try_get("channel")?;
+        context.conversation_ended = row.try_get::<String, _>("status")? == "ended";
+        context.external_id = row.try_get("external_id")?;
+        context.phone = row.try_get("phone")?;
+        context.website_id = row.try_get("website_id")?;
+        context.token_prefix = row.try_get("token_prefix")?;
+    }
+    let Some(message) = event.data["message"]["id"].as_str() else {
+        return Ok(context);
+    };
+    let row = sqlx::query(
+        "SELECT q.id, q.text, q.asynchronous, m.reply_to = q.id AS answered,
+                NOT EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = q.conversation_id
+                            AND p.role = 'visitor' AND p.seq < q.seq) AS first
+         FROM messages m JOIN messages q ON q.id = COALESCE(m.reply_to,
+             (SELECT v.id FROM messages v WHERE v.conversation_id = m.conversation_id
+              AND v.role = 'visitor' AND v.seq <= m.seq ORDER BY v.seq DESC LIMIT 1))
+         WHERE m.id = ?",
+    )
+    .bind(message)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = row {
+        context.question = Some(Question {
+            id: row.try_get("id")?,
+            text: row.try_get("text")?,
+            asynchronous: row.try_get::<i64, _>("asynchronous")? != 0,
+            first: row.try_get::<i64, _>("first")? != 0,
+            answered_by_event: row.try_get::<Option<i64>, _>("answered")?.unwrap_or(0) != 0,
+        });
+    }
+    Ok(context)
 }
 
 async fn insert_delivery(
@@ -309,14 +377,15 @@ impl Store {
         let id = WebhookId::generate();
         let at = now();
         sqlx::query(
-            "INSERT INTO webhooks (id, account_id, bot_id, url, events, secret, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO webhooks (id, account_id, bot_id, url, events, format, secret, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(account.as_str())
         .bind(new.bot_id.as_ref().map(BotId::as_str))
         .bind(&new.url)
         .bind(serde_json::to_string(&new.events).map_err(corrupt)?)
+        .bind(new.format.as_str())
         .bind(&new.secret)
         .bind(at)
         .bind(at)
@@ -465,9 +534,22 @@ impl Store {
         id: &WebhookId,
     ) -> Result<DeliveryRecord> {
         let webhook = self.get_webhook(account, id).await?;
-        let event = EventId::generate();
-        let data = serde_json::json!({"webhook_id": webhook.id, "message": "a test delivery from sitechat"});
-        let payload = payload_of(&event, "webhook.test", now(), &data);
+        let test = Event {
+            id: EventId::generate(),
+            kind: "webhook.test".to_owned(),
+            bot_id: webhook.bot_id.clone(),
+            conversation_id: None,
+            data: serde_json::json!({"webhook_id": webhook.id, "message": "a test delivery from sitechat"}),
+            created_at: now(),
+        };
+        // In the endpoint's envelope where its format has one; sitechat's otherwise (Aimylogic's
+        // webhook only carries replies).
+        let payload = payloads::render(webhook.format, &test, &Context::default())
+            .map(|r| r.body)
+            .unwrap_or_else(|| {
+                payloads::sitechat(&test.id, &test.kind, test.created_at, &test.data)
+            });
+        let event = test.id;
         let mut tx = self.begin_write().await?;
         let delivery =
             insert_delivery(&mut tx, id.as_str(), &event, "webhook.test", None, &payload).await?;
@@ -787,6 +869,7 @@ mod tests {
                     url: "https://example.com/h".into(),
                     events: events.iter().map(|e| (*e).to_owned()).collect(),
                     bot_id: None,
+                    format: WebhookFormat::Sitechat,
                     secret: "whsec_0123456789abcdef".into(),
                 },
             )

@@ -20,8 +20,14 @@
 //!   event. `GET /{token}?clientId&query&event` is the simplified form: `clientId`, `query`,
 //!   `event`, `questionId`, `answer`, `timestamp`.
 //! - `POST /{token}/async` stores the message and returns `{"questionId"}` at once; the reply is
-//!   composed by a durable job and delivered to the account's webhooks as `message.sent` (the
-//!   channel's "webhook for asynchronous requests"), and shows up in `/events`.
+//!   composed by a durable job and shows up in `/events`. The channel's "webhook for
+//!   asynchronous requests" is a webhook with `format: "aimylogic"` (`POST /v1/webhooks`,
+//!   `bot_id` for one channel): it gets the document's array of `{token, clientId, questionId,
+//!   data{nlpClass, confidence, replies, answer, newSessionStarted, debugData, endSession},
+//!   timestamp, blockForm}` for the bot's reply to each asynchronous request (`questionId` is the
+//!   one `/async` returned) and for each agent's reply, rendered by `sitechat_core::payloads`.
+//!   Replies to synchronous requests were in their response and are not sent again. `token` is
+//!   the token's visible prefix (the token itself is stored hashed and never written out).
 //! - `GET /{token}/events?clientId&ts&cid&all`: `clientId` is required. `ts` (ISO time, taken as
 //!   UTC without a zone, or Unix milliseconds) is inclusive; without it, events since the
 //!   client's last request. By default only agents' replies; with `all=true` also the client's
@@ -59,8 +65,9 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sitechat_core::{
-    model::{Bot, Message, MessageStatus, Outcome, Role},
+    model::{Bot, Message, MessageStatus, Role},
     now,
+    payloads::aimylogic::{nlp_class, timestamp},
     validate::{ChatText, ExternalId},
     MessageId,
 };
@@ -164,16 +171,6 @@ async fn channel(
     response
 }
 
-/// A time as the document writes it: UTC, milliseconds, no zone.
-fn timestamp(t: OffsetDateTime) -> String {
-    super::utc(
-        t,
-        time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
-        ),
-    )
-}
-
 /// Reads a time given as the document writes it (UTC), as RFC 3339, or as Unix milliseconds.
 fn parse_time(field: &str, value: &str) -> ApiResult<OffsetDateTime> {
     let value = value.trim();
@@ -252,30 +249,9 @@ impl ClientRequest {
     }
 }
 
-fn nlp_class(outcome: Option<Outcome>) -> &'static str {
-    match outcome {
-        Some(Outcome::Fallback) => "/CatchAll",
-        Some(Outcome::Answered) => "/answered",
-        Some(Outcome::Curated) => "/curated",
-        Some(Outcome::Smalltalk) => "/smalltalk",
-        Some(Outcome::Handoff) => "/handoff",
-        None => "/agent",
-    }
-}
-
-/// A bot or agent message as the document's `replies`.
+/// A bot or agent message as the document's `replies` (the webhook's are the same).
 fn replies(message: &Message) -> Vec<Value> {
-    let state = nlp_class(message.outcome);
-    let mut replies = vec![json!({"type": "text", "text": message.text, "state": state})];
-    if !message.buttons.is_empty() {
-        let buttons: Vec<Value> = message
-            .buttons
-            .iter()
-            .map(|b| json!({"text": b.title, "payload": b.payload}))
-            .collect();
-        replies.push(json!({"type": "buttons", "buttons": buttons, "state": state}));
-    }
-    replies
+    sitechat_core::payloads::aimylogic::replies(&message.text, message.outcome, &message.buttons)
 }
 
 /// `POST /{token}`: a client request, answered synchronously with the document's payload.

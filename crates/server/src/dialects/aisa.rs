@@ -22,10 +22,13 @@
 //!   from a visitor message to the bot's reply to it, as "0.8s"; `customer_satisfaction` is the
 //!   mean 1–5 conversation rating (null when none); `daily_breakdown` lists every day of the
 //!   range; `top_queries` are the most frequent visitor messages.
-//! - `POST /webhooks/configure` creates a sitechat webhook for the account with the given
-//!   secret (one is generated when none is given and returned once). Deliveries use sitechat's
-//!   payload `{id, type, created_at, data}`, signed with the Standard Webhooks headers and
-//!   `X-Webhook-Signature`.
+//! - `POST /webhooks/configure` creates an account-wide webhook in AISA's format with the given
+//!   secret (one is generated when none is given and returned once); its events are AISA's four.
+//!   Deliveries are the document's payload `{"event", "timestamp", "data": {conversation_id,
+//!   user_id, phone_number, message, ai_response, confidence_score}}`, rendered by
+//!   `sitechat_core::payloads`: `message.received` is sent once the AI response exists (a user
+//!   message a person answers has none). They are signed with the Standard Webhooks headers and
+//!   `X-Webhook-Signature` (hex HMAC-SHA256 of the body with the secret).
 
 use axum::{
     extract::State,
@@ -373,11 +376,13 @@ async fn configure_webhook(
     ApiJson(body): ApiJson<ConfigureBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
     use crate::services::webhooks;
+    use sitechat_core::payloads::WebhookFormat;
     let given = body.secret.is_some();
     let new = webhooks::CreateWebhook {
         url: webhooks::WebhookUrl::parse(&body.url, &state.config)?,
-        events: webhooks::parse_events(Some(body.events))?,
+        events: webhooks::parse_events(WebhookFormat::Aisa, Some(body.events))?,
         bot_id: None,
+        format: WebhookFormat::Aisa,
         secret: webhooks::parse_secret(body.secret)?,
     };
     let created = webhooks::create(&state, &caller, new).await?;

@@ -18,9 +18,14 @@
 //!   document lists no status for it; 403 says the key is right but not allowed).
 //! - Paths work with and without their trailing slash. Errors are
 //!   `{"success": false, "error": "…"}` with the native status code.
-//! - Webhooks are sitechat's endpoints: a new one is scoped to the `website_id` given, or to the
-//!   primary website as the document says; its secret is in the creation response only.
-//!   Deliveries use sitechat's payload `{id, type, created_at, data}` and carry Asyntai's
+//! - Webhooks are sitechat's endpoints in Asyntai's format: a new one is scoped to the
+//!   `website_id` given, or to the primary website as the document says; its events are the
+//!   document's four, and its secret is in the creation response only. The document shows no
+//!   payload, so deliveries take AISA's envelope with Asyntai's own field names
+//!   (`sitechat_core::payloads`): `{"event", "timestamp", "data": {session_id, website_id,
+//!   source, …}}`, where `message.received` ("a visitor sent a message and received a
+//!   response") is sent once the bot's response exists and adds `message` and `response`,
+//!   `escalation.requested` adds `reason` and `takeover.started` `agent`. They carry Asyntai's
 //!   `X-Webhook-Signature` (hex HMAC-SHA256 of the body) beside the Standard Webhooks headers.
 
 use axum::{
@@ -576,6 +581,7 @@ async fn create_webhook(
     ApiJson(body): ApiJson<WebhookBody>,
 ) -> ApiResult<Json<Value>> {
     use crate::services::webhooks;
+    use sitechat_core::payloads::WebhookFormat;
     let bot = match website_number(&body.website_id)? {
         Some(n) => Some(state.store.bot_by_number(&caller.account.id, n).await?.id),
         None => state
@@ -587,8 +593,9 @@ async fn create_webhook(
     };
     let new = webhooks::CreateWebhook {
         url: webhooks::WebhookUrl::parse(&body.url, &state.config)?,
-        events: webhooks::parse_events(Some(body.events))?,
+        events: webhooks::parse_events(WebhookFormat::Asyntai, Some(body.events))?,
         bot_id: bot,
+        format: WebhookFormat::Asyntai,
         secret: webhooks::generate_secret(),
     };
     let created = webhooks::create(&state, &caller, new).await?;

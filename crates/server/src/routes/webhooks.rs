@@ -40,6 +40,14 @@ pub struct CreateWebhookBody {
     pub bot_id: Option<String>,
     /// The signing secret (16 to 200 visible characters); generated (`whsec_…`) when absent.
     pub secret: Option<String>,
+    /// The payload shape of deliveries: `sitechat` (the default, `{id, type, created_at, data}`),
+    /// or the shape a seed service's document shows: `aisa` (`{event, timestamp, data}`, AISA's
+    /// events), `asyntai` (the same envelope with Asyntai's names and events) or `aimylogic`
+    /// (the Chat API's array of `{token, clientId, questionId, data, …}`, for replies to
+    /// asynchronous requests and agents' replies). `events` are then the format's event names;
+    /// see docs/dialects.md.
+    #[schema(example = "sitechat")]
+    pub format: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -59,6 +67,8 @@ pub struct WebhookView {
     pub url: String,
     pub events: Vec<String>,
     pub bot_id: Option<BotId>,
+    /// The payload shape of deliveries: `sitechat`, `aisa`, `asyntai` or `aimylogic`.
+    pub format: String,
     pub active: bool,
     /// Why the endpoint was disabled automatically.
     pub disabled_reason: Option<String>,
@@ -83,6 +93,7 @@ impl From<WebhookRecord> for WebhookView {
             url: w.url,
             events: w.events,
             bot_id: w.bot_id,
+            format: w.format.as_str().to_owned(),
             active: w.active,
             disabled_reason: w.disabled_reason,
             previous_secret_expires_at: w.previous_secret_expires_at,
@@ -150,7 +161,8 @@ pub struct DeliveryView {
     pub created_at: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<time::OffsetDateTime>,
-    /// The body sent: `{id, type, created_at, data}`.
+    /// The body sent, in the endpoint's format (`{id, type, created_at, data}` for sitechat's;
+    /// an array for Aimylogic's).
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     pub attempts: Vec<AttemptView>,
@@ -230,7 +242,8 @@ pub async fn create_webhook(
     ApiJson(body): ApiJson<CreateWebhookBody>,
 ) -> ApiResult<(StatusCode, Json<WebhookWithSecret>)> {
     let url = WebhookUrl::parse(&body.url, &state.config)?;
-    let events = webhooks::parse_events(body.events)?;
+    let format = webhooks::parse_format(body.format.as_deref())?;
+    let events = webhooks::parse_events(format, body.events)?;
     let bot_id = match crate::routes::non_empty(body.bot_id) {
         Some(bot) => {
             Some(BotId::parse(&bot).map_err(|e| ApiError::invalid(format!("bot_id: {e}")))?)
@@ -245,6 +258,7 @@ pub async fn create_webhook(
             url,
             events,
             bot_id,
+            format,
             secret,
         },
     )
@@ -301,11 +315,7 @@ pub async fn update_webhook(
         .as_deref()
         .map(|u| WebhookUrl::parse(u, &state.config))
         .transpose()?;
-    let events = body
-        .events
-        .map(|e| webhooks::parse_events(Some(e)))
-        .transpose()?;
-    let webhook = webhooks::update(&state, &caller, &id, url, events, body.active).await?;
+    let webhook = webhooks::update(&state, &caller, &id, url, body.events, body.active).await?;
     Ok(Json(webhook.into()))
 }
 

@@ -156,6 +156,10 @@ pub async fn send_async(
             .await?
             .is_some();
     if accepted.reply.conversation.status.bot_answers() && !answered {
+        state
+            .store
+            .mark_asynchronous(&caller.account.id, &accepted.reply.visitor_message.id)
+            .await?;
         // A resumed request may enqueue a second job for the message: the message still gets
         // one reply.
         let params = json!({"conversation_id": accepted.reply.conversation.id, "message_id": accepted.reply.visitor_message.id});

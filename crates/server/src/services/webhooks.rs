@@ -3,7 +3,9 @@
 //! Deliveries are queued by the store in the transaction of each event (the outbox) and sent by
 //! [`crate::delivery`]; this module only manages endpoints and re-queues deliveries.
 
-use sitechat_core::{config::Config, model::EVENT_TYPES, BotId, Scope, WebhookId};
+use sitechat_core::{
+    config::Config, model::EVENT_TYPES, payloads::WebhookFormat, BotId, Scope, WebhookId,
+};
 use sitechat_crawl::{ResolveError, SsrfGuard};
 use sitechat_store::{
     DeliveryRecord, DeliveryState, NewWebhook, Page, PageRequest, WebhookPatch, WebhookRecord,
@@ -79,23 +81,53 @@ pub fn guard(config: &Config) -> SsrfGuard {
     SsrfGuard::new(config.allow_private_networks)
 }
 
-/// Parses a list of event subscriptions: known event types or `*`, at least one.
-pub fn parse_events(events: Option<Vec<String>>) -> ApiResult<Vec<String>> {
-    let events = events.unwrap_or_default();
+/// Parses a payload format: `sitechat` (the default), `aisa`, `asyntai` or `aimylogic`.
+pub fn parse_format(format: Option<&str>) -> ApiResult<WebhookFormat> {
+    let Some(format) = format.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok(WebhookFormat::Sitechat);
+    };
+    WebhookFormat::parse(&format.to_ascii_lowercase()).ok_or_else(|| {
+        let names: Vec<&str> = WebhookFormat::ALL.iter().map(|f| f.as_str()).collect();
+        ApiError::invalid(format!(
+            "format: `{format}` is not a payload format; use one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// Parses a list of event subscriptions: event types of the format's vocabulary (the event
+/// log's for sitechat's own, the seed document's for a dialect's) or `*`, at least one. An
+/// Aimylogic-format endpoint, whose document names no events, defaults to `*`.
+pub fn parse_events(format: WebhookFormat, events: Option<Vec<String>>) -> ApiResult<Vec<String>> {
+    let events = match events {
+        None if format == WebhookFormat::Aimylogic => vec!["*".to_owned()],
+        events => events.unwrap_or_default(),
+    };
+    let known: Vec<&str> = match format.events() {
+        Some(names) => names.to_vec(),
+        None => EVENT_TYPES
+            .iter()
+            .chain(WEBHOOK_ONLY_EVENTS)
+            .copied()
+            .collect(),
+    };
+    let vocabulary = match format {
+        WebhookFormat::Sitechat => String::new(),
+        other => format!(" of the {} format", other.as_str()),
+    };
     if events.is_empty() {
         return Err(ApiError::invalid(format!(
-            "events: give at least one event type ({}) or `*` for all",
-            EVENT_TYPES.join(", ")
+            "events: give at least one event type{vocabulary} ({}) or `*` for all",
+            known.join(", ")
         )));
     }
     let mut parsed = Vec::with_capacity(events.len());
     for event in events {
         let event = event.trim();
-        if event != "*" && !EVENT_TYPES.contains(&event) && !WEBHOOK_ONLY_EVENTS.contains(&event) {
+        if event != "*" && !known.contains(&event) {
             return Err(ApiError::invalid(format!(
-                "events: `{event}` is not an event type; use one of {}, {} or `*`",
-                EVENT_TYPES.join(", "),
-                WEBHOOK_ONLY_EVENTS.join(", ")
+                "events: `{event}` is not an event type{vocabulary}; use one of {} or `*`",
+                known.join(", ")
             )));
         }
         if !parsed.iter().any(|e| e == event) {
@@ -139,6 +171,8 @@ pub struct CreateWebhook {
     pub url: WebhookUrl,
     pub events: Vec<String>,
     pub bot_id: Option<BotId>,
+    /// The payload shape deliveries take.
+    pub format: WebhookFormat,
     pub secret: String,
 }
 
@@ -167,6 +201,7 @@ pub async fn create(
                 url: new.url.as_str().to_owned(),
                 events: new.events,
                 bot_id: new.bot_id,
+                format: new.format,
                 // Signing needs the secret itself: it is stored sealed, not hashed.
                 secret: state.sealer.seal(&new.secret),
             },
@@ -193,7 +228,8 @@ pub async fn list(
     Ok(state.store.list_webhooks(&caller.account.id, page).await?)
 }
 
-/// Changes the URL, the subscriptions or whether the endpoint is active.
+/// Changes the URL, the subscriptions (read in the endpoint's format) or whether the endpoint
+/// is active.
 #[tracing::instrument(skip_all, fields(account = %caller.account.id, webhook = %id))]
 pub async fn update(
     state: &AppState,
@@ -204,7 +240,10 @@ pub async fn update(
     active: Option<bool>,
 ) -> ApiResult<WebhookRecord> {
     caller.require(Scope::Admin)?;
-    state.store.get_webhook(&caller.account.id, id).await?;
+    let current = state.store.get_webhook(&caller.account.id, id).await?;
+    let events = events
+        .map(|e| parse_events(current.format, Some(e)))
+        .transpose()?;
     if let Some(url) = &url {
         url.check_resolution(&state.config).await?;
     }
@@ -365,12 +404,42 @@ mod tests {
 
     #[test]
     fn events_are_known_types_or_the_wildcard() {
+        let sitechat = WebhookFormat::Sitechat;
         assert_eq!(
-            parse_events(Some(vec!["*".into(), "lead.captured".into(), "*".into()])).unwrap(),
+            parse_events(
+                sitechat,
+                Some(vec!["*".into(), "lead.captured".into(), "*".into()])
+            )
+            .unwrap(),
             ["*", "lead.captured"]
         );
-        assert!(parse_events(Some(vec!["lead.lost".into()])).is_err());
-        assert!(parse_events(None).is_err());
+        assert!(parse_events(sitechat, Some(vec!["lead.lost".into()])).is_err());
+        assert!(parse_events(sitechat, None).is_err());
+        assert!(parse_events(sitechat, Some(vec!["webhook.disabled".into()])).is_ok());
+    }
+
+    #[test]
+    fn a_dialect_format_takes_its_documents_events() {
+        let aisa = WebhookFormat::Aisa;
+        assert!(parse_events(aisa, Some(vec!["lead.captured".into()])).is_ok());
+        let e = parse_events(aisa, Some(vec!["takeover.started".into()]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("aisa format"), "{e}");
+        assert!(parse_events(
+            WebhookFormat::Asyntai,
+            Some(vec!["takeover.started".into()])
+        )
+        .is_ok());
+        assert_eq!(parse_events(WebhookFormat::Aimylogic, None).unwrap(), ["*"]);
+        assert_eq!(parse_format(None).unwrap(), WebhookFormat::Sitechat);
+        assert_eq!(parse_format(Some("AISA")).unwrap(), WebhookFormat::Aisa);
+        let e = parse_format(Some("zapier")).err().unwrap().to_string();
+        assert!(
+            e.contains("format: `zapier`") && e.contains("aimylogic"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -979,6 +979,168 @@ async fn an_asynchronous_request_returns_its_question_id_and_the_reply_shows_up_
     assert_eq!(conversation["channel"], "chatapi");
 }
 
+/// The document's webhook example (its `// Bot message` comment left out).
+const WEBHOOK_EXAMPLE: &str = r#"{
+"token": "token",
+"clientId": "test",
+"questionId": "12345",
+"data": {
+"nlpClass": "/CatchAll",
+"confidence": -0.010999999999999979,
+"replies": [
+{
+"type": "text",
+"text": "Tell the bot something",
+"state": "/CatchAll"
+}
+],
+"answer": "Tell the bot something",
+"newSessionStarted": false,
+"debugData": [],
+"endSession": false
+},
+"timestamp": "2022-09-28T12:32:13.262",
+"blockForm": false
+}"#;
+
+/// The Aimylogic-format deliveries received so far (each an array of one item).
+fn aimylogic_items(receiver: &Receiver) -> Vec<Value> {
+    receiver
+        .bodies()
+        .into_iter()
+        .filter_map(|b| b.as_array().cloned())
+        .flatten()
+        .collect()
+}
+
+#[tokio::test]
+async fn an_aimylogic_webhook_gets_asynchronous_and_agent_replies_as_the_documented_array() {
+    let (receiver, addr) = Receiver::start().await;
+    let s = shop_with(|c| {
+        c.allow_private_networks = true;
+        c.allow_http_webhooks = true;
+    })
+    .await;
+    let app = &s.app;
+    // The channel's "Webhook URL": an endpoint in Aimylogic's format for this bot.
+    let hook = app
+        .post(
+            "/v1/webhooks",
+            &s.key,
+            json!({"url": format!("http://{addr}/hook"), "format": "aimylogic", "bot_id": s.bot}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
+    assert_eq!(hook.body["format"], "aimylogic");
+    assert_eq!(hook.body["events"], json!(["*"]));
+    let hook_id = hook.body["id"].as_str().unwrap().to_owned();
+
+    // A synchronous request has its reply in its response: it is not sent again.
+    let sync = ask(
+        app,
+        &s.token,
+        json!({"clientId": "sync-1", "query": "Is delivery free?"}),
+    )
+    .await;
+    assert_eq!(sync.status, StatusCode::OK, "{}", sync.text);
+    let r = app
+        .get(&format!("/v1/webhooks/{hook_id}/deliveries"), &s.key)
+        .await;
+    assert_eq!(
+        r.body["data"],
+        json!([]),
+        "nothing queued for a synchronous reply: {}",
+        r.text
+    );
+
+    // An asynchronous request: its reply arrives as the document's array, under the questionId
+    // `/async` returned.
+    let r = call(
+        app,
+        Method::POST,
+        &format!("/{}/async", s.token),
+        Some(json!({"clientId": "async-2", "query": "Is delivery free?"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let question = question_id(&r);
+    let delivery = receiver
+        .wait_until("the asynchronous reply", |b| {
+            b[0]["questionId"] == question.as_str()
+        })
+        .await;
+    let body = delivery.json();
+    assert_eq!(
+        body.as_array().map(Vec::len),
+        Some(1),
+        "an array of one: {body}"
+    );
+    let example: Value = serde_json::from_str(WEBHOOK_EXAMPLE).unwrap();
+    common::receiver::assert_same_shape(&example, &body[0], &[]);
+    let item = &body[0];
+    assert_eq!(
+        item["token"],
+        &s.token[..8],
+        "the token's visible prefix: {item}"
+    );
+    assert_eq!(item["clientId"], "async-2");
+    assert_eq!(item["blockForm"], false);
+    assert_doc_timestamp(&item["timestamp"], "webhook timestamp");
+    let answer = item["data"]["answer"].as_str().unwrap();
+    assert!(answer.contains("50 euros"), "{item}");
+    assert_eq!(
+        item["data"]["replies"],
+        json!([{"type": "text", "text": answer, "state": "/answered"}])
+    );
+    assert_eq!(item["data"]["nlpClass"], "/answered");
+    assert_eq!(item["data"]["newSessionStarted"], true);
+    assert_eq!(item["data"]["endSession"], false);
+    assert!(delivery.headers.get("webhook-signature").is_some());
+
+    // An agent's reply to the client is sent too, as the document says.
+    let conversation = conversation_of(app, &s.key, &s.bot, "async-2").await;
+    agent_says(
+        app,
+        &s.key,
+        conversation["id"].as_str().unwrap(),
+        "Yes, and today it ships at once.",
+    )
+    .await;
+    let body = receiver
+        .wait_until("the agent's reply", |b| {
+            b[0]["data"]["answer"] == "Yes, and today it ships at once."
+        })
+        .await
+        .json();
+    common::receiver::assert_same_shape(&example, &body[0], &[]);
+    assert_eq!(body[0]["questionId"], question.as_str());
+    assert_eq!(body[0]["data"]["nlpClass"], "/agent");
+    assert_eq!(body[0]["data"]["newSessionStarted"], false);
+
+    let items = aimylogic_items(&receiver);
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(
+        items.iter().all(|i| i["clientId"] == "async-2"),
+        "{items:?}"
+    );
+
+    // Bad input names the fix.
+    for (body, says) in [
+        (
+            json!({"url": format!("http://{addr}/hook"), "format": "zapier"}),
+            "use one of sitechat, aisa, asyntai, aimylogic",
+        ),
+        (
+            json!({"url": format!("http://{addr}/hook"), "format": "aimylogic", "events": ["message.received"]}),
+            "of the aimylogic format",
+        ),
+    ] {
+        let r = app.post("/v1/webhooks", &s.key, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        assert!(r.message().contains(says), "{body}: {}", r.text);
+    }
+}
+
 #[tokio::test]
 async fn a_client_whose_conversation_ended_starts_a_new_one_and_keeps_its_history() {
     let s = shop().await;

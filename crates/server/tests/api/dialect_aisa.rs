@@ -278,9 +278,26 @@ async fn the_documented_error_codes() {
     assert_eq!(r.headers["x-ratelimit-remaining"], "0");
 }
 
+/// The document's webhook payload example, as it shows it.
+const PAYLOAD_EXAMPLE: &str = r#"{ "event": "message.received", "timestamp": "2025-08-09T14:30:00Z", "data": { "conversation_id": "conv_1234567890", "user_id": "user_12345", "phone_number": "+60123456789", "message": "What are your business hours?", "ai_response": "We're open Monday to Friday, 9 AM to 6 PM MYT.", "confidence_score": 0.95 } }"#;
+
+/// A timestamp written as the document's: `2025-08-09T14:30:00Z` (UTC, whole seconds).
+fn assert_doc_timestamp(value: &Value) {
+    let s = value
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp is a string: {value}"));
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    assert!(
+        time::PrimitiveDateTime::parse(s, format).is_ok(),
+        "timestamp `{s}` is written as 2025-08-09T14:30:00Z"
+    );
+}
+
 #[tokio::test]
 async fn webhooks_configure_delivers_the_documented_events_signed_with_the_given_secret() {
     let (receiver, addr) = common::receiver::Receiver::start().await;
+    let (native, native_addr) = common::receiver::Receiver::start().await;
     let url = site().await;
     let app = TestApp::start_with(|c| {
         c.allow_private_networks = true;
@@ -298,6 +315,20 @@ async fn webhooks_configure_delivers_the_documented_events_signed_with_the_given
         r.body["secret"].is_null(),
         "a secret the client chose is not echoed"
     );
+    let hook = r.body["webhook_id"].as_str().unwrap().to_owned();
+    let r = app.get(&format!("/v1/webhooks/{hook}"), &key).await;
+    assert_eq!(r.body["format"], "aisa", "{}", r.text);
+    // A native endpoint in sitechat's format, beside it.
+    let r = app
+        .post(
+            "/v1/webhooks",
+            &key,
+            json!({"url": format!("http://{native_addr}/hook"), "events": ["message.received"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["format"], "sitechat", "{}", r.text);
+
     let r = app
         .post(
             &format!("{BASE}/chatbot/create"),
@@ -307,20 +338,96 @@ async fn webhooks_configure_delivers_the_documented_events_signed_with_the_given
         .await;
     let id = r.body["chatbot_id"].as_str().unwrap().to_owned();
     until_trained(&app, &key, &id).await;
-    app.post(&format!("{BASE}/message/send"), &key, json!({"chatbot_id": id, "user_message": "What are your business hours?", "user_id": "user_12345"})).await;
-    for kind in ["conversation.started", "message.received"] {
-        let d = receiver.wait_for(kind).await;
-        assert!(d.signed_with("your_webhook_secret"), "{kind}");
-    }
+    let sent = app.post(&format!("{BASE}/message/send"), &key, json!({"chatbot_id": id, "user_message": "What are your business hours?", "user_id": "user_12345", "phone_number": "+60123456789"})).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let conversation = sent.body["conversation_id"].as_str().unwrap().to_owned();
+
+    // message.received: the document's payload, field by field, once the AI response exists.
+    let d = receiver.wait_for_event("message.received").await;
+    assert!(d.signed_with("your_webhook_secret"));
+    let body = d.json();
+    let example: Value = serde_json::from_str(PAYLOAD_EXAMPLE).unwrap();
+    common::receiver::assert_same_shape(&example, &body, &[]);
+    assert_doc_timestamp(&body["timestamp"]);
+    let data = &body["data"];
+    assert_eq!(data["conversation_id"], conversation.as_str());
+    assert_eq!(data["user_id"], "user_12345");
+    assert_eq!(data["phone_number"], "+60123456789");
+    assert_eq!(data["message"], "What are your business hours?");
+    assert_eq!(data["ai_response"], sent.body["response"], "{body}");
+    assert!(data["ai_response"]
+        .as_str()
+        .unwrap()
+        .contains("9 AM to 6 PM"));
+    assert_eq!(data["confidence_score"], sent.body["confidence_score"]);
+
+    let d = receiver.wait_for_event("conversation.started").await;
+    assert!(d.signed_with("your_webhook_secret"));
+    let body = d.json();
+    assert_doc_timestamp(&body["timestamp"]);
+    assert_eq!(
+        body["data"],
+        json!({"conversation_id": conversation, "user_id": "user_12345", "phone_number": "+60123456789"})
+    );
     let r = app
         .post(
-            &format!("{BASE}/webhooks/configure"),
+            &format!("/v1/conversations/{conversation}/end"),
             &key,
-            json!({"url": format!("http://{addr}/hook"), "events": ["message.exploded"]}),
+            json!({}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.code(), "INVALID_REQUEST");
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = receiver.wait_for_event("conversation.ended").await.json();
+    assert_eq!(body["data"]["conversation_id"], conversation.as_str());
+    assert_eq!(body["data"]["user_id"], "user_12345");
+
+    // Every AISA delivery is in AISA's envelope, and the user's message fired one
+    // message.received, with its response.
+    let bodies = receiver.bodies();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b.get("type").is_none() && b["event"].is_string()),
+        "{bodies:?}"
+    );
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b["event"] == "message.received")
+            .count(),
+        1,
+        "{bodies:?}"
+    );
+    // sitechat's own message.received keeps its meaning: the visitor's message, stored.
+    let own = native.wait_for("message.received").await.json();
+    assert_eq!(own["data"]["message"]["role"], "visitor", "{own}");
+    assert_eq!(
+        own["data"]["message"]["text"],
+        "What are your business hours?"
+    );
+
+    for events in [
+        json!(["message.exploded"]),
+        json!(["takeover.started"]),
+        json!([]),
+    ] {
+        let r = app
+            .post(
+                &format!("{BASE}/webhooks/configure"),
+                &key,
+                json!({"url": format!("http://{addr}/hook"), "events": events}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{events}: {}", r.text);
+        assert_eq!(r.code(), "INVALID_REQUEST");
+        assert!(
+            r.message().contains(
+                "message.received, conversation.started, conversation.ended, lead.captured"
+            ),
+            "{events}: the error names AISA's events: {}",
+            r.text
+        );
+    }
 }
 
 #[tokio::test]

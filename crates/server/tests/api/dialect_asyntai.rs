@@ -331,18 +331,73 @@ async fn webhooks_are_registered_listed_delivered_signed_and_deleted() {
     assert_eq!(list.body["webhooks"][0]["is_active"], true);
     assert!(!list.text.contains(&secret), "the secret is shown once");
 
-    app.post(
-        &format!("{BASE}/chat/"),
-        &key,
-        json!({"message": "Is delivery free?", "session_id": "user_123"}),
-    )
-    .await;
-    let delivery = receiver.wait_for("message.received").await;
+    let r = app.get(&format!("/v1/bots/{bot}"), &key).await;
+    let website = r.body["website_id"].clone();
+    assert!(website.is_number(), "{}", r.text);
+    let chat = app
+        .post(
+            &format!("{BASE}/chat/"),
+            &key,
+            json!({"message": "Is delivery free?", "session_id": "user_123"}),
+        )
+        .await;
+    assert_eq!(chat.status, StatusCode::OK, "{}", chat.text);
+    // "A visitor sent a message and received a response": sent once the response exists, with
+    // both, in Asyntai's names (the document shows no payload; docs/dialects.md).
+    let delivery = receiver.wait_for_event("message.received").await;
     assert!(
         delivery.signed_with(&secret),
         "X-Webhook-Signature is the HMAC-SHA256 of the body"
     );
-    assert_eq!(delivery.json()["data"]["external_id"], "user_123");
+    let body = delivery.json();
+    let shape = json!({"event": "message.received", "timestamp": "2024-01-15T10:30:00Z", "data": {"session_id": "user_123", "website_id": 1, "source": "api", "message": "…", "response": "…"}});
+    common::receiver::assert_same_shape(&shape, &body, &[]);
+    assert!(
+        time::PrimitiveDateTime::parse(
+            body["timestamp"].as_str().unwrap(),
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")
+        )
+        .is_ok(),
+        "{body}"
+    );
+    assert_eq!(body["data"]["session_id"], "user_123");
+    assert_eq!(body["data"]["website_id"], website);
+    assert_eq!(body["data"]["message"], "Is delivery free?");
+    assert_eq!(body["data"]["response"], chat.body["response"]);
+
+    // Asking for a person: escalation.requested, with the reason.
+    app.post(
+        &format!("{BASE}/chat/"),
+        &key,
+        json!({"message": "I want to talk to a person", "session_id": "user_123"}),
+    )
+    .await;
+    let body = receiver.wait_for_event("escalation.requested").await.json();
+    assert_eq!(body["data"]["session_id"], "user_123", "{body}");
+    assert_eq!(body["data"]["website_id"], website);
+    assert!(body["data"]["reason"].is_string(), "{body}");
+    let bodies = receiver.bodies();
+    assert!(
+        bodies.iter().all(|b| b.get("type").is_none()),
+        "only Asyntai's envelope: {bodies:?}"
+    );
+
+    let r = app
+        .post(
+            &format!("{BASE}/webhooks/"),
+            &key,
+            json!({"url": format!("http://{addr}/hook"), "events": ["message.sent"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.body["success"], false);
+    assert!(
+        r.body["error"].as_str().unwrap().contains(
+            "message.received, conversation.started, escalation.requested, takeover.started"
+        ),
+        "the error names Asyntai's events: {}",
+        r.text
+    );
 
     let r = app.delete(&format!("{BASE}/webhooks/{id}/"), &key).await;
     assert_eq!(
