@@ -1,12 +1,14 @@
 //! One bot, five ways in: trained through AISA, asked through AskIA's public widget and
 //! Aimylogic's Chat API token URL, its history read through Asyntai and the native API. The
-//! objects are shared: every dialect sees what the others did.
+//! objects are shared: every dialect sees what the others did, and one conversation reaches an
+//! AISA webhook and an Aimylogic webhook each in its own format.
 
 use crate::common;
 
 use std::time::Duration;
 
 use common::{
+    receiver::Receiver,
     site::{html_page, Site},
     TestApp,
 };
@@ -43,12 +45,24 @@ async fn site() -> String {
 #[tokio::test]
 async fn train_through_aisa_chat_through_askia_and_aimylogic_read_through_asyntai_and_native() {
     let url = site().await;
+    let (aisa_hook, aisa_addr) = Receiver::start().await;
+    let (aimylogic_hook, aimylogic_addr) = Receiver::start().await;
     let app = TestApp::start_with(|c| {
         c.allow_private_networks = true;
+        c.allow_http_webhooks = true;
         c.crawl.delay_ms = 0;
     })
     .await;
     let key = app.create_account("pro").await;
+    // An AISA client configures its webhook.
+    let r = app
+        .post(
+            "/compat/aisa/v1/webhooks/configure",
+            &key,
+            json!({"url": format!("http://{aisa_addr}/hook"), "events": ["message.received"], "secret": "your_webhook_secret"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 
     // Train through AISA.
     let r = app
@@ -193,5 +207,59 @@ async fn train_through_aisa_chat_through_askia_and_aimylogic_read_through_asynta
         2,
         "{}",
         r.text
+    );
+
+    // The Aimylogic channel's webhook (a native endpoint in Aimylogic's format), then an
+    // asynchronous request in the same conversation: the AISA webhook gets AISA's payload and
+    // the Aimylogic webhook the document's array, for the same exchange.
+    let r = app
+        .post(
+            "/v1/webhooks",
+            &key,
+            json!({"url": format!("http://{aimylogic_addr}/hook"), "format": "aimylogic", "bot_id": bot}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/compat/aimylogic/chatapi/{token}/async"),
+            None,
+            Some(json!({"clientId": "kopi-fan", "query": "How much is iced kopi?"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let question = r.body["questionId"].as_str().unwrap().to_owned();
+    let item = aimylogic_hook
+        .wait_until("Aimylogic's async reply", |b| {
+            b[0]["questionId"] == question.as_str()
+        })
+        .await
+        .json()[0]
+        .clone();
+    assert_eq!(item["clientId"], "kopi-fan");
+    let reply = item["data"]["answer"].as_str().unwrap().to_owned();
+    assert!(reply.contains("6 ringgit"), "{item}");
+    let aisa = aisa_hook
+        .wait_until("AISA's message.received of the async request", |b| {
+            b["event"] == "message.received" && b["data"]["message"] == "How much is iced kopi?"
+        })
+        .await;
+    assert!(aisa.signed_with("your_webhook_secret"));
+    let aisa = aisa.json();
+    assert_eq!(aisa["data"]["user_id"], "kopi-fan", "{aisa}");
+    assert_eq!(aisa["data"]["ai_response"], reply.as_str(), "{aisa}");
+    // The AISA webhook also had the synchronous exchange; the Aimylogic one only the async reply.
+    let aisa_messages: Vec<Value> = aisa_hook
+        .bodies()
+        .into_iter()
+        .filter(|b| b["event"] == "message.received" && b["data"]["user_id"] == "kopi-fan")
+        .collect();
+    assert_eq!(aisa_messages.len(), 2, "{aisa_messages:?}");
+    assert_eq!(
+        aimylogic_hook.bodies().len(),
+        1,
+        "{:?}",
+        aimylogic_hook.bodies()
     );
 }
