@@ -206,6 +206,13 @@ async fn webhooks_page(State(state): State<AppState>, page: Page) -> Result<Resp
                         label for="f-events" { "Events, comma-separated (empty: all)" }
                         input #f-events name="events" type="text" data-type="csv" placeholder="conversation.started, lead.captured";
                     }
+                    div.field {
+                        label for="f-format" { "Payload format" }
+                        select #f-format name="format" aria-describedby="f-format-hint" {
+                            @for f in sitechat_core::payloads::WebhookFormat::ALL { option value=(f.as_str()) { (f.as_str()) } }
+                        }
+                        p.hint #f-format-hint { "sitechat's own, or the shape an AISA, Asyntai or Aimylogic client expects." }
+                    }
                     (form_error())
                     button.primary type="submit" { "Add endpoint" }
                     (secret_output("The signing secret."))
@@ -220,6 +227,7 @@ async fn webhooks_page(State(state): State<AppState>, page: Page) -> Result<Resp
                 h2.url { (hook.url) }
                 p.muted {
                     @if hook.active { "Active" } @else { "Disabled" @if let Some(r) = &hook.disabled_reason { ": " (r) } }
+                    " · format: " (hook.format.as_str())
                     " · events: " (if hook.events.is_empty() { "all".to_owned() } else { hook.events.join(", ") })
                     @if let Some(at) = hook.last_success_at { " · last success " (when(at)) }
                 }

@@ -368,3 +368,34 @@ async fn each_person_has_their_own_unread_counts() {
     let r = page(&app, Some(&stranger), &opened).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_webhooks_page_offers_and_shows_each_endpoints_payload_format() {
+    let app = TestApp::start_with(|c| {
+        c.allow_private_networks = true;
+        c.allow_http_webhooks = true;
+    })
+    .await;
+    let key = app.create_account("pro").await;
+    let cookie = signed_in(&app, &key, "owner@example.org", "owner").await;
+    let r = app
+        .post(
+            "/v1/webhooks",
+            &key,
+            serde_json::json!({"url": "http://127.0.0.1:9/hook", "format": "aisa", "events": ["lead.captured"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let body = page(&app, Some(&cookie), "/dashboard/webhooks")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("format: aisa"), "{body}");
+    for format in ["sitechat", "aisa", "asyntai", "aimylogic"] {
+        assert!(
+            body.contains(&format!("<option value=\"{format}\">")),
+            "{format}"
+        );
+    }
+}
