@@ -1,6 +1,10 @@
-//! Embedding throughput with the real model: `cargo bench -p sitechat-embed` (needs `make models`).
+//! Embedding throughput with the real models: `cargo bench -p sitechat-embed` (needs `make models`).
 //!
-//! Each figure is the median of several runs after one warm-up run:
+//! Both models run the same workloads in the same run: all-MiniLM-L6-v2, then
+//! multilingual-e5-small with its 4-bit weights kept in Q4_0 (quantised matmul, what sitechat
+//! loads) and, for comparison, dequantised to f32 at load. e5 embeds the queries with `query: `
+//! and the chunks and sentences with `passage: `. Each figure is the median of several runs after
+//! one warm-up run:
 //! - one short query, alone (latency);
 //! - 32 short queries in one `embed` call (queries/s);
 //! - ~225-token chunks, as ingest produces them, in one `embed` call (chunks/s);
@@ -9,7 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-use sitechat_embed::{default_models_dir, locate, Embedder};
+use sitechat_embed::{
+    default_models_dir, locate, locate_e5, E5Embedder, E5Weights, EmbedError, Embedder, Role,
+};
 
 const RUNS: usize = 7;
 const CHUNK_RUNS: usize = 5;
@@ -108,11 +114,28 @@ fn chunk(seed: usize, words: usize) -> String {
     s
 }
 
+/// One model's way of embedding texts in a role.
+type EmbedFn<'a> = Box<dyn Fn(&[&str], Role) -> Result<Vec<Vec<f32>>, EmbedError> + 'a>;
+
 fn main() {
-    let files = locate(&default_models_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = default_models_dir();
+    let files = locate(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let e5_files = locate_e5(&dir).unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();
-    let embedder = Embedder::load(&files).expect("load the model");
-    println!("model loaded in {} ms", t.elapsed().as_millis());
+    let minilm = Embedder::load(&files).expect("load all-MiniLM-L6-v2");
+    println!("all-MiniLM-L6-v2 loaded in {} ms", t.elapsed().as_millis());
+    let t = Instant::now();
+    let e5_q4 = E5Embedder::load_with(&e5_files, E5Weights::Q4).expect("load e5 (Q4_0)");
+    println!(
+        "multilingual-e5-small (Q4_0) loaded in {} ms",
+        t.elapsed().as_millis()
+    );
+    let t = Instant::now();
+    let e5_f32 = E5Embedder::load_with(&e5_files, E5Weights::F32).expect("load e5 (f32)");
+    println!(
+        "multilingual-e5-small (dequantised to f32) loaded in {} ms",
+        t.elapsed().as_millis()
+    );
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         // Other work on the machine skews the figures: say how busy it was.
         println!("load average before the runs: {}", load.trim());
@@ -130,59 +153,81 @@ fn main() {
     let queries: Vec<&str> = queries.iter().map(String::as_str).collect();
     let chunks: Vec<String> = (0..CHUNKS).map(|i| chunk(i + 1, 186 + i % 9)).collect();
     let chunks: Vec<&str> = chunks.iter().map(String::as_str).collect();
-    let mut tokenizer = tokenizers::Tokenizer::from_file(&files.tokenizer).expect("tokenizer");
-    tokenizer.with_truncation(None).expect("no truncation");
-    let tokens: usize = chunks
-        .iter()
-        .map(|c| tokenizer.encode_fast(*c, true).expect("encode").len())
-        .sum();
-    println!("chunks: {} tokens on average", tokens / CHUNKS);
-
-    let one = time(RUNS, || {
-        embedder.embed_one("What are your business hours?").unwrap();
-    });
-    let batch = time(RUNS, || {
-        embedder.embed(&queries).unwrap();
-    });
-    let long = time(CHUNK_RUNS, || {
-        embedder.embed(&chunks).unwrap();
-    });
+    for (name, path) in [
+        ("all-MiniLM-L6-v2", &files.tokenizer),
+        ("multilingual-e5-small", &e5_files.tokenizer),
+    ] {
+        let mut tokenizer = tokenizers::Tokenizer::from_file(path).expect("tokenizer");
+        tokenizer.with_truncation(None).expect("no truncation");
+        let tokens: usize = chunks
+            .iter()
+            .map(|c| tokenizer.encode_fast(*c, true).expect("encode").len())
+            .sum();
+        println!("chunks: {} {name} tokens on average", tokens / CHUNKS);
+    }
     let sentences: Vec<&str> = chunks
         .iter()
         .flat_map(|c| c.split_inclusive(". "))
         .map(str::trim)
         .collect();
-    let split = time(CHUNK_RUNS, || {
-        embedder.embed(&sentences).unwrap();
-    });
 
-    println!();
-    println!(
-        "{:<40} {:>12}",
-        "sitechat-embed (all-MiniLM-L6-v2)", "median"
-    );
-    println!(
-        "{:<40} {:>9.1} ms",
-        "1 short query",
-        one.as_secs_f64() * 1e3
-    );
-    println!(
-        "{:<40} {:>7.0} q/s  ({:.0} ms per call)",
-        "32 short queries, one call",
-        32.0 / batch.as_secs_f64(),
-        batch.as_secs_f64() * 1e3
-    );
-    println!(
-        "{:<40} {:>7.1} chunks/s  ({:.2} s per call)",
-        format!("{CHUNKS} chunks of ~225 tokens, one call"),
-        CHUNKS as f64 / long.as_secs_f64(),
-        long.as_secs_f64()
-    );
-    println!(
-        "{:<40} {:>7.1} chunks/s  ({:.0} sentences/s, {:.2} s per call)",
-        format!("their {} sentences, one call", sentences.len()),
-        CHUNKS as f64 / split.as_secs_f64(),
-        sentences.len() as f64 / split.as_secs_f64(),
-        split.as_secs_f64()
-    );
+    let models: [(&str, EmbedFn); 3] = [
+        (
+            "all-MiniLM-L6-v2",
+            Box::new(|texts: &[&str], _| minilm.embed(texts)),
+        ),
+        (
+            "multilingual-e5-small, Q4_0 matmul",
+            Box::new(|texts: &[&str], role| e5_q4.embed(texts, role)),
+        ),
+        (
+            "multilingual-e5-small, f32 dequantised",
+            Box::new(|texts: &[&str], role| e5_f32.embed(texts, role)),
+        ),
+    ];
+    for (name, embed) in &models {
+        let one = time(RUNS, || {
+            embed(&["What are your business hours?"], Role::Query).unwrap();
+        });
+        let batch = time(RUNS, || {
+            embed(&queries, Role::Query).unwrap();
+        });
+        let long = time(CHUNK_RUNS, || {
+            embed(&chunks, Role::Passage).unwrap();
+        });
+        let split = time(CHUNK_RUNS, || {
+            embed(&sentences, Role::Passage).unwrap();
+        });
+
+        println!();
+        println!(
+            "{:<40} {:>12}",
+            format!("sitechat-embed ({name})"),
+            "median"
+        );
+        println!(
+            "{:<40} {:>9.1} ms",
+            "1 short query",
+            one.as_secs_f64() * 1e3
+        );
+        println!(
+            "{:<40} {:>7.0} q/s  ({:.0} ms per call)",
+            "32 short queries, one call",
+            32.0 / batch.as_secs_f64(),
+            batch.as_secs_f64() * 1e3
+        );
+        println!(
+            "{:<40} {:>7.1} chunks/s  ({:.2} s per call)",
+            format!("{CHUNKS} chunks of ~225 tokens, one call"),
+            CHUNKS as f64 / long.as_secs_f64(),
+            long.as_secs_f64()
+        );
+        println!(
+            "{:<40} {:>7.1} chunks/s  ({:.0} sentences/s, {:.2} s per call)",
+            format!("their {} sentences, one call", sentences.len()),
+            CHUNKS as f64 / split.as_secs_f64(),
+            sentences.len() as f64 / split.as_secs_f64(),
+            split.as_secs_f64()
+        );
+    }
 }

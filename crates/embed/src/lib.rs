@@ -45,12 +45,19 @@
 //! tokens) so that little work is spent on padding. candle's thread pool serialises concurrent
 //! callers: run model work on one blocking lane, never on an async runtime's worker threads.
 
+mod e5;
+
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+pub use e5::{
+    locate_e5, E5Embedder, E5Files, E5Weights, Role, E5_TOKENIZER_PACKAGE, E5_WEIGHTS_FILE,
+    E5_WEIGHTS_PACKAGE,
+};
 
 /// Length of every embedding vector.
 pub const DIMENSIONS: usize = 384;
@@ -114,18 +121,27 @@ pub fn default_models_dir() -> PathBuf {
 /// `model.safetensors`, `tokenizer.json` and `config.json` together.
 pub fn locate(models_dir: &Path) -> Result<ModelFiles, EmbedError> {
     let root = models_dir.join(MODEL_PACKAGE);
-    let mut level = vec![root.clone()];
-    // Breadth first, in name order, without following symbolic links to directories.
+    find_dir(&root, |dir| {
+        let files = ModelFiles {
+            weights: dir.join("model.safetensors"),
+            tokenizer: dir.join("tokenizer.json"),
+            config: dir.join("config.json"),
+        };
+        (files.weights.is_file() && files.tokenizer.is_file() && files.config.is_file())
+            .then_some(files)
+    })
+    .ok_or(EmbedError::NotFound(root))
+}
+
+/// Searches `root` breadth first, in name order, without following symbolic links to
+/// directories, for the shallowest directory `found` accepts.
+fn find_dir<T>(root: &Path, found: impl Fn(&Path) -> Option<T>) -> Option<T> {
+    let mut level = vec![root.to_path_buf()];
     while !level.is_empty() {
         let mut next = Vec::new();
         for dir in level {
-            let files = ModelFiles {
-                weights: dir.join("model.safetensors"),
-                tokenizer: dir.join("tokenizer.json"),
-                config: dir.join("config.json"),
-            };
-            if files.weights.is_file() && files.tokenizer.is_file() && files.config.is_file() {
-                return Ok(files);
+            if let Some(files) = found(&dir) {
+                return Some(files);
             }
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
@@ -140,7 +156,7 @@ pub fn locate(models_dir: &Path) -> Result<ModelFiles, EmbedError> {
         }
         level = next;
     }
-    Err(EmbedError::NotFound(root))
+    None
 }
 
 /// Dot product of two L2-normalised vectors, which is their cosine similarity.
@@ -162,11 +178,11 @@ impl std::fmt::Debug for Embedder {
     }
 }
 
-fn load_err(what: &Path, e: impl std::fmt::Display) -> EmbedError {
+pub(crate) fn load_err(what: &Path, e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Load(format!("{}: {e}", what.display()))
 }
 
-fn inference_err(e: impl std::fmt::Display) -> EmbedError {
+pub(crate) fn inference_err(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Inference(e.to_string())
 }
 
@@ -227,30 +243,8 @@ impl Embedder {
             .tokenizer
             .encode_batch_fast(texts.to_vec(), true)
             .map_err(inference_err)?;
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| encodings[i].get_ids().len());
-
-        let mut out = vec![Vec::new(); texts.len()];
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted ascending, so the last text taken is the longest of the sub-batch.
-            let mut end = start + 1;
-            while end < order.len()
-                && end - start < MAX_BATCH
-                && (end - start + 1) * encodings[order[end]].get_ids().len() <= MAX_BATCH_TOKENS
-            {
-                end += 1;
-            }
-            let batch: Vec<&[u32]> = order[start..end]
-                .iter()
-                .map(|&i| encodings[i].get_ids())
-                .collect();
-            for (&i, v) in order[start..end].iter().zip(self.forward(&batch)?) {
-                out[i] = v;
-            }
-            start = end;
-        }
-        Ok(out)
+        let ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
+        embed_sorted(&ids, |batch| self.forward(batch))
     }
 
     /// Embeds one text; same as `embed(&[text])`.
@@ -275,15 +269,136 @@ impl Embedder {
             let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
             let type_ids = ids.zeros_like()?;
             let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?; // (n, len, 384)
-            let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
-            let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, 384)
-            let counts = mask.sum(1)?; // (n, 1)
-            let mean = summed.broadcast_div(&counts)?;
-            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
-            mean.broadcast_div(&norm)?.to_vec2::<f32>()
+            mean_pool_normalise(&hidden, &mask)
         };
         run().map_err(inference_err)
     }
+}
+
+/// The sentence-embedding models sitechat can run; both give [`DIMENSIONS`]-component unit
+/// vectors, but vectors of different models are not comparable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// all-MiniLM-L6-v2: English; fast.
+    MiniLm,
+    /// multilingual-e5-small: about 100 languages, cross-lingual; `query: ` / `passage: `
+    /// prefixes ([`Role`]).
+    MultilingualE5Small,
+}
+
+impl Model {
+    /// Every model, MiniLM first.
+    pub const ALL: [Model; 2] = [Model::MiniLm, Model::MultilingualE5Small];
+
+    /// The model's usual name: `all-MiniLM-L6-v2` or `multilingual-e5-small`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::MiniLm => "all-MiniLM-L6-v2",
+            Model::MultilingualE5Small => "multilingual-e5-small",
+        }
+    }
+
+    /// The model named `name` ([`Model::name`], any case), if any.
+    pub fn from_name(name: &str) -> Option<Model> {
+        Model::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl std::fmt::Display for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Either model, behind one type: what a caller that picks the model per bot holds.
+#[derive(Debug)]
+pub enum AnyEmbedder {
+    /// all-MiniLM-L6-v2.
+    MiniLm(Embedder),
+    /// multilingual-e5-small.
+    E5(E5Embedder),
+}
+
+impl AnyEmbedder {
+    /// Locates and loads `model` under a models directory (see [`default_models_dir`]).
+    pub fn load(model: Model, models_dir: &Path) -> Result<AnyEmbedder, EmbedError> {
+        Ok(match model {
+            Model::MiniLm => AnyEmbedder::MiniLm(Embedder::load(&locate(models_dir)?)?),
+            Model::MultilingualE5Small => {
+                AnyEmbedder::E5(E5Embedder::load(&locate_e5(models_dir)?)?)
+            }
+        })
+    }
+
+    /// Which model this is.
+    pub fn model(&self) -> Model {
+        match self {
+            AnyEmbedder::MiniLm(_) => Model::MiniLm,
+            AnyEmbedder::E5(_) => Model::MultilingualE5Small,
+        }
+    }
+
+    /// Embeds texts that all play `role` (MiniLM treats queries and passages alike): one
+    /// unit-length vector of [`DIMENSIONS`] per text, in input order.
+    pub fn embed(&self, texts: &[&str], role: Role) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match self {
+            AnyEmbedder::MiniLm(e) => e.embed(texts),
+            AnyEmbedder::E5(e) => e.embed(texts, role),
+        }
+    }
+
+    /// Embeds one text; same as `embed(&[text], role)`.
+    pub fn embed_one(&self, text: &str, role: Role) -> Result<Vec<f32>, EmbedError> {
+        match self {
+            AnyEmbedder::MiniLm(e) => e.embed_one(text),
+            AnyEmbedder::E5(e) => e.embed_one(text, role),
+        }
+    }
+}
+
+/// Runs token id sequences through `forward` sorted by length, in sub-batches of at most
+/// [`MAX_BATCH`] texts and [`MAX_BATCH_TOKENS`] padded tokens, and returns the vectors in input
+/// order.
+pub(crate) fn embed_sorted(
+    ids: &[&[u32]],
+    forward: impl Fn(&[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError>,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i].len());
+    let mut out = vec![Vec::new(); ids.len()];
+    let mut start = 0;
+    while start < order.len() {
+        // Sorted ascending, so the last text taken is the longest of the sub-batch.
+        let mut end = start + 1;
+        while end < order.len()
+            && end - start < MAX_BATCH
+            && (end - start + 1) * ids[order[end]].len() <= MAX_BATCH_TOKENS
+        {
+            end += 1;
+        }
+        let batch: Vec<&[u32]> = order[start..end].iter().map(|&i| ids[i]).collect();
+        for (&i, v) in order[start..end].iter().zip(forward(&batch)?) {
+            out[i] = v;
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Mean of `hidden` `(n, len, 384)` over the positions where `mask` `(n, len)` is 1, then L2
+/// normalisation.
+pub(crate) fn mean_pool_normalise(
+    hidden: &Tensor,
+    mask: &Tensor,
+) -> candle_core::Result<Vec<Vec<f32>>> {
+    let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
+    let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, 384)
+    let counts = mask.sum(1)?; // (n, 1)
+    let mean = summed.broadcast_div(&counts)?;
+    let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
+    mean.broadcast_div(&norm)?.to_vec2::<f32>()
 }
 
 #[cfg(test)]
@@ -294,6 +409,20 @@ mod tests {
     fn embedder_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<Embedder>();
+    }
+
+    #[test]
+    fn models_are_named_and_found_by_name() {
+        for m in Model::ALL {
+            assert_eq!(Model::from_name(m.name()), Some(m));
+            assert_eq!(m.to_string(), m.name());
+        }
+        assert_eq!(
+            Model::from_name(" Multilingual-E5-Small "),
+            Some(Model::MultilingualE5Small)
+        );
+        assert_eq!(Model::from_name("all-minilm-l6-v2"), Some(Model::MiniLm));
+        assert_eq!(Model::from_name("bge-m3"), None);
     }
 
     #[test]
