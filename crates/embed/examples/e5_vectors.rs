@@ -1,7 +1,7 @@
 //! multilingual-e5-small vectors for eval/e5/check.py, one JSON line per input line.
 //!
 //! ```text
-//! cargo run --release -p sitechat-embed --example e5_vectors [q4|f32|f16] < inputs.jsonl
+//! cargo run --release -p sitechat-embed --example e5_vectors [f32|q4|f16] < inputs.jsonl
 //! ```
 //!
 //! Each input line is `{"role": "query" | "passage", "text": "..."}` (embedded as sitechat
@@ -15,8 +15,8 @@ use sitechat_embed::{default_models_dir, locate_e5, E5Embedder, E5Weights, Role}
 
 fn main() {
     let weights = match std::env::args().nth(1).as_deref() {
-        None | Some("q4") => E5Weights::Q4,
-        Some("f32") => E5Weights::F32,
+        None | Some("f32") => E5Weights::F32,
+        Some("q4") => E5Weights::Q4,
         Some("f16") => E5Weights::F16,
         Some(other) => panic!("weights {other:?}: q4, f32 or f16"),
     };
