@@ -37,12 +37,15 @@ use std::path::{Path, PathBuf};
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::LayerNorm;
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::Tokenizer;
 use unicode_normalization::UnicodeNormalization;
 
 #[cfg(doc)]
 use crate::DIMENSIONS;
-use crate::{embed_sorted, find_dir, inference_err, load_err, mean_pool_normalise, EmbedError};
+use crate::{
+    embed_sorted, find_dir, inference_err, load_err, load_tokenizer, mean_pool_normalise,
+    EmbedError,
+};
 
 /// The shape the E5S1 header must announce.
 const HIDDEN: usize = 384;
@@ -530,17 +533,7 @@ impl E5Embedder {
     /// Loads the model, running the linear layers as `weights` says.
     pub fn load_with(files: &E5Files, weights: E5Weights) -> Result<E5Embedder, EmbedError> {
         let device = Device::Cpu;
-        let mut tokenizer =
-            Tokenizer::from_file(&files.tokenizer).map_err(|e| load_err(&files.tokenizer, e))?;
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: E5_MAX_TOKENS,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                direction: TruncationDirection::Right,
-            }))
-            .map_err(|e| load_err(&files.tokenizer, e))?;
+        let tokenizer = load_tokenizer(&files.tokenizer, E5_MAX_TOKENS)?;
 
         let data = std::fs::read(&files.weights).map_err(|e| load_err(&files.weights, e))?;
         let image = E5S1::parse(&data).map_err(|e| load_err(&files.weights, e))?;

@@ -199,6 +199,22 @@ pub(crate) fn load_err(what: &Path, e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Load(format!("{}: {e}", what.display()))
 }
 
+/// A tokenizer that pads nothing (each sub-batch is padded to its own longest text) and truncates
+/// at `max_tokens`.
+pub(crate) fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer, EmbedError> {
+    let mut tokenizer = Tokenizer::from_file(path).map_err(|e| load_err(path, e))?;
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_tokens,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            direction: TruncationDirection::Right,
+        }))
+        .map_err(|e| load_err(path, e))?;
+    Ok(tokenizer)
+}
+
 pub(crate) fn inference_err(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Inference(e.to_string())
 }
@@ -221,19 +237,9 @@ impl Embedder {
             ));
         }
 
-        let mut tokenizer =
-            Tokenizer::from_file(&files.tokenizer).map_err(|e| load_err(&files.tokenizer, e))?;
         // tokenizer.json pads every input to 128 and truncates at 128: pad per sub-batch ourselves
         // and truncate at the length sentence-transformers uses.
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                direction: TruncationDirection::Right,
-            }))
-            .map_err(|e| load_err(&files.tokenizer, e))?;
+        let tokenizer = load_tokenizer(&files.tokenizer, MAX_TOKENS)?;
 
         // Read into memory rather than mmap: the workspace forbids `unsafe`.
         let weights = std::fs::read(&files.weights).map_err(|e| load_err(&files.weights, e))?;
