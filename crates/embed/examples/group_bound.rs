@@ -12,7 +12,9 @@
 //! ```
 //!
 //! multilingual-e5-small embeds the questions with `query: ` (a symmetric task). Needs
-//! `make models`.
+//! `make models`. Each model is measured as it is, centred (the questions' mean vector
+//! subtracted), and both models' centred vectors side by side. On 2026-12-06: MiniLM 0.789,
+//! centred 0.798; e5 0.642, centred 0.685; both centred 0.836, the only one above issue 18's 0.8.
 
 use sitechat_embed::{cosine, default_models_dir, AnyEmbedder, Model, Role};
 
@@ -69,10 +71,56 @@ fn main() {
         "{:<24} {:>16} {:>13} {:>14} {:>8}",
         "model", "supervised ARI", "within-group", "between-group", "gap"
     );
+    let mut raw = Vec::new();
     for model in Model::ALL {
         let embedder = AnyEmbedder::load(model, &default_models_dir())
             .unwrap_or_else(|e| panic!("{model}: {e}"));
-        let v = embedder.embed(&texts, Role::Query).expect("embed");
+        raw.push((
+            model.name(),
+            embedder.embed(&texts, Role::Query).expect("embed"),
+        ));
+    }
+    // Variants: each model's vectors as they are, centred (the mean vector of these questions
+    // subtracted, then normalised again: e5's cosines sit in a narrow band), and both models'
+    // centred vectors side by side.
+    let mut variants: Vec<(String, Vec<Vec<f32>>)> = Vec::new();
+    for (name, v) in &raw {
+        variants.push((name.to_string(), v.clone()));
+        variants.push((format!("{name}, centred"), centred(v)));
+    }
+    let both: Vec<Vec<f32>> = {
+        let parts: Vec<Vec<Vec<f32>>> = raw.iter().map(|(_, v)| centred(v)).collect();
+        (0..texts.len())
+            .map(|i| normalised(parts.iter().flat_map(|p| p[i].iter().copied()).collect()))
+            .collect()
+    };
+    variants.push(("both, centred".to_owned(), both));
+    for (name, v) in &variants {
+        report(name, v, &truth, &groups, &texts);
+    }
+}
+
+fn normalised(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+fn centred(v: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let dims = v[0].len();
+    let mut mean = vec![0f32; dims];
+    for x in v {
+        mean.iter_mut()
+            .zip(x)
+            .for_each(|(m, a)| *m += a / v.len() as f32);
+    }
+    v.iter()
+        .map(|x| normalised(x.iter().zip(&mean).map(|(a, m)| a - m).collect()))
+        .collect()
+}
+
+fn report(name: &str, v: &[Vec<f32>], truth: &[usize], groups: &[Group], texts: &[&str]) {
+    {
         let n = v.len();
         let sim: Vec<Vec<f32>> = (0..n)
             .map(|i| (0..n).map(|j| cosine(&v[i], &v[j])).collect())
@@ -100,11 +148,11 @@ fn main() {
                 .expect("groups");
             found.push(best);
         }
-        let ari = adjusted_rand_index(&truth, &found);
+        let ari = adjusted_rand_index(truth, &found);
         let (within, between) = (within / within_n as f64, between / between_n as f64);
         println!(
             "{:<24} {:>16.3} {:>13.3} {:>14.3} {:>8.3}",
-            model.name(),
+            name,
             ari,
             within,
             between,
