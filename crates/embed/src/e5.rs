@@ -43,8 +43,8 @@ use unicode_normalization::UnicodeNormalization;
 #[cfg(doc)]
 use crate::DIMENSIONS;
 use crate::{
-    embed_sorted, find_dir, inference_err, load_err, load_tokenizer, mean_pool_normalise,
-    EmbedError,
+    embed_sorted, find_dir, inference_err, load_err, load_tokenizer, longest, mean_pool_normalise,
+    padded, EmbedError,
 };
 
 /// The shape the E5S1 header must announce.
@@ -625,25 +625,19 @@ impl E5Embedder {
 
     /// One forward pass over token id sequences, padded to the longest: mean-pooled, normalised.
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let n = batch.len();
-        let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        let (n, len) = (batch.len(), longest(batch));
         if len > self.model.header.positions {
             return Err(EmbedError::Inference(format!(
                 "{len} tokens, more than the model's {} positions",
                 self.model.header.positions
             )));
         }
-        let padded = batch.iter().any(|ids| ids.len() != len);
-        let mut ids = vec![1u32; n * len]; // <pad>
-        let mut mask = vec![0u32; n * len];
-        for (row, seq) in batch.iter().enumerate() {
-            ids[row * len..row * len + seq.len()].copy_from_slice(seq);
-            mask[row * len..row * len + seq.len()].fill(1);
-        }
+        let uneven = batch.iter().any(|ids| ids.len() != len);
+        let (ids, mask) = padded(batch, 1); // <pad>
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
             let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-            let hidden = self.model.forward(&ids, padded.then_some(&mask))?; // (n, len, 384)
+            let hidden = self.model.forward(&ids, uneven.then_some(&mask))?; // (n, len, 384)
             mean_pool_normalise(&hidden, &mask)
         };
         run().map_err(inference_err)

@@ -279,14 +279,8 @@ impl Embedder {
 
     /// One forward pass over token id sequences, padded to the longest: mean-pooled, normalised.
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let n = batch.len();
-        let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut ids = vec![0u32; n * len];
-        let mut mask = vec![0u32; n * len];
-        for (row, seq) in batch.iter().enumerate() {
-            ids[row * len..row * len + seq.len()].copy_from_slice(seq);
-            mask[row * len..row * len + seq.len()].fill(1);
-        }
+        let (n, len) = (batch.len(), longest(batch));
+        let (ids, mask) = padded(batch, 0);
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
             let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
@@ -412,6 +406,23 @@ pub(crate) fn embed_sorted(
 
 /// Mean of `hidden` `(n, len, 384)` over the positions where `mask` `(n, len)` is 1, then L2
 /// normalisation.
+/// The longest of token id sequences.
+pub(crate) fn longest(batch: &[&[u32]]) -> usize {
+    batch.iter().map(|ids| ids.len()).max().unwrap_or(0)
+}
+
+/// Token id sequences padded with `pad` to the longest, row after row, and their attention mask.
+pub(crate) fn padded(batch: &[&[u32]], pad: u32) -> (Vec<u32>, Vec<u32>) {
+    let len = longest(batch);
+    let mut ids = vec![pad; batch.len() * len];
+    let mut mask = vec![0u32; batch.len() * len];
+    for (row, seq) in batch.iter().enumerate() {
+        ids[row * len..row * len + seq.len()].copy_from_slice(seq);
+        mask[row * len..row * len + seq.len()].fill(1);
+    }
+    (ids, mask)
+}
+
 pub(crate) fn mean_pool_normalise(
     hidden: &Tensor,
     mask: &Tensor,
