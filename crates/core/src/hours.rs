@@ -68,11 +68,15 @@ fn parse_time(value: &str) -> Option<Time> {
     Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
 }
 
-/// Every time zone name the built-in database knows, sorted (for a form's suggestions).
-pub fn time_zone_names() -> Vec<String> {
-    let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-    names.sort();
-    names
+/// Every time zone name the built-in database knows, sorted (for a form's suggestions); listed
+/// once per process.
+pub fn time_zone_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+    })
 }
 
 /// How local times map to instants.

@@ -16,9 +16,7 @@ use sitechat_core::{
 };
 use sitechat_store::PageRequest;
 
-use super::{
-    area, count, cursor_of, field, form_error, layout, pager, when, OrPage, Page, Section,
-};
+use super::{area, count, field, form_error, layout, pager, when, OrPage, Page, Section};
 use crate::{
     error::ApiResult,
     extract::ApiPath,
@@ -286,7 +284,7 @@ fn hours_editor(hours: Option<&BusinessHours>) -> Markup {
                 div.field {
                     label for="f-zone" { "Time zone" }
                     input #f-zone type="text" list="time-zones" value=(zone) data-hours-zone autocomplete="off" aria-describedby="f-zone-hint";
-                    datalist #time-zones { @for z in &zones { option value=(z) {} } }
+                    datalist #time-zones { @for z in zones { option value=(z) {} } }
                     p.hint #f-zone-hint { "A time zone such as Europe/Paris follows its daylight saving; a fixed offset such as +02:00 does not." }
                 }
                 @for (i, (day, _)) in sitechat_core::hours::DAYS.iter().enumerate() {
@@ -353,7 +351,7 @@ async fn sources(
     Query(q): Query<SourcesQuery>,
 ) -> Result<Response, Response> {
     let bot = bot_of(&state, &page, &id).await?;
-    let after = cursor_of(q.cursor.as_deref()).or_page(&page, Section::Bots)?;
+    let after = crate::routes::cursor_of(q.cursor.as_deref()).or_page(&page, Section::Bots)?;
     let request = PageRequest { limit: 100, after };
     let listed = knowledge::list(&state, page.caller(), &bot.id, request).await;
     let listed = listed.or_page(&page, Section::Bots)?;

@@ -14,9 +14,7 @@ use sitechat_core::{
 };
 use sitechat_store::{InboxRow, LeadFilter, PageRequest};
 
-use super::{
-    bot_select, bots::all_bots, cursor_of, form_error, layout, pager, when, OrPage, Page, Section,
-};
+use super::{bot_select, bots::all_bots, form_error, layout, pager, when, OrPage, Page, Section};
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
@@ -105,8 +103,14 @@ struct ListAt<'a> {
 }
 
 impl ListAt<'_> {
+    /// The inbox on `page` of this list, with the open conversation.
     fn href(&self, page: u32) -> String {
-        let c = self.selected.map(|c| format!("&c={c}")).unwrap_or_default();
+        self.href_with(page, self.selected)
+    }
+
+    /// The inbox on `page` of this list with `selected` open.
+    fn href_with(&self, page: u32, selected: Option<&ConversationId>) -> String {
+        let c = selected.map(|c| format!("&c={c}")).unwrap_or_default();
         let p = if page > 1 {
             format!("&page={page}")
         } else {
@@ -118,11 +122,6 @@ impl ListAt<'_> {
 
 fn list_pane(rows: &[InboxRow], at: &ListAt) -> Markup {
     let (status, selected) = (at.status, at.selected);
-    let page_suffix = if at.page > 1 {
-        format!("&page={}", at.page)
-    } else {
-        String::new()
-    };
     html! {
         @if rows.is_empty() {
             p.empty { @if status == "waiting_for_agent" { "Nobody is waiting for an agent." } @else { "No conversations here." } }
@@ -132,7 +131,7 @@ fn list_pane(rows: &[InboxRow], at: &ListAt) -> Markup {
                     @let c = &row.conversation;
                     @let who = row.contact_name.clone().or(row.contact_email.clone()).unwrap_or_else(|| "Visitor".to_owned());
                     li {
-                        a href=(format!("/dashboard/inbox?status={status}&c={}{page_suffix}", c.id)) aria-current=[(selected == Some(&c.id)).then_some("true")] data-conversation=(c.id) {
+                        a href=(at.href_with(at.page, Some(&c.id))) aria-current=[(selected == Some(&c.id)).then_some("true")] data-conversation=(c.id) {
                             span.who { (who) }
                             @let unread = row.unread.unwrap_or(row.unanswered);
                             @if unread > 0 {
@@ -411,7 +410,7 @@ async fn leads(
         since: day_bound("from", q.from.as_deref(), false).or_page(&page, Section::Leads)?,
         until: day_bound("to", q.to.as_deref(), true).or_page(&page, Section::Leads)?,
     };
-    let after = cursor_of(q.cursor.as_deref()).or_page(&page, Section::Leads)?;
+    let after = crate::routes::cursor_of(q.cursor.as_deref()).or_page(&page, Section::Leads)?;
     let request = PageRequest { limit: 100, after };
     let listed = conversations::leads(&state, page.caller(), &filter, request)
         .await

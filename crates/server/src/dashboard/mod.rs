@@ -25,7 +25,7 @@ use sitechat_store::LinkPurpose;
 
 use crate::{
     auth::Caller,
-    error::{ApiError, ApiResult},
+    error::ApiError,
     extract::ApiPath,
     services::users,
     sessions::{self, Session},
@@ -308,16 +308,6 @@ pub fn count(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
-    }
-}
-
-/// A page's `cursor` query parameter: the position a "next" link of the same list carries.
-pub fn cursor_of(value: Option<&str>) -> ApiResult<Option<sitechat_store::Cursor>> {
-    match value.filter(|c| !c.is_empty()) {
-        Some(c) => sitechat_store::Cursor::parse(c)
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid("cursor: not one this page made")),
-        None => Ok(None),
     }
 }
 

@@ -334,12 +334,7 @@ pub async fn list_events(
             EVENT_TYPES.join(", ")
         )));
     }
-    let after = match q.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => Cursor::parse(c)
-            .ok_or_else(|| ApiError::invalid("cursor is not one this server issued"))?
-            .position(),
-    };
+    let after = super::cursor_of(q.cursor.as_deref())?.map_or(0, Cursor::position);
     let filter = EventFilter {
         after,
         since: parse_time("since", q.since.as_deref())?,

@@ -46,13 +46,20 @@ impl PageQuery {
                 Self::MAX_LIMIT
             )));
         }
-        let after = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
-                ApiError::invalid("cursor is not one this server issued; pass the `next_cursor` of the previous page")
-            })?),
-        };
+        let after = cursor_of(self.cursor.as_deref())?;
         Ok(PageRequest { limit, after })
+    }
+}
+
+/// A `cursor` a client sent back (empty: none), or a 400 saying it is not ours.
+pub fn cursor_of(value: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    match value.filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => Cursor::parse(c).map(Some).ok_or_else(|| {
+            ApiError::invalid(
+                "cursor is not one this server issued; pass the `next_cursor` of the previous page",
+            )
+        }),
     }
 }
 
