@@ -32,6 +32,8 @@
 #   EVAL_LOCAL_LIMIT=N          ... or only the first N questions
 #   EVAL_COMPARE_BM25=1         also ask on BM25 alone (a second pass; off by default)
 #   EVAL_TRAIN_TIMEOUT=900      seconds to wait for the training job
+#   EVAL_EMBEDDING_MODEL=name   the bots' settings.embedding_model (default: chosen from the
+#                               language), e.g. multilingual-e5-small on an English corpus
 #   CARGO=cargo                 cargo command
 set -euo pipefail
 
@@ -249,6 +251,10 @@ api() { # api METHOD PATH [JSON body]
 }
 
 # ---------------------------------------------------------------- 3. bot and training
+MODEL_SETTINGS=""
+if [ -n "${EVAL_EMBEDDING_MODEL:-}" ]; then
+  MODEL_SETTINGS=", \"settings\": {\"embedding_model\": \"$EVAL_EMBEDDING_MODEL\"}"
+fi
 # BOT_ARGS: the --bot arguments of `sitechat eval` (one bot, or NAME=bot_… per knowledge base).
 BOT_ARGS=()
 if [ "$CACHED" = 1 ]; then
@@ -258,7 +264,7 @@ elif [ "$CORPUS" = short ]; then
   : >"$tmp/bot.new"
   for file in "$ROOT"/eval/short/knowledge/*.txt; do
     name="$(basename "$file" .txt)"
-    bot="$(api POST /v1/bots -d "{\"name\": \"$name\"}")" || die "creating the bot $name failed: $bot"
+    bot="$(api POST /v1/bots -d "{\"name\": \"$name\"$MODEL_SETTINGS}")" || die "creating the bot $name failed: $bot"
     id="$(printf '%s' "$bot" | jget .id)"
     [ -n "$id" ] || die "no bot id in: $bot"
     # A short text is indexed and embedded before the call returns.
@@ -272,16 +278,19 @@ elif [ "$CORPUS" = short ]; then
   mv "$tmp/bot.new" "$tmp/bot"
 else
 if [ "$HAVE_JQ" = 1 ]; then
-  body="$(jq -c --arg url "$SITE" --arg name "$BOT_NAME" \
-    '{name: $name, website_url: $url, settings: {crawl: {include: .include, max_pages: .max_pages}}}' \
+  body="$(jq -c --arg url "$SITE" --arg name "$BOT_NAME" --arg model "${EVAL_EMBEDDING_MODEL:-}" \
+    '{name: $name, website_url: $url, settings: ({crawl: {include: .include, max_pages: .max_pages}}
+      + (if $model == "" then {} else {embedding_model: $model} end))}' \
     "$CRAWL_JSON")"
 else
   body="$(python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))
-print(json.dumps({"name": sys.argv[3], "website_url": sys.argv[2],
-                  "settings": {"crawl": {"include": c["include"], "max_pages": c["max_pages"]}}}))
-' "$CRAWL_JSON" "$SITE" "$BOT_NAME")"
+settings = {"crawl": {"include": c["include"], "max_pages": c["max_pages"]}}
+if sys.argv[4]:
+    settings["embedding_model"] = sys.argv[4]
+print(json.dumps({"name": sys.argv[3], "website_url": sys.argv[2], "settings": settings}))
+' "$CRAWL_JSON" "$SITE" "$BOT_NAME" "${EVAL_EMBEDDING_MODEL:-}")"
 fi
 bot="$(api POST /v1/bots -d "$body")" || die "creating the bot failed: $bot"
 BOT="$(printf '%s' "$bot" | jget .id)"

@@ -12,6 +12,11 @@
 //! There are two models. `dense` is used when the bot's passages are embedded, and reads every
 //! signal; `lexical` is used without meaning (no embedding model, or passages not embedded yet),
 //! and reads only the signals that words alone give.
+//!
+//! Each embedding model has its own calibration: `calibration.json` is all-MiniLM-L6-v2's (and
+//! the one without meaning), `calibration-multilingual-e5-small.json` multilingual-e5-small's,
+//! fitted on corpora in several languages, cross-lingual questions among them, where the
+//! question's words say less.
 
 use std::sync::LazyLock;
 
@@ -119,6 +124,21 @@ impl Calibration {
         &SHIPPED
     }
 
+    /// The calibration of the embedding model named `model` (as [`sitechat_search::VectorSet::model`]
+    /// names it); MiniLM's, the shipped one, for any other.
+    pub fn for_model(model: &str) -> &'static Calibration {
+        static E5: LazyLock<Calibration> = LazyLock::new(|| {
+            serde_json::from_str(include_str!("../calibration-multilingual-e5-small.json")).expect(
+                "crates/answer/calibration-multilingual-e5-small.json is a calibration (see eval/calibrate.py)",
+            )
+        });
+        if model == "multilingual-e5-small" {
+            &E5
+        } else {
+            Self::shipped()
+        }
+    }
+
     /// The confidence of a draft with these signals.
     pub fn confidence(&self, signals: &Signals) -> f64 {
         if signals.dense() {
@@ -134,10 +154,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_calibration_reads_and_names_only_known_signals() {
-        let calibration = Calibration::shipped();
+    fn the_shipped_calibrations_read_and_name_only_known_signals() {
         let known = Signals::default().named().map(|(n, _)| n);
-        for model in [&calibration.dense, &calibration.lexical] {
+        let models = ["all-MiniLM-L6-v2", "multilingual-e5-small"]
+            .map(Calibration::for_model)
+            .into_iter()
+            .flat_map(|c| [&c.dense, &c.lexical]);
+        for model in models {
             assert!(!model.weights.is_empty());
             for (name, w) in &model.weights {
                 for factor in name.split('*') {
@@ -146,7 +169,7 @@ mod tests {
                 assert!(w.is_finite());
             }
         }
-        for (name, _) in &calibration.lexical.weights {
+        for (name, _) in &Calibration::shipped().lexical.weights {
             for factor in name.split('*') {
                 assert!(
                     !["sentence", "contrast", "passage", "dense_rank"].contains(&factor),

@@ -98,7 +98,11 @@ impl<'a> Meaning<'a> {
         Some(
             vectors
                 .iter()
-                .map(|v| sitechat_search::dot(v, self.question))
+                .map(|v| {
+                    self.vectors
+                        .scale()
+                        .apply(sitechat_search::dot(v, self.question))
+                })
                 .collect(),
         )
     }
@@ -311,7 +315,9 @@ impl AnswerEngine {
             }
         };
         let unseen = share(&|_, w| (w - absent).abs() < 1e-6);
-        let calibration = confidence::Calibration::shipped();
+        let calibration = meaning.map_or_else(confidence::Calibration::shipped, |m| {
+            confidence::Calibration::for_model(m.vectors.model())
+        });
         // What retrieval and composition measured about a draft, and the confidence fitted from
         // it (see [`confidence`]).
         let judge = |d: &mut Draft, analyzer: &mut sitechat_search::TextAnalyzer| -> Signals {

@@ -157,7 +157,17 @@ pub struct BotSettings {
     /// in clear; `null`: visitors are anonymous. Set with `POST /v1/bots/{id}/identity-secret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_secret_sealed: Option<String>,
+    /// The sentence-embedding model of the bot's semantic retrieval (one of
+    /// [`EMBEDDING_MODELS`]); unset: chosen from the bot's language
+    /// ([`BotSettings::embedding_model_for`]). Changing it re-embeds the bot's knowledge in the
+    /// background; the bot answers with the vectors it has meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_model: Option<String>,
 }
+
+/// The sentence-embedding models a bot can use: all-MiniLM-L6-v2 (English) and
+/// multilingual-e5-small (about 100 languages, cross-lingual).
+pub const EMBEDDING_MODELS: [&str; 2] = ["all-MiniLM-L6-v2", "multilingual-e5-small"];
 
 /// The answer engine of a bot. Retrieval, sources and confidence are the same for every engine;
 /// the engine only words the reply.
@@ -361,6 +371,20 @@ impl BotSettings {
     /// The range `answer_max_chars` may be set in.
     pub const ANSWER_MAX_CHARS_RANGE: std::ops::RangeInclusive<u32> = 100..=4000;
 
+    /// The embedding model a bot speaking `language` uses: the one its settings name, else
+    /// all-MiniLM-L6-v2 for English and multilingual-e5-small for any other language.
+    pub fn embedding_model_for(&self, language: &str) -> &'static str {
+        let named = self
+            .embedding_model
+            .as_deref()
+            .and_then(|m| EMBEDDING_MODELS.iter().find(|e| e.eq_ignore_ascii_case(m)));
+        match named {
+            Some(model) => model,
+            None if language.eq_ignore_ascii_case("en") => EMBEDDING_MODELS[0],
+            None => EMBEDDING_MODELS[1],
+        }
+    }
+
     /// The default settings of a bot speaking `language`: its texts in that language
     /// ([`crate::texts::defaults`]).
     pub fn for_language(language: &str) -> Self {
@@ -414,8 +438,18 @@ impl Default for BotSettings {
             branding: Branding::default(),
             engine: EngineSettings::default(),
             identity_secret_sealed: None,
+            embedding_model: None,
         }
     }
+}
+
+/// How far a bot's knowledge is embedded with its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EmbeddingProgress {
+    /// The bot's passages.
+    pub passages: u64,
+    /// Passages with a vector of the bot's `embedding_model`.
+    pub embedded: u64,
 }
 
 /// An assistant trained on one website.
@@ -439,6 +473,14 @@ pub struct Bot {
     pub language: String,
     pub industry: Option<String>,
     pub settings: BotSettings,
+    /// The embedding model the bot's knowledge is embedded with: `settings.embedding_model`, or
+    /// the one its language chooses.
+    pub embedding_model: String,
+    /// How much of the knowledge `embedding_model` has embedded (shown by `GET /v1/bots/{id}`):
+    /// after a change of model, the bot answers with the old vectors until the new ones cover
+    /// as many passages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<EmbeddingProgress>,
     /// State of the latest training job, if any.
     pub training_status: Option<JobState>,
     pub last_job_id: Option<crate::JobId>,

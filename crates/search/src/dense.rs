@@ -9,10 +9,52 @@ use std::{cmp::Ordering, collections::HashMap};
 
 use sitechat_core::ChunkId;
 
-/// The embeddings of one bot's chunks (L2-normalised, all of one dimension).
+/// How a model's cosine similarities read on the scale the answer engine's thresholds and fitted
+/// confidence were set on (all-MiniLM-L6-v2's): `slope * cosine + offset`. A model whose
+/// cosines sit in a narrower band (multilingual-e5-small's: unrelated texts near 0.7, paraphrases
+/// near 0.9) is mapped onto MiniLM's. Ranks do not change (the slope is positive).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    pub slope: f32,
+    pub offset: f32,
+}
+
+impl Scale {
+    /// Cosines as they are (all-MiniLM-L6-v2).
+    pub const IDENTITY: Scale = Scale {
+        slope: 1.0,
+        offset: 0.0,
+    };
+
+    /// multilingual-e5-small onto all-MiniLM-L6-v2: the least-squares line between the two
+    /// models' cosines of each question's closest sentence, over the 124 questions of the tune
+    /// halves of the English dev corpora `shop` and `short` (r = 0.81; `cargo run --release -p
+    /// sitechat-embed --example scale_fit`, see `eval/README.md`).
+    pub const E5_SMALL: Scale = Scale {
+        slope: 4.31,
+        offset: -3.17,
+    };
+
+    /// A cosine similarity on the engine's scale.
+    pub fn apply(self, cosine: f32) -> f32 {
+        self.slope * cosine + self.offset
+    }
+}
+
+impl Default for Scale {
+    fn default() -> Self {
+        Scale::IDENTITY
+    }
+}
+
+/// The embeddings of one bot's chunks (L2-normalised, all of one dimension), and the [`Scale`]
+/// their model's similarities are read on.
 #[derive(Debug, Default)]
 pub struct VectorSet {
     dim: usize,
+    /// The model that made the vectors (vectors of different models are not comparable).
+    model: String,
+    scale: Scale,
     ids: Vec<ChunkId>,
     data: Vec<f32>,
     /// Row of each chunk.
@@ -25,6 +67,23 @@ impl VectorSet {
             dim,
             ..Self::default()
         }
+    }
+
+    /// The same, holding vectors of `model`, whose similarities are read on `scale`.
+    pub fn of_model(mut self, model: &str, scale: Scale) -> Self {
+        model.clone_into(&mut self.model);
+        self.scale = scale;
+        self
+    }
+
+    /// The model that made the vectors (`""` when not said).
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The scale of this set's similarities.
+    pub fn scale(&self) -> Scale {
+        self.scale
     }
 
     /// Adds vectors; those of another dimension are ignored (a model change re-embeds).
@@ -63,17 +122,19 @@ impl VectorSet {
         self.ids.is_empty()
     }
 
-    /// The cosine similarity of a chunk to `query`, if the chunk has a vector.
+    /// The similarity of a chunk to `query` (its cosine on this set's [`Scale`]), if the chunk has
+    /// a vector.
     pub fn similarity(&self, id: &ChunkId, query: &[f32]) -> Option<f32> {
         if query.len() != self.dim {
             return None;
         }
         let row = *self.rows.get(id)?;
         let v = &self.data[row * self.dim..(row + 1) * self.dim];
-        Some(dot(v, query))
+        Some(self.scale.apply(dot(v, query)))
     }
 
-    /// The `k` chunks most similar to `query` (cosine, as the vectors are normalised), best first.
+    /// The `k` chunks most similar to `query` (cosine, as the vectors are normalised, on this
+    /// set's [`Scale`]), best first.
     pub fn top_k(&self, query: &[f32], k: usize) -> Vec<(ChunkId, f32)> {
         if query.len() != self.dim || k == 0 || self.ids.is_empty() {
             return Vec::new();
@@ -93,7 +154,7 @@ impl VectorSet {
         scored.sort_by(by_score);
         scored
             .into_iter()
-            .map(|(i, s)| (self.ids[i].clone(), s))
+            .map(|(i, s)| (self.ids[i].clone(), self.scale.apply(s)))
             .collect()
     }
 }

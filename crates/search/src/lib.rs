@@ -18,7 +18,9 @@
 mod dense;
 
 use dense::reciprocal_rank;
-pub use dense::{dot, reciprocal_rank_fusion, VectorSet, DENSE_WEIGHT, DENSE_WEIGHT_UNKNOWN_WORDS};
+pub use dense::{
+    dot, reciprocal_rank_fusion, Scale, VectorSet, DENSE_WEIGHT, DENSE_WEIGHT_UNKNOWN_WORDS,
+};
 
 use std::{
     collections::HashMap,
@@ -561,6 +563,18 @@ impl SearchIndex {
         Ok((dense.generation, dense.set.clone()))
     }
 
+    /// Forgets the bot's vectors in memory: the next dense search loads them again (another
+    /// model's vectors are complete).
+    pub fn forget_vectors(&self, bot: &BotId, language: &str) -> Result<()> {
+        let index = self.bot(bot, language)?;
+        index
+            .dense
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .invalidate();
+        Ok(())
+    }
+
     /// Keeps loaded vectors in memory, unless the passages changed since `generation` was read.
     pub fn set_vectors(
         &self,
@@ -578,18 +592,23 @@ impl SearchIndex {
         Ok(set)
     }
 
-    /// New vectors were saved: they join the vectors in memory (if loaded) without a reload.
+    /// New vectors of `model` were saved: they join the vectors in memory without a reload when
+    /// those are loaded and of the same model.
     pub fn add_vectors(
         &self,
         bot: &BotId,
         language: &str,
+        model: &str,
         vectors: &[(ChunkId, Vec<f32>)],
     ) -> Result<()> {
         let index = self.bot(bot, language)?;
         let mut dense = index.dense.write().unwrap_or_else(|p| p.into_inner());
+        if dense.set.as_ref().is_some_and(|set| set.model() != model) {
+            return Ok(());
+        }
         if let Some(current) = dense.set.take() {
             let mut set = Arc::try_unwrap(current).unwrap_or_else(|shared| {
-                let mut copy = VectorSet::new(0);
+                let mut copy = VectorSet::new(0).of_model(shared.model(), shared.scale());
                 copy.extend(shared.entries());
                 copy
             });

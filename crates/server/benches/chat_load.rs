@@ -873,7 +873,7 @@ async fn ingest(
 async fn synthetic_vectors(server: &Server, bot_id: &str) -> u64 {
     let store = &server.state().store;
     let bot = sitechat_core::BotId::parse(bot_id).expect("bot id");
-    let model = sitechat_server::models::EMBEDDING_MODEL;
+    let model = sitechat_server::models::EmbeddingModel::MiniLm.name();
     let mut rng = Lcg::new(99);
     let mut saved = 0;
     loop {
@@ -1000,14 +1000,14 @@ async fn bench(settings: Settings) {
         // nothing until they are.
         let started = Instant::now();
         let bot = sitechat_core::BotId::parse(&bot_id).expect("bot id");
-        let model = sitechat_server::models::EMBEDDING_MODEL;
+        let model = sitechat_server::models::EmbeddingModel::MiniLm.name();
         let store = &server.state().store;
         while store
             .bots_to_embed(model)
             .await
             .expect("bots to embed")
             .iter()
-            .any(|(b, _)| *b == bot)
+            .any(|b| b.id == bot)
         {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -12,15 +12,30 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
-use sitechat_embed::Embedder;
+use sitechat_embed::{AnyEmbedder, Role};
 use sitechat_local::LocalModel;
 
-/// The embedding model's name as stored with each vector.
-pub const EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";
+pub use sitechat_embed::Model as EmbeddingModel;
+
+/// The embedding model a bot's knowledge is embedded with (see
+/// [`sitechat_core::model::BotSettings::embedding_model_for`]).
+pub fn model_of(bot: &sitechat_core::model::Bot) -> EmbeddingModel {
+    EmbeddingModel::from_name(&bot.embedding_model).unwrap_or(EmbeddingModel::MiniLm)
+}
+
+/// How a model's cosine similarities read on the scale the answer engine was tuned on
+/// (all-MiniLM-L6-v2's): multilingual-e5-small's sit in a narrow band near 0.8, so they are
+/// mapped linearly onto MiniLM's (see `eval/README.md`, "Other languages").
+pub fn scale_of(model: EmbeddingModel) -> sitechat_search::Scale {
+    match model {
+        EmbeddingModel::MiniLm => sitechat_search::Scale::IDENTITY,
+        EmbeddingModel::MultilingualE5Small => sitechat_search::Scale::E5_SMALL,
+    }
+}
 
 /// Loaded embedders by weights file: one per process, however many servers (tests start many).
-fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<Embedder>>> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<Embedder>>>> = OnceLock::new();
+fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<AnyEmbedder>>> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<AnyEmbedder>>>> = OnceLock::new();
     LOADED.get_or_init(Default::default)
 }
 
@@ -106,18 +121,31 @@ impl ModelState {
     }
 }
 
+/// One embedding model: where its weights are (or why they are not found), and the model once
+/// loaded.
+struct Embedding {
+    model: EmbeddingModel,
+    weights: Result<PathBuf, String>,
+    loading: OnceLock<Result<Arc<AnyEmbedder>, String>>,
+}
+
 pub struct Models {
-    files: Result<sitechat_embed::ModelFiles, String>,
+    dir: PathBuf,
     enabled: bool,
-    embedder: OnceLock<Result<Arc<Embedder>, String>>,
+    /// Each of [`EmbeddingModel::ALL`], in that order.
+    embedders: Vec<Embedding>,
     /// The `local` engine's GGUF file.
     generator_file: Result<PathBuf, String>,
     generator: OnceLock<Result<Arc<LocalModel>, String>>,
-    /// Embeddings of recent questions.
-    queries: Mutex<lru::LruCache<String, Arc<Vec<f32>>>>,
-    /// Embeddings of sentences of passages, by text: the same passages answer many questions.
-    sentences: Mutex<lru::LruCache<String, Arc<[f32]>>>,
+    /// Embeddings of recent questions, by model.
+    queries: Mutex<lru::LruCache<ByModel, Arc<Vec<f32>>>>,
+    /// Embeddings of sentences of passages, by model and text: the same passages answer many
+    /// questions.
+    sentences: Mutex<lru::LruCache<ByModel, Arc<[f32]>>>,
 }
+
+/// A text as one model embeds it: the key of the caches of vectors.
+type ByModel = (EmbeddingModel, String);
 
 /// Sentence vectors cached (about 31 MB).
 const SENTENCE_CACHE: usize = 20_000;
@@ -143,20 +171,39 @@ impl Models {
                 tracing::info!(error = %e, "no local language model: the local engine sends extractive answers")
             }
         }
-        let files = sitechat_embed::locate(&dir).map_err(|e| e.to_string());
-        match (&files, enabled) {
-            (_, false) => tracing::info!("semantic retrieval is off: answers use BM25 alone"),
-            (Err(e), true) => {
-                tracing::warn!(error = %e, "no embedding model: answers use BM25 alone")
-            }
-            (Ok(f), true) => {
-                tracing::info!(model = %f.weights.display(), "embedding model found")
-            }
+        let embedders: Vec<Embedding> = EmbeddingModel::ALL
+            .into_iter()
+            .map(|model| {
+                let weights = match model {
+                    EmbeddingModel::MiniLm => sitechat_embed::locate(&dir).map(|f| f.weights),
+                    EmbeddingModel::MultilingualE5Small => {
+                        sitechat_embed::locate_e5(&dir).map(|f| f.weights)
+                    }
+                }
+                .map_err(|e| e.to_string());
+                match (&weights, enabled) {
+                    (_, false) => {}
+                    (Err(e), true) => {
+                        tracing::warn!(%model, error = %e, "embedding model missing: its bots answer on BM25 alone")
+                    }
+                    (Ok(w), true) => {
+                        tracing::info!(%model, weights = %w.display(), "embedding model found")
+                    }
+                }
+                Embedding {
+                    model,
+                    weights,
+                    loading: OnceLock::new(),
+                }
+            })
+            .collect();
+        if !enabled {
+            tracing::info!("semantic retrieval is off: answers use BM25 alone");
         }
         Self {
-            files,
+            dir,
             enabled,
-            embedder: OnceLock::new(),
+            embedders,
             generator_file,
             generator: OnceLock::new(),
             queries: Mutex::new(lru::LruCache::new(
@@ -168,11 +215,20 @@ impl Models {
         }
     }
 
-    pub fn state(&self) -> ModelState {
+    fn slot(&self, model: EmbeddingModel) -> &Embedding {
+        self.embedders
+            .iter()
+            .find(|e| e.model == model)
+            .unwrap_or(&self.embedders[0])
+    }
+
+    /// Where an embedding model stands.
+    pub fn state(&self, model: EmbeddingModel) -> ModelState {
         if !self.enabled {
             return ModelState::Disabled;
         }
-        state_of(&self.files, &self.embedder)
+        let slot = self.slot(model);
+        state_of(&slot.weights, &slot.loading)
     }
 
     /// Where the `local` engine's model stands (never `disabled`).
@@ -196,32 +252,48 @@ impl Models {
         result.clone()
     }
 
-    /// Whether semantic retrieval can run (the model is enabled, found, and not broken).
-    pub fn available(&self) -> bool {
-        self.enabled && self.files.is_ok() && !matches!(self.embedder.get(), Some(Err(_)))
+    /// Whether semantic retrieval can run with `model` (enabled, found, and not broken).
+    pub fn available(&self, model: EmbeddingModel) -> bool {
+        let slot = self.slot(model);
+        self.enabled && slot.weights.is_ok() && !matches!(slot.loading.get(), Some(Err(_)))
     }
 
-    /// The embedder, loading it the first time. Blocks: call from a blocking thread.
-    pub fn embedder(&self) -> Option<Arc<Embedder>> {
+    /// Whether semantic retrieval can run with any model.
+    pub fn any_available(&self) -> bool {
+        EmbeddingModel::ALL.into_iter().any(|m| self.available(m))
+    }
+
+    /// The embedder of `model`, loading it the first time. Blocks: call from a blocking thread.
+    pub fn embedder(&self, model: EmbeddingModel) -> Option<Arc<AnyEmbedder>> {
         if !self.enabled {
             return None;
         }
-        let files = self.files.as_ref().ok()?;
-        let result = self.embedder.get_or_init(|| {
+        let slot = self.slot(model);
+        let weights = slot.weights.as_ref().ok()?;
+        let result = slot.loading.get_or_init(|| {
             load_shared(
                 loaded(),
-                &files.weights,
-                "embedding model",
-                "answers use BM25 alone",
-                || Embedder::load(files).map_err(|e| e.to_string()),
+                weights,
+                &format!("embedding model {model}"),
+                "its bots answer on BM25 alone",
+                || AnyEmbedder::load(model, &self.dir).map_err(|e| e.to_string()),
             )
         });
         result.as_ref().ok().cloned()
     }
 
-    /// A question's embedding, from the cache or computed. Blocks.
-    pub fn embed_query(&self, text: &str) -> Option<Arc<Vec<f32>>> {
-        let key = text.trim().to_lowercase();
+    /// Embeds passages (or their sentences) with `model`. Blocks.
+    pub fn embed_passages(
+        &self,
+        model: EmbeddingModel,
+        texts: &[&str],
+    ) -> Option<Result<Vec<Vec<f32>>, sitechat_embed::EmbedError>> {
+        Some(self.embedder(model)?.embed(texts, Role::Passage))
+    }
+
+    /// A question's embedding by `model`, from the cache or computed. Blocks.
+    pub fn embed_query(&self, model: EmbeddingModel, text: &str) -> Option<Arc<Vec<f32>>> {
+        let key = (model, text.trim().to_lowercase());
         if let Some(v) = self
             .queries
             .lock()
@@ -230,7 +302,7 @@ impl Models {
         {
             return Some(v.clone());
         }
-        let vector = match self.embedder()?.embed_one(&key) {
+        let vector = match self.embedder(model)?.embed_one(&key.1, Role::Query) {
             Ok(v) => Arc::new(v),
             Err(e) => {
                 tracing::warn!(error = %e, "could not embed a question: BM25 alone for it");
@@ -245,23 +317,38 @@ impl Models {
     }
 
     /// The cached vector of each sentence of passages, in order.
-    pub fn cached_sentences(&self, sentences: &[&str]) -> Vec<Option<Arc<[f32]>>> {
+    pub fn cached_sentences(
+        &self,
+        model: EmbeddingModel,
+        sentences: &[&str],
+    ) -> Vec<Option<Arc<[f32]>>> {
         let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
-        sentences.iter().map(|s| cache.get(*s).cloned()).collect()
+        sentences
+            .iter()
+            .map(|s| cache.get(&(model, (*s).to_owned())).cloned())
+            .collect()
     }
 
     /// Caches vectors of sentences of passages.
-    pub fn cache_sentences<'a>(&self, vectors: impl IntoIterator<Item = (&'a str, Arc<[f32]>)>) {
+    pub fn cache_sentences<'a>(
+        &self,
+        model: EmbeddingModel,
+        vectors: impl IntoIterator<Item = (&'a str, Arc<[f32]>)>,
+    ) {
         let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
         for (text, vector) in vectors {
-            cache.put(text.to_owned(), vector);
+            cache.put((model, text.to_owned()), vector);
         }
     }
 
     /// The vector of each sentence, from the cache when it is there; the others are embedded in
     /// one batch and cached. `None` when the model cannot embed now. Blocks.
-    pub fn embed_sentences_cached(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
-        let mut found = self.cached_sentences(sentences);
+    pub fn embed_sentences_cached(
+        &self,
+        model: EmbeddingModel,
+        sentences: &[&str],
+    ) -> Option<Vec<Arc<[f32]>>> {
+        let mut found = self.cached_sentences(model, sentences);
         let missing: Vec<&str> = sentences
             .iter()
             .zip(&found)
@@ -269,7 +356,7 @@ impl Models {
             .map(|(s, _)| *s)
             .collect();
         if !missing.is_empty() {
-            let mut fresh = self.embed_sentences(&missing)?.into_iter();
+            let mut fresh = self.embed_sentences(model, &missing)?.into_iter();
             for slot in found.iter_mut().filter(|v| v.is_none()) {
                 *slot = fresh.next();
             }
@@ -279,15 +366,22 @@ impl Models {
 
     /// Embeds sentences of passages in one batch and caches them; `None` when the model cannot
     /// embed now. Blocks.
-    pub fn embed_sentences(&self, sentences: &[&str]) -> Option<Vec<Arc<[f32]>>> {
-        let vectors: Vec<Arc<[f32]>> = match self.embedder()?.embed(sentences) {
+    pub fn embed_sentences(
+        &self,
+        model: EmbeddingModel,
+        sentences: &[&str],
+    ) -> Option<Vec<Arc<[f32]>>> {
+        let vectors: Vec<Arc<[f32]>> = match self.embed_passages(model, sentences)? {
             Ok(v) => v.into_iter().map(Into::into).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not embed sentences: words alone choose them");
                 return None;
             }
         };
-        self.cache_sentences(sentences.iter().copied().zip(vectors.iter().cloned()));
+        self.cache_sentences(
+            model,
+            sentences.iter().copied().zip(vectors.iter().cloned()),
+        );
         Some(vectors)
     }
 }

@@ -28,14 +28,18 @@ pub struct BotPatch {
     pub settings: Option<BotSettings>,
 }
 
-const BOT_COLUMNS: &str = "b.*,
+pub(crate) const BOT_COLUMNS: &str = "b.*,
     (SELECT state FROM jobs j WHERE j.bot_id = b.id ORDER BY j.seq DESC LIMIT 1) AS training_status,
     (SELECT id FROM jobs j WHERE j.bot_id = b.id ORDER BY j.seq DESC LIMIT 1) AS last_job_id,
     (SELECT MAX(finished_at) FROM jobs j WHERE j.bot_id = b.id AND j.state = 'succeeded') AS last_trained_at";
 
-fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
+pub(crate) fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
     let settings: String = row.try_get("settings")?;
     let training_status: Option<String> = row.try_get("training_status")?;
+    let settings: BotSettings = serde_json::from_str(&settings)
+        .map_err(|e| StoreError::Corrupt(format!("bot settings: {e}")))?;
+    let language: String = row.try_get("language")?;
+    let embedding_model = settings.embedding_model_for(&language).to_owned();
     Ok(Bot {
         id: BotId::from_trusted(row.try_get("id")?),
         website_id: row.try_get("seq")?,
@@ -46,10 +50,11 @@ fn bot_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Bot> {
         chat_api_token_prefix: row.try_get("chat_api_token_prefix")?,
         name: row.try_get("name")?,
         website_url: row.try_get("website_url")?,
-        language: row.try_get("language")?,
+        language,
         industry: row.try_get("industry")?,
-        settings: serde_json::from_str(&settings)
-            .map_err(|e| StoreError::Corrupt(format!("bot settings: {e}")))?,
+        embedding_model,
+        embedding: None,
+        settings,
         training_status: training_status.as_deref().and_then(JobState::parse),
         last_job_id: row
             .try_get::<Option<String>, _>("last_job_id")?
@@ -81,6 +86,8 @@ impl Store {
             chat_api_token_prefix: None,
             name: new.name,
             website_url: new.website_url,
+            embedding_model: new.settings.embedding_model_for(&new.language).to_owned(),
+            embedding: None,
             language: new.language,
             industry: new.industry,
             settings: new.settings,
@@ -192,6 +199,7 @@ impl Store {
         if let Some(settings) = patch.settings {
             bot.settings = settings;
         }
+        bot.embedding_model = bot.settings.embedding_model_for(&bot.language).to_owned();
         bot.updated_at = now();
         sqlx::query(
             "UPDATE bots SET name = ?, website_url = ?, language = ?, industry = ?, settings = ?, updated_at = ?

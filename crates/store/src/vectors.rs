@@ -1,10 +1,13 @@
 //! Chunk embeddings: what is still to embed, saving vectors, loading a bot's vectors; and the
 //! vectors of each chunk's sentences, embedded after the chunk's own.
 
-use sitechat_core::{BotId, ChunkId};
+use sitechat_core::{model::Bot, BotId, ChunkId};
 use sqlx::Row;
 
-use crate::{Result, Store};
+use crate::{
+    bots::{bot_from_row, BOT_COLUMNS},
+    Result, Store,
+};
 
 /// A chunk's text as it is embedded: its heading (or title) as context, then its text.
 #[derive(Debug, Clone)]
@@ -91,23 +94,18 @@ impl Store {
             .collect()
     }
 
-    /// Bots (and their language) that have chunks without a vector of `model`, or without the
-    /// vectors of their sentences.
-    pub async fn bots_to_embed(&self, model: &str) -> Result<Vec<(BotId, String)>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT b.id, b.language FROM bots b WHERE EXISTS
+    /// Bots that have chunks without a vector of `model`, or without the vectors of their
+    /// sentences (whatever model each bot uses now: the caller keeps those that use `model`).
+    pub async fn bots_to_embed(&self, model: &str) -> Result<Vec<Bot>> {
+        let sql = format!(
+            "SELECT {BOT_COLUMNS} FROM bots b WHERE EXISTS
                (SELECT 1 FROM chunks c WHERE c.bot_id = b.id AND NOT EXISTS
                   (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = ?1))
              OR EXISTS (SELECT 1 FROM chunk_vectors v
-                        WHERE v.bot_id = b.id AND v.model = ?1 AND v.sentences IS NULL)",
-        )
-        .bind(model)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, language)| (BotId::from_trusted(id), language))
-            .collect())
+                        WHERE v.bot_id = b.id AND v.model = ?1 AND v.sentences IS NULL)"
+        );
+        let rows = sqlx::query(&sql).bind(model).fetch_all(&self.pool).await?;
+        rows.iter().map(bot_from_row).collect()
     }
 
     /// Saves vectors of a bot's chunks; chunks deleted meanwhile are skipped. Returns how many
@@ -250,6 +248,20 @@ impl Store {
         .await?;
         Ok((embedded as u64, total as u64))
     }
+
+    /// Deletes a bot's vectors of every model but `keep` (after the bot changed model and its
+    /// knowledge is embedded with the new one). Returns how many passages' vectors went.
+    pub async fn delete_vectors_of_other_models(&self, bot: &BotId, keep: &str) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM chunk_vectors WHERE bot_id = ? AND model <> ?")
+            .bind(bot.as_str())
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
 }
 
 #[cfg(test)]
@@ -287,7 +299,7 @@ mod tests {
             .await
             .unwrap()
             .iter()
-            .any(|(b, _)| *b == bot));
+            .any(|b| b.id == bot));
 
         let sentences = vec![(7u64, vec![0.6, 0.8]), (u64::MAX, vec![-1.0, 0.0])];
         let saved = store
@@ -305,7 +317,7 @@ mod tests {
             .await
             .unwrap()
             .iter()
-            .any(|(b, _)| *b == bot));
+            .any(|b| b.id == bot));
         let ids = [chunk.clone(), other_chunk.clone()];
         assert_eq!(
             store.sentence_vectors(&bot, "m", &ids).await.unwrap(),

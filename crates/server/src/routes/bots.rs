@@ -73,6 +73,11 @@ pub struct SettingsPatch {
     /// server's own small model). The API key is sealed when stored and never shown; leaving it
     /// out keeps the current one for the same base URL.
     pub engine: Option<EnginePatch>,
+    /// The embedding model of semantic retrieval: `all-MiniLM-L6-v2` (English) or
+    /// `multilingual-e5-small` (other languages, cross-lingual); `null`: chosen from the bot's
+    /// language (the default). A change re-embeds the knowledge in the background.
+    #[serde(default, deserialize_with = "double_option")]
+    pub embedding_model: Option<Option<String>>,
 }
 
 /// A bot's engine, as written.
@@ -284,6 +289,25 @@ impl SettingsPatch {
         }
         if let Some(t) = self.confidence_threshold {
             settings.confidence_threshold = threshold("settings.confidence_threshold", t)?;
+        }
+        if let Some(model) = self.embedding_model {
+            settings.embedding_model = model
+                .map(|m| {
+                    sitechat_core::model::EMBEDDING_MODELS
+                        .into_iter()
+                        .find(|e| e.eq_ignore_ascii_case(m.trim()))
+                        .map(str::to_owned)
+                        .ok_or_else(|| {
+                            ValidationError::new(
+                                "settings.embedding_model",
+                                format!(
+                                    "`{m}` is not a model sitechat has: use {} or null (chosen from the language)",
+                                    sitechat_core::model::EMBEDDING_MODELS.join(" or ")
+                                ),
+                            )
+                        })
+                })
+                .transpose()?;
         }
         if let Some(n) = self.answer_max_chars {
             let range = BotSettings::ANSWER_MAX_CHARS_RANGE;

@@ -5,7 +5,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{models::ModelState, state::AppState};
+use crate::{
+    models::{EmbeddingModel, ModelState},
+    state::AppState,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,6 +41,9 @@ pub struct Models {
     /// Why the embedding model is not usable, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding_detail: Option<String>,
+    /// Every embedding model, as `embedding` says of all-MiniLM-L6-v2 (English bots'). Bots in
+    /// other languages use multilingual-e5-small; a bot's own is its `embedding_model`.
+    pub embedding_models: Vec<EmbeddingModelHealth>,
     /// How questions are matched to passages.
     pub retrieval: &'static str,
     /// The `local` engine's language model: `loaded`, `not_loaded` (found, loaded at first
@@ -49,6 +55,17 @@ pub struct Models {
     pub generation_detail: Option<String>,
     /// Engines available to bots (`local` only when its model is there and loads).
     pub engines: Vec<&'static str>,
+}
+
+/// Where one embedding model stands.
+#[derive(Serialize, ToSchema)]
+pub struct EmbeddingModelHealth {
+    /// `all-MiniLM-L6-v2` or `multilingual-e5-small`.
+    pub name: &'static str,
+    /// As `embedding`: `loaded`, `not_loaded`, `missing`, `failed` or `disabled`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Reports whether the database and the search indexes work, and which models are loaded.
@@ -74,12 +91,23 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         detail: Some("per-bot BM25 indexes (tantivy)".to_owned()),
     };
     let ok = database.status == "ok";
-    let model = state.models.state();
+    let model = state.models.state(EmbeddingModel::MiniLm);
     let generation = state.models.generation_state();
     let detail = |state: &ModelState| match state {
         ModelState::Missing(e) | ModelState::Failed(e) => Some(e.clone()),
         _ => None,
     };
+    let embedding_models = EmbeddingModel::ALL
+        .into_iter()
+        .map(|m| {
+            let state = state.models.state(m);
+            EmbeddingModelHealth {
+                name: m.name(),
+                status: state.as_str(),
+                detail: detail(&state),
+            }
+        })
+        .collect();
     let mut engines = vec!["extractive", "openai"];
     if matches!(generation, ModelState::Loaded | ModelState::NotLoaded) {
         engines.push("local");
@@ -92,7 +120,8 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         models: Models {
             embedding: model.as_str(),
             embedding_detail: detail(&model),
-            retrieval: if state.models.available() {
+            embedding_models,
+            retrieval: if state.models.any_available() {
                 "hybrid"
             } else {
                 "bm25"

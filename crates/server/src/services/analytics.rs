@@ -359,7 +359,7 @@ pub async fn questions(
             Some(Vec::new())
         } else {
             // Page after page reads the same questions: their vectors are cached.
-            models.embed_sentences_cached(&refs)
+            models.embed_sentences_cached(crate::models::EmbeddingModel::MiniLm, &refs)
         })
     })
     .await?;

@@ -124,7 +124,13 @@ pub async fn get(state: &AppState, caller: &Caller, id: &BotId) -> ApiResult<Bot
     caller
         .require(Scope::Read)
         .or_else(|_| caller.require(Scope::Chat))?;
-    Ok(state.store.get_bot(&caller.account.id, id).await?)
+    let mut bot = state.store.get_bot(&caller.account.id, id).await?;
+    let (embedded, passages) = state
+        .store
+        .vector_progress(&bot.id, &bot.embedding_model)
+        .await?;
+    bot.embedding = Some(sitechat_core::model::EmbeddingProgress { passages, embedded });
+    Ok(bot)
 }
 
 pub async fn list(state: &AppState, caller: &Caller, page: PageRequest) -> ApiResult<Page<Bot>> {
@@ -134,7 +140,8 @@ pub async fn list(state: &AppState, caller: &Caller, page: PageRequest) -> ApiRe
     Ok(state.store.list_bots(&caller.account.id, page).await?)
 }
 
-/// Updates a bot. A new language changes how text is analysed, so the bot's index is rebuilt.
+/// Updates a bot. A new language changes how text is analysed, so the bot's index is rebuilt;
+/// a new embedding model (named, or chosen by the new language) re-embeds its knowledge.
 pub async fn update(
     state: &AppState,
     caller: &Caller,
@@ -149,6 +156,11 @@ pub async fn update(
         .await?;
     if bot.language != before.language {
         knowledge::rebuild_index(state, &bot.id, &bot.language).await?;
+    }
+    if bot.embedding_model != before.embedding_model {
+        // Answers keep the old vectors until the new model's cover as many passages.
+        tracing::info!(bot = %bot.id, from = %before.embedding_model, to = %bot.embedding_model, "embedding model changed: embedding the knowledge again");
+        super::embeddings::spawn_embed_bot(state, &bot);
     }
     Ok(bot)
 }

@@ -89,7 +89,7 @@ pub async fn search(
         .require(Scope::Read)
         .or_else(|_| caller.require(Scope::Chat))?;
     let bot = state.store.get_bot(&caller.account.id, bot).await?;
-    let semantics = embeddings::Semantics::of(state, &bot.id, &bot.language).await?;
+    let semantics = embeddings::Semantics::of(state, &bot).await?;
     let engine = state.engine.clone();
     blocking(move || {
         semantics.with(query.as_str(), |dense| {
@@ -688,7 +688,7 @@ async fn respond(
     let response = match responder.intent(&turn) {
         Some(response) => response,
         None => {
-            let semantics = embeddings::Semantics::of(state, &bot.id, &bot.language).await?;
+            let semantics = embeddings::Semantics::of(state, &bot).await?;
             turn.previous = state
                 .store
                 .previous_visitor_text(&reply.visitor_message.id)

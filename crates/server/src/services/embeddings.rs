@@ -10,18 +10,24 @@
 //! installed later, a stop in the middle, passages embedded before sentences were), swept by the
 //! scheduler. One run per bot at a time; vectors are stored with their chunk, so a run that stops
 //! loses nothing but the batch in hand.
+//!
+//! Each bot embeds with its own model ([`crate::models::model_of`]: all-MiniLM-L6-v2 for English,
+//! multilingual-e5-small otherwise, or the one its settings name). When a bot changes model, its
+//! knowledge is embedded again in the background; its questions are answered with the model
+//! whose vectors cover more of its passages, so on the old vectors until the new ones catch up.
+//! Then the old vectors are deleted.
 
 use std::{collections::HashMap, sync::Arc};
 
 use sha2::{Digest, Sha256};
 use sitechat_answer::{Dense, Meaning, SentenceEmbedder, SentenceRef};
-use sitechat_core::{BotId, ChunkId};
+use sitechat_core::{model::Bot, BotId, ChunkId};
 use sitechat_search::VectorSet;
 use sitechat_store::Store;
 
 use crate::{
     error::ApiResult,
-    models::{Models, EMBEDDING_MODEL},
+    models::{model_of, scale_of, EmbeddingModel, Models},
     services::blocking,
     state::AppState,
     telemetry::{Metrics, SentenceVectorsFrom},
@@ -83,116 +89,118 @@ impl Drop for Running {
     }
 }
 
-/// Claims a bot for an embedding run: `None` when another run is embedding it (or the model is
+/// Claims a bot for an embedding run: `None` when another run is embedding it (or its model is
 /// not available). The claim ends when the returned value is dropped.
-pub fn claim(state: &AppState, bot: &BotId) -> Option<Running> {
-    if !state.models.available() {
+pub fn claim(state: &AppState, bot: &Bot) -> Option<Running> {
+    if !state.models.available(model_of(bot)) {
         return None;
     }
     let claimed = state
         .embedding
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(bot.clone());
+        .insert(bot.id.clone());
     claimed.then(|| Running {
         state: state.clone(),
-        bot: bot.clone(),
+        bot: bot.id.clone(),
     })
 }
 
 /// Embeds one batch of the bot's chunks that have no vector yet, or of the sentences of chunks
 /// that have one. Returns how many chunks were embedded, `None` when none is left (or the model
 /// cannot run).
-pub async fn embed_batch(
-    state: &AppState,
-    bot: &BotId,
-    language: &str,
-    phase: Phase,
-) -> ApiResult<Option<u64>> {
+pub async fn embed_batch(state: &AppState, bot: &Bot, phase: Phase) -> ApiResult<Option<u64>> {
+    let model = model_of(bot);
     match phase {
-        Phase::Chunks => embed_chunks(state, bot, language).await,
-        Phase::Sentences => embed_sentences(state, bot).await,
+        Phase::Chunks => embed_chunks(state, bot, model).await,
+        Phase::Sentences => embed_sentences(state, &bot.id, model).await,
     }
 }
 
-async fn embed_chunks(state: &AppState, bot: &BotId, language: &str) -> ApiResult<Option<u64>> {
+/// Embeds passages (or sentences) with `model` on a blocking thread: `None` when the model
+/// cannot run.
+async fn embed_texts(
+    models: Arc<Models>,
+    model: EmbeddingModel,
+    texts: Vec<String>,
+) -> ApiResult<Option<Vec<Vec<f32>>>> {
+    blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        models
+            .embed_passages(model, &refs)
+            .transpose()
+            .map_err(|e| crate::error::ApiError::internal(format!("embedding: {e}")))
+    })
+    .await
+}
+
+async fn embed_chunks(
+    state: &AppState,
+    bot: &Bot,
+    model: EmbeddingModel,
+) -> ApiResult<Option<u64>> {
     let batch = state
         .store
-        .chunks_to_embed(bot, EMBEDDING_MODEL, BATCH)
+        .chunks_to_embed(&bot.id, model.name(), BATCH)
         .await?;
     if batch.is_empty() {
         return Ok(None);
     }
-    let models = state.models.clone();
     let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
-    let vectors = blocking(move || {
-        let Some(embedder) = models.embedder() else {
-            return Ok(None);
-        };
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder
-            .embed(&refs)
-            .map(Some)
-            .map_err(|e| crate::error::ApiError::internal(format!("embedding: {e}")))
-    })
-    .await?;
-    let Some(vectors) = vectors else {
+    let Some(vectors) = embed_texts(state.models.clone(), model, texts).await? else {
         return Ok(None);
     };
     let pairs: Vec<_> = batch.into_iter().map(|c| c.id).zip(vectors).collect();
     state
         .store
-        .save_vectors(bot, EMBEDDING_MODEL, &pairs)
+        .save_vectors(&bot.id, model.name(), &pairs)
         .await?;
     let count = pairs.len() as u64;
-    let (index, id, language) = (state.index.clone(), bot.clone(), language.to_owned());
-    blocking(move || Ok(index.add_vectors(&id, &language, &pairs)?)).await?;
+    let (index, id, language) = (state.index.clone(), bot.id.clone(), bot.language.clone());
+    blocking(move || Ok(index.add_vectors(&id, &language, model.name(), &pairs)?)).await?;
     Ok(Some(count))
 }
 
-async fn embed_sentences(state: &AppState, bot: &BotId) -> ApiResult<Option<u64>> {
+async fn embed_sentences(
+    state: &AppState,
+    bot: &BotId,
+    model: EmbeddingModel,
+) -> ApiResult<Option<u64>> {
     let batch = state
         .store
-        .chunks_without_sentences(bot, EMBEDDING_MODEL, SENTENCE_BATCH)
+        .chunks_without_sentences(bot, model.name(), SENTENCE_BATCH)
         .await?;
     if batch.is_empty() {
         return Ok(None);
     }
-    let models = state.models.clone();
-    let embedded = blocking(move || {
-        let Some(embedder) = models.embedder() else {
-            return Ok(None);
-        };
-        let sentences: Vec<Vec<String>> = batch
-            .iter()
-            .map(|(_, text)| sitechat_answer::sentence_texts(text))
-            .collect();
-        let texts: Vec<&str> = sentences.iter().flatten().map(String::as_str).collect();
-        let mut vectors = embedder
-            .embed(&texts)
-            .map_err(|e| crate::error::ApiError::internal(format!("embedding: {e}")))?
-            .into_iter();
-        let keyed = batch
-            .into_iter()
-            .zip(&sentences)
-            .map(|((id, _), texts)| {
-                let vectors = texts
-                    .iter()
-                    .zip(vectors.by_ref())
-                    .map(|(text, vector)| (sentence_key(text), vector))
-                    .collect();
-                (id, vectors)
-            })
-            .collect::<Vec<(ChunkId, sitechat_store::SentenceVectors)>>();
-        Ok(Some(keyed))
-    })
-    .await?;
+    let sentences: Vec<Vec<String>> = batch
+        .iter()
+        .map(|(_, text)| sitechat_answer::sentence_texts(text))
+        .collect();
+    let texts: Vec<String> = sentences.iter().flatten().cloned().collect();
+    let embedded = embed_texts(state.models.clone(), model, texts)
+        .await?
+        .map(|vectors| {
+            let mut vectors = vectors.into_iter();
+            batch
+                .into_iter()
+                .zip(&sentences)
+                .map(|((id, _), texts)| {
+                    let vectors = texts
+                        .iter()
+                        .zip(vectors.by_ref())
+                        .map(|(text, vector)| (sentence_key(text), vector))
+                        .collect();
+                    (id, vectors)
+                })
+                .collect::<Vec<(ChunkId, sitechat_store::SentenceVectors)>>()
+        });
     let Some(keyed) = embedded else {
         return Ok(None);
     };
     state
         .store
-        .save_sentence_vectors(bot, EMBEDDING_MODEL, &keyed)
+        .save_sentence_vectors(bot, model.name(), &keyed)
         .await?;
     Ok(Some(keyed.len() as u64))
 }
@@ -200,52 +208,36 @@ async fn embed_sentences(state: &AppState, bot: &BotId) -> ApiResult<Option<u64>
 /// Runs the `phases` (see [`Phase::ALL`]) for the bot: every chunk that has no vector yet, then
 /// the sentences of every chunk that has. Returns how many chunks were embedded; 0 when the
 /// model is not available or another run is embedding this bot.
-pub async fn embed_bot(
-    state: &AppState,
-    bot: &BotId,
-    language: &str,
-    phases: &[Phase],
-) -> ApiResult<u64> {
+pub async fn embed_bot(state: &AppState, bot: &Bot, phases: &[Phase]) -> ApiResult<u64> {
     let Some(claim) = claim(state, bot) else {
         return Ok(0);
     };
-    run(state, bot, language, phases, claim).await
+    run(state, bot, phases, claim).await
 }
 
 /// Like [`embed_bot`], for a caller that promises the bot's passages are embedded when it
 /// returns (a small source added through the API): when another run holds the bot (the
 /// background sweep may have picked up the new passages first), it waits for that run to end
 /// and then embeds what is left, instead of returning at once.
-pub async fn embed_bot_now(
-    state: &AppState,
-    bot: &BotId,
-    language: &str,
-    phases: &[Phase],
-) -> ApiResult<u64> {
+pub async fn embed_bot_now(state: &AppState, bot: &Bot, phases: &[Phase]) -> ApiResult<u64> {
     const WAIT: std::time::Duration = std::time::Duration::from_millis(20);
     const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
     let started = std::time::Instant::now();
     loop {
         if let Some(claim) = claim(state, bot) {
-            return run(state, bot, language, phases, claim).await;
+            return run(state, bot, phases, claim).await;
         }
-        if !state.models.available() || started.elapsed() > PATIENCE {
+        if !state.models.available(model_of(bot)) || started.elapsed() > PATIENCE {
             return Ok(0);
         }
         tokio::time::sleep(WAIT).await;
     }
 }
 
-async fn run(
-    state: &AppState,
-    bot: &BotId,
-    language: &str,
-    phases: &[Phase],
-    _claim: Running,
-) -> ApiResult<u64> {
+async fn run(state: &AppState, bot: &Bot, phases: &[Phase], _claim: Running) -> ApiResult<u64> {
     let (mut chunks, mut sentences) = (0, 0);
     for &phase in phases {
-        while let Some(embedded) = embed_batch(state, bot, language, phase).await? {
+        while let Some(embedded) = embed_batch(state, bot, phase).await? {
             match phase {
                 Phase::Chunks => chunks += embedded,
                 Phase::Sentences => sentences += embedded,
@@ -253,63 +245,118 @@ async fn run(
         }
     }
     if chunks + sentences > 0 {
-        tracing::info!(bot = %bot, chunks, chunks_with_sentences = sentences, "embedded");
+        tracing::info!(bot = %bot.id, model = %model_of(bot), chunks, chunks_with_sentences = sentences, "embedded");
+    }
+    if chunks > 0 {
+        finish_model_change(state, bot).await?;
     }
     Ok(chunks)
 }
 
-/// Embeds a bot's new chunks in the background.
-pub fn spawn_embed_bot(state: &AppState, bot: &BotId, language: &str) {
-    if !state.models.available() {
+/// After a run of the bot's model: once its vectors cover every passage, another model's
+/// vectors (from before a change of model) are deleted, and the vectors in memory, if they are
+/// the other model's, are dropped so that the next question loads the new ones.
+pub async fn finish_model_change(state: &AppState, bot: &Bot) -> ApiResult<()> {
+    let model = model_of(bot);
+    let (embedded, passages) = state.store.vector_progress(&bot.id, model.name()).await?;
+    if embedded < passages {
+        return Ok(());
+    }
+    let deleted = state
+        .store
+        .delete_vectors_of_other_models(&bot.id, model.name())
+        .await?;
+    let (index, id, language) = (state.index.clone(), bot.id.clone(), bot.language.clone());
+    let name = model.name();
+    blocking(move || {
+        let (_, loaded) = index.vectors(&id, &language)?;
+        if loaded.is_some_and(|set| set.model() != name) {
+            index.forget_vectors(&id, &language)?;
+        }
+        Ok(())
+    })
+    .await?;
+    if deleted > 0 {
+        tracing::info!(bot = %bot.id, %model, deleted, "the bot answers with its new embedding model; the old vectors are deleted");
+    }
+    Ok(())
+}
+
+/// Embeds a bot's new chunks (or all of them, for a new model) in the background.
+pub fn spawn_embed_bot(state: &AppState, bot: &Bot) {
+    if !state.models.available(model_of(bot)) {
         return;
     }
-    let (state, bot, language) = (state.clone(), bot.clone(), language.to_owned());
+    let (state, bot) = (state.clone(), bot.clone());
     tokio::spawn(async move {
-        if let Err(e) = embed_bot(&state, &bot, &language, &Phase::ALL).await {
-            tracing::warn!(bot = %bot, error = %e, "background embedding stopped; the next sweep resumes it");
+        if let Err(e) = embed_bot(&state, &bot, &Phase::ALL).await {
+            tracing::warn!(bot = %bot.id, error = %e, "background embedding stopped; the next sweep resumes it");
         }
     });
 }
 
-/// Starts background embedding for every bot with chunks left to embed.
+/// Starts background embedding for every bot with chunks left to embed with its model.
 pub async fn sweep(state: &AppState) -> ApiResult<usize> {
-    if !state.models.available() {
-        return Ok(0);
+    let mut started = 0;
+    for model in EmbeddingModel::ALL {
+        if !state.models.available(model) {
+            continue;
+        }
+        for bot in state.store.bots_to_embed(model.name()).await? {
+            if model_of(&bot) == model {
+                spawn_embed_bot(state, &bot);
+                started += 1;
+            }
+        }
     }
-    let bots = state.store.bots_to_embed(EMBEDDING_MODEL).await?;
-    for (bot, language) in &bots {
-        spawn_embed_bot(state, bot, language);
+    Ok(started)
+}
+
+/// The model a bot's questions are answered with: its own, unless another available model's
+/// vectors cover more of its passages (it changed model and is being embedded again). `None`
+/// when no model can run for it.
+async fn answering_model(state: &AppState, bot: &Bot) -> ApiResult<Option<EmbeddingModel>> {
+    let own = model_of(bot);
+    let mut best: Option<(EmbeddingModel, u64)> = None;
+    for model in std::iter::once(own).chain(EmbeddingModel::ALL.into_iter().filter(|&m| m != own)) {
+        if !state.models.available(model) {
+            continue;
+        }
+        let (embedded, _) = state.store.vector_progress(&bot.id, model.name()).await?;
+        if best.is_none_or(|(_, most)| embedded > most) {
+            best = Some((model, embedded));
+        }
     }
-    Ok(bots.len())
+    Ok(best.map(|(model, _)| model))
 }
 
 /// The bot's vectors for a question: loaded from the database into the index's memory on first
-/// use (and after its passages change). `None` when the model is not available or the bot has no
-/// vectors yet.
-pub async fn vectors(
-    state: &AppState,
-    bot: &BotId,
-    language: &str,
-) -> ApiResult<Option<Arc<VectorSet>>> {
-    if !state.models.available() {
+/// use (and after its passages or its model change). `None` when no model is available or the
+/// bot has no vectors yet.
+pub async fn vectors(state: &AppState, bot: &Bot) -> ApiResult<Option<Arc<VectorSet>>> {
+    if !state.models.any_available() {
         return Ok(None);
     }
-    let (index, id, lang) = (state.index.clone(), bot.clone(), language.to_owned());
+    let (index, id, lang) = (state.index.clone(), bot.id.clone(), bot.language.clone());
     let (generation, loaded) = blocking(move || Ok(index.vectors(&id, &lang)?)).await?;
     let set = match loaded {
         Some(set) => set,
         None => {
-            let rows = state.store.bot_vectors(bot, EMBEDDING_MODEL).await?;
-            let mut set = VectorSet::new(sitechat_embed::DIMENSIONS);
+            let Some(model) = answering_model(state, bot).await? else {
+                return Ok(None);
+            };
+            let rows = state.store.bot_vectors(&bot.id, model.name()).await?;
+            let mut set =
+                VectorSet::new(sitechat_embed::DIMENSIONS).of_model(model.name(), scale_of(model));
             set.extend(rows);
-            let (index, id, lang) = (state.index.clone(), bot.clone(), language.to_owned());
+            let (index, id, lang) = (state.index.clone(), bot.id.clone(), bot.language.clone());
             blocking(move || Ok(index.set_vectors(&id, &lang, generation, set)?)).await?
         }
     };
     Ok((!set.is_empty()).then_some(set))
 }
 
-/// What semantic retrieval needs for one bot's questions: its vectors (when it has any and the
+/// What semantic retrieval needs for one bot's questions: its vectors (when it has any and their
 /// model is there), the model to embed the question with, and its sentence vectors.
 pub struct Semantics {
     vectors: Option<Arc<VectorSet>>,
@@ -319,13 +366,19 @@ pub struct Semantics {
 
 impl Semantics {
     /// The bot's vectors, loaded if needed.
-    pub async fn of(state: &AppState, bot: &BotId, language: &str) -> ApiResult<Self> {
+    pub async fn of(state: &AppState, bot: &Bot) -> ApiResult<Self> {
+        let vectors = vectors(state, bot).await?;
+        let model = vectors
+            .as_ref()
+            .and_then(|v| EmbeddingModel::from_name(v.model()))
+            .unwrap_or_else(|| model_of(bot));
         Ok(Self {
-            vectors: vectors(state, bot, language).await?,
+            vectors,
             sentences: SentenceVectors {
+                model,
                 models: state.models.clone(),
                 store: state.store.clone(),
-                bot: bot.clone(),
+                bot: bot.id.clone(),
                 metrics: state.metrics.clone(),
                 runtime: tokio::runtime::Handle::current(),
             },
@@ -338,10 +391,11 @@ impl sitechat_answer::Semantic for Semantics {
     /// with `None` (BM25 alone) when either is missing. Blocks (the question is embedded,
     /// cached): call from a blocking thread.
     fn with<T>(&self, question: &str, f: impl FnOnce(Dense<'_>) -> T) -> T {
-        let embedded = self
-            .vectors
-            .as_ref()
-            .and_then(|_| self.sentences.models.embed_query(question));
+        let embedded = self.vectors.as_ref().and_then(|_| {
+            self.sentences
+                .models
+                .embed_query(self.sentences.model, question)
+        });
         f(embedded
             .as_deref()
             .zip(self.vectors.as_deref())
@@ -356,6 +410,8 @@ impl sitechat_answer::Semantic for Semantics {
 /// The vectors of the sentences of one bot's passages, for its questions: from the cache, else
 /// as stored at ingest, else embedded now (a passage whose sentences are not embedded yet).
 struct SentenceVectors {
+    /// The model of the bot's vectors in memory.
+    model: EmbeddingModel,
     models: Arc<Models>,
     store: Store,
     bot: BotId,
@@ -379,7 +435,7 @@ impl SentenceVectors {
         }
         let read = self
             .store
-            .sentence_vectors(&self.bot, EMBEDDING_MODEL, &chunks);
+            .sentence_vectors(&self.bot, self.model.name(), &chunks);
         let stored: HashMap<u64, Arc<[f32]>> = match self.runtime.block_on(read) {
             Ok(rows) => rows
                 .into_iter()
@@ -402,7 +458,7 @@ impl SentenceVectors {
             }
         }
         let count = found.len();
-        self.models.cache_sentences(found);
+        self.models.cache_sentences(self.model, found);
         count
     }
 }
@@ -410,13 +466,13 @@ impl SentenceVectors {
 impl SentenceEmbedder for SentenceVectors {
     fn embed(&self, sentences: &[SentenceRef<'_>]) -> Option<Vec<Arc<[f32]>>> {
         let texts: Vec<&str> = sentences.iter().map(|(_, text)| *text).collect();
-        let mut out = self.models.cached_sentences(&texts);
+        let mut out = self.models.cached_sentences(self.model, &texts);
         let cached = out.iter().flatten().count();
         let stored = self.fill_stored(sentences, &mut out);
         let missing: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_none()).collect();
         if !missing.is_empty() {
             let texts: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
-            let vectors = self.models.embed_sentences(&texts)?;
+            let vectors = self.models.embed_sentences(self.model, &texts)?;
             for (&i, vector) in missing.iter().zip(vectors) {
                 out[i] = Some(vector);
             }

@@ -234,12 +234,12 @@ pub async fn store_passages(
         } else {
             &[Phase::Chunks]
         };
-        if let Err(e) = embeddings::embed_bot_now(state, &bot.id, &bot.language, inline).await {
+        if let Err(e) = embeddings::embed_bot_now(state, &bot, inline).await {
             tracing::warn!(bot = %bot.id, error = %e, "embedding the new source failed; it is retried in the background");
         }
     }
     if count > embeddings::INLINE_SENTENCE_CHUNKS {
-        embeddings::spawn_embed_bot(state, &bot.id, &bot.language);
+        embeddings::spawn_embed_bot(state, &bot);
     }
     Ok(Added {
         source,

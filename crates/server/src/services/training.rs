@@ -529,13 +529,13 @@ async fn execute(
     // Last phases: embed the new passages, then their sentences, reporting progress. The bot
     // already answers on keywords; a stop or a cancel here leaves the rest to the background
     // sweep.
-    if let Some(_claim) = super::embeddings::claim(state, &bot.id) {
+    if let Some(_claim) = super::embeddings::claim(state, &bot) {
         'phases: for phase in Phase::ALL {
             loop {
                 if *stop.borrow() {
                     break 'phases;
                 }
-                let embedded = super::embeddings::embed_batch(state, &bot.id, &run.language, phase)
+                let embedded = super::embeddings::embed_batch(state, &bot, phase)
                     .await
                     .map_err(|e| failed(e, &run.progress))?;
                 let Some(n) = embedded else { break };
@@ -551,6 +551,9 @@ async fn execute(
                     break 'phases;
                 }
             }
+        }
+        if let Err(e) = super::embeddings::finish_model_change(state, &bot).await {
+            tracing::warn!(bot = %bot.id, error = %e, "could not retire the old embedding model's vectors");
         }
     }
     Ok((JobState::Succeeded, run.progress, None))

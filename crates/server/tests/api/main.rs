@@ -20,6 +20,7 @@ mod engine_local;
 mod engines;
 mod errors;
 mod isolation;
+mod languages;
 mod lifecycle;
 mod openapi;
 mod retrieval;
