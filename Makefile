@@ -51,10 +51,11 @@ browser:
 models:
 	MODELS_DIR="$(MODELS_DIR)" bash scripts/fetch-models.sh
 
-## Evaluate answers on the four corpora of eval/ (the PostgreSQL 15 manual subset, the Python FAQ,
-## the Hazel & Moss shop site, twelve small businesses that each give a short text), the sites
-## served on loopback, and print one table of their tune and test halves (see eval/README.md).
-## EVAL_CORPUS=postgres|pyfaq|shop|short runs one.
+## Evaluate answers on the corpora of eval/ (the PostgreSQL 15 manual subset, the Python FAQ,
+## the Hazel & Moss shop site, twelve small businesses that each give a short text, and the shop
+## site in French, Spanish and German), the sites served on loopback, and print one table of their
+## tune and test halves (see eval/README.md).
+## EVAL_CORPUS=postgres|pyfaq|shop|short|shop-fr|shop-es|shop-de runs one.
 eval: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_CORPUS="$(or $(EVAL_CORPUS),all)" bash scripts/eval.sh $(EVAL_ARGS)
 

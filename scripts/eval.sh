@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# End-to-end answer evaluation on the four corpora of eval/ (see eval/README.md).
+# End-to-end answer evaluation on the corpora of eval/ (see eval/README.md).
 #
 #   bash scripts/eval.sh [extra args for `sitechat eval`]      (what `make eval` runs)
-#   EVAL_CORPUS=shop bash scripts/eval.sh                      (one corpus: postgres, pyfaq, shop, short)
+#   EVAL_CORPUS=shop bash scripts/eval.sh                      (one corpus: postgres, pyfaq, shop, short,
+#                                                               shop-fr, shop-es, shop-de)
 #
 # For each corpus: serves its HTML on loopback (the PostgreSQL 15 manual and the Python 3.11 FAQ
-# from their Debian packages, the shop from eval/shop/site), starts a throw-away sitechat server,
-# creates a bot that crawls what eval/<corpus>/crawl.json includes, waits for the training, then
-# runs `sitechat eval` on the tune and the test half of eval/<corpus>/questions.jsonl. The
-# corpus `short` has no site: one bot per eval/short/knowledge/NAME.txt, given that text, and
-# `sitechat eval --bot NAME=bot_…` for each. With all
-# corpora (the default), one table of every corpus and split is printed at the end
-# (eval/table.py).
+# from their Debian packages, the shop from eval/shop/site, its French, Spanish and German
+# versions from eval/shop-fr/site, shop-es/site and shop-de/site, each for a bot created with
+# that `language`), starts a throw-away sitechat server, creates a bot that crawls what
+# eval/<corpus>/crawl.json includes, waits for the training, then runs `sitechat eval` on the
+# tune and the test half of eval/<corpus>/questions.jsonl. The corpus `short` has no site: one
+# bot per eval/short/knowledge/NAME.txt, given that text, and `sitechat eval --bot NAME=bot_…`
+# for each. With all corpora (the default), one table of every corpus and split is printed at
+# the end (eval/table.py).
 #
 # Environment:
-#   EVAL_CORPUS=all             all (default), or one of postgres, pyfaq, shop, short
+#   EVAL_CORPUS=all             all (default), or one of postgres, pyfaq, shop, short, shop-fr,
+#                               shop-es, shop-de
 #   EVAL_OUT=path.json          one corpus: the base of its reports, path-tune.json and
 #                               path-test.json (default eval/results/<corpus>-YYYYmmdd-HHMMSS.json)
 #   EVAL_OUT_DIR=dir            all corpora: where <corpus>-tune.json and <corpus>-test.json go
@@ -58,7 +61,7 @@ if [ "$CORPUS" = all ]; then
   OUT_DIR="${EVAL_OUT_DIR:-$ROOT/eval/results/run-$(date +%Y%m%d-%H%M%S)}"
   mkdir -p "$OUT_DIR"
   failed=()
-  for corpus in postgres pyfaq shop short; do
+  for corpus in postgres pyfaq shop short shop-fr shop-es shop-de; do
     log "=== corpus $corpus"
     if ! EVAL_CORPUS="$corpus" EVAL_NO_BUILD=1 EVAL_BIN="$BIN" EVAL_OUT="$OUT_DIR/$corpus.json" \
       bash "$ROOT/scripts/eval.sh" "$@"; then
@@ -76,6 +79,8 @@ fi
 # ---------------------------------------------------------------- one corpus
 START=index.html
 REACH_ARGS=()
+# The bot's language (the `language` of POST /v1/bots); empty: the server's default (en).
+BOT_LANGUAGE=""
 case "$CORPUS" in
   postgres)
     BOT_NAME="PostgreSQL docs"
@@ -93,13 +98,20 @@ case "$CORPUS" in
     DOCS_PKG=""
     DOCS_DIR="$ROOT/eval/shop/site"
     ;;
+  shop-fr | shop-es | shop-de)
+    # The shop site in French, Spanish or German (issue 22), a bot speaking that language.
+    BOT_LANGUAGE="${CORPUS#shop-}"
+    BOT_NAME="Hazel & Moss ($BOT_LANGUAGE)"
+    DOCS_PKG=""
+    DOCS_DIR="$ROOT/eval/$CORPUS/site"
+    ;;
   short)
     # Twelve small businesses, each a bot that knows one short text (eval/short/knowledge).
     BOT_NAME=""
     DOCS_PKG=""
     DOCS_DIR=""
     ;;
-  *) die "EVAL_CORPUS must be all, postgres, pyfaq, shop or short (not '$CORPUS')" ;;
+  *) die "EVAL_CORPUS must be all, postgres, pyfaq, shop, short, shop-fr, shop-es or shop-de (not '$CORPUS')" ;;
 esac
 CRAWL_JSON="$ROOT/eval/$CORPUS/crawl.json"
 QUESTIONS="$ROOT/eval/$CORPUS/questions.jsonl"
@@ -278,25 +290,30 @@ elif [ "$CORPUS" = short ]; then
   mv "$tmp/bot.new" "$tmp/bot"
 else
 if [ "$HAVE_JQ" = 1 ]; then
-  body="$(jq -c --arg url "$SITE" --arg name "$BOT_NAME" --arg model "${EVAL_EMBEDDING_MODEL:-}" \
+  body="$(jq -c --arg url "$SITE" --arg name "$BOT_NAME" --arg language "$BOT_LANGUAGE" \
+    --arg model "${EVAL_EMBEDDING_MODEL:-}" \
     '{name: $name, website_url: $url, settings: ({crawl: {include: .include, max_pages: .max_pages}}
-      + (if $model == "" then {} else {embedding_model: $model} end))}' \
+      + (if $model == "" then {} else {embedding_model: $model} end))}
+     + (if $language == "" then {} else {language: $language} end)' \
     "$CRAWL_JSON")"
 else
   body="$(python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))
 settings = {"crawl": {"include": c["include"], "max_pages": c["max_pages"]}}
+if sys.argv[5]:
+    settings["embedding_model"] = sys.argv[5]
+body = {"name": sys.argv[3], "website_url": sys.argv[2], "settings": settings}
 if sys.argv[4]:
-    settings["embedding_model"] = sys.argv[4]
-print(json.dumps({"name": sys.argv[3], "website_url": sys.argv[2], "settings": settings}))
-' "$CRAWL_JSON" "$SITE" "$BOT_NAME" "${EVAL_EMBEDDING_MODEL:-}")"
+    body["language"] = sys.argv[4]
+print(json.dumps(body))
+' "$CRAWL_JSON" "$SITE" "$BOT_NAME" "$BOT_LANGUAGE" "${EVAL_EMBEDDING_MODEL:-}")"
 fi
 bot="$(api POST /v1/bots -d "$body")" || die "creating the bot failed: $bot"
 BOT="$(printf '%s' "$bot" | jget .id)"
 JOB="$(printf '%s' "$bot" | jget .last_job_id)"
 [ -n "$BOT" ] || die "no bot id in: $bot"
-log "bot $BOT created, training job ${JOB:-?}"
+log "bot $BOT created${BOT_LANGUAGE:+ (language $BOT_LANGUAGE)}, training job ${JOB:-?}"
 
 started=$SECONDS
 status=""
