@@ -83,16 +83,9 @@ struct SecurityAddon;
 
 impl Modify for SecurityAddon {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // `bearer` and `api_key`: a key in either header, as the keyed dialects take it too.
+        dialects::KeySchemes.modify(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("sk_…")
-                    .build(),
-            ),
-        );
         components.add_security_scheme(
             "metrics_token",
             SecurityScheme::Http(
@@ -111,10 +104,6 @@ impl Modify for SecurityAddon {
                 "the dashboard's session cookie (POST /v1/session); a change made with it must \
                  carry the session's CSRF token in `X-CSRF-Token`",
             ))),
-        );
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
         components.add_security_scheme(
             "visitor_token",
@@ -186,21 +175,28 @@ pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
 /// The whole application: API, docs, and the layers every request passes through.
 pub fn app(state: AppState) -> Router {
     let (router, visitor, spec) = api(state.clone());
+    let (aisa, aisa_doc) = dialects::aisa::router(state.clone());
+    let (asyntai, asyntai_doc) = dialects::asyntai::router(state.clone());
+    let (chataibot, chataibot_doc) = dialects::chataibot::router(state.clone());
+    let (askia, askia_doc) = dialects::askia::router(state.clone());
+    let (aimylogic, aimylogic_doc) = dialects::aimylogic::router(state.clone());
+    let documents = [
+        aisa_doc,
+        asyntai_doc,
+        chataibot_doc,
+        askia_doc,
+        aimylogic_doc,
+    ];
     let spec_json = serde_json::to_value(&spec).unwrap_or_default();
-    let reference = Arc::new(routes::docs::render_reference(&spec_json));
+    let reference = Arc::new(routes::docs::render_reference(&spec_json, &documents));
     let spec_json = Arc::new(spec_json);
     let request_id = HeaderName::from_static("x-request-id");
 
     let app = router
-        .nest("/compat/aisa/v1", dialects::aisa::router(state.clone()))
-        .nest(
-            "/compat/chataibot/api/v1",
-            dialects::chataibot::router(state.clone()),
-        )
-        .nest(
-            "/compat/asyntai/api/v1",
-            dialects::asyntai::router(state.clone()),
-        )
+        .nest(dialects::aisa::BASE, aisa)
+        .merge(dialects::documents(&documents))
+        .nest(dialects::chataibot::BASE, chataibot)
+        .nest(dialects::asyntai::BASE, asyntai)
         .route(
             "/openapi.json",
             axum::routing::get(move || async move { Json((*spec_json).clone()) }),
@@ -212,10 +208,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dashboard::router(state.clone()))
         .route("/widget.js", axum::routing::get(routes::widget::script))
         .route("/preview/{id}", axum::routing::get(routes::widget::preview))
-        .nest(
-            "/compat/aimylogic/chatapi",
-            dialects::aimylogic::router(state.clone()),
-        );
+        .nest(dialects::aimylogic::BASE, aimylogic);
     let mut app = app
         .fallback(|request: Request| async move {
             ApiError::not_found(format!(
@@ -245,7 +238,7 @@ pub fn app(state: AppState) -> Router {
     }
     // Every error leaves as JSON, whichever layer or extractor of axum refused the request.
     let app = app
-        .merge(Router::new().nest("/compat/askia/api", dialects::askia::router(state.clone())))
+        .merge(Router::new().nest(dialects::askia::BASE, askia))
         .merge(visitor)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(error::json_errors))

@@ -59,13 +59,12 @@ use axum::{
     extract::{Path, Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
     Extension, Json, Router,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sitechat_core::{
-    model::{Bot, Message, MessageStatus, Role},
+    model::{Bot, Message, MessageStatus, Role, SourceRef},
     now,
     payloads::aimylogic::{nlp_class, timestamp},
     validate::{ChatText, ExternalId},
@@ -73,11 +72,15 @@ use sitechat_core::{
 };
 use sitechat_store::{ClientMessage, ClientWindow, ContactInput};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::Document;
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, ApiQuery, RawJson},
+    routes::docs::Credential,
     routes::json_text,
     services::{
         chat::{self, Reply, VisitorMessage},
@@ -89,45 +92,81 @@ use crate::{
 /// At most this many events per `/events` response, as the document says.
 const MAX_EVENTS: usize = 250;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/{token}", post(request).get(simple_request))
-        .route("/{token}/async", post(async_request))
-        .route("/{token}/events", get(events))
-        .route("/{token}/client/{client}/history", get(history))
-        .route(
-            "/{token}/client/{client}/state",
-            get(load_state).post(save_state),
-        )
-        .route(
-            "/{token}/client/{client}/message/{question}/status",
-            get(status).post(set_status),
-        )
-        .route(
-            "/{token}/client/{client}/message-statuses",
-            post(set_statuses),
-        )
-        .route(
-            "/{token}/client/{client}/message-not-read-count",
-            get(not_read_count),
-        )
+/// Where the dialect is mounted: the seed's `/chatapi`.
+pub const BASE: &str = "/compat/aimylogic/chatapi";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aimylogic Chat API (sitechat dialect)",
+        description = "Aimylogic's Chat API channel, spoken by sitechat: a client written for it \
+            works by changing its base URL to this server's `/compat/aimylogic/chatapi`. The \
+            channel token in the path is the credential (each bot has one: \
+            `POST /v1/bots/{id}/chat-api-token`); an unknown token is a 404. Synchronous and \
+            asynchronous client requests, the events feed, the client's history, the chat \
+            application's state and message statuses. Asynchronous replies reach a webhook with \
+            `format: \"aimylogic\"`. Errors are \
+            `{\"timestamp\", \"status\", \"error\", \"code\", \"message\"}`."
+    ),
+    components(schemas(AimylogicError))
+)]
+struct Doc;
+
+/// The dialect's routes and their document, both from the handlers' annotations.
+pub fn router(state: AppState) -> (Router, Document) {
+    let (router, spec) = OpenApiRouter::with_openapi(Doc::openapi())
+        .routes(routes!(request, simple_request))
+        .routes(routes!(async_request))
+        .routes(routes!(events))
+        .routes(routes!(history))
+        .routes(routes!(load_state, save_state))
+        .routes(routes!(status, set_status))
+        .routes(routes!(set_statuses))
+        .routes(routes!(not_read_count))
+        .split_for_parts();
+    let router = router
         .route_layer(middleware::from_fn_with_state(state.clone(), channel))
         .fallback(super::unknown_route)
         .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
-        .with_state(state)
+        .with_state(state);
+    (
+        router,
+        Document::new(
+            "aimylogic",
+            BASE,
+            spec,
+            Credential::Channel,
+            "AimylogicError",
+        ),
+    )
+}
+
+/// Aimylogic's error body (Spring's, as the service's own server answers).
+#[derive(Serialize, ToSchema)]
+struct AimylogicError {
+    /// UTC, as `2022-09-28T12:32:13.262`.
+    timestamp: String,
+    /// The HTTP status.
+    status: u16,
+    /// The status's reason phrase.
+    error: String,
+    /// sitechat's stable code (`INVALID_REQUEST`, `RESOURCE_NOT_FOUND`, …).
+    code: String,
+    /// What went wrong and how to fix it.
+    message: String,
 }
 
 async fn errors(response: Response) -> Response {
     match super::native_error(response).await {
         Ok(e) => {
-            let body = json!({
-                "timestamp": timestamp(now()),
-                "status": e.status.as_u16(),
-                "error": e.status.canonical_reason().unwrap_or("Error"),
-                "code": e.code,
-                "message": e.message,
-            });
+            let body = AimylogicError {
+                timestamp: timestamp(now()),
+                status: e.status.as_u16(),
+                error: e.status.canonical_reason().unwrap_or("Error").to_owned(),
+                code: e.code.clone(),
+                message: e.message.clone(),
+            };
             e.render(body)
         }
         Err(response) => response,
@@ -198,14 +237,23 @@ fn client_id(value: &str) -> ApiResult<String> {
     Ok(ExternalId::parse("clientId", value)?.into_inner())
 }
 
-/// A client's request, as the body of `POST /{token}` and `/async` or the query of `GET /{token}`.
-#[derive(Deserialize)]
+/// A client's request, as the body of `POST /{token}` and `/async` or the query of `GET /{token}`:
+/// `query` or `event` is required.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ClientRequest {
+    /// The client: the contact's `external_id`.
+    #[schema(example = "test")]
     client_id: String,
+    /// The client's message.
+    #[schema(example = "Hello")]
     query: Option<String>,
+    /// An event; without `query`, answered with the bot's greeting and stored nowhere.
     event: Option<String>,
+    /// Variables of a conversation the request starts.
+    #[schema(value_type = Option<Object>)]
     data: Option<Value>,
+    /// The connection id, stored with the client's message (at most 200 characters).
     cid: Option<String>,
 }
 
@@ -254,13 +302,67 @@ fn replies(message: &Message) -> Vec<Value> {
     sitechat_core::payloads::aimylogic::replies(&message.text, message.outcome, &message.buttons)
 }
 
+/// One of the bot's `replies`: a text, or the buttons it offers.
+#[derive(ToSchema)]
+#[allow(dead_code)] // built as JSON by `sitechat_core::payloads`; this type documents its shape
+struct BotReply {
+    /// `text` or `buttons`.
+    r#type: String,
+    /// The text (`text` replies).
+    text: Option<String>,
+    /// The buttons (`buttons` replies): each `{text, payload}`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    buttons: Option<Vec<Value>>,
+    /// The answer's state, as `nlpClass`.
+    state: String,
+}
+
+/// The answer to a synchronous request: the webhook's payload, answered at once.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SyncReply {
+    /// The channel token.
+    token: String,
+    client_id: String,
+    /// The client's message (`msg_…`); null for an event alone.
+    question_id: Option<MessageId>,
+    cid: Option<String>,
+    data: SyncData,
+    /// UTC, as `2022-09-28T12:32:13.262`.
+    timestamp: String,
+    /// Always false.
+    block_form: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SyncData {
+    /// The answer's outcome: `/answered`, `/curated`, `/CatchAll` (the fallback), `/smalltalk`,
+    /// `/handoff`, or `/start` for an event.
+    nlp_class: &'static str,
+    confidence: f64,
+    /// Empty while a human owns the conversation (the agent's answer comes as an event).
+    #[schema(value_type = Vec<BotReply>)]
+    replies: Vec<Value>,
+    answer: String,
+    new_session_started: bool,
+    /// Always empty.
+    #[schema(value_type = Vec<Object>)]
+    debug_data: Vec<Value>,
+    end_session: bool,
+    /// Where the answer came from (beside the documented fields).
+    sources: Vec<SourceRef>,
+}
+
 /// `POST /{token}`: a client request, answered synchronously with the document's payload.
+#[utoipa::path(post, path = "/{token}", params(("token" = String, Path, description = "The channel token (the credential)")), request_body = ClientRequest,
+    responses((status = 200, body = SyncReply)))]
 async fn request(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
     ApiJson(body): ApiJson<ClientRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SyncReply>> {
     let (reply, greeting) = answer(&state, &caller, &channel.bot, &body).await?;
     let (replies, answer, question) = match &reply {
         Some(r) => (
@@ -275,24 +377,37 @@ async fn request(
         ),
     };
     let outcome = reply.as_ref().and_then(|r| r.outcome);
-    Ok(Json(json!({
-        "token": channel.token,
-        "clientId": body.client_id,
-        "questionId": question,
-        "cid": body.cid,
-        "data": {
-            "nlpClass": if reply.is_some() { nlp_class(outcome) } else { "/start" },
-            "confidence": reply.as_ref().and_then(|r| r.confidence).unwrap_or(0.0),
-            "replies": replies,
-            "answer": answer,
-            "newSessionStarted": reply.as_ref().is_some_and(|r| r.started),
-            "debugData": [],
-            "endSession": reply.as_ref().is_some_and(|r| r.conversation.status == sitechat_core::model::ConversationStatus::Ended),
-            "sources": reply.as_ref().map(|r| r.sources.clone()).unwrap_or_default(),
+    Ok(Json(SyncReply {
+        token: channel.token,
+        client_id: body.client_id.clone(),
+        question_id: question.cloned(),
+        cid: body.cid.clone(),
+        data: SyncData {
+            nlp_class: if reply.is_some() {
+                nlp_class(outcome)
+            } else {
+                "/start"
+            },
+            confidence: reply.as_ref().and_then(|r| r.confidence).unwrap_or(0.0),
+            replies,
+            answer: answer.to_owned(),
+            new_session_started: reply.as_ref().is_some_and(|r| r.started),
+            debug_data: Vec::new(),
+            end_session: reply.as_ref().is_some_and(|r| {
+                r.conversation.status == sitechat_core::model::ConversationStatus::Ended
+            }),
+            sources: reply
+                .as_ref()
+                .map(|r| r.sources.clone())
+                .unwrap_or_default(),
         },
-        "timestamp": timestamp(reply.as_ref().map_or_else(now, |r| r.visitor_message.created_at)),
-        "blockForm": false,
-    })))
+        timestamp: timestamp(
+            reply
+                .as_ref()
+                .map_or_else(now, |r| r.visitor_message.created_at),
+        ),
+        block_form: false,
+    }))
 }
 
 /// Sends the request's message (if any) and returns the reply, or the greeting for an event.
@@ -308,34 +423,66 @@ async fn answer(
     }
 }
 
+/// The answer to a simplified request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SimpleReply {
+    client_id: String,
+    query: Option<String>,
+    event: Option<String>,
+    /// The client's message (`msg_…`); null for an event alone.
+    question_id: Option<MessageId>,
+    /// The bot's answer (the greeting for an event); `""` while a human owns the conversation.
+    answer: String,
+    /// UTC, as `2022-09-28T12:32:13.262`.
+    timestamp: String,
+}
+
 /// `GET /{token}?clientId&query&event`: the simplified synchronous request.
+#[utoipa::path(get, path = "/{token}", params(("token" = String, Path, description = "The channel token (the credential)"),
+        ("clientId" = String, Query, description = "The client: the contact's `external_id`"),
+        ("query" = Option<String>, Query, description = "The client's message"),
+        ("event" = Option<String>, Query, description = "An event, answered with the greeting"),
+        ("cid" = Option<String>, Query, description = "The connection id")),
+    responses((status = 200, body = SimpleReply)))]
 async fn simple_request(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
     ApiQuery(body): ApiQuery<ClientRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SimpleReply>> {
     let (reply, greeting) = answer(&state, &caller, &channel.bot, &body).await?;
-    Ok(Json(json!({
-        "clientId": body.client_id,
-        "query": body.query,
-        "event": body.event,
-        "questionId": reply.as_ref().map(|r| &r.visitor_message.id),
-        "answer": match &reply {
-            Some(r) => r.message.as_ref().map(|m| m.text.clone()).unwrap_or_default(),
+    Ok(Json(SimpleReply {
+        question_id: reply.as_ref().map(|r| r.visitor_message.id.clone()),
+        answer: match reply {
+            Some(r) => r.message.map(|m| m.text).unwrap_or_default(),
             None => greeting,
         },
-        "timestamp": timestamp(now()),
-    })))
+        client_id: body.client_id,
+        query: body.query,
+        event: body.event,
+        timestamp: timestamp(now()),
+    }))
+}
+
+/// An asynchronous request accepted.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Accepted {
+    /// The client's message (`msg_…`), as the webhook names the reply; null for an event alone.
+    question_id: Option<MessageId>,
+    client_id: String,
 }
 
 /// `POST /{token}/async`: stores the request and returns its id; the reply goes to webhooks.
+#[utoipa::path(post, path = "/{token}/async", params(("token" = String, Path, description = "The channel token (the credential)")), request_body = ClientRequest,
+    responses((status = 200, body = Accepted)))]
 async fn async_request(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
     ApiJson(body): ApiJson<ClientRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Accepted>> {
     let question = match body.message(&state, &caller, &channel.bot).await? {
         Some(input) => Some(
             chat::send_async(&state, &caller, input)
@@ -345,12 +492,44 @@ async fn async_request(
         ),
         None => None,
     };
-    Ok(Json(
-        json!({"questionId": question, "clientId": body.client_id}),
-    ))
+    Ok(Json(Accepted {
+        question_id: question,
+        client_id: body.client_id,
+    }))
 }
 
-fn event_json(client: &str, m: &ClientMessage) -> Value {
+/// Something that happened in a client's chat.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Event {
+    /// `clientRequest`, `botResponse`, `agentResponse` or `systemMessage`.
+    r#type: &'static str,
+    client_id: String,
+    /// The message (`msg_…`).
+    id: MessageId,
+    /// The client's message it is (or answers).
+    question_id: Option<MessageId>,
+    /// The connection of that client's message.
+    cid: Option<String>,
+    /// UTC, as `2022-09-28T12:32:13.262`.
+    timestamp: String,
+    #[schema(value_type = EventData)]
+    data: Value,
+}
+
+/// An event's data: `query` for a client request, `replies` and `answer` for a response (and
+/// `agent` for an agent's), `text` for a system message.
+#[derive(ToSchema)]
+#[allow(dead_code)] // built as JSON by `event`; this type documents its shape
+struct EventData {
+    query: Option<String>,
+    replies: Option<Vec<BotReply>>,
+    answer: Option<String>,
+    agent: Option<String>,
+    text: Option<String>,
+}
+
+fn event(client: &str, m: &ClientMessage) -> Event {
     let (kind, data) = match m.message.role {
         Role::Visitor => ("clientRequest", json!({"query": m.message.text})),
         Role::Bot => (
@@ -363,34 +542,54 @@ fn event_json(client: &str, m: &ClientMessage) -> Value {
         ),
         Role::System => ("systemMessage", json!({"text": m.message.text})),
     };
-    json!({
-        "type": kind,
-        "clientId": client,
-        "id": m.message.id,
-        "questionId": m.question_id,
-        "cid": m.connection,
-        "timestamp": timestamp(m.message.created_at),
-        "data": data,
-    })
+    Event {
+        r#type: kind,
+        client_id: client.to_owned(),
+        id: m.message.id.clone(),
+        question_id: m.question_id.clone(),
+        cid: m.connection.clone(),
+        timestamp: timestamp(m.message.created_at),
+        data,
+    }
 }
 
 /// Unknown query parameters (a cache-buster `_=…`) are ignored, as in every query here.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
 struct EventsQuery {
+    /// The client (required).
     client_id: Option<String>,
+    /// Events from this time on (inclusive): UTC as `2022-09-28T12:32:13.262`, RFC 3339 or Unix
+    /// milliseconds. Default: since the client's last request.
     ts: Option<String>,
+    /// With `all`, leave out this connection's requests and bot replies.
     cid: Option<String>,
+    /// Also the client's requests and the bot's replies (default: agents' replies only).
     all: Option<bool>,
 }
 
+/// The events feed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Events {
+    client_id: String,
+    /// At most 250, oldest first.
+    events: Vec<Event>,
+    /// The time to poll from next: just after the last event, to the microsecond.
+    #[schema(example = "2022-09-28T12:32:13.262001")]
+    next_ts: String,
+}
+
 /// `GET /{token}/events`: what happened in the client's chat since a time.
+#[utoipa::path(get, path = "/{token}/events", params(("token" = String, Path, description = "The channel token (the credential)"), EventsQuery),
+    responses((status = 200, body = Events)))]
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
     ApiQuery(q): ApiQuery<EventsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Events>> {
     let client = client_id(
         q.client_id
             .as_deref()
@@ -433,36 +632,72 @@ async fn events(
         .map(|m| m.message.created_at + time::Duration::microseconds(1))
         .or(from)
         .unwrap_or_else(now);
-    let events: Vec<Value> = picked.iter().map(|m| event_json(&client, m)).collect();
-    Ok(Json(json!({
-        "clientId": client,
-        "events": events,
-        "nextTs": super::utc(
+    let events = picked.iter().map(|m| event(&client, m)).collect();
+    Ok(Json(Events {
+        client_id: client,
+        events,
+        next_ts: super::utc(
             next,
             time::macros::format_description!(
                 "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
             ),
         ),
-    })))
+    }))
 }
 
 /// Unknown query parameters are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// From this time (as `ts` of `/events`).
     from: Option<String>,
+    /// Up to this time.
     to: Option<String>,
+    /// 1 to 1000 (default 100).
     limit: Option<u32>,
     offset: Option<u32>,
 }
 
+/// A client's messages.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct History {
+    client_id: String,
+    /// Oldest first.
+    messages: Vec<HistoryMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct HistoryMessage {
+    /// The message (`msg_…`).
+    id: MessageId,
+    /// The client's message it is (or answers).
+    question_id: Option<MessageId>,
+    /// `client`, `bot`, `agent` or `system`.
+    r#type: &'static str,
+    text: String,
+    /// The agent who wrote it.
+    agent: Option<String>,
+    /// A bot's or agent's message's delivery status.
+    status: Option<MessageStatus>,
+    cid: Option<String>,
+    sources: Vec<SourceRef>,
+    /// UTC, as `2022-09-28T12:32:13.262`.
+    timestamp: String,
+}
+
 /// `GET /{token}/client/{clientId}/history`: the client's messages in a time span.
+#[utoipa::path(get, path = "/{token}/client/{clientId}/history", params(("token" = String, Path, description = "The channel token (the credential)"), ("clientId" = String, Path, description = "The client: the contact's `external_id`"), HistoryQuery),
+    responses((status = 200, body = History)))]
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
-    ApiPath((_, client)): ApiPath<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<History>> {
+    let (_, client) = path;
     let client = client_id(&client)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -489,28 +724,29 @@ async fn history(
         .store
         .client_messages(&caller.account.id, &channel.bot.id, &client, &window)
         .await?;
-    let messages: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            json!({
-                "id": m.message.id,
-                "questionId": m.question_id,
-                "type": match m.message.role {
-                    Role::Visitor => "client",
-                    Role::Bot => "bot",
-                    Role::Agent => "agent",
-                    Role::System => "system",
-                },
-                "text": m.message.text,
-                "agent": m.message.author,
-                "status": m.message.status,
-                "cid": m.connection,
-                "sources": m.message.sources,
-                "timestamp": timestamp(m.message.created_at),
-            })
+    let messages = messages
+        .into_iter()
+        .map(|m| HistoryMessage {
+            r#type: match m.message.role {
+                Role::Visitor => "client",
+                Role::Bot => "bot",
+                Role::Agent => "agent",
+                Role::System => "system",
+            },
+            timestamp: timestamp(m.message.created_at),
+            id: m.message.id,
+            question_id: m.question_id,
+            text: m.message.text,
+            agent: m.message.author,
+            status: m.message.status,
+            cid: m.connection,
+            sources: m.message.sources,
         })
         .collect();
-    Ok(Json(json!({"clientId": client, "messages": messages})))
+    Ok(Json(History {
+        client_id: client,
+        messages,
+    }))
 }
 
 /// The bot's contact for a client, if the client has written or saved anything yet.
@@ -528,12 +764,16 @@ async fn contact(
 
 /// `GET /{token}/client/{clientId}/state`: the saved state, byte for byte as it was sent (`{}`
 /// before any).
+#[utoipa::path(get, path = "/{token}/client/{clientId}/state", params(("token" = String, Path, description = "The channel token (the credential)"), ("clientId" = String, Path, description = "The client: the contact's `external_id`")),
+    responses((status = 200, description = "The saved JSON document, as it was sent",
+        body = serde_json::Value)))]
 async fn load_state(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
-    ApiPath((_, client)): ApiPath<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
+    let (_, client) = path;
     let client = client_id(&client)?;
     let saved = match contact(&state, &caller, &channel, &client).await? {
         Some(c) => conversations::load_state(&state, &caller, &c.id).await?,
@@ -545,13 +785,18 @@ async fn load_state(
 /// `POST /{token}/client/{clientId}/state`: saves the request body as the client's state. The
 /// document says "its contents are not checked": any well-formed JSON value is kept, as the
 /// client's own text (key order, spacing and number spelling included), and echoed back.
+#[utoipa::path(post, path = "/{token}/client/{clientId}/state", params(("token" = String, Path, description = "The channel token (the credential)"), ("clientId" = String, Path, description = "The client: the contact's `external_id`")),
+    request_body(content = serde_json::Value, description = "Any JSON document; its contents are not checked"),
+    responses((status = 200, description = "The document saved, as it was sent",
+        body = serde_json::Value)))]
 async fn save_state(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
-    ApiPath((_, client)): ApiPath<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     RawJson(document): RawJson,
 ) -> ApiResult<Response> {
+    let (_, client) = path;
     let client = client_id(&client)?;
     let contact = conversations::save_contact(
         &state,
@@ -625,66 +870,102 @@ fn parse_status(field: &str, value: &str) -> ApiResult<MessageStatus> {
     })
 }
 
-/// `GET /{token}/client/{clientId}/message/{questionId}/status`.
+/// A message's status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct QuestionStatus {
+    question_id: String,
+    /// For a client's message, the least advanced status of its replies.
+    status: MessageStatus,
+}
+
+/// `GET /{token}/client/{clientId}/message/{questionId}/status`: a message's delivery status.
+#[utoipa::path(get, path = "/{token}/client/{clientId}/message/{questionId}/status",
+    params(("token" = String, Path, description = "The channel token (the credential)"), ("clientId" = String, Path, description = "The client: the contact's `external_id`"), ("questionId" = String, Path, description = "A message id from the history (`msg_…`)")), responses((status = 200, body = QuestionStatus)))]
 async fn status(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
-    ApiPath((_, client, question)): ApiPath<(String, String, String)>,
-) -> ApiResult<Json<Value>> {
+    ApiPath(path): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<QuestionStatus>> {
+    let (_, client, question) = path;
     let client = client_id(&client)?;
     let targets = status_targets(&state, &caller, &channel.bot, &client, &question).await?;
-    Ok(Json(
-        json!({"questionId": question, "status": overall(&targets)}),
-    ))
+    Ok(Json(QuestionStatus {
+        question_id: question,
+        status: overall(&targets),
+    }))
 }
 
-#[derive(Deserialize)]
+/// A new status.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SetStatus)]
 struct StatusBody {
+    /// `SENT`, `DELIVERED`, `READ` or `NOT_SENT`.
+    #[schema(example = "READ")]
     status: String,
 }
 
-/// `POST /{token}/client/{clientId}/message/{questionId}/status`.
+/// `POST /{token}/client/{clientId}/message/{questionId}/status`: sets a message's status.
+#[utoipa::path(post, path = "/{token}/client/{clientId}/message/{questionId}/status",
+    params(("token" = String, Path, description = "The channel token (the credential)"), ("clientId" = String, Path, description = "The client: the contact's `external_id`"), ("questionId" = String, Path, description = "A message id from the history (`msg_…`)")), request_body = StatusBody,
+    responses((status = 200, body = QuestionStatus)))]
 async fn set_status(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
-    ApiPath((_, client, question)): ApiPath<(String, String, String)>,
+    ApiPath(path): ApiPath<(String, String, String)>,
     ApiJson(body): ApiJson<StatusBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<QuestionStatus>> {
+    let (_, client, question) = path;
     let client = client_id(&client)?;
     let status = parse_status("status", &body.status)?;
     let targets = status_targets(&state, &caller, &channel.bot, &client, &question).await?;
     let ids: Vec<MessageId> = targets.into_iter().map(|m| m.id).collect();
     let updated = conversations::set_status(&state, &caller, &ids, status).await?;
-    Ok(Json(
-        json!({"questionId": question, "status": overall(&updated)}),
-    ))
+    Ok(Json(QuestionStatus {
+        question_id: question,
+        status: overall(&updated),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = SetStatusItem)]
 struct StatusItem {
     question_id: String,
+    /// `SENT`, `DELIVERED`, `READ` or `NOT_SENT`.
     status: String,
 }
 
-#[derive(Deserialize)]
+/// New statuses of several messages (1 to 500).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SetStatuses)]
 struct StatusesBody {
     statuses: Vec<StatusItem>,
 }
 
+/// The statuses after the update.
+#[derive(Serialize, ToSchema)]
+struct Statuses {
+    statuses: Vec<QuestionStatus>,
+}
+
 /// `POST /{token}/client/{clientId}/message-statuses`: several statuses, checked before any is
 /// changed.
+#[utoipa::path(post, path = "/{token}/client/{clientId}/message-statuses",
+    params(("token" = String, Path, description = "The channel token (the credential)"), ("clientId" = String, Path, description = "The client: the contact's `external_id`")), request_body = StatusesBody,
+    responses((status = 200, body = Statuses)))]
 async fn set_statuses(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
-    ApiPath((_, client)): ApiPath<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<StatusesBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Statuses>> {
+    let (_, client) = path;
     let client = client_id(&client)?;
     if body.statuses.is_empty() || body.statuses.len() > 500 {
         return Err(ApiError::invalid("statuses must hold 1 to 500 items"));
@@ -703,22 +984,40 @@ async fn set_statuses(
     let mut results = Vec::with_capacity(planned.len());
     for (question, status, ids) in planned {
         let updated = conversations::set_status(&state, &caller, &ids, status).await?;
-        results.push(json!({"questionId": question, "status": overall(&updated)}));
+        results.push(QuestionStatus {
+            question_id: question,
+            status: overall(&updated),
+        });
     }
-    Ok(Json(json!({"statuses": results})))
+    Ok(Json(Statuses { statuses: results }))
 }
 
-/// `GET /{token}/client/{clientId}/message-not-read-count`.
+/// How many of the bot's and agents' messages the client has not read.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct NotReadCount {
+    client_id: String,
+    count: i64,
+}
+
+/// `GET /{token}/client/{clientId}/message-not-read-count`: how many replies the client has
+/// not read.
+#[utoipa::path(get, path = "/{token}/client/{clientId}/message-not-read-count",
+    params(("token" = String, Path, description = "The channel token (the credential)"), ("clientId" = String, Path, description = "The client: the contact's `external_id`")), responses((status = 200, body = NotReadCount)))]
 async fn not_read_count(
     State(state): State<AppState>,
     caller: Caller,
     Extension(channel): Extension<Channel>,
-    ApiPath((_, client)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+    ApiPath(path): ApiPath<(String, String)>,
+) -> ApiResult<Json<NotReadCount>> {
+    let (_, client) = path;
     let client = client_id(&client)?;
     let count = match contact(&state, &caller, &channel, &client).await? {
         Some(c) => conversations::unread(&state, &caller, &c.id).await?,
         None => 0,
     };
-    Ok(Json(json!({"clientId": client, "count": count})))
+    Ok(Json(NotReadCount {
+        client_id: client,
+        count,
+    }))
 }

@@ -27,18 +27,26 @@ use axum::{
     http::HeaderMap,
     middleware,
     response::{IntoResponse, Response},
-    routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
-use sitechat_core::{validate::ChatText, ConversationId};
+use serde::{Deserialize, Serialize};
+use sitechat_core::{
+    model::{ConversationStatus, Outcome, SourceRef},
+    validate::ChatText,
+    BotId, ConversationId, MessageId,
+};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
-use super::rfc3339;
+use super::{rfc3339, Document};
 use crate::{
     auth,
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath},
+    routes::docs::Credential,
     services::chat::{self, VisitorMessage},
     state::AppState,
     visitor::{self, preflight, public_bot},
@@ -47,11 +55,32 @@ use crate::{
 /// The longest client-chosen `conversationId`.
 const MAX_CONVERSATION_ID: usize = 200;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/widget/chat", post(widget_chat).options(preflight))
-        .route("/bots/{id}", get(bot_info).options(preflight))
-        .route("/bots/{id}/branding", get(branding).options(preflight))
+/// Where the dialect is mounted: the seed's base URL (`askiabot.com/api`).
+pub const BASE: &str = "/compat/askia/api";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "AskIA REST API (sitechat dialect)",
+        description = "AskIA's public widget API, spoken by sitechat: a widget written for AskIA \
+            works by changing its base URL to this server's `/compat/askia/api`. No key, as the \
+            document says: the routes answer only for bots with a public widget, from their \
+            allowed origins, within a per-address hourly allowance. Errors are \
+            `{\"error\": \"…\", \"code\": \"…\"}`."
+    ),
+    components(schemas(AskiaError))
+)]
+struct Doc;
+
+/// The dialect's routes and their document, both from the handlers' annotations. Each route
+/// also answers its CORS preflight (`OPTIONS`).
+pub fn router(state: AppState) -> (Router, Document) {
+    let (router, spec) = OpenApiRouter::with_openapi(Doc::openapi())
+        .routes(routes!(widget_chat).map(|route| route.options(preflight)))
+        .routes(routes!(bot_info).map(|route| route.options(preflight)))
+        .routes(routes!(branding).map(|route| route.options(preflight)))
+        .split_for_parts();
+    let router = router
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             visitor::per_ip_limit,
@@ -60,28 +89,75 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
         .layer(middleware::from_fn(visitor::cors))
-        .with_state(state)
+        .with_state(state);
+    (
+        router,
+        Document::new("askia", BASE, spec, Credential::Visitor, "AskiaError"),
+    )
+}
+
+/// AskIA's error body.
+#[derive(Serialize, ToSchema)]
+struct AskiaError {
+    /// What went wrong and how to fix it.
+    error: String,
+    /// sitechat's stable code (`INVALID_REQUEST`, `RESOURCE_NOT_FOUND`, `RATE_LIMIT_EXCEEDED`, …).
+    code: String,
 }
 
 async fn errors(response: Response) -> Response {
     match super::native_error(response).await {
         Ok(e) => {
-            let body = json!({"error": e.message, "code": e.code});
+            let body = AskiaError {
+                error: e.message.clone(),
+                code: e.code.clone(),
+            };
             e.render(body)
         }
         Err(response) => response,
     }
 }
 
-#[derive(Deserialize)]
+/// A visitor's message.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = WidgetChat)]
 struct ChatBody {
+    /// The bot's id (`bot_…`); its widget must be public.
+    #[schema(example = "bot_0123456789abcdefghij")]
     bot_id: String,
+    #[schema(example = "What are your pricing plans?")]
     message: String,
+    /// The conversation to continue: one this API returned, or a new id of the client's
+    /// choosing (at most 200 characters), which starts a conversation under it.
+    #[schema(example = "optional-conversation-id")]
     conversation_id: Option<String>,
 }
 
+/// The bot's reply.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct WidgetReply {
+    /// The reply; `""` when a human owns the conversation (the bot is silent).
+    reply: String,
+    /// The conversation: the client's own id when it chose one.
+    conversation_id: String,
+    /// The bot's reply, or the visitor's message when there is none.
+    message_id: MessageId,
+    /// Where the reply came from (beside the documented fields).
+    sources: Vec<SourceRef>,
+    /// What kind of reply it is; null when there is none.
+    outcome: Option<Outcome>,
+    /// 0 to 1; null when no answer was composed.
+    confidence: Option<f64>,
+    /// Who owns the conversation now.
+    status: ConversationStatus,
+}
+
 /// `POST /widget/chat`: a visitor's message and the bot's reply.
+#[utoipa::path(post, path = "/widget/chat", request_body = ChatBody,
+    responses((status = 200, body = WidgetReply),
+        (status = 409, description = "the conversation has ended", body = AskiaError)))]
 async fn widget_chat(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -138,15 +214,19 @@ async fn widget_chat(
     }
     let conversation_id =
         client_id.map_or_else(|| reply.conversation.id.to_string(), str::to_owned);
-    let mut response = Json(json!({
-        "reply": reply.message.as_ref().map_or("", |m| m.text.as_str()),
-        "conversationId": conversation_id,
-        "messageId": reply.message.as_ref().map_or(&reply.visitor_message.id, |m| &m.id),
-        "sources": reply.sources,
-        "outcome": reply.outcome,
-        "confidence": reply.confidence,
-        "status": reply.conversation.status,
-    }))
+    let (reply_text, message_id) = match reply.message {
+        Some(m) => (m.text, m.id),
+        None => (String::new(), reply.visitor_message.id),
+    };
+    let mut response = Json(WidgetReply {
+        reply: reply_text,
+        conversation_id,
+        message_id,
+        sources: reply.sources,
+        outcome: reply.outcome,
+        confidence: reply.confidence,
+        status: reply.conversation.status,
+    })
     .into_response();
     if let Some(rate) = rate {
         auth::rate_headers(response.headers_mut(), &rate);
@@ -154,37 +234,74 @@ async fn widget_chat(
     Ok(response)
 }
 
+/// A bot's public metadata.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct BotInfo {
+    id: BotId,
+    name: String,
+    /// The bot's `settings.description`.
+    description: Option<String>,
+    /// The bot's industry.
+    category: Option<String>,
+    language: String,
+    /// RFC 3339.
+    created_at: String,
+}
+
 /// `GET /bots/{id}`: the bot's public metadata.
+#[utoipa::path(get, path = "/bots/{id}",
+    params(("id" = String, Path, description = "The bot's id (`bot_…`)")),
+    responses((status = 200, body = BotInfo)))]
 async fn bot_info(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BotInfo>> {
     let (_, bot) = public_bot(&state, &headers, &id).await?;
-    Ok(Json(json!({
-        "id": bot.id,
-        "name": bot.name,
-        "description": bot.settings.description,
-        "category": bot.industry,
-        "language": bot.language,
-        "createdAt": rfc3339(bot.created_at),
-    })))
+    Ok(Json(BotInfo {
+        id: bot.id,
+        name: bot.name,
+        description: bot.settings.description,
+        category: bot.industry,
+        language: bot.language,
+        created_at: rfc3339(bot.created_at),
+    }))
+}
+
+/// How a bot's widget looks: its `settings.branding`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = WidgetBranding)]
+struct Branding {
+    /// `#rrggbb`.
+    primary_color: String,
+    background_color: String,
+    text_color: String,
+    logo_url: Option<String>,
+    /// `bottom-right`, `bottom-left`, `top-right` or `top-left`.
+    position: String,
+    /// `light`, `dark` or `auto`.
+    theme: String,
 }
 
 /// `GET /bots/{id}/branding`: how the widget looks.
+#[utoipa::path(get, path = "/bots/{id}/branding",
+    params(("id" = String, Path, description = "The bot's id (`bot_…`)")),
+    responses((status = 200, body = Branding)))]
 async fn branding(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Branding>> {
     let (_, bot) = public_bot(&state, &headers, &id).await?;
-    let b = &bot.settings.branding;
-    Ok(Json(json!({
-        "primaryColor": b.primary_color,
-        "backgroundColor": b.background_color,
-        "textColor": b.text_color,
-        "logoUrl": b.logo_url,
-        "position": b.position,
-        "theme": b.theme,
-    })))
+    let b = bot.settings.branding;
+    Ok(Json(Branding {
+        primary_color: b.primary_color,
+        background_color: b.background_color,
+        text_color: b.text_color,
+        logo_url: b.logo_url,
+        position: b.position,
+        theme: b.theme,
+    }))
 }

@@ -30,53 +30,97 @@
 
 use axum::{
     extract::State,
-    http::StatusCode,
     middleware,
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sitechat_core::{
     model::{Bot, Role, SourceKind},
     random_token,
     validate::{ChatText, ExternalId, HttpUrl, SourceTitle, TextContent},
-    Plan, SourceId,
+    Plan, SourceId, WebhookId,
 };
 use sitechat_store::{LeadFilter, PageRequest};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouter},
+    routes,
+};
 
-use super::rfc3339;
+use super::{rfc3339, Document, KeySchemes};
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiMultipart, ApiPath, ApiQuery},
+    routes::docs::Credential,
     services::{chat, conversations, knowledge},
     state::AppState,
 };
 
-pub fn router(state: AppState) -> Router {
-    let mut router = Router::new();
-    for (path, route) in [
-        ("/chat", post(chat)),
-        ("/websites", get(websites)),
-        ("/conversations", get(history)),
-        ("/sessions", get(sessions)),
-        ("/leads", get(leads)),
-        ("/account", get(account)),
-        ("/knowledge", get(list_knowledge)),
-        ("/knowledge/text", post(add_text)),
-        ("/knowledge/url", post(add_url)),
-        ("/knowledge/spreadsheet", post(add_spreadsheet)),
-        ("/knowledge/{id}", delete(delete_knowledge)),
-        ("/webhooks", get(list_webhooks).post(create_webhook)),
-        ("/webhooks/{id}", delete(delete_webhook)),
-    ] {
-        router = router
-            .route(path, route.clone())
-            .route(&format!("{path}/"), route);
-    }
-    router
+/// Where the dialect is mounted: the seed's base URL (`https://asyntai.com/api/v1/`).
+pub const BASE: &str = "/compat/asyntai/api/v1";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Asyntai API (sitechat dialect)",
+        description = "Asyntai's REST API, spoken by sitechat: a client written for Asyntai works \
+            by changing its base URL to this server's `/compat/asyntai/api/v1/` and using a \
+            sitechat API key (`Authorization: Bearer` or `X-API-Key`). Chat in sessions, websites, \
+            sessions, conversation history, leads, account usage, the knowledge base and webhooks. \
+            Every path also works without its trailing slash. API access requires a paid plan: an \
+            account on the free plan gets 403. Errors are \
+            `{\"success\": false, \"error\": \"…\"}`."
+    ),
+    modifiers(&KeySchemes),
+    components(schemas(AsyntaiError))
+)]
+struct Doc;
+
+/// Adds a route at its documented path (the seed's, with its trailing slash) and, undocumented,
+/// at the same path without the slash.
+fn with_and_without_slash(
+    router: OpenApiRouter<AppState>,
+    route: UtoipaMethodRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let bare: Vec<String> = route
+        .1
+        .paths
+        .keys()
+        .map(|path| path.trim_end_matches('/').to_owned())
+        .collect();
+    let method_router = route.2.clone();
+    bare.iter().fold(router.routes(route), |router, path| {
+        router.route(path, method_router.clone())
+    })
+}
+
+/// The dialect's routes and their document, both from the handlers' annotations.
+pub fn router(state: AppState) -> (Router, Document) {
+    let (router, spec) = [
+        routes!(chat),
+        routes!(websites),
+        routes!(history),
+        routes!(sessions),
+        routes!(leads),
+        routes!(account),
+        routes!(list_knowledge),
+        routes!(add_text),
+        routes!(add_url),
+        routes!(add_spreadsheet),
+        routes!(delete_knowledge),
+        routes!(list_webhooks, create_webhook),
+        routes!(delete_webhook),
+    ]
+    .into_iter()
+    .fold(
+        OpenApiRouter::with_openapi(Doc::openapi()),
+        with_and_without_slash,
+    )
+    .split_for_parts();
+    let router = router
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_upload_bytes,
         ))
@@ -92,7 +136,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(super::unknown_route)
         .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
-        .with_state(state)
+        .with_state(state);
+    (
+        router,
+        Document::new("asyntai", BASE, spec, Credential::Key, "AsyntaiError"),
+    )
+}
+
+/// Asyntai's error body.
+#[derive(Serialize, ToSchema)]
+struct AsyntaiError {
+    /// Always false.
+    success: bool,
+    /// What went wrong and how to fix it.
+    error: String,
 }
 
 /// Asyntai's API is for paid plans ("API access is available on Starter, Standard, and Pro
@@ -117,7 +174,10 @@ async fn paid_plan(request: axum::extract::Request, next: middleware::Next) -> R
 async fn errors(response: Response) -> Response {
     match super::native_error(response).await {
         Ok(e) => {
-            let body = json!({"success": false, "error": e.message});
+            let body = AsyntaiError {
+                success: false,
+                error: e.message.clone(),
+            };
             e.render(body)
         }
         Err(response) => response,
@@ -153,27 +213,53 @@ async fn website(state: &AppState, caller: &Caller, id: &Option<Value>) -> ApiRe
     })
 }
 
-fn domain(bot: &Bot) -> Value {
-    bot.website_url
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(|h| json!(h)))
-        .unwrap_or(Value::Null)
+/// The host name of a website's URL.
+fn domain(url: Option<&str>) -> Option<String> {
+    url.and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_owned))
 }
 
-#[derive(Deserialize)]
+/// A website's id, as a number or a string (the document uses both).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // read as JSON by `website_number`; this type documents its shape
+enum WebsiteId {
+    Number(i64),
+    Text(String),
+}
+
+/// A user's message.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ChatRequest)]
 struct ChatBody {
+    #[schema(example = "What are your business hours?")]
     message: String,
+    /// The session to continue (a new `session_…` id is made without one).
+    #[schema(example = "user_123")]
     session_id: Option<String>,
+    /// The website (default: the primary website).
+    #[schema(value_type = Option<WebsiteId>)]
     website_id: Option<Value>,
 }
 
+/// The AI's response.
+#[derive(Serialize, ToSchema)]
+struct ChatReply {
+    /// Always true.
+    success: bool,
+    /// The response; while a person owns the conversation, the notice the bot shows instead.
+    response: String,
+    session_id: String,
+}
+
 /// `POST /chat/`: a visitor message in a session; the reply and the session id.
+#[utoipa::path(post, path = "/chat/", request_body = ChatBody,
+    responses((status = 200, body = ChatReply)), security(("bearer" = []), ("api_key" = [])))]
 async fn chat(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<ChatBody>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ChatReply>> {
     let bot = website(&state, &caller, &body.website_id).await?;
     let session = match body
         .session_id
@@ -191,16 +277,36 @@ async fn chat(
         Some(m) => m.text,
         None => chat::human_notice(&bot, &reply.conversation),
     };
-    Ok(Json(json!({
-        "success": true,
-        "response": response,
-        "session_id": session,
+    Ok(Json(ChatReply {
+        success: true,
+        response,
+        session_id: session,
     }))
-    .into_response())
+}
+
+/// The account's websites.
+#[derive(Serialize, ToSchema)]
+struct Websites {
+    /// Always true.
+    success: bool,
+    websites: Vec<Website>,
+}
+
+/// A website: a bot.
+#[derive(Serialize, ToSchema)]
+struct Website {
+    /// The bot's `website_id`.
+    id: i64,
+    name: String,
+    /// The host of the bot's website URL.
+    domain: Option<String>,
+    /// Whether it is the account's first bot.
+    is_primary: bool,
 }
 
 /// `GET /websites/`: the account's bots as websites.
-async fn websites(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/websites/", responses((status = 200, body = Websites)), security(("bearer" = []), ("api_key" = [])))]
+async fn websites(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Websites>> {
     let page = crate::services::bots::list(
         &state,
         &caller,
@@ -211,12 +317,20 @@ async fn websites(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     )
     .await?;
     let primary = page.items.first().map(|b| b.id.clone());
-    let websites: Vec<Value> = page
+    let websites = page
         .items
         .iter()
-        .map(|b| json!({"id": b.website_id, "name": b.name, "domain": domain(b), "is_primary": Some(&b.id) == primary.as_ref()}))
+        .map(|b| Website {
+            id: b.website_id,
+            name: b.name.clone(),
+            domain: domain(b.website_url.as_deref()),
+            is_primary: Some(&b.id) == primary.as_ref(),
+        })
         .collect();
-    Ok(Json(json!({"success": true, "websites": websites})))
+    Ok(Json(Websites {
+        success: true,
+        websites,
+    }))
 }
 
 /// A `limit` query parameter: the document gives each a maximum of 100, so a larger one is
@@ -228,18 +342,42 @@ fn limit(value: Option<u64>, default: u32) -> ApiResult<u32> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// The session (required).
     session_id: Option<String>,
+    /// Most messages to return (default 50, at most 100: larger is capped).
     limit: Option<u64>,
 }
 
+/// A session's conversation history.
+#[derive(Serialize, ToSchema)]
+struct History {
+    /// Always true.
+    success: bool,
+    session_id: String,
+    /// Oldest first.
+    messages: Vec<HistoryMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct HistoryMessage {
+    /// `user` (the visitor) or `assistant` (the bot or an agent).
+    role: &'static str,
+    content: String,
+    /// RFC 3339.
+    timestamp: String,
+}
+
 /// `GET /conversations/?session_id`: the session's latest conversation, oldest message first.
+#[utoipa::path(get, path = "/conversations/", params(HistoryQuery),
+    responses((status = 200, body = History)), security(("bearer" = []), ("api_key" = [])))]
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<History>> {
     let session = q
         .session_id
         .filter(|s| !s.trim().is_empty())
@@ -257,36 +395,72 @@ async fn history(
         PageRequest { limit, after: None },
     )
     .await?;
-    let messages: Vec<Value> = page
+    let messages = page
         .items
-        .iter()
+        .into_iter()
         .filter(|m| m.role != Role::System)
-        .map(|m| {
-            json!({
-                "role": if m.role == Role::Visitor { "user" } else { "assistant" },
-                "content": m.text,
-                "timestamp": m.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            })
+        .map(|m| HistoryMessage {
+            role: if m.role == Role::Visitor {
+                "user"
+            } else {
+                "assistant"
+            },
+            content: m.text,
+            timestamp: m
+                .created_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
         })
         .collect();
-    Ok(Json(
-        json!({"success": true, "session_id": session, "messages": messages}),
-    ))
+    Ok(Json(History {
+        success: true,
+        session_id: session,
+        messages,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SessionsQuery {
+    /// Most sessions to return (default 20, at most 100: larger is capped).
     limit: Option<u64>,
+    /// Only this website's sessions.
     website_id: Option<String>,
+    /// Only sessions of this source: `widget`, `api`, `whatsapp`, …
     source: Option<String>,
 }
 
+/// Recent sessions, newest first.
+#[derive(Serialize, ToSchema)]
+struct Sessions {
+    /// Always true.
+    success: bool,
+    sessions: Vec<Session>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Session {
+    /// Pass to `/conversations/`.
+    session_id: String,
+    /// The conversation's channel.
+    source: String,
+    message_count: i64,
+    first_message: Option<String>,
+    /// RFC 3339.
+    first_message_at: Option<String>,
+    /// RFC 3339.
+    last_message_at: String,
+    website_domain: Option<String>,
+}
+
 /// `GET /sessions/`: recent sessions, newest first, by website and source (channel).
+#[utoipa::path(get, path = "/sessions/", params(SessionsQuery),
+    responses((status = 200, body = Sessions)), security(("bearer" = []), ("api_key" = [])))]
 async fn sessions(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<SessionsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Sessions>> {
     caller.require(sitechat_core::Scope::Read)?;
     let limit = limit(q.limit, 20)?;
     let bot = match website_number(&q.website_id.map(Value::String))? {
@@ -302,35 +476,64 @@ async fn sessions(
             limit,
         )
         .await?;
-    let sessions: Vec<Value> = rows
+    let sessions = rows
         .into_iter()
-        .map(|s| {
-            json!({
-                "session_id": s.external_id.unwrap_or_else(|| s.conversation_id.to_string()),
-                "source": s.channel,
-                "message_count": s.message_count,
-                "first_message": s.first_message,
-                "first_message_at": s.first_message_at.map(rfc3339),
-                "last_message_at": rfc3339(s.last_message_at),
-                "website_domain": s.website_url.as_deref().and_then(|u| url::Url::parse(u).ok()).and_then(|u| u.host_str().map(str::to_owned)),
-            })
+        .map(|s| Session {
+            website_domain: domain(s.website_url.as_deref()),
+            session_id: s
+                .external_id
+                .unwrap_or_else(|| s.conversation_id.to_string()),
+            source: s.channel,
+            message_count: s.message_count,
+            first_message: s.first_message,
+            first_message_at: s.first_message_at.map(rfc3339),
+            last_message_at: rfc3339(s.last_message_at),
         })
         .collect();
-    Ok(Json(json!({"success": true, "sessions": sessions})))
+    Ok(Json(Sessions {
+        success: true,
+        sessions,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LeadsQuery {
+    /// Most leads to return (default 50, at most 100: larger is capped).
     limit: Option<u64>,
+    /// Only this website's leads.
     website_id: Option<String>,
 }
 
+/// Captured leads.
+#[derive(Serialize, ToSchema)]
+struct Leads {
+    /// Always true.
+    success: bool,
+    leads: Vec<Lead>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = AsyntaiLead)]
+struct Lead {
+    /// The visitor's session.
+    session_id: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    /// Always null: sitechat does not record the page.
+    page_url: Option<String>,
+    /// RFC 3339: when the session started.
+    started_at: String,
+}
+
 /// `GET /leads/`: captured emails and phone numbers.
+#[utoipa::path(get, path = "/leads/", params(LeadsQuery),
+    responses((status = 200, body = Leads)), security(("bearer" = []), ("api_key" = [])))]
 async fn leads(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<LeadsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Leads>> {
     let limit = limit(q.limit, 50)?;
     let bot = match website_number(&q.website_id.map(Value::String))? {
         Some(n) => Some(state.store.bot_by_number(&caller.account.id, n).await?.id),
@@ -357,57 +560,110 @@ async fn leads(
                 .map(|c| c.created_at),
             None => None,
         };
-        leads.push(json!({
-            "session_id": l.external_id,
-            "email": l.email,
-            "phone": l.phone,
-            "page_url": Value::Null,
-            "started_at": rfc3339(started.unwrap_or(l.created_at)),
-        }));
+        leads.push(Lead {
+            session_id: l.external_id,
+            email: l.email,
+            phone: l.phone,
+            page_url: None,
+            started_at: rfc3339(started.unwrap_or(l.created_at)),
+        });
     }
-    Ok(Json(json!({"success": true, "leads": leads})))
+    Ok(Json(Leads {
+        success: true,
+        leads,
+    }))
+}
+
+/// The account and its usage.
+#[derive(Serialize, ToSchema)]
+struct AccountReply {
+    /// Always true.
+    success: bool,
+    account: Account,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = AsyntaiAccount)]
+struct Account {
+    /// Always null: sitechat accounts have no e-mail address.
+    email: Option<String>,
+    name: String,
+    plan: Plan,
+    /// Messages answered this calendar month (UTC).
+    messages_used: i64,
+    /// The plan's monthly messages; null: no limit.
+    messages_limit: Option<u32>,
 }
 
 /// `GET /account/`: plan and this month's message usage.
-async fn account(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/account/", responses((status = 200, body = AccountReply)), security(("bearer" = []), ("api_key" = [])))]
+async fn account(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<AccountReply>> {
     let used = crate::services::accounts::usage(&state, &caller)
         .await?
         .messages_this_month;
-    Ok(Json(json!({
-        "success": true,
-        "account": {
-            "email": Value::Null,
-            "name": caller.account.name,
-            "plan": caller.account.plan,
-            "messages_used": used,
-            "messages_limit": caller.account.plan.limits().messages_per_month,
-        }
-    })))
+    Ok(Json(AccountReply {
+        success: true,
+        account: Account {
+            email: None,
+            name: caller.account.name.clone(),
+            plan: caller.account.plan,
+            messages_used: used,
+            messages_limit: caller.account.plan.limits().messages_per_month,
+        },
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct KnowledgeQuery {
+    /// Most entries to return (default 50, at most 100: larger is capped).
     limit: Option<u64>,
+    /// The website (default: the primary website).
     website_id: Option<String>,
 }
 
+/// A website's knowledge base.
+#[derive(Serialize, ToSchema)]
+struct Entries {
+    /// Always true.
+    success: bool,
+    entries: Vec<Entry>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Entry {
+    id: SourceId,
+    /// `text`, `url`, `spreadsheet`, `file` or `qa`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: String,
+    /// What the entry holds, as `Manual text content (150 characters)`.
+    description: String,
+    /// RFC 3339.
+    created_at: String,
+}
+
 /// `GET /knowledge/`: the website's knowledge entries.
+#[utoipa::path(get, path = "/knowledge/", params(KnowledgeQuery),
+    responses((status = 200, body = Entries)), security(("bearer" = []), ("api_key" = [])))]
 async fn list_knowledge(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<KnowledgeQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Entries>> {
     let limit = limit(q.limit, 50)?;
     let bot = website(&state, &caller, &q.website_id.map(Value::String)).await?;
     let page =
         knowledge::list(&state, &caller, &bot.id, PageRequest { limit, after: None }).await?;
-    let entries: Vec<Value> = page
+    let entries = page
         .items
         .iter()
         .map(|s| {
             let description = match s.kind {
                 SourceKind::Text => format!("Manual text content ({} characters)", s.characters),
-                SourceKind::Url | SourceKind::Website => format!("Content from {}", s.url.as_deref().unwrap_or("")),
+                SourceKind::Url | SourceKind::Website => {
+                    format!("Content from {}", s.url.as_deref().unwrap_or(""))
+                }
                 SourceKind::Spreadsheet => format!("Spreadsheet ({} rows)", s.chunks),
                 SourceKind::File => format!("Uploaded file ({} characters)", s.characters),
                 SourceKind::Qa => format!("Curated answers ({} questions)", s.chunks),
@@ -416,61 +672,136 @@ async fn list_knowledge(
                 SourceKind::Website => "url",
                 other => other.as_str(),
             };
-            json!({"id": s.id, "type": kind, "title": s.title, "description": description, "created_at": rfc3339(s.created_at)})
+            Entry {
+                id: s.id.clone(),
+                kind,
+                title: s.title.clone(),
+                description,
+                created_at: rfc3339(s.created_at),
+            }
         })
         .collect();
-    Ok(Json(json!({"success": true, "entries": entries})))
+    Ok(Json(Entries {
+        success: true,
+        entries,
+    }))
 }
 
-#[derive(Deserialize)]
+/// Text to add to the knowledge base.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AddText)]
 struct TextBody {
+    #[schema(example = "Return Policy")]
     title: String,
+    /// At least 10 characters.
     content: String,
+    /// The website (default: the primary website).
+    #[schema(value_type = Option<WebsiteId>)]
     website_id: Option<Value>,
 }
 
-/// `POST /knowledge/text/`.
+/// An entry added.
+#[derive(Serialize, ToSchema)]
+struct Added {
+    /// Always true.
+    success: bool,
+    id: SourceId,
+    title: String,
+    /// The page's URL (`POST /knowledge/url/` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    chunks_created: usize,
+}
+
+impl Added {
+    fn of(added: knowledge::Added, with_url: bool) -> Self {
+        Self {
+            success: true,
+            url: if with_url { added.source.url } else { None },
+            id: added.source.id,
+            title: added.source.title,
+            chunks_created: added.chunks_created,
+        }
+    }
+}
+
+/// `POST /knowledge/text/`: adds text to the website's knowledge base.
+#[utoipa::path(post, path = "/knowledge/text/", request_body = TextBody,
+    responses((status = 200, body = Added)), security(("bearer" = []), ("api_key" = [])))]
 async fn add_text(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<TextBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Added>> {
     let bot = website(&state, &caller, &body.website_id).await?;
     let title = SourceTitle::parse("title", &body.title)?;
     let content = TextContent::parse("content", &body.content)?;
     let added = knowledge::add_text(&state, &caller, &bot.id, title, content).await?;
-    Ok(Json(
-        json!({"success": true, "id": added.source.id, "title": added.source.title, "chunks_created": added.chunks_created}),
-    ))
+    Ok(Json(Added::of(added, false)))
 }
 
-#[derive(Deserialize)]
+/// A web page to add to the knowledge base.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AddUrl)]
 struct UrlBody {
+    #[schema(example = "https://example.com/faq")]
     url: String,
+    /// The website (default: the primary website).
+    #[schema(value_type = Option<WebsiteId>)]
     website_id: Option<Value>,
 }
 
-/// `POST /knowledge/url/`.
+/// `POST /knowledge/url/`: fetches a web page into the website's knowledge base.
+#[utoipa::path(post, path = "/knowledge/url/", request_body = UrlBody,
+    responses((status = 200, body = Added)), security(("bearer" = []), ("api_key" = [])))]
 async fn add_url(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<UrlBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Added>> {
     let bot = website(&state, &caller, &body.website_id).await?;
     let url = HttpUrl::parse("url", &body.url)?;
     let added = knowledge::add_url(&state, &caller, &bot.id, url).await?;
-    Ok(Json(json!({
-        "success": true, "id": added.source.id, "title": added.source.title,
-        "url": added.source.url, "chunks_created": added.chunks_created,
-    })))
+    Ok(Json(Added::of(added, true)))
+}
+
+/// A spreadsheet upload, as `multipart/form-data`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // read as multipart by the handler; this type documents its fields
+struct SpreadsheetUpload {
+    /// A `.csv` or `.xlsx` file whose first row holds the column headers; each row becomes an
+    /// entry.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The website (default: the primary website).
+    website_id: Option<String>,
+}
+
+/// A spreadsheet added.
+#[derive(Serialize, ToSchema)]
+struct SheetAdded {
+    /// Always true.
+    success: bool,
+    id: SourceId,
+    /// The file's name.
+    title: String,
+    rows_processed: usize,
+    chunks_created: usize,
+    /// Rows in the file, beside the documented fields.
+    total_rows: usize,
+    /// Whether rows beyond the plan's cap were left out.
+    truncated: bool,
 }
 
 /// `POST /knowledge/spreadsheet/` (multipart `file`, optional `website_id` field).
+#[utoipa::path(post, path = "/knowledge/spreadsheet/",
+    request_body(content = SpreadsheetUpload, content_type = "multipart/form-data"),
+    responses((status = 200, body = SheetAdded)), security(("bearer" = []), ("api_key" = [])))]
 async fn add_spreadsheet(
     State(state): State<AppState>,
     caller: Caller,
     ApiMultipart(mut multipart): ApiMultipart,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SheetAdded>> {
     let mut upload = None;
     let mut website_id = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| {
@@ -507,19 +838,35 @@ async fn add_spreadsheet(
     })?;
     let bot = website(&state, &caller, &website_id).await?;
     let sheet = knowledge::add_spreadsheet(&state, &caller, &bot.id, upload).await?;
-    Ok(Json(json!({
-        "success": true, "id": sheet.added.source.id, "title": sheet.added.source.title,
-        "rows_processed": sheet.rows_processed, "chunks_created": sheet.added.chunks_created,
-        "total_rows": sheet.total_rows, "truncated": sheet.truncated,
-    })))
+    Ok(Json(SheetAdded {
+        success: true,
+        id: sheet.added.source.id,
+        title: sheet.added.source.title,
+        rows_processed: sheet.rows_processed,
+        chunks_created: sheet.added.chunks_created,
+        total_rows: sheet.total_rows,
+        truncated: sheet.truncated,
+    }))
+}
+
+/// Something deleted.
+#[derive(Serialize, ToSchema)]
+struct Deleted {
+    /// Always true.
+    success: bool,
+    /// `Knowledge base entry deleted` or `Webhook deleted`.
+    message: &'static str,
 }
 
 /// `DELETE /knowledge/{id}/`: deletes an entry of any of the account's websites.
+#[utoipa::path(delete, path = "/knowledge/{id}/",
+    params(("id" = String, Path, description = "The entry's id (`src_…`)")),
+    responses((status = 200, body = Deleted)), security(("bearer" = []), ("api_key" = [])))]
 async fn delete_knowledge(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Deleted>> {
     let source = SourceId::parse(&id)?;
     let bots = crate::services::bots::list(
         &state,
@@ -538,29 +885,76 @@ async fn delete_knowledge(
             .is_ok()
         {
             knowledge::delete(&state, &caller, &bot.id, &source).await?;
-            return Ok((
-                StatusCode::OK,
-                Json(json!({"success": true, "message": "Knowledge base entry deleted"})),
-            )
-                .into_response());
+            return Ok(Json(Deleted {
+                success: true,
+                message: "Knowledge base entry deleted",
+            }));
         }
     }
     Err(ApiError::not_found("knowledge base entry"))
 }
 
-#[derive(Deserialize)]
+/// A webhook to register, in Asyntai's payload format.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateWebhook)]
 struct WebhookBody {
+    #[schema(example = "https://example.com/webhook")]
     url: String,
+    /// Any of `message.received`, `conversation.started`, `escalation.requested`,
+    /// `takeover.started`.
+    #[schema(example = json!(["message.received", "escalation.requested"]))]
     events: Vec<String>,
+    /// The website (default: the primary website).
+    #[schema(value_type = Option<WebsiteId>)]
     website_id: Option<Value>,
 }
 
-fn webhook_json(w: &sitechat_store::WebhookRecord) -> Value {
-    json!({"id": w.id, "url": w.url, "events": w.events, "is_active": w.active, "created_at": rfc3339(w.created_at)})
+/// A registered webhook.
+#[derive(Serialize, ToSchema)]
+struct Webhook {
+    id: WebhookId,
+    url: String,
+    events: Vec<String>,
+    is_active: bool,
+    /// RFC 3339.
+    created_at: String,
+    /// The signing secret: in the creation response only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
-/// `GET /webhooks/`.
-async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+impl Webhook {
+    fn of(w: &sitechat_store::WebhookRecord) -> Self {
+        Self {
+            id: w.id.clone(),
+            url: w.url.clone(),
+            events: w.events.clone(),
+            is_active: w.active,
+            created_at: rfc3339(w.created_at),
+            secret: None,
+        }
+    }
+}
+
+/// The account's webhooks.
+#[derive(Serialize, ToSchema)]
+struct Webhooks {
+    /// Always true.
+    success: bool,
+    webhooks: Vec<Webhook>,
+}
+
+/// A webhook registered.
+#[derive(Serialize, ToSchema)]
+struct WebhookCreated {
+    /// Always true.
+    success: bool,
+    webhook: Webhook,
+}
+
+/// `GET /webhooks/`: the account's webhooks (never their secrets).
+#[utoipa::path(get, path = "/webhooks/", responses((status = 200, body = Webhooks)), security(("bearer" = []), ("api_key" = [])))]
+async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Webhooks>> {
     let page = crate::services::webhooks::list(
         &state,
         &caller,
@@ -570,16 +964,20 @@ async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> ApiResu
         },
     )
     .await?;
-    let webhooks: Vec<Value> = page.items.iter().map(webhook_json).collect();
-    Ok(Json(json!({"success": true, "webhooks": webhooks})))
+    Ok(Json(Webhooks {
+        success: true,
+        webhooks: page.items.iter().map(Webhook::of).collect(),
+    }))
 }
 
 /// `POST /webhooks/`: the secret is shown in this response only.
+#[utoipa::path(post, path = "/webhooks/", request_body = WebhookBody,
+    responses((status = 200, body = WebhookCreated)), security(("bearer" = []), ("api_key" = [])))]
 async fn create_webhook(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<WebhookBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookCreated>> {
     use crate::services::webhooks;
     use sitechat_core::payloads::WebhookFormat;
     let bot = match website_number(&body.website_id)? {
@@ -599,18 +997,27 @@ async fn create_webhook(
         secret: webhooks::generate_secret(),
     };
     let created = webhooks::create(&state, &caller, new).await?;
-    let mut webhook = webhook_json(&created.webhook);
-    webhook["secret"] = json!(created.secret);
-    Ok(Json(json!({"success": true, "webhook": webhook})))
+    let mut webhook = Webhook::of(&created.webhook);
+    webhook.secret = Some(created.secret);
+    Ok(Json(WebhookCreated {
+        success: true,
+        webhook,
+    }))
 }
 
-/// `DELETE /webhooks/{id}/`.
+/// `DELETE /webhooks/{id}/`: deletes a webhook.
+#[utoipa::path(delete, path = "/webhooks/{id}/",
+    params(("id" = String, Path, description = "The webhook's id (`whk_…`)")),
+    responses((status = 200, body = Deleted)), security(("bearer" = []), ("api_key" = [])))]
 async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
-    let id = sitechat_core::WebhookId::parse(&id)?;
+) -> ApiResult<Json<Deleted>> {
+    let id = WebhookId::parse(&id)?;
     crate::services::webhooks::delete(&state, &caller, &id).await?;
-    Ok(Json(json!({"success": true, "message": "Webhook deleted"})))
+    Ok(Json(Deleted {
+        success: true,
+        message: "Webhook deleted",
+    }))
 }

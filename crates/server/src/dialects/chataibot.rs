@@ -18,29 +18,54 @@
 //! - Only `text` messages are supported (400 otherwise). Errors are `{"ok": false, "error":
 //!   {"code", "message"}}` with the native status code.
 
-use axum::{extract::State, middleware, response::Response, routing::post, Json, Router};
-use serde::Deserialize;
+use axum::{extract::State, middleware, response::Response, Json, Router};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sitechat_core::{
     model::Conversation,
     validate::{ChatText, ExternalId, ValidationError},
-    ConversationId,
+    ConversationId, MessageId,
 };
 use sitechat_store::ContactInput;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::{Document, KeySchemes};
 use crate::{
     auth::{self, Caller},
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath},
     routes::chat::channel,
+    routes::docs::Credential,
     services::chat::{self, VisitorMessage},
     state::AppState,
 };
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/conversations", post(start))
-        .route("/conversation/{id}/messages", post(message))
+/// Where the dialect is mounted: the seed's base URL (`https://app.chataibot.io/api/v1`).
+pub const BASE: &str = "/compat/chataibot/api/v1";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ChatAIBot API as a channel (sitechat dialect)",
+        description = "ChatAIBot's \"API as a channel\", spoken by sitechat: start a conversation \
+            for a unique visitor, then send the visitor's messages to it, with a sitechat API key \
+            in `Authorization: Bearer`. The bot's replies reach the account's webhooks as \
+            `message.sent` events. Errors are \
+            `{\"ok\": false, \"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&KeySchemes),
+    components(schemas(ChatAiBotError))
+)]
+struct Doc;
+
+/// The dialect's routes and their document, both from the handlers' annotations.
+pub fn router(state: AppState) -> (Router, Document) {
+    let (router, spec) = OpenApiRouter::with_openapi(Doc::openapi())
+        .routes(routes!(start))
+        .routes(routes!(message))
+        .split_for_parts();
+    let router = router
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::idempotency::idempotency,
@@ -52,28 +77,59 @@ pub fn router(state: AppState) -> Router {
         .fallback(super::unknown_route)
         .method_not_allowed_fallback(super::method_not_allowed)
         .layer(middleware::map_response(errors))
-        .with_state(state)
+        .with_state(state);
+    (
+        router,
+        Document::new("chataibot", BASE, spec, Credential::Key, "ChatAiBotError"),
+    )
+}
+
+/// ChatAIBot's error body.
+#[derive(Serialize, ToSchema)]
+struct ChatAiBotError {
+    /// Always false.
+    ok: bool,
+    error: ChatAiBotErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ChatAiBotErrorDetail {
+    /// sitechat's stable code (`INVALID_REQUEST`, `INVALID_API_KEY`, `RESOURCE_NOT_FOUND`, …).
+    code: String,
+    /// What went wrong and how to fix it.
+    message: String,
 }
 
 async fn errors(response: Response) -> Response {
     match super::native_error(response).await {
         Ok(e) => {
-            let body = json!({"ok": false, "error": {"code": e.code, "message": e.message}});
+            let body = ChatAiBotError {
+                ok: false,
+                error: ChatAiBotErrorDetail {
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                },
+            };
             e.render(body)
         }
         Err(response) => response,
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct MessageData {
+    /// The visitor's message.
+    #[schema(example = "Hello")]
     body: String,
 }
 
-#[derive(Deserialize)]
+/// A visitor's message.
+#[derive(Deserialize, ToSchema)]
 struct IncomingMessage {
     data: MessageData,
+    /// Only `text` (the default) is supported.
     #[serde(rename = "type", default = "text_type")]
+    #[schema(example = "text")]
     kind: String,
 }
 
@@ -93,20 +149,92 @@ impl IncomingMessage {
     }
 }
 
-#[derive(Deserialize)]
+/// Who writes.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = Visitor)]
 struct From {
+    /// The visitor's unique id (mandatory): the contact's `external_id`.
+    #[schema(example = "visitor-42")]
     user_external_id: String,
+    /// `VISITOR`.
     #[serde(rename = "type")]
+    #[schema(example = "VISITOR")]
     _kind: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A conversation to start for a unique visitor, with its first message.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = StartConversation)]
 struct StartBody {
+    /// The conversation's channel, lower-cased (default `api`).
+    #[schema(example = "API")]
     channel: Option<String>,
+    /// The first message, answered at once.
     message: Option<IncomingMessage>,
+    /// Optional variables.
+    #[schema(value_type = Option<StartVariables>)]
     variables: Option<Value>,
+    /// The bot's `bot_key`.
     bot_key: String,
     from: From,
+}
+
+/// The variables of `POST /conversations` (each optional).
+#[derive(ToSchema)]
+#[allow(dead_code)] // read as JSON by the handler; this type documents its shape
+struct StartVariables {
+    /// Kept as the contact's `system` variables.
+    #[schema(value_type = Option<Object>)]
+    system: Option<Value>,
+    /// Fills the contact.
+    contact: Option<ContactVariables>,
+    /// Kept as the conversation's variables.
+    #[schema(value_type = Option<Object>)]
+    conversation: Option<Value>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)] // read as JSON by the handler; this type documents its shape
+struct ContactVariables {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// The conversation started.
+#[derive(Serialize, ToSchema)]
+struct Started {
+    /// Always true.
+    ok: bool,
+    conversation: StartedConversation,
+    contact: StartedContact,
+}
+
+#[derive(Serialize, ToSchema)]
+struct StartedConversation {
+    id: ConversationId,
+    /// UTC, as `2025-02-10 20:21:03.913000`.
+    #[schema(example = "2025-02-10 20:21:03.913000")]
+    created_at: String,
+    assignee: Assignee,
+}
+
+/// Who has the conversation.
+#[derive(Serialize, ToSchema)]
+struct Assignee {
+    /// `bot`, or the agent who took it over.
+    id: String,
+    /// The agent; null while the bot has the conversation.
+    to: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct StartedContact {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    /// `<user_external_id>_<account_id>`.
+    visitor_key: String,
 }
 
 fn created_at(c: &Conversation) -> String {
@@ -120,19 +248,27 @@ fn created_at(c: &Conversation) -> String {
 
 /// Who has the conversation: the agent who took it over (`to` names them), else the bot (`to`
 /// is null; a conversation waiting for an agent has none assigned yet).
-fn assignee(c: &Conversation) -> Value {
+fn assignee(c: &Conversation) -> Assignee {
     match &c.assignee {
-        Some(agent) => json!({"id": agent, "to": agent}),
-        None => json!({"id": "bot", "to": Value::Null}),
+        Some(agent) => Assignee {
+            id: agent.clone(),
+            to: Some(agent.clone()),
+        },
+        None => Assignee {
+            id: "bot".to_owned(),
+            to: None,
+        },
     }
 }
 
 /// `POST /conversations`: starts a conversation for a unique visitor, answering its first message.
+#[utoipa::path(post, path = "/conversations", request_body = StartBody,
+    responses((status = 200, body = Started)), security(("bearer" = []), ("api_key" = [])))]
 async fn start(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<StartBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Started>> {
     let bot = state
         .store
         .bot_by_key(&caller.account.id, body.bot_key.trim())
@@ -190,32 +326,52 @@ async fn start(
         Some(id) => Some(state.store.get_contact(&caller.account.id, id).await?),
         None => None,
     };
-    Ok(Json(json!({
-        "ok": true,
-        "conversation": {"id": conversation.id, "created_at": created_at(&conversation), "assignee": assignee(&conversation)},
-        "contact": {
-            "name": stored.as_ref().and_then(|c| c.name.clone()),
-            "email": stored.as_ref().and_then(|c| c.email.clone()),
-            "phone": stored.as_ref().and_then(|c| c.phone.clone()),
-            "visitor_key": format!("{external}_{}", caller.account.id),
+    Ok(Json(Started {
+        ok: true,
+        conversation: StartedConversation {
+            created_at: created_at(&conversation),
+            assignee: assignee(&conversation),
+            id: conversation.id,
         },
-    })))
+        contact: StartedContact {
+            name: stored.as_ref().and_then(|c| c.name.clone()),
+            email: stored.as_ref().and_then(|c| c.email.clone()),
+            phone: stored.as_ref().and_then(|c| c.phone.clone()),
+            visitor_key: format!("{external}_{}", caller.account.id),
+        },
+    }))
 }
 
-#[derive(Deserialize)]
+/// A visitor's message in a conversation.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = VisitorMessage)]
 struct MessageBody {
     message: IncomingMessage,
+    /// `{"type": "VISITOR"}`: only visitors' messages are sent here.
+    #[schema(value_type = Option<Object>, example = json!({"type": "VISITOR"}))]
     user: Option<Value>,
+}
+
+/// The stored visitor message.
+#[derive(Serialize, ToSchema)]
+struct MessageSent {
+    /// Always true.
+    ok: bool,
+    message_id: MessageId,
 }
 
 /// `POST /conversation/{conversation_id}/messages`: a visitor's message; the reply follows as a
 /// webhook event.
+#[utoipa::path(post, path = "/conversation/{conversation_id}/messages",
+    params(("conversation_id" = String, Path, description = "The conversation's id (`conv_…`)")),
+    request_body = MessageBody,
+    responses((status = 200, body = MessageSent)), security(("bearer" = []), ("api_key" = [])))]
 async fn message(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<MessageBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessageSent>> {
     let id = ConversationId::parse(&id)?;
     if let Some(kind) = body.user.as_ref().and_then(|u| u["type"].as_str()) {
         if kind != "VISITOR" {
@@ -235,9 +391,10 @@ async fn message(
         connection: None,
     };
     let reply = chat::send(&state, &caller, input).await?;
-    Ok(Json(
-        json!({"ok": true, "message_id": reply.visitor_message.id}),
-    ))
+    Ok(Json(MessageSent {
+        ok: true,
+        message_id: reply.visitor_message.id,
+    }))
 }
 
 #[cfg(test)]
@@ -271,15 +428,21 @@ mod tests {
     #[test]
     fn assignee_to_names_the_agent_and_is_null_only_without_one() {
         assert_eq!(
-            assignee(&conversation(ConversationStatus::Bot, None)),
+            json!(assignee(&conversation(ConversationStatus::Bot, None))),
             json!({"id": "bot", "to": null})
         );
         assert_eq!(
-            assignee(&conversation(ConversationStatus::WaitingForAgent, None)),
+            json!(assignee(&conversation(
+                ConversationStatus::WaitingForAgent,
+                None
+            ))),
             json!({"id": "bot", "to": null})
         );
         assert_eq!(
-            assignee(&conversation(ConversationStatus::Agent, Some("Marie"))),
+            json!(assignee(&conversation(
+                ConversationStatus::Agent,
+                Some("Marie")
+            ))),
             json!({"id": "Marie", "to": "Marie"})
         );
     }

@@ -2,6 +2,11 @@
 //! service's documented requests and responses and sitechat's services, with no behaviour of its
 //! own. Errors raised anywhere below a dialect (authentication included) are re-rendered in the
 //! dialect's error shape by one response layer.
+//!
+//! Each dialect's router is built from its handlers' `#[utoipa::path]` annotations (utoipa-axum's
+//! `routes!`), and its handlers answer typed bodies that derive their schemas: the OpenAPI
+//! document served at `/compat/{name}/openapi.json` lists exactly the routes the router serves,
+//! with the shapes they answer.
 
 pub mod aimylogic;
 pub mod aisa;
@@ -13,8 +18,88 @@ use axum::{
     body::Body,
     http::{header, StatusCode},
     response::{IntoResponse, Response},
-    Json,
+    Json, Router,
 };
+use utoipa::{
+    openapi::{
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+        server::Server,
+        OpenApi,
+    },
+    Modify,
+};
+
+use crate::routes::docs::Credential;
+
+/// A dialect's OpenAPI document, built from the annotations of the handlers its router was built
+/// from, and served at `/compat/{name}/openapi.json`.
+pub struct Document {
+    /// The dialect's name in `/compat/{name}/…`.
+    pub name: &'static str,
+    pub spec: OpenApi,
+}
+
+impl Document {
+    /// The document of a dialect's routes: its server is where the dialect is mounted (so its
+    /// paths are the seed's own), and every operation documents the errors of the dialect's
+    /// layers (`credential`) in the dialect's error shape (`error_schema`, a schema of `spec`).
+    pub(crate) fn new(
+        name: &'static str,
+        base: &str,
+        mut spec: OpenApi,
+        credential: Credential,
+        error_schema: &str,
+    ) -> Self {
+        spec.servers = Some(vec![Server::new(base)]);
+        crate::routes::docs::document_errors(&mut spec, credential, error_schema);
+        Self { name, spec }
+    }
+
+    /// Where the document is served.
+    pub fn path(&self) -> String {
+        format!("/compat/{}/openapi.json", self.name)
+    }
+}
+
+/// `GET /compat/{name}/openapi.json` for each dialect's document, open like `/openapi.json`. A
+/// name that is no dialect's falls through to the application's 404.
+pub(crate) fn documents(documents: &[Document]) -> Router {
+    documents.iter().fold(Router::new(), |router, document| {
+        let json = std::sync::Arc::new(serde_json::to_value(&document.spec).unwrap_or_default());
+        router.route(
+            &document.path(),
+            axum::routing::get(move || async move { Json((*json).clone()) }),
+        )
+    })
+}
+
+/// The security schemes of the dialects that take a sitechat API key, which every keyed request
+/// accepts in either header: `bearer` (`Authorization: Bearer sk_…`) and `api_key`
+/// (`X-API-Key: sk_…`).
+pub(crate) struct KeySchemes;
+
+impl Modify for KeySchemes {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sk_…")
+                    .description(Some("a sitechat API key"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "a sitechat API key",
+            ))),
+        );
+    }
+}
 
 /// A native error read back from its response, to be rendered in a dialect's shape.
 pub(crate) struct NativeError {
@@ -26,9 +111,10 @@ pub(crate) struct NativeError {
 }
 
 impl NativeError {
-    /// The error as `body`, with the original status and headers.
-    pub fn render(self, body: serde_json::Value) -> Response {
-        let mut response = json(self.status, body);
+    /// The error as `body` (the dialect's documented error shape), with the original status and
+    /// headers.
+    pub fn render(self, body: impl serde::Serialize) -> Response {
+        let mut response = (self.status, Json(body)).into_response();
         for (name, value) in &self.headers {
             if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
                 response.headers_mut().append(name, value.clone());
@@ -94,11 +180,6 @@ pub(crate) async fn method_not_allowed(request: axum::extract::Request) -> Respo
         status: StatusCode::METHOD_NOT_ALLOWED,
     }
     .into_response()
-}
-
-/// A JSON response with a status.
-pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response {
-    (status, Json(body)).into_response()
 }
 
 /// A time as RFC 3339, as every dialect writes times.

@@ -54,54 +54,71 @@ fn schema_name(v: &Value) -> String {
 /// parse), 404 (an id in the path that cannot exist), 413 and 415 (a body too large, or not
 /// JSON), and 422 on POST (an `Idempotency-Key` reused with a different request).
 pub fn document_shared_errors(spec: &mut OpenApi) {
-    document_errors(spec, Credential::Key);
+    document_errors(spec, Credential::Key, "ErrorBody");
+    // Every route that takes a key also takes the dashboard's session cookie.
+    for (operation, _) in operations(spec) {
+        operation
+            .security
+            .get_or_insert_with(Vec::new)
+            .push(SecurityRequirement::new("session", Vec::<String>::new()));
+    }
 }
 
 /// The errors of the layers shared by the public visitor routes: no key, so no idempotency
 /// (and no 422); 401 only where a visitor token is needed; 403 for a page of another origin;
 /// 429 for the address's hourly allowance.
 pub fn document_visitor_errors(spec: &mut OpenApi) {
-    document_errors(spec, Credential::Visitor);
+    document_errors(spec, Credential::Visitor, "ErrorBody");
 }
 
 /// The errors of routes that take no credential at all (signing in, the one-time links): bad
 /// input, unknown ids, bodies too large or of the wrong type.
 pub fn document_open_errors(spec: &mut OpenApi) {
-    document_errors(spec, Credential::None);
+    document_errors(spec, Credential::None, "ErrorBody");
 }
 
+/// What a route's layers check before its handler runs, and so which errors they can answer.
 #[derive(Clone, Copy, PartialEq)]
-enum Credential {
+pub enum Credential {
+    /// An API key (or the dashboard's session), with idempotency on POST.
     Key,
+    /// None, or a visitor token: the public visitor routes.
     Visitor,
+    /// A channel token in the path, counted against the bot's account.
+    Channel,
+    /// None at all.
     None,
 }
 
-fn document_errors(spec: &mut OpenApi, credential: Credential) {
-    for item in spec.paths.paths.values_mut() {
-        let operations = [
+fn operations(spec: &mut OpenApi) -> impl Iterator<Item = (&mut Operation, bool)> {
+    spec.paths.paths.values_mut().flat_map(|item| {
+        [
             (&mut item.get, false),
             (&mut item.put, false),
             (&mut item.post, true),
             (&mut item.patch, false),
             (&mut item.delete, false),
-        ];
-        for (operation, is_post) in operations {
-            if let Some(operation) = operation.as_mut() {
-                document_operation_errors(operation, is_post, credential);
-                if credential == Credential::Key {
-                    // Every route that takes a key also takes the dashboard's session cookie.
-                    operation
-                        .security
-                        .get_or_insert_with(Vec::new)
-                        .push(SecurityRequirement::new("session", Vec::<String>::new()));
-                }
-            }
-        }
+        ]
+        .into_iter()
+        .filter_map(|(operation, is_post)| operation.as_mut().map(|o| (o, is_post)))
+    })
+}
+
+/// Documents on every operation of `spec` the errors of the layers it passes through, each as a
+/// response of `error_schema` (a schema of the document's components): the native API's
+/// `ErrorBody`, or a dialect's own error shape.
+pub fn document_errors(spec: &mut OpenApi, credential: Credential, error_schema: &str) {
+    for (operation, is_post) in operations(spec) {
+        document_operation_errors(operation, is_post, credential, error_schema);
     }
 }
 
-fn document_operation_errors(operation: &mut Operation, is_post: bool, credential: Credential) {
+fn document_operation_errors(
+    operation: &mut Operation,
+    is_post: bool,
+    credential: Credential,
+    error_schema: &str,
+) {
     let has_parameter = |location: ParameterIn| {
         operation
             .parameters
@@ -120,6 +137,10 @@ fn document_operation_errors(operation: &mut Operation, is_post: bool, credentia
         .collect();
     let mut shared = match credential {
         Credential::None => Vec::new(),
+        Credential::Channel => vec![(
+            "429",
+            "the bot's account's rate limit is reached; see `Retry-After`",
+        )],
         Credential::Key => vec![
             (
                 "401",
@@ -188,7 +209,7 @@ fn document_operation_errors(operation: &mut Operation, is_post: bool, credentia
                     .content(
                         "application/json",
                         ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .schema(Some(Ref::from_schema_name(error_schema)))
                             .build(),
                     )
                     .build()
@@ -197,8 +218,8 @@ fn document_operation_errors(operation: &mut Operation, is_post: bool, credentia
     }
 }
 
-/// Renders the API reference page.
-pub fn render_reference(spec: &Value) -> String {
+/// Renders the API reference page, which links the dialects' documents.
+pub fn render_reference(spec: &Value, dialects: &[crate::dialects::Document]) -> String {
     let mut html = String::new();
     let title = spec
         .pointer("/info/title")
@@ -225,6 +246,21 @@ pub fn render_reference(spec: &Value) -> String {
     );
     if let Some(desc) = spec.pointer("/info/description").and_then(Value::as_str) {
         let _ = write!(html, "<p>{}</p>", escape(desc));
+    }
+    if !dialects.is_empty() {
+        html.push_str(
+            "<h2 id=\"dialects\">Dialects</h2><p>The seed services' APIs, each with its own \
+             OpenAPI document, generated from the same handlers as its routes:</p><ul>",
+        );
+        for dialect in dialects {
+            let _ = write!(
+                html,
+                "<li><a href=\"{path}\">{path}</a>: {title}</li>",
+                path = escape(&dialect.path()),
+                title = escape(&dialect.spec.info.title)
+            );
+        }
+        html.push_str("</ul>");
     }
     html.push_str("<h2>Endpoints</h2>");
     if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
@@ -348,7 +384,7 @@ mod tests {
             "paths": {"/v1/x": {"get": {"summary": "Gets <x>", "responses": {"200": {}}}}},
             "components": {"schemas": {"X": {"properties": {"a": {"type": "string", "description": "the a"}}}}}
         });
-        let html = render_reference(&spec);
+        let html = render_reference(&spec, &[]);
         assert!(html.contains("/v1/x"));
         assert!(html.contains("Gets &lt;x&gt;"), "text is escaped");
         assert!(html.contains("id=\"schema-X\""));

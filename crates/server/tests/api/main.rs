@@ -16,6 +16,7 @@ mod dialect_aisa;
 mod dialect_askia;
 mod dialect_asyntai;
 mod dialect_chataibot;
+mod dialect_documents;
 mod engine_local;
 mod engines;
 mod errors;
