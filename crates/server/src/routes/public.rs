@@ -209,7 +209,7 @@ pub struct VisitorConversation {
 }
 
 /// The visitor's conversation: its status and its messages, to show again after a reload.
-#[utoipa::path(get, path = "/v1/public/conversations/{id}", tag = "visitor",
+#[utoipa::path(get, path = "/v1/public/conversations/{id}", tag = "visitor", operation_id = "get_visitor_conversation",
     params(("id" = String, Path, description = "The visitor's conversation (`conv_…`)")),
     responses((status = 200, body = VisitorConversation), (status = 401, body = ErrorBody), (status = 403, description = "the page's origin is not one of the bot's allowed origins", body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, description = "the address's hourly allowance of the public widget is used up", body = ErrorBody)),
     security(("visitor_token" = [])))]

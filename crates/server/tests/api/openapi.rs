@@ -67,6 +67,18 @@ async fn the_errors_of_the_shared_layers_are_documented_on_every_operation() {
         }
     }
     assert!(operations > 50, "{operations} operations checked");
+    // Generated clients name a method after each operationId: no two may share one.
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(
+                    ids.insert(id.to_owned()),
+                    "operationId {id} again on {method} {path}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]
