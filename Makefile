@@ -59,16 +59,29 @@ models:
 eval: models
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_CORPUS="$(or $(EVAL_CORPUS),all)" bash scripts/eval.sh $(EVAL_ARGS)
 
-## Refit the answer confidence (crates/answer/calibration.json) on the tune halves of every corpus:
-## runs `make eval` into eval/results/calibrate-…/ (or reads the reports in CALIBRATE_FROM=dir),
-## then eval/calibrate.py, which prints the ROC AUC and the threshold trade-off on the test halves.
+## Refit the answer confidence per embedding model: all-MiniLM-L6-v2's (crates/answer/calibration.json)
+## on the tune halves of the four English corpora, multilingual-e5-small's
+## (calibration-multilingual-e5-small.json) on shop and short embedded with e5, reported also on
+## shop-fr, shop-es and shop-de. Runs the evals into eval/results/calibrate-…/{minilm,e5}/ (or reads
+## CALIBRATE_FROM=dir with those two folders), then eval/calibrate.py, which prints the ROC AUC and
+## the threshold trade-off on the test halves.
 calibrate: models
 	@set -e; dir="$(CALIBRATE_FROM)"; \
 	if [ -z "$$dir" ]; then \
 	  dir="eval/results/calibrate-$$(date +%Y%m%d-%H%M%S)"; \
-	  SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_CORPUS=all EVAL_OUT_DIR="$$dir" bash scripts/eval.sh; \
+	  for corpus in postgres pyfaq shop short; do \
+	    SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_CORPUS=$$corpus EVAL_OUT="$$dir/minilm/$$corpus.json" bash scripts/eval.sh; \
+	  done; \
+	  for corpus in shop short; do \
+	    SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_NO_BUILD=1 EVAL_EMBEDDING_MODEL=multilingual-e5-small \
+	      EVAL_CORPUS=$$corpus EVAL_OUT="$$dir/e5/$$corpus.json" bash scripts/eval.sh; \
+	  done; \
+	  for corpus in shop-fr shop-es shop-de; do \
+	    SITECHAT_MODELS_DIR="$(MODELS_DIR)" CARGO="$(CARGO)" EVAL_NO_BUILD=1 EVAL_CORPUS=$$corpus EVAL_OUT="$$dir/e5/$$corpus.json" bash scripts/eval.sh; \
+	  done; \
 	fi; \
-	python3 eval/calibrate.py "$$dir" --write crates/answer/calibration.json
+	python3 eval/calibrate.py "$$dir/minilm" --write crates/answer/calibration.json; \
+	python3 eval/calibrate.py "$$dir/e5" --fit-on shop,short --write crates/answer/calibration-multilingual-e5-small.json
 
 build:
 	$(CARGO) build --workspace --all-targets

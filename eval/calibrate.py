@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fits the answer engine's confidence (crates/answer/calibration.json) from `sitechat eval` reports.
 
-    python3 eval/calibrate.py DIR [--write crates/answer/calibration.json]
+    python3 eval/calibrate.py DIR [--write crates/answer/calibration.json] [--fit-on shop,short]
 
 DIR holds the reports of one `make eval` run: <corpus>-tune.json and <corpus>-test.json for each
 corpus (`EVAL_OUT_DIR`). Each question the eval asked carries the `signals` of its reply (the
@@ -21,6 +21,12 @@ written back on the signals' own scale, so the file reads as `z = intercept + Σ
 `confidence = 1 / (1 + e^-z)`. It prints, per corpus and half, the ROC AUC of the fitted
 confidence and of the hand-set formula it replaced, and the trade-off of threshold against
 answerable questions declined and unanswerable ones answered, on the test halves.
+
+Each embedding model has its own calibration, fitted on reports of bots embedded with it:
+`make calibrate` fits all-MiniLM-L6-v2's (`calibration.json`) on the four English corpora, and
+multilingual-e5-small's (`calibration-multilingual-e5-small.json`) on shop and short embedded
+with e5 (`EVAL_EMBEDDING_MODEL`), reporting it on those and on shop-fr, shop-es and shop-de
+(`--fit-on shop,short`: every corpus of DIR is reported, only these are fitted on).
 
 Only the standard library is used (no numpy), so `make calibrate` needs nothing installed.
 """
@@ -154,11 +160,12 @@ def auc(pairs):
     return wins / (len(pos) * len(neg))
 
 
-def training_rows(reports, dense):
-    """The tune halves' examples, each corpus and class weighing 1 in total."""
+def training_rows(reports, dense, fit_on=None):
+    """The tune halves' examples (of the corpora in `fit_on`, if given), each corpus and class
+    weighing 1 in total."""
     rows = []
     for (corpus, half), questions in sorted(reports.items()):
-        if half != "tune":
+        if half != "tune" or (fit_on and corpus not in fit_on):
             continue
         names = DENSE if dense else LEXICAL
         examples = [
@@ -210,19 +217,23 @@ def main():
     parser.add_argument("dir", help="a `make eval` run's reports (EVAL_OUT_DIR)")
     parser.add_argument("--write", help="write the fitted calibration here")
     parser.add_argument("--show", help="report on this existing calibration file instead of fitting")
+    parser.add_argument("--fit-on", help="fit on these corpora only (comma-separated); report on all")
     args = parser.parse_args()
     reports = load(args.dir)
+    fit_on = set(args.fit_on.split(",")) if args.fit_on else None
+    if fit_on and not fit_on <= {c for c, _ in reports}:
+        sys.exit(f"--fit-on: no reports of {', '.join(sorted(fit_on - {c for c, _ in reports}))} in {args.dir}")
     if args.show:
         with open(args.show) as f:
             calibration = json.load(f)
     else:
-        dense_rows = training_rows(reports, dense=True)
-        lexical_rows = training_rows(reports, dense=False)
+        dense_rows = training_rows(reports, dense=True, fit_on=fit_on)
+        lexical_rows = training_rows(reports, dense=False, fit_on=fit_on)
         if not dense_rows:
             sys.exit("no tune-half question has signals: run the eval with a sitechat that explains")
         calibration = {
             "note": "fitted by eval/calibrate.py (make calibrate) on the tune halves of "
-            + ", ".join(sorted({c for c, h in reports if h == "tune"}))
+            + ", ".join(sorted({c for c, h in reports if h == "tune" and (not fit_on or c in fit_on)}))
             + "; confidence = 1 / (1 + e^-(intercept + sum of weight * signal))",
             "dense": fit(dense_rows, DENSE),
             "lexical": fit(lexical_rows, LEXICAL),

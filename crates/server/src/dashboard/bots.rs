@@ -11,7 +11,7 @@ use axum::{
 use maud::{html, Markup};
 use sitechat_core::{
     hours::BusinessHours,
-    model::{Bot, EngineSettings, SourceKind},
+    model::{Bot, EngineSettings, SourceKind, EMBEDDING_MODELS},
     BotId,
 };
 use sitechat_store::PageRequest;
@@ -203,6 +203,21 @@ async fn overview(
                     legend.sr-only { "Bot settings" }
                     (field("Name", "name", "text", &bot.name, None))
                     (field("Language", "language", "text", &bot.language, Some("en, fr, es, de, ms, id… The texts the bot says by default follow it.")))
+                    div.field {
+                        label for="f-embedding" { "Embedding model" }
+                        select #f-embedding name="settings.embedding_model" data-type="json" aria-describedby="f-embedding-hint" {
+                            option value="null" selected[s.embedding_model.is_none()] { "Chosen by the language (" (bot.embedding_model) ")" }
+                            @for model in EMBEDDING_MODELS {
+                                option value=(format!("\"{model}\"")) selected[s.embedding_model.as_deref() == Some(model)] { (model) }
+                            }
+                        }
+                        p.hint #f-embedding-hint {
+                            "all-MiniLM-L6-v2 for English, multilingual-e5-small for other languages (a Spanish question finds a French page). A change embeds the knowledge again in the background; the bot answers meanwhile."
+                            @if let Some(e) = bot.embedding.filter(|e| e.embedded < e.passages) {
+                                " Embedded with " (bot.embedding_model) ": " (e.embedded) " of " (e.passages) " passages."
+                            }
+                        }
+                    }
                     (area("Greeting", "settings.greeting", &s.greeting, 2))
                     (area("Fallback message", "settings.fallback_message", &s.fallback_message, 2))
                     div.field {

@@ -209,7 +209,7 @@ pub struct VisitorConversation {
 }
 
 /// The visitor's conversation: its status and its messages, to show again after a reload.
-#[utoipa::path(get, path = "/v1/public/conversations/{id}", tag = "visitor", operation_id = "get_visitor_conversation",
+#[utoipa::path(get, path = "/v1/public/conversations/{id}", tag = "visitor", operation_id = "visitor_get_conversation",
     params(("id" = String, Path, description = "The visitor's conversation (`conv_…`)")),
     responses((status = 200, body = VisitorConversation), (status = 401, body = ErrorBody), (status = 403, description = "the page's origin is not one of the bot's allowed origins", body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, description = "the address's hourly allowance of the public widget is used up", body = ErrorBody)),
     security(("visitor_token" = [])))]
@@ -305,7 +305,7 @@ pub async fn send(
 /// The conversation live, as server-sent events: `message` (the visitor's, the bot's and an
 /// agent's), `status` (a person asked for, taking over, handing back, ending) and `typing`.
 /// Browsers' EventSource cannot set headers: pass the token as `?token=`.
-#[utoipa::path(get, path = "/v1/public/conversations/{id}/stream", tag = "visitor",
+#[utoipa::path(get, path = "/v1/public/conversations/{id}/stream", operation_id = "visitor_stream", tag = "visitor",
     params(("id" = String, Path, description = "The visitor's conversation"),
            ("token" = Option<String>, Query, description = "The visitor token, when it cannot be a header")),
     responses((status = 200, description = "text/event-stream", content_type = "text/event-stream"),
@@ -322,7 +322,7 @@ pub async fn stream(
 }
 
 /// The visitor's 1–5 rating of the conversation, with an optional comment.
-#[utoipa::path(post, path = "/v1/public/conversations/{id}/rating", tag = "visitor", request_body = Rating,
+#[utoipa::path(post, path = "/v1/public/conversations/{id}/rating", operation_id = "visitor_rate", tag = "visitor", request_body = Rating,
     params(("id" = String, Path, description = "The visitor's conversation")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "the page's origin is not one of the bot's allowed origins", body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, description = "the address's hourly allowance of the public widget is used up", body = ErrorBody)),
     security(("visitor_token" = [])))]
@@ -345,7 +345,7 @@ pub async fn rate(
 }
 
 /// Thumbs up or down on one of the bot's replies in the visitor's conversation.
-#[utoipa::path(post, path = "/v1/public/conversations/{id}/messages/{message_id}/feedback", tag = "visitor",
+#[utoipa::path(post, path = "/v1/public/conversations/{id}/messages/{message_id}/feedback", operation_id = "visitor_feedback", tag = "visitor",
     request_body = Feedback,
     params(("id" = String, Path, description = "The visitor's conversation"),
            ("message_id" = String, Path, description = "A bot reply in it (`msg_…`)")),
@@ -444,7 +444,7 @@ pub async fn handoff(
 }
 
 /// Tells the agent that the visitor is typing.
-#[utoipa::path(post, path = "/v1/public/conversations/{id}/typing", tag = "visitor",
+#[utoipa::path(post, path = "/v1/public/conversations/{id}/typing", operation_id = "visitor_typing", tag = "visitor",
     params(("id" = String, Path, description = "The visitor's conversation")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, description = "the page's origin is not one of the bot's allowed origins", body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, description = "the address's hourly allowance of the public widget is used up", body = ErrorBody)),
     security(("visitor_token" = [])))]

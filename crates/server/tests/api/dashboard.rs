@@ -399,3 +399,46 @@ async fn the_webhooks_page_offers_and_shows_each_endpoints_payload_format() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_settings_offer_the_embedding_model_and_show_the_re_embedding() {
+    let app = TestApp::start().await;
+    let key = app.create_account("pro").await;
+    let cookie = signed_in(&app, &key, "owner@example.org", "owner").await;
+    let bot = app.create_bot(&key, "Shop").await;
+    app.add_text(&key, &bot, "FAQ", "Returns are accepted within 30 days.")
+        .await;
+    let settings = || async {
+        page(&app, Some(&cookie), &format!("/dashboard/bots/{bot}"))
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let body = settings().await;
+    assert!(body.contains("name=\"settings.embedding_model\""), "{body}");
+    // Automatic is chosen, and says what the language chose; the form sends JSON values.
+    assert!(
+        body.contains("<option value=\"null\" selected>Chosen by the language (all-MiniLM-L6-v2)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<option value=\"&quot;multilingual-e5-small&quot;\">multilingual-e5-small"),
+        "{body}"
+    );
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &key,
+            serde_json::json!({"settings": {"embedding_model": "multilingual-e5-small"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = settings().await;
+    assert!(
+        body.contains(
+            "<option value=\"&quot;multilingual-e5-small&quot;\" selected>multilingual-e5-small"
+        ),
+        "{body}"
+    );
+}
