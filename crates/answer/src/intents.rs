@@ -81,6 +81,12 @@ const MAX_SMALL_TALK_WORDS: usize = 12;
 /// vocabulary of all supported languages is checked (no word in it means different intents in
 /// two of them). It is taken so that callers pass what [`reply`] will use.
 pub fn detect(text: &str, _language: &str) -> Option<Intent> {
+    // A messaging app's first message to a bot is the command `/start` (Telegram's, with an
+    // optional parameter): it greets.
+    let command = text.trim();
+    if command == "/start" || command.starts_with("/start ") {
+        return Some(Intent::Greeting);
+    }
     let words = normalize(text);
     if words.is_empty() || words.len() > MAX_HUMAN_WORDS {
         return None;
@@ -841,6 +847,13 @@ mod tests {
         let text = "My parcel never arrived and nobody answers my e-mails, \
                     I want to speak to a real person";
         assert_eq!(detect(text, "en"), Some(Human));
+    }
+
+    #[test]
+    fn the_start_command_of_a_messaging_app_is_a_greeting() {
+        assert_eq!(detect("/start", "en"), Some(Intent::Greeting));
+        assert_eq!(detect("/start ref-42", "fr"), Some(Intent::Greeting));
+        assert_eq!(detect("/starting", "en"), None);
     }
 
     #[test]

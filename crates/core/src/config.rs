@@ -46,6 +46,9 @@ pub struct Config {
     pub webhook_retry_schedule: String,
     /// Timeout of one webhook delivery attempt, in seconds.
     pub webhook_timeout_seconds: u64,
+    /// Delays between attempts to send a message through a messaging channel (Telegram,
+    /// WhatsApp), like `webhook_retry_schedule`; a longer `Retry-After` from the platform wins.
+    pub channel_retry_schedule: String,
     /// How long the secret replaced by a rotation keeps signing, in seconds.
     pub webhook_secret_grace_seconds: u64,
     /// An endpoint whose deliveries have all failed for this many days is disabled; 0 never.
@@ -75,6 +78,9 @@ pub struct Config {
     /// unset, it is open to anyone who can reach the port.
     pub metrics_token: Option<SecretString>,
 }
+
+/// The default retry schedule of messages sent through messaging channels.
+pub const DEFAULT_CHANNEL_RETRY_SCHEDULE: &str = "2s,10s,1m,5m,30m,2h";
 
 /// The default webhook retry schedule.
 pub const DEFAULT_WEBHOOK_RETRY_SCHEDULE: &str = "10s,1m,5m,30m,2h,6h,12h";
@@ -165,6 +171,7 @@ impl Default for Config {
             allow_http_webhooks: false,
             webhook_retry_schedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE.to_owned(),
             webhook_timeout_seconds: 10,
+            channel_retry_schedule: DEFAULT_CHANNEL_RETRY_SCHEDULE.to_owned(),
             webhook_secret_grace_seconds: 24 * 60 * 60,
             webhook_disable_after_days: 3,
             public_requests_per_hour_per_ip: 200,

@@ -108,6 +108,8 @@ id_type!(/// A webhook endpoint.
     WebhookId, "whk", "webhook");
 id_type!(/// An entry of the event log.
     EventId, "evt", "event");
+id_type!(/// A bot's connection to a messaging platform (Telegram, WhatsApp).
+    ChannelId, "chn", "channel");
 id_type!(/// Captured contact details.
     LeadId, "lead", "lead");
 id_type!(/// A person who signs in to the dashboard.

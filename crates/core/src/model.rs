@@ -898,6 +898,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "conversation.ended",
     "message.received",
     "message.sent",
+    "message.not_sent",
     "lead.captured",
     "escalation.requested",
     "takeover.started",

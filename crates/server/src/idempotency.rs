@@ -69,8 +69,15 @@ pub struct KeyLocks {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// Runs `work` as a keyed request holding `claim`: the visitor message it stores is bound to the
+/// claim's key (how a channel's inbound messages are deduplicated by their platform id).
+pub async fn with_claim<F: std::future::Future>(claim: Claim, work: F) -> F::Output {
+    CLAIM.scope(RefCell::new(Some(claim)), work).await
+}
+
 impl KeyLocks {
-    fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    /// The lock of one key: requests holding it run one at a time.
+    pub(crate) fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.retain(|_, lock| Arc::strong_count(lock) > 1);
         locks.entry(key.to_owned()).or_default().clone()

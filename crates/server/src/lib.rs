@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod channels;
 pub mod config;
 pub mod dashboard;
 pub mod delivery;
@@ -75,6 +76,7 @@ use crate::{error::ApiError, limits::RateLimits, state::AppState, telemetry::Met
         (name = "users", description = "People who sign in to the dashboard, their roles and sessions"),
         (name = "operations", description = "Health and metrics"),
         (name = "webhooks", description = "Signed event deliveries to your endpoints, with their log"),
+        (name = "channels", description = "Messaging channels (Telegram, WhatsApp): connecting a bot, and the platforms' webhooks"),
     )
 )]
 struct ApiDoc;
@@ -135,6 +137,7 @@ pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
         .merge(routes::contacts::router())
         .merge(routes::training::router())
         .merge(routes::webhooks::router())
+        .merge(routes::channels::router())
         .merge(routes::users::router())
         .split_for_parts();
     // Layers run outermost last-added: the key is checked first, then idempotency.
@@ -148,7 +151,9 @@ pub fn api(state: AppState) -> (Router, Router, utoipa::openapi::OpenApi) {
             auth::require_key,
         ));
     let (public, public_spec) = routes::health::router().split_for_parts();
-    let (open, mut open_spec) = routes::users::open_router().split_for_parts();
+    let (open, mut open_spec) = routes::users::open_router()
+        .merge(routes::channels::inbound_router())
+        .split_for_parts();
     routes::docs::document_open_errors(&mut open_spec);
     let public = public.route_layer(middleware::from_fn_with_state(
         state.clone(),
@@ -343,6 +348,7 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     workers: Option<jobs::Workers>,
     deliveries: Option<delivery::DeliveryWorker>,
+    outbox: Option<channels::outbox::OutboxWorker>,
 }
 
 impl Server {
@@ -390,6 +396,7 @@ impl Server {
             tracing::error!(%job, resumes = state.config.max_job_resumes, "a job was running each time the server stopped; it failed with crashed_the_server instead of resuming");
         }
         let deliveries = delivery::DeliveryWorker::spawn(state.clone())?;
+        let outbox = channels::outbox::OutboxWorker::spawn(state.clone())?;
         let workers = jobs::Workers::spawn(state.clone(), state.config.training_workers.max(1));
         let listener = TcpListener::bind(bind)
             .await
@@ -416,6 +423,7 @@ impl Server {
             task,
             workers: Some(workers),
             deliveries: Some(deliveries),
+            outbox: Some(outbox),
         })
     }
 
@@ -443,6 +451,9 @@ impl Server {
         }
         if let Some(deliveries) = self.deliveries.take() {
             deliveries.stop().await;
+        }
+        if let Some(outbox) = self.outbox.take() {
+            outbox.stop().await;
         }
         self.state.store.close().await;
         Ok(())

@@ -408,6 +408,7 @@ async fn insert_message(
         .bind(conversation.as_str())
         .execute(&mut *conn)
         .await?;
+    crate::channels::enqueue_outbound(conn, conversation, &message).await?;
     Ok(message)
 }
 

@@ -10,6 +10,7 @@ mod accounts;
 mod analytics;
 mod backup;
 mod bots;
+mod channels;
 mod conversations;
 mod dialects;
 mod error;
@@ -34,6 +35,7 @@ pub use accounts::{KeyRecord, NewKey};
 pub use analytics::DayFigures;
 pub use backup::DatabaseFile;
 pub use bots::{BotPatch, NewBot};
+pub use channels::{ChannelRecord, ClaimedSend, OutboxState, SendOutcome};
 pub use conversations::{
     BotReply, ContactInput, ConversationFilter, InboxRow, KeyState, KeyedRequest, LeadFilter,
     NewConversation, NewMessage, RememberedResponse, StartConversation, StoredReply,

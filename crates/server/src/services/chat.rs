@@ -172,6 +172,44 @@ pub async fn send_async(
     Ok(accepted.reply)
 }
 
+/// Stores a visitor message that the bot does not run through its answering, and replies with
+/// `reply` as it is (a messaging channel's polite refusal of a picture it cannot read). As with
+/// any message, the reply is stored once, and only while the bot owns the conversation.
+pub async fn send_fixed(
+    state: &AppState,
+    caller: &Caller,
+    input: VisitorMessage,
+    reply: String,
+) -> ApiResult<Reply> {
+    let accepted = accept(state, caller, input).await?;
+    let mut reply_out = accepted.reply;
+    let stored = state
+        .store
+        .append_bot_message(
+            &caller.account.id,
+            &reply_out.conversation.id,
+            &reply_out.visitor_message.id,
+            NewMessage {
+                outcome: Some(Outcome::Smalltalk),
+                confidence: Some(1.0),
+                ..NewMessage::text(Role::Bot, reply)
+            },
+        )
+        .await?;
+    let message = match stored {
+        BotReply::Stored(stored) => stored.message,
+        BotReply::Existing(message) => message,
+        BotReply::Silent => return Ok(reply_out),
+    };
+    state
+        .live
+        .publish(&reply_out.conversation.id, "message", json!(message));
+    reply_out.outcome = message.outcome;
+    reply_out.confidence = message.confidence;
+    reply_out.message = Some(message);
+    Ok(reply_out)
+}
+
 /// A visitor message that is stored and waits for the bot's answer.
 pub struct Accepted {
     bot: Bot,

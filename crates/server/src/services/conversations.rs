@@ -179,6 +179,7 @@ pub async fn post_staff_message(
 ) -> ApiResult<Message> {
     caller.require(Scope::Chat)?;
     let conversation = state.store.get_conversation(&caller.account.id, id).await?;
+    crate::services::channels::check_staff_message(state, id, role).await?;
     // A signed-in person's messages carry their name, not one they typed.
     let signed_in = caller
         .user

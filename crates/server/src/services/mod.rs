@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod bots;
+pub mod channels;
 pub mod chat;
 pub mod conversations;
 pub mod embeddings;

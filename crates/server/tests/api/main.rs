@@ -6,6 +6,7 @@ mod common;
 
 mod analytics;
 mod browser;
+mod channels;
 mod concurrency;
 mod conversations;
 mod cross_dialect;

@@ -74,6 +74,11 @@ impl TestApp {
         }
     }
 
+    /// The running server's state (for what no route exposes, such as backdating).
+    pub fn state(&self) -> &sitechat_server::state::AppState {
+        self.server.as_ref().expect("the server runs").state()
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
