@@ -39,6 +39,10 @@ import sys
 
 DENSE = ["coverage", "heading", "unseen", "tiny", "sentence", "contrast", "passage"]
 LEXICAL = ["coverage", "heading", "unseen", "tiny"]
+# A multilingual model's bots (`--cross-lingual`): the question's words count only as far as it is
+# in the bot's language (`native` = 1 - `foreign`).
+DENSE_CROSS = ["coverage*native", "heading*native", "unseen*native", "foreign", "tiny", "sentence",
+               "contrast", "passage"]
 PENALTY = 1.0  # L2 on the standardised weights, against a total example weight of 1 per corpus and class
 
 
@@ -68,7 +72,10 @@ def value(signals, name):
     """A signal, or the product of the signals a name joins with `*` (`unseen*knowledge`)."""
     product = 1.0
     for factor in name.split("*"):
-        product *= float(signals.get(factor) or 0.0)
+        if factor == "native":
+            product *= 1.0 - float(signals.get("foreign") or 0.0)
+        else:
+            product *= float(signals.get(factor) or 0.0)
     return product
 
 
@@ -160,14 +167,14 @@ def auc(pairs):
     return wins / (len(pos) * len(neg))
 
 
-def training_rows(reports, dense, fit_on=None):
+def training_rows(reports, dense, fit_on=None, names=None):
     """The tune halves' examples (of the corpora in `fit_on`, if given), each corpus and class
     weighing 1 in total."""
     rows = []
     for (corpus, half), questions in sorted(reports.items()):
         if half != "tune" or (fit_on and corpus not in fit_on):
             continue
-        names = DENSE if dense else LEXICAL
+        names = names or (DENSE if dense else LEXICAL)
         examples = [
             (q["signals"], bool(q["answerable"]))
             for q in questions
@@ -218,6 +225,8 @@ def main():
     parser.add_argument("--write", help="write the fitted calibration here")
     parser.add_argument("--show", help="report on this existing calibration file instead of fitting")
     parser.add_argument("--fit-on", help="fit on these corpora only (comma-separated); report on all")
+    parser.add_argument("--cross-lingual", action="store_true",
+                        help="weigh the word signals by how surely the question is in the bot's language")
     args = parser.parse_args()
     reports = load(args.dir)
     fit_on = set(args.fit_on.split(",")) if args.fit_on else None
@@ -227,7 +236,8 @@ def main():
         with open(args.show) as f:
             calibration = json.load(f)
     else:
-        dense_rows = training_rows(reports, dense=True, fit_on=fit_on)
+        dense_names = DENSE_CROSS if args.cross_lingual else DENSE
+        dense_rows = training_rows(reports, dense=True, fit_on=fit_on, names=dense_names)
         lexical_rows = training_rows(reports, dense=False, fit_on=fit_on)
         if not dense_rows:
             sys.exit("no tune-half question has signals: run the eval with a sitechat that explains")
@@ -235,7 +245,7 @@ def main():
             "note": "fitted by eval/calibrate.py (make calibrate) on the tune halves of "
             + ", ".join(sorted({c for c, h in reports if h == "tune" and (not fit_on or c in fit_on)}))
             + "; confidence = 1 / (1 + e^-(intercept + sum of weight * signal))",
-            "dense": fit(dense_rows, DENSE),
+            "dense": fit(dense_rows, dense_names),
             "lexical": fit(lexical_rows, LEXICAL),
         }
         for name in ("dense", "lexical"):

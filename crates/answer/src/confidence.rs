@@ -55,11 +55,18 @@ pub struct Signals {
     /// text and near 0 for a website. A bot that knows a few sentences uses few words, so most
     /// of a question's words are unseen by it even when it answers the question.
     pub tiny: f64,
+    /// How sure it is that the question is in another of the bot languages than the bot's (a
+    /// Spanish visitor on a French bot), whose words then say nothing of whether the knowledge
+    /// answers it; 0 for a question in the bot's language. `native` is `1 − foreign`. A fit
+    /// that weighs the word signals by `native` (`eval/calibrate.py --cross-lingual`) was tried
+    /// for multilingual-e5-small and not kept (see `eval/README.md`): the shipped calibrations
+    /// do not weigh it, and it is reported like `margin` and the ranks.
+    pub foreign: f64,
 }
 
 impl Signals {
     /// The signals by name, in a fixed order (what the calibration file's weights name).
-    pub fn named(&self) -> [(&'static str, Option<f64>); 10] {
+    pub fn named(&self) -> [(&'static str, Option<f64>); 12] {
         [
             ("coverage", Some(self.coverage)),
             ("heading", Some(self.heading)),
@@ -71,6 +78,8 @@ impl Signals {
             ("dense_rank", self.dense_rank),
             ("margin", Some(self.margin)),
             ("tiny", Some(self.tiny)),
+            ("foreign", Some(self.foreign)),
+            ("native", Some(1.0 - self.foreign)),
         ]
     }
 
@@ -193,6 +202,7 @@ mod tests {
             dense_rank: Some(1.0),
             margin: 0.5,
             tiny: 0.02,
+            foreign: 0.0,
         };
         let unsure = Signals {
             coverage: 0.2,
@@ -205,6 +215,7 @@ mod tests {
             dense_rank: Some(0.1),
             margin: 0.0,
             tiny: 0.02,
+            foreign: 0.0,
         };
         assert!(calibration.confidence(&sure) > 0.8);
         assert!(calibration.confidence(&unsure) < 0.2);

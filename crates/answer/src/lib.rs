@@ -352,6 +352,7 @@ impl AnswerEngine {
                 margin: margin.clamp(-1.0, 1.0),
                 // BM25's idf of a term in no passage is ln(1 + (n + 0.5) / 0.5) = ln(2 (1 + n)).
                 tiny: (2.0 * (-f64::from(absent)).exp()).min(1.0),
+                foreign: question.foreign,
             };
             d.confidence = calibration.confidence(&signals);
             signals

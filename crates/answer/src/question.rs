@@ -169,12 +169,15 @@ pub fn generic_terms(
 }
 
 /// A question as the engine reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Question {
     /// The question without interrogative phrases, for retrieval and weighting.
     pub topic: String,
     /// Whether it asks about several things at once.
     pub multi_part: bool,
+    /// How sure it is that the question is in another language than the bot's
+    /// ([`sitechat_core::language::foreign`]).
+    pub foreign: f64,
 }
 
 fn is_boundary(c: Option<char>) -> bool {
@@ -212,7 +215,11 @@ pub fn read(language: &str, text: &str) -> Question {
     let joiners = conjunctions(primary);
     let multi_part =
         words.iter().any(|w| joiners.contains(w)) || lower.contains(" & ") || lower.contains(';');
-    Question { topic, multi_part }
+    Question {
+        topic,
+        multi_part,
+        foreign: sitechat_core::language::foreign(text, primary),
+    }
 }
 
 /// Openings that make a question a follow-up of the previous one ("and on Saturdays?").

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod hours;
 pub mod ids;
+pub mod language;
 pub mod model;
 pub mod payloads;
 pub mod plan;
