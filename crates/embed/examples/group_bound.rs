@@ -16,34 +16,16 @@
 //! subtracted), and both models' centred vectors side by side. On 2026-12-06: MiniLM 0.789,
 //! centred 0.798; e5 0.642, centred 0.685; both centred 0.836, the only one above issue 18's 0.8.
 
-use sitechat_embed::{cosine, default_models_dir, AnyEmbedder, Model, Role};
+use sitechat_embed::{
+    cosine, default_models_dir,
+    groups::{adjusted_rand_index, centred, side_by_side},
+    AnyEmbedder, Model, Role,
+};
 
 #[derive(serde::Deserialize)]
 struct Group {
     group: String,
     questions: Vec<String>,
-}
-
-/// The adjusted Rand index of two labellings of the same items.
-fn adjusted_rand_index(truth: &[usize], found: &[usize]) -> f64 {
-    let pairs = |n: f64| n * (n - 1.0) / 2.0;
-    let rows = truth.iter().max().map_or(0, |m| m + 1);
-    let cols = found.iter().max().map_or(0, |m| m + 1);
-    let mut table = vec![vec![0f64; cols]; rows];
-    for (&t, &f) in truth.iter().zip(found) {
-        table[t][f] += 1.0;
-    }
-    let index: f64 = table.iter().flatten().map(|&n| pairs(n)).sum();
-    let a: f64 = table.iter().map(|r| pairs(r.iter().sum())).sum();
-    let b: f64 = (0..cols)
-        .map(|j| pairs(table.iter().map(|r| r[j]).sum()))
-        .sum();
-    let expected = a * b / pairs(truth.len() as f64);
-    let max = (a + b) / 2.0;
-    if max == expected {
-        return 1.0;
-    }
-    (index - expected) / (max - expected)
 }
 
 fn main() {
@@ -90,33 +72,14 @@ fn main() {
     }
     let both: Vec<Vec<f32>> = {
         let parts: Vec<Vec<Vec<f32>>> = raw.iter().map(|(_, v)| centred(v)).collect();
-        (0..texts.len())
-            .map(|i| normalised(parts.iter().flat_map(|p| p[i].iter().copied()).collect()))
-            .collect()
+        let weight = 1.0 / parts.len() as f32;
+        let parts: Vec<(&[Vec<f32>], f32)> = parts.iter().map(|p| (&p[..], weight)).collect();
+        side_by_side(&parts)
     };
     variants.push(("both, centred".to_owned(), both));
     for (name, v) in &variants {
         report(name, v, &truth, &groups, &texts);
     }
-}
-
-fn normalised(mut v: Vec<f32>) -> Vec<f32> {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-    v.iter_mut().for_each(|x| *x /= norm);
-    v
-}
-
-fn centred(v: &[Vec<f32>]) -> Vec<Vec<f32>> {
-    let dims = v[0].len();
-    let mut mean = vec![0f32; dims];
-    for x in v {
-        mean.iter_mut()
-            .zip(x)
-            .for_each(|(m, a)| *m += a / v.len() as f32);
-    }
-    v.iter()
-        .map(|x| normalised(x.iter().zip(&mean).map(|(a, m)| a - m).collect()))
-        .collect()
 }
 
 fn report(name: &str, v: &[Vec<f32>], truth: &[usize], groups: &[Group], texts: &[&str]) {

@@ -63,6 +63,7 @@
 //! callers: run model work on one blocking lane, never on an async runtime's worker threads.
 
 mod e5;
+pub mod groups;
 
 use std::path::{Path, PathBuf};
 

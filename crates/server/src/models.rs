@@ -147,6 +147,10 @@ pub struct Models {
 /// A text as one model embeds it: the key of the caches of vectors.
 type ByModel = (EmbeddingModel, String);
 
+/// Question vectors cached (about 19 MB): the analytics' grouping reads up to 5,000 distinct
+/// wordings with each model.
+const QUERY_CACHE: usize = 12_000;
+
 /// Sentence vectors cached (about 31 MB).
 const SENTENCE_CACHE: usize = 20_000;
 
@@ -207,7 +211,7 @@ impl Models {
             generator_file,
             generator: OnceLock::new(),
             queries: Mutex::new(lru::LruCache::new(
-                NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN),
+                NonZeroUsize::new(QUERY_CACHE).unwrap_or(NonZeroUsize::MIN),
             )),
             sentences: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(SENTENCE_CACHE).unwrap_or(NonZeroUsize::MIN),
@@ -314,6 +318,50 @@ impl Models {
             .unwrap_or_else(|p| p.into_inner())
             .put(key, vector.clone());
         Some(vector)
+    }
+
+    /// Each question's embedding by `model` (as [`Models::embed_query`]: trimmed, lower-cased,
+    /// the query role), from the cache when it is there; the others are embedded in one batch
+    /// and cached. `None` when the model cannot embed now. Blocks.
+    pub fn embed_queries(
+        &self,
+        model: EmbeddingModel,
+        texts: &[&str],
+    ) -> Option<Vec<Arc<Vec<f32>>>> {
+        let keys: Vec<ByModel> = texts
+            .iter()
+            .map(|t| (model, t.trim().to_lowercase()))
+            .collect();
+        let mut found: Vec<Option<Arc<Vec<f32>>>> = {
+            let mut cache = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+            keys.iter().map(|k| cache.get(k).cloned()).collect()
+        };
+        let missing: Vec<&str> = keys
+            .iter()
+            .zip(&found)
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.1.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let fresh = match self.embedder(model)?.embed(&missing, Role::Query) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not embed questions");
+                    return None;
+                }
+            };
+            let mut fresh = fresh.into_iter().map(Arc::new);
+            let mut cache = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+            for (key, slot) in keys.iter().zip(found.iter_mut()) {
+                if slot.is_none() {
+                    *slot = fresh.next();
+                    if let Some(v) = slot {
+                        cache.put(key.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        found.into_iter().collect()
     }
 
     /// The cached vector of each sentence of passages, in order.

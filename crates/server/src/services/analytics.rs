@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use sitechat_core::{BotId, Scope};
+use sitechat_embed::groups::{self, Grouping};
 use sitechat_store::DayFigures;
 use time::Date;
 use utoipa::ToSchema;
@@ -273,23 +274,28 @@ mod tests {
     }
 }
 
-/// How close in meaning (average cosine, all-MiniLM-L6-v2) two groups of questions must be to
-/// merge. On the test's 50 shop questions in 10 known groups, the adjusted Rand index was 0.692
-/// at 0.55, 0.796 at 0.5 and 0.825 at 0.45 (the payment questions — "do you take credit cards",
-/// "is Apple Pay accepted" — stay apart at every one), before the stragglers join (see
-/// [`STRAGGLER`]).
-pub const SAME_MEANING: f32 = 0.45;
-/// Groups of at most this many wordings left by the clustering at [`SAME_MEANING`] (a question
-/// asked in words of its own, as "the mug came smashed" beside "my item arrived broken") are
-/// stragglers: each joins the group, at least as large, that it is closest to on average, if at
-/// least [`CLOSE_ENOUGH`].
-pub const STRAGGLER: usize = 2;
-/// How close on average (cosine) a straggler must be to the group it joins. On the 50 questions,
-/// the stragglers raised the adjusted Rand index from 0.825 to 0.951 (10 groups) with any value
-/// from 0.15 to 0.30, and to 0.880 only when groups of one alone joined; the highest, joining
-/// least, is kept. On the held-out 200 questions in 20 groups (eval/questions/groups.json, not
-/// tuned on) the index went from 0.520 to 0.630.
-pub const CLOSE_ENOUGH: f32 = 0.3;
+/// How visitors' questions are grouped by meaning (`sitechat_embed::groups`), on
+/// all-MiniLM-L6-v2's vectors as they are. Groups merge at an average cosine of 0.45: on the 50 tune questions,
+/// the adjusted Rand index was 0.692 at 0.55, 0.796 at 0.5 and 0.825 at 0.45 (the payment
+/// questions — "do you take credit cards", "is Apple Pay accepted" — stay apart at every one).
+/// Then groups of at most 2 wordings (a question asked in words of its own, as "the mug came
+/// smashed" beside "my item arrived broken") join the group, at least as large, they are
+/// closest to on average, if at least 0.3: this raised the index on the 50 from 0.825 to 0.951
+/// with any value from 0.15 to 0.30, and to 0.880 only when groups of one alone joined; the
+/// highest, joining least, is kept. On the held-out 200 questions in 20 groups
+/// (eval/questions/groups.json, not tuned on) the index went from 0.520 to 0.630.
+///
+/// Other vectors were tried with `crates/embed/examples/group_tune.rs`, thresholds chosen on
+/// the 50 alone: multilingual-e5-small's and MiniLM's vectors each centred on the questions'
+/// mean and side by side reach 0.900 on the 50 (0.670 on the 200), and no variant reached the
+/// 50's 0.951 of MiniLM as it is (the table is in the example).
+pub const GROUPING: Grouping = Grouping {
+    same_meaning: 0.45,
+    straggler: 2,
+    close_enough: 0.3,
+    clustered: CLUSTERED,
+    reassign: 0,
+};
 /// Most visitor messages one grouping reads (the newest).
 pub const MAX_QUESTIONS: u32 = 5_000;
 /// Most distinct wordings clustered together (the most asked); the others join the closest
@@ -353,120 +359,26 @@ pub async fn questions(
     wordings.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let models = state.models.clone();
     let texts: Vec<String> = wordings.iter().map(|w| w.0.clone()).collect();
-    let vectors = crate::services::blocking(move || {
+    let clusters = crate::services::blocking(move || {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        Ok(if refs.is_empty() {
-            Some(Vec::new())
-        } else {
-            // Page after page reads the same questions: their vectors are cached.
-            models.embed_sentences_cached(crate::models::EmbeddingModel::MiniLm, &refs)
-        })
+        // Page after page reads the same questions, and the bot has answered them: their
+        // vectors are cached.
+        Ok(
+            match models.embed_queries(crate::models::EmbeddingModel::MiniLm, &refs) {
+                Some(vectors) => {
+                    let vectors: Vec<&[f32]> = vectors.iter().map(|v| v.as_slice()).collect();
+                    groups::group(&vectors, &GROUPING)
+                }
+                // Without the model, each wording is its own group.
+                None => (0..refs.len()).map(|i| vec![i]).collect(),
+            },
+        )
     })
     .await?;
-    // Average-linkage clustering of the most asked wordings: the two groups whose questions are
-    // closest on average merge, while that average is at least SAME_MEANING. Then stragglers
-    // (groups of at most STRAGGLER wordings) join the group, at least as large, they are closest
-    // to on average, while that average is at least CLOSE_ENOUGH. The rest join the group they
-    // are closest to on average, if close enough. Without vectors, each wording is its own
-    // group.
-    let n = wordings.len().min(CLUSTERED);
-    let vectors: Vec<Option<&[f32]>> = (0..wordings.len())
-        .map(|i| vectors.as_ref().and_then(|v| v.get(i)).map(|v| &v[..]))
-        .collect();
-    let sim = |a: usize, b: usize| match (vectors[a], vectors[b]) {
-        (Some(x), Some(y)) => cosine(x, y),
-        _ => -1.0,
-    };
-    let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
-    let mut alive: Vec<bool> = vec![true; n];
-    let mut between: Vec<Vec<f32>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| if i == j { f32::MIN } else { sim(i, j) })
-                .collect()
-        })
-        .collect();
-    // Group `b` joins group `a`; `between` keeps the average similarity of every two groups.
-    let merge = |a: usize,
-                 b: usize,
-                 members: &mut Vec<Vec<usize>>,
-                 alive: &mut Vec<bool>,
-                 between: &mut Vec<Vec<f32>>| {
-        let (size_a, size_b) = (members[a].len() as f32, members[b].len() as f32);
-        for k in 0..n {
-            if alive[k] && k != a && k != b {
-                let merged = (between[a][k] * size_a + between[b][k] * size_b) / (size_a + size_b);
-                between[a][k] = merged;
-                between[k][a] = merged;
-            }
-        }
-        let moved = std::mem::take(&mut members[b]);
-        members[a].extend(moved);
-        alive[b] = false;
-    };
-    loop {
-        let mut best = (f32::MIN, 0, 0);
-        for i in 0..n {
-            if !alive[i] {
-                continue;
-            }
-            for j in (i + 1)..n {
-                if alive[j] && between[i][j] > best.0 {
-                    best = (between[i][j], i, j);
-                }
-            }
-        }
-        let (score, a, b) = best;
-        if score < SAME_MEANING {
-            break;
-        }
-        merge(a, b, &mut members, &mut alive, &mut between);
-    }
-    loop {
-        // The straggler closest to a group at least as large.
-        let mut best = (f32::MIN, 0, 0);
-        for i in 0..n {
-            if !alive[i] || members[i].len() > STRAGGLER {
-                continue;
-            }
-            for j in 0..n {
-                if alive[j]
-                    && j != i
-                    && members[j].len() >= members[i].len()
-                    && between[i][j] > best.0
-                {
-                    best = (between[i][j], j, i);
-                }
-            }
-        }
-        let (score, into, straggler) = best;
-        if score < CLOSE_ENOUGH {
-            break;
-        }
-        merge(into, straggler, &mut members, &mut alive, &mut between);
-    }
-    let mut clusters: Vec<Vec<usize>> = members.into_iter().filter(|m| !m.is_empty()).collect();
-    for i in n..wordings.len() {
-        let nearest = clusters
-            .iter()
-            .enumerate()
-            .map(|(c, m)| {
-                (
-                    c,
-                    m.iter().map(|&j| sim(i, j)).sum::<f32>() / m.len() as f32,
-                )
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        match nearest {
-            Some((c, s)) if s >= SAME_MEANING => clusters[c].push(i),
-            _ => clusters.push(vec![i]),
-        }
-    }
     let groups: Vec<QuestionGroup> = clusters
         .into_iter()
-        .map(|mut m| {
-            // Most asked wording first (wordings are sorted by count).
-            m.sort_unstable();
+        .map(|m| {
+            // Most asked wording first (wordings are sorted by count, a group's indices too).
             let lead = &wordings[m[0]];
             let group = QuestionGroup {
                 question: lead.0.clone(),
@@ -556,15 +468,4 @@ pub async fn top_queries(
     let mut top: Vec<(String, i64)> = counts.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(top.into_iter().take(n).map(|(q, _)| q).collect())
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
-    }
 }

@@ -150,23 +150,6 @@ async fn a_bad_range_or_format_says_what_to_fix() {
     assert_eq!(r.body["days"].as_array().unwrap().len(), 1, "{}", r.text);
 }
 
-/// The adjusted Rand index of two labellings of the same items.
-fn adjusted_rand_index(truth: &[usize], found: &[usize]) -> f64 {
-    let choose2 = |n: f64| n * (n - 1.0) / 2.0;
-    let mut table: HashMap<(usize, usize), f64> = HashMap::new();
-    let (mut rows, mut cols): (HashMap<usize, f64>, HashMap<usize, f64>) = Default::default();
-    for (&t, &f) in truth.iter().zip(found) {
-        *table.entry((t, f)).or_default() += 1.0;
-        *rows.entry(t).or_default() += 1.0;
-        *cols.entry(f).or_default() += 1.0;
-    }
-    let index: f64 = table.values().map(|&n| choose2(n)).sum();
-    let a: f64 = rows.values().map(|&n| choose2(n)).sum();
-    let b: f64 = cols.values().map(|&n| choose2(n)).sum();
-    let expected = a * b / choose2(truth.len() as f64);
-    (index - expected) / ((a + b) / 2.0 - expected)
-}
-
 /// The groups of `/v1/analytics/questions` by their wordings: which group (its index) each
 /// wording is in. Checks that each group's `wordings` begin with its `question`, then its
 /// `examples`, and that no wording is in two groups.
@@ -188,86 +171,29 @@ fn group_of_wording(groups: &[serde_json::Value], body: &str) -> HashMap<String,
     of
 }
 
+/// Visitor questions in known groups, as eval/questions/*.json hold them.
+#[derive(serde::Deserialize)]
+struct Group {
+    group: String,
+    questions: Vec<String>,
+}
+
+fn question_set(json: &str) -> Vec<Group> {
+    serde_json::from_str(json).unwrap()
+}
+
+/// The 50 shop questions in 10 known groups of eval/questions/tune.json: the set the grouping's
+/// thresholds are tuned on.
 #[tokio::test]
 async fn questions_that_mean_the_same_are_counted_together() {
-    const GROUPS: [[&str; 5]; 10] = [
-        [
-            "How long do refunds take?",
-            "when will I get my money back",
-            "how many days until my refund arrives",
-            "refund processing time?",
-            "how soon is the refund paid",
-        ],
-        [
-            "What are your opening hours?",
-            "when are you open",
-            "what time does the shop open",
-            "are you open on saturdays",
-            "what time do you close today",
-        ],
-        [
-            "Do you ship internationally?",
-            "can you deliver to Germany",
-            "do you send orders abroad",
-            "international delivery available?",
-            "can I get my order shipped to Canada",
-        ],
-        [
-            "Where is my order?",
-            "how can I track my parcel",
-            "my package hasn't arrived yet",
-            "tracking number for my delivery",
-            "what's the status of my order",
-        ],
-        [
-            "Which payment methods do you accept?",
-            "can I pay with PayPal",
-            "do you take credit cards",
-            "is Apple Pay accepted",
-            "how can I pay for my order",
-        ],
-        [
-            "How do I reset my password?",
-            "I forgot my password",
-            "can't log in to my account",
-            "change my account password",
-            "password reset email not received",
-        ],
-        [
-            "Do you sell gift cards?",
-            "can I buy a gift voucher",
-            "gift certificate available?",
-            "how do gift cards work",
-            "I want to give a voucher as a present",
-        ],
-        [
-            "Do you have any discount codes?",
-            "is there a promo code",
-            "any sales at the moment",
-            "student discount?",
-            "coupon for my first order",
-        ],
-        [
-            "How do I cancel my order?",
-            "I want to cancel my purchase",
-            "can I cancel an order I just placed",
-            "cancel order please",
-            "stop my order from being shipped",
-        ],
-        [
-            "Is there a warranty on products?",
-            "what does the guarantee cover",
-            "my item broke after a month",
-            "how long is the warranty",
-            "product stopped working, is it covered",
-        ],
-    ];
+    let set = question_set(include_str!("../../../../eval/questions/tune.json"));
+    assert_eq!(set.len(), 10);
     let app = TestApp::start().await;
     let key = app.create_account("pro").await;
     let bot = app.create_bot(&key, "Shop").await;
     app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
-    for group in GROUPS {
-        for question in group {
+    for group in &set {
+        for question in &group.questions {
             let r = app.chat(&key, &bot, json!({"message": question})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         }
@@ -294,16 +220,16 @@ async fn questions_that_mean_the_same_are_counted_together() {
     let of = group_of_wording(groups, &r.text);
     let mut found = Vec::new();
     let mut truth = Vec::new();
-    for (t, group) in GROUPS.iter().enumerate() {
-        for question in group {
+    for (t, group) in set.iter().enumerate() {
+        for question in &group.questions {
             let at = of
-                .get(*question)
+                .get(question)
                 .unwrap_or_else(|| panic!("{question} is in no group: {}", r.text));
             truth.push(t);
             found.push(*at);
         }
     }
-    let ari = adjusted_rand_index(&truth, &found);
+    let ari = sitechat_embed::groups::adjusted_rand_index(&truth, &found);
     println!(
         "questions grouped by meaning: {} groups, adjusted Rand index {ari:.3}",
         groups.len()
@@ -343,13 +269,7 @@ async fn questions_that_mean_the_same_are_counted_together() {
 /// the time of delivery, a forgotten password and a closed account). Sends them through the
 /// server, prints how each group came out and returns the adjusted Rand index of the grouping.
 async fn held_out_adjusted_rand_index() -> f64 {
-    #[derive(serde::Deserialize)]
-    struct Group {
-        group: String,
-        questions: Vec<String>,
-    }
-    let set: Vec<Group> =
-        serde_json::from_str(include_str!("../../../../eval/questions/groups.json")).unwrap();
+    let set = question_set(include_str!("../../../../eval/questions/groups.json"));
     assert_eq!(set.len(), 20);
     let app = TestApp::start().await;
     let key = app.create_account("pro").await;
@@ -368,6 +288,14 @@ async fn held_out_adjusted_rand_index() -> f64 {
                 r.text
             );
         }
+    }
+    // The first read embeds nothing new (answering embedded each question, and the vectors
+    // are cached by text); the second reads the same.
+    for read in ["first", "second"] {
+        let started = std::time::Instant::now();
+        app.get(&format!("/v1/analytics/questions?bot_id={bot}"), &key)
+            .await;
+        println!("{read} read of 200 questions: {:?}", started.elapsed());
     }
     let r = app
         .get(&format!("/v1/analytics/questions?bot_id={bot}"), &key)
@@ -393,7 +321,7 @@ async fn held_out_adjusted_rand_index() -> f64 {
         landed.dedup();
         println!("  {}: in {} group(s) {landed:?}", group.group, landed.len());
     }
-    let ari = adjusted_rand_index(&truth, &found);
+    let ari = sitechat_embed::groups::adjusted_rand_index(&truth, &found);
     println!(
         "held-out questions grouped by meaning: {} groups, adjusted Rand index {ari:.3}",
         groups.len()
@@ -409,9 +337,11 @@ async fn held_out_questions_are_grouped_by_meaning() {
     assert!(ari >= 0.6, "adjusted Rand index {ari:.3}");
 }
 
-/// Issue 18's floor on the held-out set: not reached with all-MiniLM-L6-v2's embeddings.
+/// Issue 18's floor on the held-out set: not reached with all-MiniLM-L6-v2's embeddings, nor
+/// with both models' centred side by side (0.670 offline, thresholds tuned on the 50; see
+/// crates/embed/examples/group_tune.rs).
 #[tokio::test]
-#[ignore = "issue 18's floor (adjusted Rand index >= 0.8 on the held-out 200) is not reached: 0.630"]
+#[ignore = "issue 18's floor (adjusted Rand index >= 0.8 on the held-out 200) is not reached: 0.630 (MiniLM); best of the variants tuned on the 50 only: 0.694"]
 async fn held_out_questions_reach_the_floor_of_issue_18() {
     let ari = held_out_adjusted_rand_index().await;
     assert!(ari >= 0.8, "adjusted Rand index {ari:.3}");
