@@ -620,6 +620,103 @@ async fn a_send_that_fails_for_good_is_not_sent_and_says_so_in_an_event() {
     assert!(event["data"]["error"].as_str().unwrap().contains("502"));
 }
 
+/// A server killed between receiving a message and replying (the state it leaves behind is
+/// written into its database while it is down, as `conversations::interrupted` does for the
+/// chat API): the platform delivers again, since it got no 200, and the question is answered
+/// once. Then a reply queued but not sent when the server stops goes out once after it starts.
+#[tokio::test]
+async fn a_message_received_before_a_crash_is_answered_once_after_it() {
+    use sitechat_core::{AccountId, BotId};
+    use sitechat_store::{ContactInput, KeyedRequest, NewConversation, StartConversation};
+
+    let mut app = TestApp::start_with(|c| {
+        c.allow_private_networks = true;
+        c.channel_retry_schedule = "3s".to_owned();
+    })
+    .await;
+    let platform = Platform::start().await;
+    let bot = shop(&app).await;
+    let (id, secret) = telegram(&app, &bot, &platform).await;
+    let account = app.get("/v1/account", &app.admin_key).await;
+    let account = AccountId::from_trusted(account.body["id"].as_str().unwrap().to_owned());
+
+    // 1. Stored, with its delivery's key, and no reply queued: then the kill.
+    app.stop().await;
+    let store = sitechat_store::Store::open(&app.data_dir.join("sitechat.db"))
+        .await
+        .unwrap();
+    store
+        .record_visitor_message(
+            &account,
+            &BotId::from_trusted(bot.clone()),
+            StartConversation::New(NewConversation {
+                contact: Some(ContactInput {
+                    external_id: "telegram:5".to_owned(),
+                    ..ContactInput::default()
+                }),
+                channel: "telegram".to_owned(),
+                variables: None,
+            }),
+            "How long do refunds take?".to_owned(),
+            None,
+            Some(&KeyedRequest {
+                key: format!("channel:{id}:update:41"),
+                fingerprint: "channel".to_owned(),
+            }),
+        )
+        .await
+        .unwrap();
+    drop(store);
+    app.start_again().await;
+    let question = text_update(41, 5, "How long do refunds take?");
+    for _ in 0..2 {
+        assert_eq!(
+            update(&app, &id, Some(&secret), question.clone()).await,
+            StatusCode::OK
+        );
+    }
+    let sent = platform.wait_for_sent(1).await;
+    assert!(text_of(&sent[0]).contains("5 business days"), "{sent:?}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(platform.sends().len(), 1, "answered once");
+    let conversation = &conversations(&app, &bot).await;
+    assert_eq!(conversation.len(), 1, "{conversation:?}");
+    let stored = messages(&app, conversation[0]["id"].as_str().unwrap()).await;
+    assert_eq!(stored.len(), 2, "the question once, one answer: {stored:?}");
+
+    // 2. The platform fails the first send; the server stops before the retry (3 s later).
+    platform.script(vec![(502, None, json!({"ok": false}))]);
+    update(
+        &app,
+        &id,
+        Some(&secret),
+        text_update(42, 5, "When are you open on Saturdays?"),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while platform.sends().len() < 2 {
+        assert!(Instant::now() < deadline, "no send attempt");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(platform.sends().len(), 2, "nothing sent while stopped");
+    app.start_again().await;
+    let sent = platform.wait_for_sent(2).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let attempts = platform.sends();
+    assert_eq!(
+        attempts.len(),
+        3,
+        "the failed attempt, then one send after the restart"
+    );
+    assert_eq!(attempts[1].body, attempts[2].body, "the same reply");
+    assert!(text_of(&sent[1]).contains("Saturday"), "{sent:?}");
+    let stored = messages(&app, conversation[0]["id"].as_str().unwrap()).await;
+    assert_eq!(stored.len(), 4, "{stored:?}");
+    assert_eq!(stored[3]["status"], "SENT", "{stored:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // WhatsApp
 
