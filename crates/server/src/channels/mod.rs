@@ -66,6 +66,9 @@ pub enum Inbound {
         user: PlatformUser,
         content: Content,
     },
+    /// A call the platform expects at once, before any reply (Telegram's
+    /// `answerCallbackQuery`, which stops a pressed button's loading spinner). Best effort.
+    Acknowledge(SendRequest),
     /// A delivery status of a message sitechat sent.
     Status {
         platform_message_id: String,
@@ -75,7 +78,7 @@ pub enum Inbound {
 }
 
 /// A send request, ready for the HTTP client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendRequest {
     pub url: String,
     pub bearer: Option<String>,
@@ -99,6 +102,12 @@ pub trait Platform: Send + Sync {
 
     /// How long the platform asks to wait, from the body of its 429 (besides `Retry-After`).
     fn retry_after(&self, _answer: &Value) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// The call that stops the platform sending this channel's webhooks, when the channel is
+    /// deleted (Telegram's `deleteWebhook`; WhatsApp's subscription is the Meta app's).
+    fn disconnect(&self) -> Option<SendRequest> {
         None
     }
 }

@@ -115,6 +115,7 @@ struct User {
 
 #[derive(Deserialize)]
 struct CallbackQuery {
+    id: String,
     from: User,
     message: Option<CallbackMessage>,
     data: Option<String>,
@@ -165,18 +166,26 @@ impl Platform for Telegram {
         let platform_id = format!("update:{}", update.update_id);
         if let Some(query) = update.callback_query {
             let chat = query.message.as_ref().map_or(query.from.id, |m| m.chat.id);
+            let acknowledge = Inbound::Acknowledge(SendRequest {
+                url: self.method_url("answerCallbackQuery"),
+                bearer: None,
+                body: json!({"callback_query_id": query.id}),
+            });
             let Some(data) = query.data.filter(|d| !d.trim().is_empty()) else {
-                return Ok(Vec::new());
+                return Ok(vec![acknowledge]);
             };
-            return Ok(vec![Inbound::Message {
-                platform_id,
-                user: PlatformUser {
-                    id: chat.to_string(),
-                    name: name_of(Some(&query.from)),
-                    phone: None,
+            return Ok(vec![
+                acknowledge,
+                Inbound::Message {
+                    platform_id,
+                    user: PlatformUser {
+                        id: chat.to_string(),
+                        name: name_of(Some(&query.from)),
+                        phone: None,
+                    },
+                    content: Content::Text(data),
                 },
-                content: Content::Text(data),
-            }]);
+            ]);
         }
         let Some(message) = update.message else {
             // Edits, channel posts and other updates sitechat did not ask for.
@@ -240,6 +249,14 @@ impl Platform for Telegram {
             .as_u64()
             .map(std::time::Duration::from_secs)
     }
+
+    fn disconnect(&self) -> Option<SendRequest> {
+        Some(SendRequest {
+            url: self.method_url("deleteWebhook"),
+            bearer: None,
+            body: json!({}),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +305,10 @@ mod tests {
             }]
         );
         let callback = br#"{"update_id": 8, "callback_query": {"id": "c1", "from": {"id": 42, "is_bot": false, "first_name": "Ada"}, "message": {"message_id": 2, "date": 0, "chat": {"id": 42, "type": "private"}}, "chat_instance": "x", "data": "Talk to a person"}}"#;
-        assert!(matches!(&t.parse(callback).unwrap()[0],
+        let pressed = t.parse(callback).unwrap();
+        assert!(matches!(&pressed[0],
+            Inbound::Acknowledge(r) if r.url.ends_with("/answerCallbackQuery") && r.body["callback_query_id"] == "c1"));
+        assert!(matches!(&pressed[1],
             Inbound::Message { content: Content::Text(t), .. } if t == "Talk to a person"));
         let photo = br#"{"update_id": 9, "message": {"message_id": 3, "date": 0, "chat": {"id": 42, "type": "private"}, "photo": [{"file_id": "f"}]}}"#;
         assert!(matches!(&t.parse(photo).unwrap()[0],

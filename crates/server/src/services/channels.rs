@@ -230,9 +230,10 @@ pub async fn get(
     Ok(state.store.get_channel(&caller.account.id, bot, id).await?)
 }
 
-/// Disconnects a channel: its inbound webhook answers 404 from now on, and messages still
-/// waiting to go out through it are dropped. (Telegram's webhook is left set: deleting it needs
-/// the token, which goes with the channel; BotFather or a new channel replaces it.)
+/// Disconnects a channel: the platform is asked to stop sending its webhooks (Telegram's
+/// `deleteWebhook`; best effort: a platform that cannot be reached does not keep the channel),
+/// its inbound webhook answers 404 from now on, and messages still waiting to go out through it
+/// are dropped.
 pub async fn delete(
     state: &AppState,
     caller: &Caller,
@@ -240,6 +241,20 @@ pub async fn delete(
     id: &ChannelId,
 ) -> ApiResult<()> {
     caller.require(Scope::Admin)?;
+    let channel = state.store.get_channel(&caller.account.id, bot, id).await?;
+    let disconnect = channels::adapter(&channel, &state.sealer)
+        .ok()
+        .and_then(|platform| platform.disconnect());
+    if let Some(request) = disconnect {
+        let sent = crate::channels::outbox::client(state)
+            .post(&request.url)
+            .json(&request.body)
+            .send()
+            .await;
+        if let Err(e) = sent.and_then(reqwest::Response::error_for_status) {
+            tracing::warn!(channel = %id, error = %e, "could not remove the platform's webhook; deleting the channel anyway");
+        }
+    }
     Ok(state
         .store
         .delete_channel(&caller.account.id, bot, id)
@@ -322,6 +337,15 @@ pub async fn receive(
                 content,
             } => {
                 receive_message(state, &caller, &channel, kind, &platform_id, user, content).await?
+            }
+            Inbound::Acknowledge(request) => {
+                // Off the webhook's path: the platform waits for its 200, not for this.
+                let client = crate::channels::outbox::client(state);
+                tokio::spawn(async move {
+                    if let Err(e) = client.post(&request.url).json(&request.body).send().await {
+                        tracing::warn!(error = %e, "could not acknowledge a platform callback");
+                    }
+                });
             }
             Inbound::Status {
                 platform_message_id,

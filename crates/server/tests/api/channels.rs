@@ -309,6 +309,8 @@ async fn a_channel_is_created_listed_and_deleted_and_its_credentials_are_never_s
         .delete(&format!("/v1/bots/{bot}/channels/{id}"), &app.admin_key)
         .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+    let removed = platform.calls_to("/bot123:ABC/deleteWebhook");
+    assert_eq!(removed.len(), 1, "Telegram is told to stop sending updates");
     assert_eq!(
         app.get(&format!("/v1/bots/{bot}/channels/{id}"), &app.admin_key)
             .await
@@ -526,6 +528,10 @@ async fn start_greets_buttons_become_an_inline_keyboard_and_a_press_comes_back()
     platform.wait_for_sent(3).await;
     let conversation = &conversations(&app, &bot).await[0];
     assert_eq!(conversation["status"], "waiting_for_agent");
+    // The press is acknowledged, so Telegram stops the button's loading spinner.
+    let acknowledged = platform.calls_to("/answerCallbackQuery");
+    assert_eq!(acknowledged.len(), 1, "{acknowledged:?}");
+    assert_eq!(acknowledged[0].body["callback_query_id"], "cb1");
 }
 
 #[tokio::test]
