@@ -723,6 +723,60 @@ async fn a_message_received_before_a_crash_is_answered_once_after_it() {
     assert_eq!(stored[3]["status"], "SENT", "{stored:?}");
 }
 
+/// A Telegram visitor gets what a widget visitor gets: the away notice outside business hours
+/// when asking for a person, and the handoff after fallbacks in a row, both sent through
+/// Telegram.
+#[tokio::test]
+async fn business_hours_and_the_handoff_after_fallbacks_work_through_a_channel() {
+    let app = app().await;
+    let platform = Platform::start().await;
+    let bot = shop(&app).await;
+    // Open one minute a week, at a time that is not now; hand over after two fallbacks.
+    let now = time::OffsetDateTime::now_utc();
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [((now.weekday().number_days_from_monday() + 3) % 7) as usize];
+    let r = app
+        .patch(
+            &format!("/v1/bots/{bot}"),
+            &app.admin_key,
+            json!({"settings": {"handoff_after_fallbacks": 2, "business_hours": {"time_zone": "UTC",
+                "slots": [{"day": day, "open": "10:00", "close": "10:01"}]}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (id, secret) = telegram(&app, &bot, &platform).await;
+
+    update(
+        &app,
+        &id,
+        Some(&secret),
+        text_update(1, 7, "I want to talk to a human"),
+    )
+    .await;
+    let sent = platform.wait_for_sent(1).await;
+    assert!(
+        text_of(&sent[0]).starts_with("Our team is not available right now. We will be back on"),
+        "{sent:?}"
+    );
+    let conversation = &conversations(&app, &bot).await[0];
+    assert_eq!(conversation["status"], "waiting_for_agent");
+
+    // Another visitor: two questions the shop cannot answer, then a person is asked for.
+    for (n, question) in [
+        (2, "Do you sell helicopters?"),
+        (3, "Can I rent a submarine?"),
+    ] {
+        update(&app, &id, Some(&secret), text_update(n, 8, question)).await;
+        platform.wait_for_sent(n as usize).await;
+    }
+    let waiting = conversations(&app, &bot)
+        .await
+        .into_iter()
+        .filter(|c| c["status"] == "waiting_for_agent")
+        .count();
+    assert_eq!(waiting, 2, "the second fallback in a row hands over");
+}
+
 // ---------------------------------------------------------------------------------------------
 // WhatsApp
 
