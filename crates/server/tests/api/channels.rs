@@ -1142,10 +1142,12 @@ async fn a_whatsapp_visitor_who_asks_for_a_person_gets_the_agents_reply_through_
 /// stored once and answered once.
 #[tokio::test]
 async fn two_hundred_messages_with_duplicates_and_429s_are_each_answered_once() {
-    let app = app().await;
+    let mut app = app().await;
     let platform = Platform::start().await;
     let bot = shop(&app).await;
     let (id, secret) = telegram(&app, &bot, &platform).await;
+    // Where the server is: it restarts on another port half-way.
+    let base = Arc::new(Mutex::new(app.base.clone()));
     // A 429 (with a short wait) before every 20th send.
     let mut script = Vec::new();
     for _ in 0..10 {
@@ -1164,30 +1166,43 @@ async fn two_hundred_messages_with_duplicates_and_429s_are_each_answered_once() 
     ];
     let mut tasks = Vec::new();
     for user in 0..20i64 {
-        let (base, client, secret, id) = (
-            app.base.clone(),
-            app.client.clone(),
-            secret.clone(),
-            id.clone(),
-        );
+        let (base, client, secret, id) =
+            (base.clone(), app.client.clone(), secret.clone(), id.clone());
         tasks.push(tokio::spawn(async move {
             for n in 0..10i64 {
                 let update_id = user * 100 + n;
                 let body = text_update(update_id, 1000 + user, questions[(n % 4) as usize]);
+                // Each update is delivered twice; like Telegram, a delivery that gets no 200
+                // (the server is restarting) is delivered again.
                 for _ in 0..2 {
-                    let status = client
-                        .post(format!("{base}/channels/telegram/{id}"))
-                        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
-                        .json(&body)
-                        .send()
-                        .await
-                        .unwrap()
-                        .status();
-                    assert_eq!(status, StatusCode::OK);
+                    let mut tries = 0;
+                    loop {
+                        let url = format!("{}/channels/telegram/{id}", base.lock().unwrap());
+                        let sent = client
+                            .post(url)
+                            .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+                            .json(&body)
+                            .send()
+                            .await;
+                        if sent.is_ok_and(|r| r.status() == StatusCode::OK) {
+                            break;
+                        }
+                        tries += 1;
+                        assert!(tries < 300, "update {update_id} never accepted");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                 }
             }
         }));
     }
+    // Half-way, the server stops and starts again on the same data.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while platform.sends().iter().filter(|c| c.status < 300).count() < 80 {
+        assert!(Instant::now() < deadline, "no progress before the restart");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.restart().await;
+    *base.lock().unwrap() = app.base.clone();
     for task in tasks {
         task.await.unwrap();
     }
