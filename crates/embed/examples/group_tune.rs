@@ -1,51 +1,67 @@
 //! Tunes the grouping of visitor questions by meaning (`sitechat_embed::groups`, which the
 //! analytics service runs) offline: embeds the questions once with both models, then for each
-//! variant of the vectors grid-searches the thresholds on the tune set (the 50 shop questions in
-//! 10 groups of eval/questions/tune.json, those of the analytics test) and measures the chosen
-//! thresholds once on the held-out set (the 200 questions in 20 groups of
+//! variant of the vectors grid-searches the thresholds on the tune sets and measures the chosen
+//! thresholds once on the held-out set (the 200 shop questions in 20 groups of
 //! eval/questions/groups.json, never tuned on). Prints the adjusted Rand index of each.
+//!
+//! The tune sets: the 50 shop questions in 10 groups of eval/questions/tune.json (those of the
+//! analytics test, far apart in topic) and the 162 of eval/questions/tune-hard.json, 18 groups
+//! of 9 of three other businesses (a gym, a hotel, a software subscription), six groups each
+//! that are close neighbours in topic (cancelling, pausing and changing a membership; opening,
+//! holiday hours and the class timetable; check-in and late check-out; cancelling and moving a
+//! booking). Each business is one bot's questions and is grouped apart; the hard index is the
+//! mean of the three. Thresholds are chosen on the mean of the old 50's index and the hard one
+//! (`TUNE_ON=old` or `TUNE_ON=hard`: on one alone).
 //!
 //! ```text
 //! cargo run --release -p sitechat-embed --example group_tune
 //! ```
 //!
-//! Needs `make models` (both models). The thresholds chosen are the tune set's best adjusted Rand
-//! index, ties broken by the mean index of the neighbouring thresholds (a plateau rather than a
-//! peak). Questions are embedded as the service embeds them: lower-cased, `query: ` for e5.
+//! Needs `make models` (both models). The thresholds chosen are the tune target's best adjusted
+//! Rand index, ties broken by the mean index of the neighbouring thresholds (a plateau rather than
+//! a peak). Questions are embedded as the service embeds them: lower-cased, `query: ` for e5.
+//! "Centred" is less each set's own mean; "fixed mean" is less the mean of both tune sets (212
+//! questions) for every set, the held-out one included: a background that could ship as data.
 //! An argument keeps only the variants whose names contain one of its `|`-separated parts.
 //!
-//! On 2026-12-06 (variant: thresholds, straggler size, reassignment rounds; adjusted Rand index
-//! on the tune 50 / the held-out 200):
+//! On 2026-12-06 (thresholds chosen on the mean of old 50 and hard; adjusted Rand index on the
+//! old 50 / the hard 162 (mean of its 3 businesses) / the held-out 200):
 //!
-//! | variant | same, close, straggler, rounds | tune 50 | held-out 200 |
-//! |---|---|---|---|
-//! | MiniLM | 0.45, 0.00, 2, 0 | **0.951** | 0.639 |
-//! | MiniLM, centred | 0.20, 0.00, 1, 0 | 0.916 | 0.652 |
-//! | e5, centred | 0.15, 0.15, 1, 0 | 0.864 | 0.538 |
-//! | both centred, 1:1 | 0.20, 0.20, 2, 0 | 0.900 | 0.670 |
-//! | both centred, 0.6:0.4 (MiniLM:e5) | 0.20, 0.20, 2, 0 | 0.900 | 0.649 |
-//! | both centred, 0.4:0.6 | 0.175, 0.175, 2, 20 | 0.900 | 0.646 |
-//! | both centred, 0.7:0.3 | 0.225, 0.225, 2, 0 | 0.900 | 0.655 |
-//! | both centred, 0.8:0.2 | 0.20, 0.025, 1, 0 | 0.927 | 0.642 |
-//! | both as they are, 1:1 | 0.675, 0.025, 1, 0 | 0.839 | 0.510 |
-//! | both centred on the other set's mean, 1:1 | 0.20, 0.00, 1, 0 | 0.877 | 0.694 |
-//! | both centred on both sets' mean, 1:1 | 0.175, 0.00, 1, 0 | 0.877 | 0.646 |
-//! | both centred 1:1, `same_meaning` per set by the best silhouette (from 0.2 up) | 0.20, 0.175, 2, 0 | 0.900 | 0.641 |
+//! | variant | same, close, straggler | old 50 | hard | held-out 200 |
+//! |---|---|---|---|---|
+//! | MiniLM, the service's `GROUPING` (not tuned here) | 0.45, 0.30, 2 | **0.951** | 0.558 | 0.630 |
+//! | MiniLM | 0.425, 0.025, 2 | **0.951** | 0.610 | 0.669 |
+//! | MiniLM, centred | 0.175, 0.075, 1 | 0.916 | 0.623 | 0.653 |
+//! | MiniLM, fixed mean | 0.375, 0.00, 3 | 0.903 | **0.679** | **0.732** |
+//! | e5, fixed mean | 0.30, 0.20, 2 | 0.839 | 0.513 | 0.547 |
+//! | both centred, 1:1 | 0.125, 0.00, 1 | 0.877 | 0.640 | 0.601 |
+//! | both, fixed mean, 1:1 | 0.275, 0.00, 3 | 0.786 | 0.627 | 0.679 |
+//! | both, fixed mean, 0.6:0.4 (MiniLM:e5) | 0.25, 0.00, 3 | 0.786 | 0.659 | 0.703 |
+//! | both, fixed mean, 0.4:0.6 | 0.275, 0.075, 3 | 0.786 | 0.614 | 0.727 |
+//! | both, fixed mean, 0.3:0.7 | 0.275, 0.05, 3 | 0.786 | 0.602 | 0.643 |
 //!
-//! Reassignment rounds never raised the tune index. Every variant reaches 0.84–0.95 on the tune
-//! set and 0.51–0.69 on the held-out one, below the supervised bounds of `group_bound` (0.79 for
-//! MiniLM, 0.84 for both centred): the 50 tune questions (10 groups of 5, far apart in topic)
-//! do not choose thresholds that hold on 20 groups of 10 with neighbours close in topic. MiniLM
-//! as it is wins on the tune set and is what the service runs.
+//! Tuned on the hard set alone (its 162 grouped together, businesses mixed: an earlier form of
+//! this example): MiniLM 0.800 / 0.571 / 0.655, MiniLM fixed mean 0.903 / 0.615 / 0.695, both
+//! fixed mean 1:1 0.786 / 0.596 / 0.664. On the old 50 alone (before the hard set; reassignment
+//! rounds, tried then, never raised the index): MiniLM 0.951 / 0.639 held-out, both centred 1:1
+//! 0.900 / 0.670, both centred on the other set's mean 0.877 / 0.694.
+//!
+//! No variant reaches issue 18's 0.8 on the held-out 200: the best, MiniLM less the fixed mean,
+//! reaches 0.732, and the supervised bounds of `group_bound` (thresholds chosen on the held-out
+//! set itself) are 0.79 for MiniLM and 0.84 for both centred, so average-linkage thresholds on
+//! these vectors leave little room. The hard set is harder than the held-out one (0.56–0.68 for
+//! every variant). MiniLM less the fixed mean wins on the hard set and the held-out one but loses
+//! on the old 50 (0.903 against 0.951), so the service keeps MiniLM as it is.
 
 use sitechat_embed::{
     default_models_dir,
-    groups::{adjusted_rand_index, centred, group, side_by_side, Grouping},
+    groups::{self, adjusted_rand_index, centred, group, side_by_side, Grouping},
     AnyEmbedder, Model, Role,
 };
 
 #[derive(serde::Deserialize)]
 struct Group {
+    group: String,
     questions: Vec<String>,
 }
 
@@ -56,10 +72,12 @@ struct Set {
     truth: Vec<usize>,
 }
 
-fn set(file: &str, asked_more: Option<&str>) -> Set {
+/// The questions of `file`, of the groups whose names start with `business` if given.
+fn set(file: &str, business: &str, asked_more: Option<&str>) -> Set {
     let path = format!("{}/../../eval/questions/{file}", env!("CARGO_MANIFEST_DIR"));
-    let groups: Vec<Group> =
+    let mut groups: Vec<Group> =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    groups.retain(|g| g.group.starts_with(business));
     let mut rows: Vec<(String, usize)> = groups
         .iter()
         .enumerate()
@@ -86,33 +104,40 @@ fn ari(vectors: &[Vec<f32>], truth: &[usize], how: &Grouping) -> f64 {
     adjusted_rand_index(truth, &found)
 }
 
-/// One way of making the vectors: from each model's raw vectors of a set (and of the other set,
-/// for a fixed background), the vectors grouped.
+/// One way of making the vectors: from each model's raw vectors of a set, and each model's raw
+/// vectors of the fixed background (the two tune sets), the vectors grouped.
 type Make = Box<dyn Fn(&[Vec<Vec<f32>>], &[Vec<Vec<f32>>]) -> Vec<Vec<f32>>>;
 type Variant = (&'static str, Make);
 
 /// `vectors` less the mean of `background`, normalised again.
 fn centred_on(vectors: &[Vec<f32>], background: &[Vec<f32>]) -> Vec<Vec<f32>> {
-    let dims = vectors[0].len();
-    let mut mean = vec![0f32; dims];
-    for v in background {
-        mean.iter_mut()
-            .zip(v)
-            .for_each(|(m, x)| *m += x / background.len() as f32);
-    }
-    vectors
-        .iter()
-        .map(|v| {
-            let d: Vec<f32> = v.iter().zip(&mean).map(|(x, m)| x - m).collect();
-            let n = d.iter().map(|x| x * x).sum::<f32>().sqrt();
-            d.iter().map(|x| x / n).collect()
-        })
-        .collect()
+    let mean = groups::mean(background);
+    groups::centred_on(vectors, &mean)
+}
+
+/// What the thresholds are chosen on.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    /// The hard tune set alone.
+    Hard,
+    /// The mean index of the old 50 and the hard set, each grouped alone.
+    Mean,
+    /// The old 50 alone (as before the hard set).
+    Old,
 }
 
 fn main() {
-    let tune = set("tune.json", Some("How long do refunds take?"));
-    let held_out = set("groups.json", None);
+    let old = set("tune.json", "", Some("How long do refunds take?"));
+    // Each business's questions are one bot's, grouped apart.
+    let hard: Vec<Set> = ["gym:", "hotel:", "software:"]
+        .map(|b| set("tune-hard.json", b, None))
+        .into();
+    let held_out = set("groups.json", "", None);
+    let target = match std::env::var("TUNE_ON").as_deref() {
+        Ok("old") => Target::Old,
+        Ok("hard") => Target::Hard,
+        _ => Target::Mean,
+    };
     let embedders: Vec<AnyEmbedder> = Model::ALL
         .into_iter()
         .map(|m| AnyEmbedder::load(m, &default_models_dir()).unwrap_or_else(|e| panic!("{m}: {e}")))
@@ -125,52 +150,77 @@ fn main() {
             .map(|e| e.embed(&refs, Role::Query).expect("embed"))
             .collect()
     };
-    let (tune_raw, held_raw) = (embed(&tune), embed(&held_out));
+    let old_raw = embed(&old);
+    let hard_raw: Vec<_> = hard.iter().map(&embed).collect();
+    let held_raw = embed(&held_out);
+    // The fixed background: both tune sets, never the held-out one.
+    let background: Vec<Vec<Vec<f32>>> = (0..embedders.len())
+        .map(|m| {
+            let mut all = old_raw[m].clone();
+            hard_raw
+                .iter()
+                .for_each(|h| all.extend(h[m].iter().cloned()));
+            all
+        })
+        .collect();
     let both = |w: f32| -> Make {
         Box::new(move |own, _| {
             let (a, b) = (centred(&own[0]), centred(&own[1]));
             side_by_side(&[(&a[..], w), (&b[..], 1.0 - w)])
         })
     };
+    let both_fixed = |w: f32| -> Make {
+        Box::new(move |own, bg| {
+            let (a, b) = (centred_on(&own[0], &bg[0]), centred_on(&own[1], &bg[1]));
+            side_by_side(&[(&a[..], w), (&b[..], 1.0 - w)])
+        })
+    };
     let variants: Vec<Variant> = vec![
         ("MiniLM", Box::new(|own, _| own[0].clone())),
         ("MiniLM, centred", Box::new(|own, _| centred(&own[0]))),
-        ("e5, centred", Box::new(|own, _| centred(&own[1]))),
+        (
+            "MiniLM, fixed mean",
+            Box::new(|own, bg| centred_on(&own[0], &bg[0])),
+        ),
+        (
+            "e5, fixed mean",
+            Box::new(|own, bg| centred_on(&own[1], &bg[1])),
+        ),
         ("both, centred, 1:1", both(0.5)),
-        ("both, centred, 0.6:0.4", both(0.6)),
-        ("both, centred, 0.4:0.6", both(0.4)),
-        ("both, centred, 0.7:0.3", both(0.7)),
-        ("both, centred, 0.8:0.2", both(0.8)),
-        (
-            "both, as they are, 1:1",
-            Box::new(|own, _| side_by_side(&[(&own[0][..], 0.5), (&own[1][..], 0.5)])),
-        ),
-        (
-            "both, centred on the other set, 1:1",
-            Box::new(|own, other| {
-                let (a, b) = (
-                    centred_on(&own[0], &other[0]),
-                    centred_on(&own[1], &other[1]),
-                );
-                side_by_side(&[(&a[..], 0.5), (&b[..], 0.5)])
-            }),
-        ),
-        (
-            "both, centred on both sets, 1:1",
-            Box::new(|own, other| {
-                let union = |m: usize| [own[m].clone(), other[m].clone()].concat();
-                let (a, b) = (
-                    centred_on(&own[0], &union(0)),
-                    centred_on(&own[1], &union(1)),
-                );
-                side_by_side(&[(&a[..], 0.5), (&b[..], 0.5)])
-            }),
-        ),
+        ("both, fixed mean, 1:1", both_fixed(0.5)),
+        ("both, fixed mean, 0.6:0.4", both_fixed(0.6)),
+        ("both, fixed mean, 0.4:0.6", both_fixed(0.4)),
+        ("both, fixed mean, 0.3:0.7", both_fixed(0.3)),
     ];
     let only = std::env::args().nth(1);
     println!(
-        "{:<38} {:>6} {:>6} {:>4} {:>4} {:>8} {:>8}",
-        "variant", "same", "close", "strg", "re", "tune 50", "held 200"
+        "{:<30} {:>6} {:>6} {:>4} {:>7} {:>7} {:>8}",
+        "variant", "same", "close", "strg", "old 50", "hard", "held 200"
+    );
+    // The service's grouping (`GROUPING` of crates/server/src/services/analytics.rs: MiniLM as
+    // it is), not tuned here.
+    let service = Grouping {
+        same_meaning: 0.45,
+        straggler: 2,
+        close_enough: 0.3,
+        clustered: 400,
+        reassign: 0,
+    };
+    let hard_service = hard_raw
+        .iter()
+        .zip(&hard)
+        .map(|(h, s)| ari(&h[0], &s.truth, &service))
+        .sum::<f64>()
+        / hard.len() as f64;
+    println!(
+        "{:<30} {:>6.3} {:>6.3} {:>4} {:>7.3} {:>7.3} {:>8.3}",
+        "MiniLM, the service's",
+        service.same_meaning,
+        service.close_enough,
+        service.straggler,
+        ari(&old_raw[0], &old.truth, &service),
+        hard_service,
+        ari(&held_raw[0], &held_out.truth, &service)
     );
     for (name, make) in &variants {
         if only
@@ -179,69 +229,94 @@ fn main() {
         {
             continue;
         }
-        let (tv, hv) = (make(&tune_raw, &held_raw), make(&held_raw, &tune_raw));
-        // The tune set's best over every straggler rule, reassignment and thresholds.
+        let (ov, xv) = (make(&old_raw, &background), make(&held_raw, &background));
+        let hv: Vec<Vec<Vec<f32>>> = hard_raw.iter().map(|h| make(h, &background)).collect();
+        // The hard set's index: the mean of its businesses'.
+        let hard_ari = |how: &Grouping| {
+            hv.iter()
+                .zip(&hard)
+                .map(|(v, s)| ari(v, &s.truth, how))
+                .sum::<f64>()
+                / hard.len() as f64
+        };
+        let score = |how: &Grouping| -> (f64, f64) {
+            let o = || ari(&ov, &old.truth, how);
+            let h = || hard_ari(how);
+            match target {
+                Target::Old => (o(), 0.0),
+                Target::Hard => (h(), 0.0),
+                Target::Mean => {
+                    let (o, h) = (o(), h());
+                    ((o + h) / 2.0, o.min(h))
+                }
+            }
+        };
+        // The tune target's best over every straggler rule and thresholds.
         let mut best = (f64::MIN, f64::MIN, None);
-        for reassign in [0, 20] {
-            for straggler in [1, 2, 3] {
-                let steps: Vec<f32> = (0..=32).map(|i| i as f32 * 0.025).collect();
-                let how = |i: usize, j: usize| Grouping {
-                    same_meaning: steps[i],
-                    straggler,
-                    close_enough: steps[j],
-                    clustered: 400,
-                    reassign,
-                };
-                let grid: Vec<Vec<f64>> = (0..steps.len())
+        for straggler in [1, 2, 3] {
+            let steps: Vec<f32> = (0..=32).map(|i| i as f32 * 0.025).collect();
+            let how = |i: usize, j: usize| Grouping {
+                same_meaning: steps[i],
+                straggler,
+                close_enough: steps[j],
+                clustered: 400,
+                reassign: 0,
+            };
+            // Stragglers join at most as readily as groups merge: only `j <= i` is a
+            // candidate, `j = i + 1` is kept for the neighbours' mean.
+            let n = steps.len();
+            let grid: Vec<Vec<Option<f64>>> = std::thread::scope(|s| {
+                let rows: Vec<_> = (0..n)
                     .map(|i| {
-                        (0..steps.len())
-                            .map(|j| ari(&tv, &tune.truth, &how(i, j)))
-                            .collect()
+                        let how = &how;
+                        let score = &score;
+                        s.spawn(move || {
+                            (0..n)
+                                .map(|j| (j <= i + 1).then(|| score(&how(i, j)).0))
+                                .collect::<Vec<_>>()
+                        })
                     })
                     .collect();
-                let around = |i: usize, j: usize| {
-                    let near: Vec<f64> = grid
-                        .iter()
-                        .skip(i.saturating_sub(1))
-                        .take(if i == 0 { 2 } else { 3 })
-                        .flat_map(|r| {
-                            r.iter()
-                                .skip(j.saturating_sub(1))
-                                .take(if j == 0 { 2 } else { 3 })
-                        })
-                        .copied()
-                        .collect();
-                    near.iter().sum::<f64>() / near.len() as f64
-                };
-                let mut row = (f64::MIN, f64::MIN, 0, 0);
-                for (i, scores) in grid.iter().enumerate() {
-                    // Stragglers join at most as readily as groups merge.
-                    for (j, &score) in scores.iter().enumerate().take(i + 1) {
-                        let key = (score, around(i, j));
-                        if key > (row.0, row.1) {
-                            row = (key.0, key.1, i, j);
-                        }
+                rows.into_iter().map(|r| r.join().expect("row")).collect()
+            });
+            let around = |i: usize, j: usize| {
+                let near: Vec<f64> = grid
+                    .iter()
+                    .skip(i.saturating_sub(1))
+                    .take(if i == 0 { 2 } else { 3 })
+                    .flat_map(|r| {
+                        r.iter()
+                            .skip(j.saturating_sub(1))
+                            .take(if j == 0 { 2 } else { 3 })
+                    })
+                    .flatten()
+                    .copied()
+                    .collect();
+                near.iter().sum::<f64>() / near.len() as f64
+            };
+            let mut row = (f64::MIN, f64::MIN, 0, 0);
+            for (i, scores) in grid.iter().enumerate() {
+                for (j, score) in scores.iter().enumerate().take(i + 1) {
+                    let key = (score.expect("scored"), around(i, j));
+                    if key > (row.0, row.1) {
+                        row = (key.0, key.1, i, j);
                     }
                 }
-                println!(
-                    "  {:<36} {:>6.3} {:>6.3} {:>4} {:>4} {:>8.3}",
-                    "", steps[row.2], steps[row.3], straggler, reassign, row.0
-                );
-                if (row.0, row.1) > (best.0, best.1) {
-                    best = (row.0, row.1, Some(how(row.2, row.3)));
-                }
+            }
+            if (row.0, row.1) > (best.0, best.1) {
+                best = (row.0, row.1, Some(how(row.2, row.3)));
             }
         }
         let how = best.2.expect("a grid");
         println!(
-            "{:<38} {:>6.3} {:>6.3} {:>4} {:>4} {:>8.3} {:>8.3}",
+            "{:<30} {:>6.3} {:>6.3} {:>4} {:>7.3} {:>7.3} {:>8.3}",
             name,
             how.same_meaning,
             how.close_enough,
             how.straggler,
-            how.reassign,
-            best.0,
-            ari(&hv, &held_out.truth, &how)
+            ari(&ov, &old.truth, &how),
+            hard_ari(&how),
+            ari(&xv, &held_out.truth, &how)
         );
     }
 }

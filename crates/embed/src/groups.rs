@@ -169,6 +169,11 @@ fn reassign(groups: &mut [Vec<usize>], how: &Grouping, sim: &impl Fn(usize, usiz
 /// `vectors` less their mean, each normalised again: what sets these texts apart rather than
 /// what they share (multilingual-e5-small's cosines sit in a narrow band near 0.8).
 pub fn centred<V: AsRef<[f32]>>(vectors: &[V]) -> Vec<Vec<f32>> {
+    centred_on(vectors, &mean(vectors))
+}
+
+/// The mean of `vectors` (all of one length; empty without vectors).
+pub fn mean<V: AsRef<[f32]>>(vectors: &[V]) -> Vec<f32> {
     let Some(first) = vectors.first() else {
         return Vec::new();
     };
@@ -178,9 +183,14 @@ pub fn centred<V: AsRef<[f32]>>(vectors: &[V]) -> Vec<Vec<f32>> {
             *m += x / vectors.len() as f32;
         }
     }
+    mean
+}
+
+/// `vectors` less a fixed `mean` (a background's, see [`mean`]), each normalised again.
+pub fn centred_on<V: AsRef<[f32]>>(vectors: &[V], mean: &[f32]) -> Vec<Vec<f32>> {
     vectors
         .iter()
-        .map(|v| normalised(v.as_ref().iter().zip(&mean).map(|(x, m)| x - m).collect()))
+        .map(|v| normalised(v.as_ref().iter().zip(mean).map(|(x, m)| x - m).collect()))
         .collect()
 }
 
@@ -274,6 +284,17 @@ mod tests {
         };
         let v = [[1.0, 0.0], [0.0, 1.0], [0.96, 0.28], [-1.0, 0.0]];
         assert_eq!(group(&v, &how), vec![vec![0, 2], vec![1], vec![3]]);
+    }
+
+    #[test]
+    fn centred_is_centred_on_its_own_mean() {
+        let v = [[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]];
+        assert_eq!(centred(&v), centred_on(&v, &mean(&v)));
+        // A fixed background's mean, not the vectors' own.
+        let on = centred_on(&[[1.0, 0.0]], &[0.0, 1.0]);
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        assert!((on[0][0] - s).abs() < 1e-6 && (on[0][1] + s).abs() < 1e-6);
+        assert!(mean(&Vec::<Vec<f32>>::new()).is_empty());
     }
 
     #[test]
