@@ -6,7 +6,9 @@
 //! `channel_retry_schedule`, waiting longer when the platform says so (`Retry-After`, or
 //! Telegram's `retry_after`); another 4xx, or the schedule running out, fails the message for
 //! good: it becomes `NOT_SENT` and `message.not_sent` is recorded. On stop, sends in flight are
-//! abandoned and their rows are due again at the next start (at-least-once).
+//! finished (each is bounded by its timeout) and their outcome recorded, so a restart sends
+//! nothing twice; only a crash mid-send leaves a row that is due again at the next start and may
+//! reach the platform twice (at-least-once: the platforms take no idempotency key).
 
 use std::{sync::Arc, time::Duration};
 
@@ -42,7 +44,7 @@ impl OutboxWorker {
         Ok(OutboxWorker { stop, handle })
     }
 
-    /// Stops the worker; sends in flight are abandoned and made again after the next start.
+    /// Stops the worker once the sends in flight are over; nothing new is claimed meanwhile.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.handle.await;
@@ -116,7 +118,16 @@ async fn run(state: AppState, schedule: Arc<Vec<Duration>>, mut stop: watch::Rec
             _ = stop.changed() => {}
         }
     }
-    in_flight.shutdown().await;
+    // A send the platform may already have accepted is not cut off: cut off, it would be made
+    // again at the next start and reach the visitor twice.
+    let finished = tokio::time::timeout(TIMEOUT + Duration::from_secs(1), async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!("channel sends still in flight at the stop are abandoned; they are due again at the next start");
+        in_flight.shutdown().await;
+    }
 }
 
 /// How an attempt went, before the retry schedule is applied.
