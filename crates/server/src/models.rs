@@ -297,27 +297,7 @@ impl Models {
 
     /// A question's embedding by `model`, from the cache or computed. Blocks.
     pub fn embed_query(&self, model: EmbeddingModel, text: &str) -> Option<Arc<Vec<f32>>> {
-        let key = (model, text.trim().to_lowercase());
-        if let Some(v) = self
-            .queries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return Some(v.clone());
-        }
-        let vector = match self.embedder(model)?.embed_one(&key.1, Role::Query) {
-            Ok(v) => Arc::new(v),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not embed a question: BM25 alone for it");
-                return None;
-            }
-        };
-        self.queries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .put(key, vector.clone());
-        Some(vector)
+        self.embed_queries(model, &[text])?.pop()
     }
 
     /// Each question's embedding by `model` (as [`Models::embed_query`]: trimmed, lower-cased,
@@ -387,29 +367,6 @@ impl Models {
         for (text, vector) in vectors {
             cache.put((model, text.to_owned()), vector);
         }
-    }
-
-    /// The vector of each sentence, from the cache when it is there; the others are embedded in
-    /// one batch and cached. `None` when the model cannot embed now. Blocks.
-    pub fn embed_sentences_cached(
-        &self,
-        model: EmbeddingModel,
-        sentences: &[&str],
-    ) -> Option<Vec<Arc<[f32]>>> {
-        let mut found = self.cached_sentences(model, sentences);
-        let missing: Vec<&str> = sentences
-            .iter()
-            .zip(&found)
-            .filter(|(_, v)| v.is_none())
-            .map(|(s, _)| *s)
-            .collect();
-        if !missing.is_empty() {
-            let mut fresh = self.embed_sentences(model, &missing)?.into_iter();
-            for slot in found.iter_mut().filter(|v| v.is_none()) {
-                *slot = fresh.next();
-            }
-        }
-        found.into_iter().collect()
     }
 
     /// Embeds sentences of passages in one batch and caches them; `None` when the model cannot

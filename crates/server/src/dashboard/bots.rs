@@ -11,7 +11,7 @@ use axum::{
 use maud::{html, Markup};
 use sitechat_core::{
     hours::BusinessHours,
-    model::{Bot, EngineSettings, SourceKind, EMBEDDING_MODELS},
+    model::{Bot, EngineSettings, JobState, SourceKind, EMBEDDING_MODELS},
     BotId,
 };
 use sitechat_store::PageRequest;
@@ -153,7 +153,8 @@ async fn overview(
     page: Page,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, Response> {
-    let bot = bot_of(&state, &page, &id).await?;
+    let mut bot = bot_of(&state, &page, &id).await?;
+    bot.embedding = bots::embedding_progress(&state, &bot).await.ok();
     // The latest training (a bot's jobs also include replies sent with `async`).
     let job = training::list(&state, page.caller(), &bot.id, PageRequest::first(20))
         .await
@@ -165,6 +166,10 @@ async fn overview(
         EngineSettings::Openai(_) => "openai",
         EngineSettings::Local(_) => "local",
     };
+    let training = matches!(
+        bot.training_status,
+        Some(JobState::Queued | JobState::Running)
+    );
     let content = html! {
         (tabs(&bot, Tab::Overview))
         section.panel aria-labelledby="training" {
@@ -213,7 +218,8 @@ async fn overview(
                         }
                         p.hint #f-embedding-hint {
                             "all-MiniLM-L6-v2 for English, multilingual-e5-small for other languages (a Spanish question finds a French page). A change embeds the knowledge again in the background; the bot answers meanwhile."
-                            @if let Some(e) = bot.embedding.filter(|e| e.embedded < e.passages) {
+                            // While training, its own panel counts what is embedded, live.
+                            @if let Some(e) = bot.embedding.filter(|e| e.embedded < e.passages && !training) {
                                 " Embedded with " (bot.embedding_model) ": " (e.embedded) " of " (e.passages) " passages."
                             }
                         }

@@ -543,7 +543,7 @@ pub async fn get_bot(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Bot>> {
     let id = BotId::parse(&id)?;
-    Ok(Json(bots::get(&state, &caller, &id).await?))
+    Ok(Json(bots::get_shown(&state, &caller, &id).await?))
 }
 
 /// Changes a bot's name, website, language, industry or settings. Changing the language

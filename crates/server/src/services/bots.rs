@@ -1,6 +1,10 @@
 //! Bots.
 
-use sitechat_core::{model::Bot, validate::ValidationError, BotId, Scope};
+use sitechat_core::{
+    model::{Bot, EmbeddingProgress},
+    validate::ValidationError,
+    BotId, Scope,
+};
 use sitechat_store::{BotPatch, NewBot, Page, PageRequest};
 
 use crate::{auth::Caller, error::ApiResult, services::knowledge, state::AppState};
@@ -124,13 +128,25 @@ pub async fn get(state: &AppState, caller: &Caller, id: &BotId) -> ApiResult<Bot
     caller
         .require(Scope::Read)
         .or_else(|_| caller.require(Scope::Chat))?;
-    let mut bot = state.store.get_bot(&caller.account.id, id).await?;
+    Ok(state.store.get_bot(&caller.account.id, id).await?)
+}
+
+/// A bot as shown to the people who run it (`GET /v1/bots/{id}`, the dashboard's bot page):
+/// with how far its knowledge is embedded with its model. Two counts, so not for every caller
+/// that only needs the bot.
+pub async fn get_shown(state: &AppState, caller: &Caller, id: &BotId) -> ApiResult<Bot> {
+    let mut bot = get(state, caller, id).await?;
+    bot.embedding = Some(embedding_progress(state, &bot).await?);
+    Ok(bot)
+}
+
+/// How many of the bot's passages have a vector of its embedding model.
+pub async fn embedding_progress(state: &AppState, bot: &Bot) -> ApiResult<EmbeddingProgress> {
     let (embedded, passages) = state
         .store
         .vector_progress(&bot.id, &bot.embedding_model)
         .await?;
-    bot.embedding = Some(sitechat_core::model::EmbeddingProgress { passages, embedded });
-    Ok(bot)
+    Ok(EmbeddingProgress { passages, embedded })
 }
 
 pub async fn list(state: &AppState, caller: &Caller, page: PageRequest) -> ApiResult<Page<Bot>> {
