@@ -211,7 +211,7 @@ async fn overview(
                     div.field {
                         label for="f-embedding" { "Embedding model" }
                         select #f-embedding name="settings.embedding_model" data-type="json" aria-describedby="f-embedding-hint" {
-                            option value="null" selected[s.embedding_model.is_none()] { "Chosen by the language (" (bot.embedding_model) ")" }
+                            option value="null" selected[s.embedding_model.is_none()] { "Automatic (" (bot.embedding_model) ")" }
                             @for model in EMBEDDING_MODELS {
                                 option value=(format!("\"{model}\"")) selected[s.embedding_model.as_deref() == Some(model)] { (model) }
                             }

@@ -419,7 +419,7 @@ async fn the_settings_offer_the_embedding_model_and_show_the_re_embedding() {
     assert!(body.contains("name=\"settings.embedding_model\""), "{body}");
     // Automatic is chosen, and says what the language chose; the form sends JSON values.
     assert!(
-        body.contains("<option value=\"null\" selected>Chosen by the language (all-MiniLM-L6-v2)"),
+        body.contains("<option value=\"null\" selected>Automatic (all-MiniLM-L6-v2)"),
         "{body}"
     );
     assert!(
