@@ -33,7 +33,10 @@ fn start(data_dir: &std::path::Path) -> Running {
         .env("SITECHAT_CRAWL__DELAY_MS", "0")
         .env("SITECHAT_CRAWL__MAX_PAGES", "1000")
         .env("SITECHAT_ALLOW_HTTP_WEBHOOKS", "true")
+        .env("SITECHAT_CHANNEL_RETRY_SCHEDULE", "100ms,200ms,300ms")
         .env("SITECHAT_LOG", "warn")
+        // The tests' own knob, which the server would refuse as an unknown setting.
+        .env_remove("SITECHAT_TEST_KILL_AFTER")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -363,6 +366,7 @@ async fn a_job_running_at_three_kills_fails_as_crashed_the_server() {
 
 /// How many keyed chat requests the crash test sends, and how many at a time.
 const CHATS: usize = 100;
+const SHOP_FAQ: &str = "# Opening hours\n\nOur shop in Lyon is open Monday to Friday from 9am to 6pm. On Saturdays we open from 10am to 4pm.\n\n# Returns\n\nYou can return any unused item within 30 days of delivery for a full refund. Refunds are paid to the original card within 5 business days.\n\n# Shipping\n\nWe ship to every country in the European Union. Standard delivery takes 3 to 5 working days.";
 const CHATS_AT_ONCE: usize = 16;
 
 /// The text of keyed chat request `i` (each one different).
@@ -511,7 +515,7 @@ async fn keyed_chat_requests_killed_mid_answer_are_stored_once_with_one_reply_af
     call(
         reqwest::Method::POST,
         format!("{}/v1/bots/{bot}/sources/text", first.base),
-        Some(json!({"title": "FAQ", "content": "# Opening hours\n\nOur shop in Lyon is open Monday to Friday from 9am to 6pm. On Saturdays we open from 10am to 4pm.\n\n# Returns\n\nYou can return any unused item within 30 days of delivery for a full refund. Refunds are paid to the original card within 5 business days.\n\n# Shipping\n\nWe ship to every country in the European Union. Standard delivery takes 3 to 5 working days."})),
+        Some(json!({"title": "FAQ", "content": SHOP_FAQ})),
     )
     .await;
 
@@ -1138,4 +1142,290 @@ async fn the_first_owner_is_made_from_the_command_line_and_signs_in() {
     let mut server = server;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
+}
+
+/// A fake Telegram Bot API on loopback that records every send. While `hold` is set it keeps
+/// each send waiting and then answers 503, so the test can kill the server at a moment when no
+/// send is both accepted by the platform and not yet recorded as sent by the server. No messaging
+/// platform takes an idempotency key on its sends: a send it accepted in the instant before a
+/// `kill -9` cannot be told from one it never received, and sitechat sends it again (at least
+/// once, never lost). Holding the platform is how the test puts the kill where that question
+/// does not arise, and what it then counts is sitechat's own: nothing lost, nothing twice.
+#[derive(Clone, Default)]
+struct Telegram {
+    /// Every send: (chat id, text, accepted).
+    sends: Arc<Mutex<Vec<(String, String, bool)>>>,
+    /// The last `setWebhook` body.
+    webhook: Arc<Mutex<Value>>,
+    hold: Arc<AtomicBool>,
+}
+
+impl Telegram {
+    async fn start(&self) -> String {
+        use axum::{body::Bytes, http::Uri, Json, Router};
+        let state = self.clone();
+        let app = Router::new().fallback(move |uri: Uri, body: Bytes| {
+            let state = state.clone();
+            async move {
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let path = uri.path();
+                if path.ends_with("/setWebhook") {
+                    *state.webhook.lock().unwrap() = body;
+                    return (
+                        axum::http::StatusCode::OK,
+                        Json(json!({"ok": true, "result": true})),
+                    );
+                }
+                if !path.ends_with("/sendMessage") {
+                    return (
+                        axum::http::StatusCode::OK,
+                        Json(json!({"ok": true, "result": true})),
+                    );
+                }
+                let chat = match &body["chat_id"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let text = body["text"].as_str().unwrap_or_default().to_owned();
+                if state.hold.load(Ordering::SeqCst) {
+                    state.sends.lock().unwrap().push((chat, text, false));
+                    while state.hold.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    return (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        Json(json!({"ok": false, "error_code": 503, "description": "held"})),
+                    );
+                }
+                let mut sends = state.sends.lock().unwrap();
+                let id = sends.len();
+                sends.push((chat, text.clone(), true));
+                (
+                    axum::http::StatusCode::OK,
+                    Json(
+                        json!({"ok": true, "result": {"message_id": 1000 + id, "date": 0,
+                        "chat": {"id": body["chat_id"], "type": "private"}, "text": text}}),
+                    ),
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    fn accepted(&self) -> Vec<(String, String)> {
+        self.sends
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, _, accepted)| *accepted)
+            .map(|(chat, text, _)| (chat.clone(), text.clone()))
+            .collect()
+    }
+}
+
+const TELEGRAM_USERS: i64 = 20;
+const TELEGRAM_MESSAGES_EACH: i64 = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_messages_killed_between_receiving_and_replying_are_each_answered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path());
+    let telegram = Telegram::default();
+    let api_base = telegram.start().await;
+    let bot = call(
+        reqwest::Method::POST,
+        format!("{}/v1/bots", first.base),
+        Some(json!({"name": "shop"})),
+    )
+    .await;
+    let bot = bot["id"].as_str().unwrap().to_owned();
+    call(
+        reqwest::Method::POST,
+        format!("{}/v1/bots/{bot}/sources/text", first.base),
+        Some(json!({"title": "FAQ", "content": SHOP_FAQ})),
+    )
+    .await;
+    let channel = call(
+        reqwest::Method::POST,
+        format!("{}/v1/bots/{bot}/channels", first.base),
+        Some(json!({"kind": "telegram", "bot_token": "123:ABC", "api_base": api_base})),
+    )
+    .await;
+    let channel = channel["id"].as_str().unwrap().to_owned();
+    let secret = telegram.webhook.lock().unwrap()["secret_token"]
+        .as_str()
+        .expect("setWebhook carries a secret token")
+        .to_owned();
+
+    // The kill comes after a random number of accepted sends (SITECHAT_TEST_KILL_AFTER repeats
+    // a run).
+    let total = (TELEGRAM_USERS * TELEGRAM_MESSAGES_EACH) as usize;
+    let kill_after = std::env::var("SITECHAT_TEST_KILL_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos() as usize;
+            20 + nanos % (total / 2)
+        });
+    let base = Arc::new(Mutex::new(first.base.clone()));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let questions = [
+        "When are you open on Saturdays?",
+        "How long do refunds take?",
+        "Do you ship to Spain?",
+        "Can I return an item I bought?",
+    ];
+    let mut users = Vec::new();
+    for user in 0..TELEGRAM_USERS {
+        let (base, client, secret, channel) = (
+            base.clone(),
+            client.clone(),
+            secret.clone(),
+            channel.clone(),
+        );
+        let telegram = telegram.clone();
+        users.push(tokio::spawn(async move {
+            let chat = 1000 + user;
+            for n in 0..TELEGRAM_MESSAGES_EACH {
+                // A visitor waits for the answer before asking the next question, so messages
+                // keep arriving through the kill and the restart.
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while (telegram.accepted().iter())
+                    .filter(|(c, _)| *c == chat.to_string())
+                    .count()
+                    < n as usize
+                {
+                    assert!(Instant::now() < deadline, "user {user} got no answer {n}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let update_id = user * 100 + n;
+                let body = json!({"update_id": update_id, "message": {"message_id": update_id,
+                    "date": 1_700_000_000, "chat": {"id": chat, "type": "private"},
+                    "from": {"id": chat, "is_bot": false, "first_name": "Ada"},
+                    "text": questions[(n % 4) as usize]}});
+                // Each update is delivered twice. Like Telegram, a delivery that gets no 200
+                // (the server is dead or starting) is delivered again.
+                for _ in 0..2 {
+                    let deadline = Instant::now() + Duration::from_secs(120);
+                    loop {
+                        let url = format!("{}/channels/telegram/{channel}", base.lock().unwrap());
+                        let sent = client
+                            .post(url)
+                            .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+                            .json(&body)
+                            .send()
+                            .await;
+                        if sent.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) {
+                            break;
+                        }
+                        assert!(
+                            Instant::now() < deadline,
+                            "update {update_id} never accepted"
+                        );
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }));
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while telegram.accepted().len() < kill_after {
+        assert!(Instant::now() < deadline, "no progress before the kill");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Hold the platform, let the sends it already accepted be recorded, then SIGKILL.
+    telegram.hold.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut first = first;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let accepted_before = telegram.accepted().len();
+    let held = telegram.sends.lock().unwrap().len() - accepted_before;
+    telegram.hold.store(false, Ordering::SeqCst);
+
+    let second = start(dir.path());
+    // What the crash left: messages stored whose reply had not gone out.
+    let stored = transcripts(&second.base, &bot).await;
+    let stored_visitor = stored
+        .iter()
+        .flatten()
+        .filter(|(_, role, _)| role == "visitor")
+        .count();
+    *base.lock().unwrap() = second.base.clone();
+    for user in users {
+        user.await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while telegram.accepted().len() < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Anything sent twice would come shortly after the last expected send.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let accepted = telegram.accepted();
+    println!(
+        "killed after {accepted_before} of {total} replies were accepted (kill_after = \
+         {kill_after}), {held} sends held at the kill, {stored_visitor} visitor messages stored \
+         by then; after the restart {} replies accepted ({:.1} s)",
+        accepted.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        stored_visitor > accepted_before,
+        "the kill came between receiving and replying: {stored_visitor} messages stored, \
+         {accepted_before} replies out"
+    );
+    assert_eq!(
+        accepted.len(),
+        total,
+        "each message answered once, none lost"
+    );
+    for user in 0..TELEGRAM_USERS {
+        let chat = (1000 + user).to_string();
+        let to_user = accepted.iter().filter(|(c, _)| *c == chat).count();
+        assert_eq!(to_user, TELEGRAM_MESSAGES_EACH as usize, "user {user}");
+    }
+    // Stored: each question once, each with one reply, all of them sent.
+    let transcripts = transcripts(&second.base, &bot).await;
+    let visitor = transcripts
+        .iter()
+        .flatten()
+        .filter(|(_, role, _)| role == "visitor")
+        .count();
+    let replies = transcripts
+        .iter()
+        .flatten()
+        .filter(|(_, role, _)| role != "visitor")
+        .count();
+    assert_eq!((visitor, replies), (total, total), "none stored twice");
+    let mut unsent = 0;
+    for conversation in call(
+        reqwest::Method::GET,
+        format!("{}/v1/conversations?bot_id={bot}&limit=100", second.base),
+        None,
+    )
+    .await["data"]
+        .as_array()
+        .unwrap()
+    {
+        unsent += history(&second.base, conversation["id"].as_str().unwrap())
+            .await
+            .iter()
+            .filter(|m| m["role"] != "visitor" && m["status"] != "SENT")
+            .count();
+    }
+    assert_eq!(unsent, 0, "every reply is marked sent");
+    let mut second = second;
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
 }
