@@ -410,6 +410,9 @@ static WEAK_TARGETS: Words = LazyLock::new(|| {
         "quelqu_un quelquun persona alguien jemand jemandem jemanden orang seseorang",
         "receptionist reception front_desk receptionniste accueil recepcionista recepcion",
         "rezeption empfang resepsionis",
+        // Who works there: "parler à un vendeur", "hablar con un empleado".
+        "salesperson employee vendeur vendeuse employe employee vendedor vendedora dependiente",
+        "dependienta empleado empleada verkaufer verkauferin angestellten angestellte",
     ])
 });
 
@@ -423,8 +426,8 @@ static TALK_VERBS: Words = LazyLock::new(|| {
         "parler discuter joindre contacter passer passez transferer transferez relation",
         "echanger",
         // es
-        "hablar contactar comunicarme comunicar pasar pasame transferir conectar conectarme",
-        "chatear",
+        "hablar contactar comunicarme comunicar pasar pasame pasadme paseme pasenme transferir",
+        "conectar conectarme chatear atender atenderme atiendame",
         // de
         "sprechen reden verbinden chatten kontaktieren erreichen",
         // ms / id
@@ -485,8 +488,14 @@ static LINKS: Words = LazyLock::new(|| {
 });
 
 /// Small words that may stand between a target and a verb that comes after it.
-static LINKS_AFTER: Words =
-    LazyLock::new(|| words(&["i we can could may bitte kurz gerne gern mal direkt"]));
+static LINKS_AFTER: Words = LazyLock::new(|| {
+    words(&[
+        "i we can could may bitte kurz gerne gern mal direkt",
+        // "jemanden, mit dem ich sprechen kann", "alguien con quien pueda hablar",
+        // "quelqu'un avec qui je peux parler"
+        "mit dem der ich con quien pueda puedo avec qui je peux puisse",
+    ])
+});
 
 static NEGATIONS: Words = LazyLock::new(|| {
     words(&[
@@ -501,6 +510,9 @@ static POLITE: Words = LazyLock::new(|| {
         "please pls plz plox now asap right_now immediately urgent svp stp s_il_vous_plait",
         "s_il_te_plait merci por_favor porfavor ya gracias bitte danke sofort tolong sila",
         "mohon segera sekarang thanks thx vite tout_de_suite rapido ya_mismo dong cepat",
+        // How: "einen Berater am Telefon, danke".
+        "on_the_phone by_phone am_telefon telefonisch au_telephone par_telephone por_telefono",
+        "al_telefono",
     ])
 });
 
@@ -544,7 +556,7 @@ fn verb_before(tokens: &[&str], target: usize, strong: bool) -> bool {
 
 /// "mit einem Mitarbeiter sprechen", "a real person I can talk to".
 fn verb_after(tokens: &[&str], target: usize) -> bool {
-    for at in target + 1..tokens.len().min(target + 5) {
+    for at in target + 1..tokens.len().min(target + 6) {
         let word = tokens[at];
         if VERB_LAST.contains(word) {
             return !negated(tokens, target);
@@ -701,6 +713,15 @@ mod tests {
         ("saya mau bicara dengan manusia", Human),
         ("saya mau bicara dengan customer service", Human),
         ("bisa hubungi admin?", Human),
+        // The shop corpora's requests in other words (eval/shop-fr, -es, -de).
+        ("pasadme con un humano, por favor", Human),
+        ("¿me puede atender alguien de atención al cliente?", Human),
+        ("necesito hablar con un empleado", Human),
+        ("j'aimerais parler à un vendeur, merci", Human),
+        ("gibt es jemanden, mit dem ich sprechen kann?", Human),
+        ("ich hätte gern einen berater am telefon, danke", Human),
+        ("¿hay alguien con quien pueda hablar?", Human),
+        ("y a-t-il quelqu'un avec qui je peux parler ?", Human),
     ];
 
     /// Terse and rude requests for a person, in every language.
