@@ -62,7 +62,8 @@ eval: models
 ## Refit the answer confidence per embedding model: all-MiniLM-L6-v2's (crates/answer/calibration.json)
 ## on the tune halves of the four English corpora, multilingual-e5-small's
 ## (calibration-multilingual-e5-small.json) on shop and short embedded with e5, reported also on
-## shop-fr, shop-es and shop-de. Runs the evals into eval/results/calibrate-…/{minilm,e5}/ (or reads
+## shop-fr, shop-es and shop-de, and its model for visitors in another bot language on the
+## cross-lingual questions those three bots are asked (eval/cross/). Runs the evals into eval/results/calibrate-…/{minilm,e5}/ (or reads
 ## CALIBRATE_FROM=dir with those two folders), then eval/calibrate.py, which prints the ROC AUC and
 ## the threshold trade-off on the test halves.
 calibrate: models

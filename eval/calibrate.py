@@ -22,6 +22,12 @@ written back on the signals' own scale, so the file reads as `z = intercept + Σ
 confidence and of the hand-set formula it replaced, and the trade-off of threshold against
 answerable questions declined and unanswerable ones answered, on the test halves.
 
+When DIR holds cross-lingual reports (cross-<language>-tune.json: `scripts/eval.sh` asks
+eval/cross/<language>.jsonl of the shop-fr, shop-es and shop-de bots), a third model, `foreign`,
+is fitted on their questions that are in another bot language than the bot's (`foreign` 1), on
+the signals meaning gives (FOREIGN); the engine uses it for such questions. `--only-foreign`
+keeps the dense and lexical models of the `--write` file and fits only this one.
+
 Each embedding model has its own calibration, fitted on reports of bots embedded with it:
 `make calibrate` fits all-MiniLM-L6-v2's (`calibration.json`) on the four English corpora, and
 multilingual-e5-small's (`calibration-multilingual-e5-small.json`) on shop and short embedded
@@ -41,6 +47,11 @@ DENSE = ["coverage", "heading", "unseen", "tiny", "sentence", "contrast", "passa
 LEXICAL = ["coverage", "heading", "unseen", "tiny"]
 # A multilingual model's bots (`--cross-lingual`): the question's words count only as far as it is
 # in the bot's language (`native` = 1 - `foreign`).
+# A multilingual model's third model, for a question in another bot language than the bot's
+# (`foreign` 1): fitted on the cross-lingual reports (cross-<language>-tune.json, eval/cross/),
+# on what meaning measured, since the question's words share nothing with the knowledge (not
+# `tiny`: the cross-lingual bots are all one size, so its weight would be anything).
+FOREIGN = ["sentence", "contrast", "passage"]
 DENSE_CROSS = ["coverage*native", "heading*native", "unseen*native", "foreign", "tiny", "sentence",
                "contrast", "passage"]
 PENALTY = 1.0  # L2 on the standardised weights, against a total example weight of 1 per corpus and class
@@ -152,9 +163,33 @@ def is_dense(signals):
     return all(signals.get(n) is not None for n in ("sentence", "passage", "dense_rank"))
 
 
+def is_foreign(signals):
+    return float(signals.get("foreign") or 0.0) >= 0.5
+
+
 def confidence(calibration, signals):
+    if calibration.get("foreign") and is_dense(signals) and is_foreign(signals):
+        return probability(calibration["foreign"], signals)
     model = calibration["dense"] if is_dense(signals) else calibration["lexical"]
     return probability(model, signals)
+
+
+def foreign_rows(reports):
+    """The cross-lingual tune halves' foreign questions, each corpus and class weighing 1."""
+    rows = []
+    for (corpus, half), questions in sorted(reports.items()):
+        if half != "tune" or not corpus.startswith("cross-"):
+            continue
+        examples = [
+            (q["signals"], bool(q["answerable"]))
+            for q in questions
+            if judged(q) and q.get("signals") and is_dense(q["signals"]) and is_foreign(q["signals"])
+        ]
+        for label in (True, False):
+            chosen = [s for s, y in examples if y == label]
+            for s in chosen:
+                rows.append((features(s, FOREIGN), 1.0 if label else 0.0, 1.0 / len(chosen)))
+    return rows
 
 
 def auc(pairs):
@@ -227,6 +262,8 @@ def main():
     parser.add_argument("--fit-on", help="fit on these corpora only (comma-separated); report on all")
     parser.add_argument("--cross-lingual", action="store_true",
                         help="weigh the word signals by how surely the question is in the bot's language")
+    parser.add_argument("--only-foreign", action="store_true",
+                        help="keep the dense and lexical models of the --write file; fit only the foreign one")
     args = parser.parse_args()
     reports = load(args.dir)
     fit_on = set(args.fit_on.split(",")) if args.fit_on else None
@@ -248,7 +285,22 @@ def main():
             "dense": fit(dense_rows, dense_names),
             "lexical": fit(lexical_rows, LEXICAL),
         }
-        for name in ("dense", "lexical"):
+        if args.only_foreign:
+            if not args.write:
+                sys.exit("--only-foreign needs --write, the calibration whose other models it keeps")
+            with open(args.write) as f:
+                kept = json.load(f)
+            calibration = {k: kept[k] for k in ("note", "dense", "lexical")}
+        rows = foreign_rows(reports)
+        if rows:
+            calibration["foreign"] = fit(rows, FOREIGN)
+            calibration["note"] += (
+                "; foreign (a question in another bot language) on the tune halves of "
+                + ", ".join(sorted({c for c, h in reports if h == "tune" and c.startswith("cross-")}))
+            ) if "; foreign" not in calibration["note"] else ""
+        for name in ("dense", "lexical", "foreign"):
+            if name not in calibration:
+                continue
             model = calibration[name]
             terms = ", ".join(f"{n} {w:+.3f}" for n, w in model["weights"])
             print(f"{name}: intercept {model['intercept']:+.3f}; {terms}")

@@ -107,6 +107,9 @@ def languages_of(corpus):
     """{line number: (question, language)} from eval/<corpus>/questions.jsonl, or None."""
     if corpus not in _LANGUAGES:
         path = os.path.join(HERE, corpus, "questions.jsonl")
+        if corpus.startswith("cross-"):
+            # eval/cross.py's questions for one bot language, asked with EVAL_QUESTIONS.
+            path = os.path.join(HERE, "cross", corpus[len("cross-"):] + ".jsonl")
         found = None
         if os.path.isfile(path):
             text = open(path, encoding="utf-8").read().lstrip("\ufeff")

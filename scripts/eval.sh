@@ -35,6 +35,10 @@
 #   EVAL_LOCAL_LIMIT=N          ... or only the first N questions
 #   EVAL_COMPARE_BM25=1         also ask on BM25 alone (a second pass; off by default)
 #   EVAL_TRAIN_TIMEOUT=900      seconds to wait for the training job
+#   EVAL_QUESTIONS=file        one corpus: ask these questions instead of eval/<corpus>/questions.jsonl
+#                               (and, for shop-fr, shop-es and shop-de, instead of also asking
+#                               eval/cross/<language>.jsonl, the other languages' visitors, whose
+#                               reports are cross-<language>-tune.json and -test.json)
 #   EVAL_EMBEDDING_MODEL=name   the bots' settings.embedding_model (default: chosen from the
 #                               language), e.g. multilingual-e5-small on an English corpus
 #   CARGO=cargo                 cargo command
@@ -114,7 +118,8 @@ case "$CORPUS" in
   *) die "EVAL_CORPUS must be all, postgres, pyfaq, shop, short, shop-fr, shop-es or shop-de (not '$CORPUS')" ;;
 esac
 CRAWL_JSON="$ROOT/eval/$CORPUS/crawl.json"
-QUESTIONS="$ROOT/eval/$CORPUS/questions.jsonl"
+QUESTIONS="${EVAL_QUESTIONS:-$ROOT/eval/$CORPUS/questions.jsonl}"
+case "$QUESTIONS" in /*) ;; *) QUESTIONS="$ROOT/$QUESTIONS" ;; esac
 OUT="${EVAL_OUT:-$ROOT/eval/results/$CORPUS-$(date +%Y%m%d-%H%M%S).json}"
 [ -f "$QUESTIONS" ] || die "$QUESTIONS is missing"
 
@@ -389,6 +394,20 @@ eval_splits() {
 log "running sitechat eval ($(grep -c . "$QUESTIONS") questions)"
 eval_splits "" "$@"
 python3 "$ROOT/eval/table.py" "${OUT%.json}-tune.json" "${OUT%.json}-test.json" || true
+
+# The French, Spanish and German bots also answer the other languages' visitors: the questions
+# of eval/cross/<language>.jsonl (eval/cross.py), asked of the same bot, reported as
+# cross-<language>-tune.json and -test.json next to the corpus's own reports.
+CROSS="$ROOT/eval/cross/$BOT_LANGUAGE.jsonl"
+if [ -n "$BOT_LANGUAGE" ] && [ -z "${EVAL_QUESTIONS:-}" ] && [ -f "$CROSS" ]; then
+  log "running sitechat eval on other languages' visitors ($(grep -c . "$CROSS") questions)"
+  for split in tune test; do
+    "$BIN" eval "${BOT_ARGS[@]}" --questions "$CROSS" --k 5 --split "$split" \
+      --json "$(dirname "$OUT")/cross-$BOT_LANGUAGE-$split.json" --server "$API" --key "$KEY" "$@"
+  done
+  python3 "$ROOT/eval/table.py" "$(dirname "$OUT")/cross-$BOT_LANGUAGE-tune.json" \
+    "$(dirname "$OUT")/cross-$BOT_LANGUAGE-test.json" || true
+fi
 
 # The same bot with the `local` engine (SmolLM2 through candle) wording the answers: slow on a
 # small machine (seconds a question), so only when asked for.

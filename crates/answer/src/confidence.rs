@@ -13,6 +13,11 @@
 //! signal; `lexical` is used without meaning (no embedding model, or passages not embedded yet),
 //! and reads only the signals that words alone give.
 //!
+//! A multilingual model's calibration has a third, `foreign`, for a question in another of the
+//! bot languages than the bot's (a Spanish visitor on a French bot): its words share nothing
+//! with the knowledge, so it reads only what meaning measured, and it is fitted on such
+//! questions (`eval/cross/`).
+//!
 //! Each embedding model has its own calibration: `calibration.json` is all-MiniLM-L6-v2's (and
 //! the one without meaning), `calibration-multilingual-e5-small.json` multilingual-e5-small's,
 //! fitted on corpora in several languages, cross-lingual questions among them, where the
@@ -55,12 +60,10 @@ pub struct Signals {
     /// text and near 0 for a website. A bot that knows a few sentences uses few words, so most
     /// of a question's words are unseen by it even when it answers the question.
     pub tiny: f64,
-    /// How sure it is that the question is in another of the bot languages than the bot's (a
-    /// Spanish visitor on a French bot), whose words then say nothing of whether the knowledge
-    /// answers it; 0 for a question in the bot's language. `native` is `1 − foreign`. A fit
-    /// that weighs the word signals by `native` (`eval/calibrate.py --cross-lingual`) was tried
-    /// for multilingual-e5-small and not kept (see `eval/README.md`): the shipped calibrations
-    /// do not weigh it, and it is reported like `margin` and the ranks.
+    /// 1 when the question is in another of the bot languages than the bot's (a Spanish visitor
+    /// on a French bot), whose words then say nothing of whether the knowledge answers it; 0 for
+    /// a question in the bot's language ([`sitechat_core::language::foreign`]). It chooses the
+    /// `foreign` model where the calibration has one. `native` is `1 − foreign`.
     pub foreign: f64,
 }
 
@@ -116,11 +119,15 @@ impl Model {
     }
 }
 
-/// The two fitted models (see the module documentation).
+/// The fitted models (see the module documentation).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Calibration {
     pub dense: Model,
     pub lexical: Model,
+    /// For a question in another bot language, when its passages are embedded (multilingual
+    /// models only).
+    #[serde(default)]
+    pub foreign: Option<Model>,
 }
 
 impl Calibration {
@@ -150,7 +157,11 @@ impl Calibration {
 
     /// The confidence of a draft with these signals.
     pub fn confidence(&self, signals: &Signals) -> f64 {
-        if signals.dense() {
+        if let (true, true, Some(foreign)) =
+            (signals.dense(), signals.foreign >= 0.5, &self.foreign)
+        {
+            foreign.probability(signals)
+        } else if signals.dense() {
             self.dense.probability(signals)
         } else {
             self.lexical.probability(signals)
@@ -168,7 +179,8 @@ mod tests {
         let models = ["all-MiniLM-L6-v2", "multilingual-e5-small"]
             .map(Calibration::for_model)
             .into_iter()
-            .flat_map(|c| [&c.dense, &c.lexical]);
+            .flat_map(|c| [Some(&c.dense), Some(&c.lexical), c.foreign.as_ref()])
+            .flatten();
         for model in models {
             assert!(!model.weights.is_empty());
             for (name, w) in &model.weights {
@@ -178,6 +190,13 @@ mod tests {
                 assert!(w.is_finite());
             }
         }
+        assert!(
+            Calibration::for_model("multilingual-e5-small")
+                .foreign
+                .is_some(),
+            "the multilingual model answers visitors in other bot languages"
+        );
+        assert!(Calibration::shipped().foreign.is_none());
         for (name, _) in &Calibration::shipped().lexical.weights {
             for factor in name.split('*') {
                 assert!(
@@ -186,6 +205,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_foreign_question_is_judged_by_meaning_not_by_the_words_it_cannot_share() {
+        let calibration = Calibration::for_model("multilingual-e5-small");
+        // A Spanish question on a French bot whose passage means the same: no word in common.
+        let close = Signals {
+            coverage: 0.05,
+            heading: 0.0,
+            unseen: 0.9,
+            sentence: Some(0.88),
+            contrast: Some(0.05),
+            passage: Some(0.87),
+            keyword_rank: 0.0,
+            dense_rank: Some(1.0),
+            margin: 0.3,
+            tiny: 0.02,
+            foreign: 1.0,
+        };
+        let far = Signals {
+            sentence: Some(0.78),
+            passage: Some(0.76),
+            ..close
+        };
+        let native = |s: Signals| Signals { foreign: 0.0, ..s };
+        assert!(calibration.confidence(&close) > calibration.confidence(&native(close)));
+        assert!(calibration.confidence(&close) > calibration.confidence(&far));
     }
 
     #[test]

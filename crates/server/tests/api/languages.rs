@@ -53,7 +53,7 @@ async fn embedded(app: &TestApp, key: &str, bot: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn a_french_bot_understands_french_and_spanish_visitors() {
+async fn a_french_bot_understands_and_answers_french_spanish_and_german_visitors() {
     let app = multilingual_app().await;
     let key = app.create_account("pro").await;
     let r = app
@@ -133,10 +133,31 @@ async fn a_french_bot_understands_french_and_spanish_visitors() {
         r.text
     );
     assert_eq!(r.body["sources"][0]["title"], "Retours", "{}", r.text);
-    // What the shop does not know, it does not answer.
+    // Spanish and German visitors are answered from the French passage. Their words share
+    // nothing with it, so the confidence is the one fitted for questions in another of the bot
+    // languages, which reads meaning only (the signals say the question was foreign).
+    for (question, title, fact) in &questions[4..] {
+        let r = app
+            .chat(&key, &bot, json!({"message": question, "explain": true}))
+            .await;
+        assert_eq!(r.body["outcome"], "answered", "{question}: {}", r.text);
+        assert!(
+            r.body["reply"].as_str().unwrap().contains(fact),
+            "{question}: {}",
+            r.text
+        );
+        assert_eq!(
+            r.body["sources"][0]["title"], *title,
+            "{question}: {}",
+            r.text
+        );
+        assert_eq!(r.body["signals"]["foreign"], 1.0, "{question}: {}", r.text);
+    }
+    // What the shop does not know, it does not answer, in French or in Spanish.
     for question in [
         "Vendez-vous des vélos électriques ?",
         "Est-ce que vous réparez les téléphones ?",
+        "¿Reparan ustedes teléfonos móviles?",
     ] {
         let r = app.chat(&key, &bot, json!({"message": question})).await;
         assert_eq!(r.body["outcome"], "fallback", "{question}: {}", r.text);
