@@ -24,6 +24,14 @@ struct Running {
     base: String,
 }
 
+/// A server a test started is killed when the test ends, even by a failed assertion.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(data_dir: &std::path::Path) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sitechat"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
@@ -530,20 +538,21 @@ async fn keyed_chat_requests_killed_mid_answer_are_stored_once_with_one_reply_af
                 .subsec_nanos() as usize;
             1 + nanos % (CHATS / 2)
         });
-    let child = std::sync::Arc::new(std::sync::Mutex::new(first.child));
+    let first_base = first.base.clone();
+    let child = std::sync::Arc::new(std::sync::Mutex::new(first));
     let killer = child.clone();
     let started = Instant::now();
-    let before = keyed_chats(&first.base, &bot, move |arrived| {
+    let before = keyed_chats(&first_base, &bot, move |arrived| {
         if arrived == kill_after {
             // SIGKILL: no graceful anything; the requests in flight die with the server.
-            let mut child = killer.lock().unwrap();
-            child.kill().unwrap();
-            child.wait().unwrap();
+            let mut first = killer.lock().unwrap();
+            first.child.kill().unwrap();
+            first.child.wait().unwrap();
         }
     })
     .await;
     assert!(
-        child.lock().unwrap().try_wait().unwrap().is_some(),
+        child.lock().unwrap().child.try_wait().unwrap().is_some(),
         "the server was killed before all {CHATS} responses came"
     );
     let answered = before.iter().filter(|r| r.is_ok()).count();
