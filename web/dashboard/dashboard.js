@@ -312,7 +312,11 @@
         var done = ["succeeded", "failed", "cancelled"].indexOf(j.state) >= 0;
         var found = p.pages_discovered || 0;
         var handled = (p.pages_indexed || 0) + (p.pages_skipped || 0) + (p.pages_unchanged || 0);
-        var pct = done ? 100 : found ? Math.min(99, Math.round((100 * handled) / found)) : 0;
+        // The bar and the line follow the phase running: pages, then passages, then sentences.
+        var passages = p.chunks_created || 0;
+        var embedding = { embed_passages: p.chunks_embedded || 0, embed_sentences: p.sentences_embedded || 0 }[j.phase];
+        var rate = function (r, unit) { return r ? " · " + (r >= 10 ? Math.round(r) : r.toFixed(1)) + " " + unit + " a second" : ""; };
+        var pct = done ? 100 : embedding != null && passages ? Math.min(99, Math.round((100 * embedding) / passages)) : found ? Math.min(99, Math.round((100 * handled) / found)) : 0;
         var fill = bar.querySelector("span");
         // A training already over when the page opens shows full at once, not growing.
         fill.style.transition = done && !polled ? "none" : "";
@@ -320,9 +324,16 @@
         fill.style.width = pct + "%";
         bar.setAttribute("aria-valuenow", String(pct));
         var phase = j.state === "queued" ? "Waiting to start" : j.state === "running" ? (found ? "Fetching and indexing pages" : "Finding pages") : "Training " + j.state;
-        if (j.state === "running" && p.chunks_created && p.chunks_embedded < p.chunks_created && handled >= found) phase = "Embedding passages";
+        var counts = found ? " — " + handled + " of " + found + " pages" + (j.state === "running" ? rate(j.rates && j.rates.pages_per_second, "pages") : "") : "";
+        if (j.state === "running" && j.phase === "embed_passages") {
+          phase = "Embedding passages (the bot already answers on keywords)";
+          counts = " — " + embedding + " of " + passages + rate(j.rates && j.rates.passages_per_second, "passages");
+        } else if (j.state === "running" && j.phase === "embed_sentences") {
+          phase = "Embedding sentences";
+          counts = " — " + embedding + " of " + passages + " passages" + rate(j.rates && j.rates.sentence_passages_per_second, "passages");
+        }
         if (j.error) phase += ": " + j.error;
-        phaseLine.textContent = phase + (found ? " — " + handled + " of " + found + " pages" : "");
+        phaseLine.textContent = phase + counts;
         var eta = job.querySelector(".eta");
         if (!done && j.estimated_completion) {
           var secs = Math.max(0, Math.round((new Date(j.estimated_completion) - new Date()) / 1000));

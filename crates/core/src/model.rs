@@ -982,6 +982,73 @@ pub struct JobProgress {
     pub sentences_embedded: u64,
     /// Why the crawl stopped early, if it did (`max_pages`, `max_total_time`).
     pub stopped_by: Option<String>,
+    /// The phases so far, in order, each with when it started and (once over) ended: the last
+    /// one without an end is the one running. The job's view derives its rates and estimated
+    /// completion from them.
+    pub phases: Vec<PhaseTiming>,
+    /// The embedding model the job embeds with (whose measured rate estimates the embedding
+    /// still to come).
+    pub embedding_model: Option<String>,
+}
+
+/// What a training job is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingPhase {
+    /// Finding, fetching and indexing pages; the bot answers on keywords as pages are indexed.
+    Crawl,
+    /// Embedding the new passages, for retrieval by meaning.
+    EmbedPassages,
+    /// Embedding those passages' sentences, for choosing an answer's sentences by meaning.
+    EmbedSentences,
+}
+
+/// When one phase of a training job ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PhaseTiming {
+    pub phase: TrainingPhase,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+impl JobProgress {
+    /// Ends the running phase (if any) and starts `phase` at `at`.
+    pub fn enter(&mut self, phase: TrainingPhase, at: OffsetDateTime) {
+        self.finish_phase(at);
+        self.phases.push(PhaseTiming {
+            phase,
+            started_at: at,
+            finished_at: None,
+        });
+    }
+
+    /// Ends the running phase, if any.
+    pub fn finish_phase(&mut self, at: OffsetDateTime) {
+        if let Some(last) = self.phases.last_mut().filter(|p| p.finished_at.is_none()) {
+            last.finished_at = Some(at);
+        }
+    }
+
+    /// The phase running now.
+    pub fn phase(&self) -> Option<TrainingPhase> {
+        self.phases
+            .last()
+            .filter(|p| p.finished_at.is_none())
+            .map(|p| p.phase)
+    }
+
+    /// Seconds spent in `phase` so far (until `now` for the running one).
+    pub fn seconds_in(&self, phase: TrainingPhase, now: OffsetDateTime) -> f64 {
+        self.phases
+            .iter()
+            .filter(|p| p.phase == phase)
+            .map(|p| (p.finished_at.unwrap_or(now) - p.started_at).as_seconds_f64())
+            .sum()
+    }
 }
 
 /// A page a job did not index, and why.

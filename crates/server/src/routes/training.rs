@@ -44,7 +44,13 @@ pub struct Retrain {
 pub struct JobView {
     #[serde(flatten)]
     pub job: Job,
-    /// When the job should be done, from its pace so far (its end once finished).
+    /// The phase running now (`crawl`, `embed_passages`, `embed_sentences`); `null` before
+    /// the job starts and once it is over. `phases` has each one's start and end.
+    pub phase: Option<sitechat_core::model::TrainingPhase>,
+    /// How fast each phase goes.
+    pub rates: training::JobRates,
+    /// When the job should be done: the pages still to crawl at its pace so far, then the
+    /// passages and sentences still to embed at their measured rates (its end once finished).
     #[serde(with = "time::serde::rfc3339::option")]
     pub estimated_completion: Option<time::OffsetDateTime>,
     /// Up to 100 skipped pages with their reasons.
@@ -56,6 +62,8 @@ async fn view(state: &AppState, caller: &Caller, job: Job) -> ApiResult<JobView>
     skipped.truncate(INLINE_SKIPS);
     let estimated_completion = training::estimated_completion(&job, state.config.crawl.max_pages);
     Ok(JobView {
+        phase: job.progress.phase(),
+        rates: training::rates(&job, sitechat_core::now()),
         job,
         estimated_completion,
         skipped,

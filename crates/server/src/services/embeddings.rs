@@ -17,7 +17,10 @@
 //! whose vectors cover more of its passages, so on the old vectors until the new ones catch up.
 //! Then the old vectors are deleted.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
+};
 
 use sha2::{Digest, Sha256};
 use sitechat_answer::{Dense, Meaning, SentenceEmbedder, SentenceRef};
@@ -41,7 +44,7 @@ const BATCH: u32 = 32;
 const SENTENCE_BATCH: u32 = 8;
 
 /// What an embedding step embeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
     /// Chunks without a vector, for retrieval.
     Chunks,
@@ -111,10 +114,44 @@ pub fn claim(state: &AppState, bot: &Bot) -> Option<Running> {
 /// cannot run).
 pub async fn embed_batch(state: &AppState, bot: &Bot, phase: Phase) -> ApiResult<Option<u64>> {
     let model = model_of(bot);
-    match phase {
+    let started = std::time::Instant::now();
+    let embedded = match phase {
         Phase::Chunks => embed_chunks(state, bot, model).await,
         Phase::Sentences => embed_sentences(state, &bot.id, model).await,
+    }?;
+    if let Some(n) = embedded {
+        record_rate(model.name(), phase, n, started.elapsed().as_secs_f64());
     }
+    Ok(embedded)
+}
+
+/// The embedding rates measured in this process, per model and phase: (passages, seconds), each
+/// batch's added to the past's weighed by [`RATE_MEMORY`], so that the latest batches count
+/// most (a machine gets busier or quieter).
+static RATES: LazyLock<Mutex<HashMap<(String, Phase), Measured>>> =
+    LazyLock::new(Default::default);
+
+/// Passages embedded and the seconds it took, decayed.
+type Measured = (f64, f64);
+
+/// How much of the measured past each new batch keeps.
+const RATE_MEMORY: f64 = 0.8;
+
+pub(crate) fn record_rate(model: &str, phase: Phase, passages: u64, seconds: f64) {
+    let mut rates = RATES.lock().unwrap_or_else(|p| p.into_inner());
+    let (n, t) = rates.entry((model.to_owned(), phase)).or_insert((0.0, 0.0));
+    *n = *n * RATE_MEMORY + passages as f64;
+    *t = *t * RATE_MEMORY + seconds;
+}
+
+/// Passages per second that `model` embeds in `phase` (for sentences: passages whose sentences
+/// it embeds), as measured in this process; `None` before it has embedded any.
+pub fn measured_rate(model: &str, phase: Phase) -> Option<f64> {
+    let rates = RATES.lock().unwrap_or_else(|p| p.into_inner());
+    rates
+        .get(&(model.to_owned(), phase))
+        .filter(|(n, t)| *n > 0.0 && *t > 0.0)
+        .map(|(n, t)| n / t)
 }
 
 /// Embeds passages (or sentences) with `model` on a blocking thread: `None` when the model

@@ -13,7 +13,7 @@ use std::{
 };
 
 use sitechat_core::{
-    model::{Chunk, Job, JobProgress, JobState, SkippedPage, TrainParams},
+    model::{Chunk, Job, JobProgress, JobState, SkippedPage, TrainParams, TrainingPhase},
     now, BotId, ChunkId, JobId, Scope, SourceId,
 };
 use sitechat_crawl::{
@@ -126,27 +126,94 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: &JobId) -> ApiResult<
     Ok(state.store.cancel_job(&caller.account.id, id).await?)
 }
 
-/// When a running job should be done, extrapolated from its pace so far.
+/// When a running job should be done: the pages still to crawl at the job's pace so far, then
+/// the passages still to embed (those created, extrapolated to the pages to come) and their
+/// sentences. Embedding goes at the rate this process last measured for the job's embedding
+/// model, batch by batch (steadier than the job's own count over time, which stalls while a
+/// batch runs), else at the job's own; sentences, before any are measured, at the passages'
+/// rate, which costs about the same (one pass over the same text). Embedding is most of a
+/// training's time, so an estimate from the crawl alone ends long before the job does.
 pub fn estimated_completion(job: &Job, max_pages: usize) -> Option<time::OffsetDateTime> {
     match job.state {
         JobState::Queued => None,
         JobState::Running => {
             let started = job.started_at?;
-            let done = job.progress.pages_fetched + job.progress.pages_skipped;
-            if done == 0 {
-                return None;
+            let at = now();
+            let p = &job.progress;
+            let crawling = p.phase().is_none_or(|phase| phase == TrainingPhase::Crawl);
+            let (mut left, scale) = if crawling {
+                let done = p.pages_fetched + p.pages_skipped;
+                if done == 0 {
+                    return None;
+                }
+                // Skipped pages count in `done` but not against `max_pages`: `done` may exceed it.
+                let total = p.pages_discovered.min(max_pages as u64).max(done) as f64;
+                let elapsed = if p.phases.is_empty() {
+                    (at - started).as_seconds_f64()
+                } else {
+                    p.seconds_in(TrainingPhase::Crawl, at)
+                };
+                let done = done as f64;
+                (elapsed * (total - done).max(0.0) / done, total / done)
+            } else {
+                (0.0, 1.0)
+            };
+            let own = rates(job, at);
+            let measured = |phase: Phase| {
+                p.embedding_model
+                    .as_deref()
+                    .and_then(|model| super::embeddings::measured_rate(model, phase))
+            };
+            let passages = measured(Phase::Chunks).or(own.passages_per_second);
+            let sentences = measured(Phase::Sentences)
+                .or(own.sentence_passages_per_second)
+                .or(passages);
+            let expected = p.chunks_created as f64 * scale;
+            for (done, rate) in [
+                (p.chunks_embedded, passages),
+                (p.sentences_embedded, sentences),
+            ] {
+                let remaining = (expected - done as f64).max(0.0);
+                if let Some(rate) = rate.filter(|r| *r > 0.0) {
+                    left += remaining / rate;
+                }
             }
-            // Skipped pages count in `done` but not against `max_pages`: `done` may exceed it.
-            let total = job
-                .progress
-                .pages_discovered
-                .min(max_pages as u64)
-                .max(done) as f64;
-            let elapsed = (now() - started).as_seconds_f64();
-            let remaining = elapsed * (total - done as f64).max(0.0) / done as f64;
-            Some(now() + time::Duration::seconds_f64(remaining))
+            Some(at + time::Duration::seconds_f64(left))
         }
         _ => job.finished_at,
+    }
+}
+
+/// How fast a training job goes, per phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct JobRates {
+    /// Pages fetched or skipped per second of crawling.
+    pub pages_per_second: Option<f64>,
+    /// Passages embedded per second: the job's own once it embeds, else what this server last
+    /// measured for the job's embedding model (`null` when neither is known).
+    pub passages_per_second: Option<f64>,
+    /// Passages whose sentences are embedded per second, the same way.
+    pub sentence_passages_per_second: Option<f64>,
+}
+
+/// A job's rates at `at` (see [`JobRates`]).
+pub fn rates(job: &Job, at: time::OffsetDateTime) -> JobRates {
+    let p = &job.progress;
+    let own = |phase: TrainingPhase, count: u64| {
+        let seconds = p.seconds_in(phase, at);
+        (count > 0 && seconds > 0.0).then(|| count as f64 / seconds)
+    };
+    let measured = |phase: Phase| {
+        p.embedding_model
+            .as_deref()
+            .and_then(|model| super::embeddings::measured_rate(model, phase))
+    };
+    JobRates {
+        pages_per_second: own(TrainingPhase::Crawl, p.pages_fetched + p.pages_skipped),
+        passages_per_second: own(TrainingPhase::EmbedPassages, p.chunks_embedded)
+            .or_else(|| measured(Phase::Chunks)),
+        sentence_passages_per_second: own(TrainingPhase::EmbedSentences, p.sentences_embedded)
+            .or_else(|| measured(Phase::Sentences)),
     }
 }
 
@@ -287,7 +354,8 @@ pub async fn run(state: &AppState, claimed: ClaimedJob, mut stop: watch::Receive
     let bot_id = claimed.job.bot_id.clone();
     let outcome = execute(state, claimed, &mut stop).await;
     let result = match outcome {
-        Ok((state_now, progress, error)) => {
+        Ok((state_now, mut progress, error)) => {
+            progress.finish_phase(now());
             tracing::info!(job = %job_id, bot = %bot_id, state = state_now.as_str(), indexed = progress.pages_indexed, skipped = progress.pages_skipped, "training finished");
             state
                 .store
@@ -318,7 +386,7 @@ pub async fn run(state: &AppState, claimed: ClaimedJob, mut stop: watch::Receive
 
 enum Interrupted {
     Shutdown,
-    Failed(ApiError, JobProgress),
+    Failed(ApiError, Box<JobProgress>),
 }
 
 async fn execute(
@@ -331,20 +399,20 @@ async fn execute(
         .store
         .get_bot(&account, &claimed.job.bot_id)
         .await
-        .map_err(|e| Interrupted::Failed(e.into(), claimed.job.progress.clone()))?;
+        .map_err(|e| Interrupted::Failed(e.into(), Box::new(claimed.job.progress.clone())))?;
     let params: TrainParams =
         serde_json::from_value(claimed.job.params.clone()).unwrap_or_default();
     let start_url = url::Url::parse(&params.url).map_err(|e| {
         Interrupted::Failed(
             ApiError::invalid(format!("website_url: {e}")),
-            JobProgress::default(),
+            Box::default(),
         )
     })?;
     let stored = state
         .store
         .website_pages(&bot.id)
         .await
-        .map_err(|e| Interrupted::Failed(e.into(), JobProgress::default()))?;
+        .map_err(|e| Interrupted::Failed(e.into(), Box::default()))?;
     let known: HashMap<String, KnownPage> = if params.force_retrain {
         HashMap::new()
     } else {
@@ -381,11 +449,16 @@ async fn execute(
     let crawl =
         tokio::spawn(async move { crawler.crawl(start_url, known, tx, crawl_cancel).await });
 
+    let mut progress = JobProgress {
+        embedding_model: Some(crate::models::model_of(&bot).name().to_owned()),
+        ..JobProgress::default()
+    };
+    progress.enter(TrainingPhase::Crawl, now());
     let mut run = Run {
         state,
         job: claimed.job,
         language: claimed.language,
-        progress: JobProgress::default(),
+        progress,
         batch: IndexBatch::default(),
         seen: HashSet::new(),
         transient: HashSet::new(),
@@ -393,7 +466,7 @@ async fn execute(
     };
     let mut cancelled = false;
     let mut shutdown = false;
-    let failed = |e: ApiError, p: &JobProgress| Interrupted::Failed(e, p.clone());
+    let failed = |e: ApiError, p: &JobProgress| Interrupted::Failed(e, Box::new(p.clone()));
     loop {
         let event = tokio::select! {
             event = rx.recv() => event,
@@ -531,6 +604,13 @@ async fn execute(
     // sweep.
     if let Some(_claim) = super::embeddings::claim(state, &bot) {
         'phases: for phase in Phase::ALL {
+            run.progress.enter(
+                match phase {
+                    Phase::Chunks => TrainingPhase::EmbedPassages,
+                    Phase::Sentences => TrainingPhase::EmbedSentences,
+                },
+                now(),
+            );
             loop {
                 if *stop.borrow() {
                     break 'phases;
@@ -587,5 +667,92 @@ mod tests {
         };
         let at = estimated_completion(&job, 250).expect("an estimate");
         assert!(at >= now() - time::Duration::seconds(1));
+    }
+
+    fn running(progress: JobProgress) -> Job {
+        Job {
+            id: JobId::generate(),
+            bot_id: BotId::generate(),
+            kind: "train".to_owned(),
+            state: JobState::Running,
+            params: serde_json::json!({}),
+            progress,
+            error: None,
+            attempts: 1,
+            created_at: now(),
+            started_at: Some(now() - time::Duration::seconds(10)),
+            finished_at: None,
+        }
+    }
+
+    /// Seconds from now to the job's estimated completion.
+    fn seconds_left(job: &Job) -> f64 {
+        (estimated_completion(job, 1000).expect("an estimate") - now()).as_seconds_f64()
+    }
+
+    #[test]
+    fn the_estimate_counts_the_embedding_still_to_come_at_its_measured_rates() {
+        // This process embedded passages of this model at 10 a second and their sentences at 5.
+        let model = "estimate-test-model";
+        super::super::embeddings::record_rate(model, Phase::Chunks, 100, 10.0);
+        super::super::embeddings::record_rate(model, Phase::Sentences, 50, 10.0);
+        // Half of 20 pages crawled in 10 s, with 100 passages so far: 10 s of crawling left,
+        // then 200 passages to embed (20 s) and their sentences (40 s).
+        let mut progress = JobProgress {
+            pages_discovered: 20,
+            pages_fetched: 10,
+            chunks_created: 100,
+            embedding_model: Some(model.to_owned()),
+            ..JobProgress::default()
+        };
+        progress.enter(TrainingPhase::Crawl, now() - time::Duration::seconds(10));
+        let left = seconds_left(&running(progress.clone()));
+        assert!((65.0..75.0).contains(&left), "{left}");
+        let first = rates(&running(progress.clone()), now());
+        assert!((first.pages_per_second.unwrap() - 1.0).abs() < 0.1);
+        assert_eq!(first.passages_per_second, Some(10.0));
+
+        // Crawled; the job has embedded 50 of 200 passages: the 150 left at the measured 10 a
+        // second (15 s), then the sentences at the measured 5 a second (40 s).
+        progress.pages_fetched = 20;
+        progress.chunks_created = 200;
+        progress.chunks_embedded = 50;
+        progress.enter(
+            TrainingPhase::EmbedPassages,
+            now() - time::Duration::seconds(10),
+        );
+        let left = seconds_left(&running(progress.clone()));
+        assert!((50.0..60.0).contains(&left), "{left}");
+        let own = rates(&running(progress.clone()), now())
+            .passages_per_second
+            .unwrap();
+        assert!((own - 5.0).abs() < 0.01, "{own}");
+
+        // A model this process never measured: the job's own pace (50 in 10 s) for the 150
+        // passages left (30 s), and the same for the sentences of all 200 (40 s).
+        progress.embedding_model = Some("never-measured".to_owned());
+        let left = seconds_left(&running(progress));
+        assert!((65.0..75.0).contains(&left), "{left}");
+    }
+
+    #[test]
+    fn phases_follow_one_another_and_the_last_runs_until_finished() {
+        let mut progress = JobProgress::default();
+        let start = now() - time::Duration::seconds(30);
+        progress.enter(TrainingPhase::Crawl, start);
+        progress.enter(
+            TrainingPhase::EmbedPassages,
+            start + time::Duration::seconds(20),
+        );
+        assert_eq!(progress.phase(), Some(TrainingPhase::EmbedPassages));
+        assert_eq!(
+            progress.phases[0].finished_at,
+            Some(start + time::Duration::seconds(20))
+        );
+        let crawl = progress.seconds_in(TrainingPhase::Crawl, now());
+        assert!((crawl - 20.0).abs() < 0.01, "{crawl}");
+        progress.finish_phase(start + time::Duration::seconds(25));
+        assert_eq!(progress.phase(), None);
+        assert!((progress.seconds_in(TrainingPhase::EmbedPassages, now()) - 5.0).abs() < 0.01);
     }
 }

@@ -116,6 +116,38 @@ async fn a_bot_created_from_a_website_learns_it_and_cites_its_pages() {
     );
     assert!(done["started_at"].is_string() && done["finished_at"].is_string());
     assert_eq!(done["estimated_completion"], done["finished_at"]);
+    // Its phases, each ended: the crawl, then (when the job embedded) passages and sentences.
+    let phases: Vec<&str> = done["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(
+                p["started_at"].is_string() && p["finished_at"].is_string(),
+                "{done}"
+            );
+            p["phase"].as_str().unwrap()
+        })
+        .collect();
+    if done["chunks_embedded"].as_u64().unwrap() > 0 {
+        assert_eq!(
+            phases,
+            ["crawl", "embed_passages", "embed_sentences"],
+            "{done}"
+        );
+        assert!(
+            done["rates"]["passages_per_second"].as_f64().unwrap() > 0.0,
+            "{done}"
+        );
+    } else {
+        assert_eq!(phases, ["crawl"], "{done}");
+    }
+    assert!(done["phase"].is_null(), "{done}");
+    assert!(
+        done["rates"]["pages_per_second"].as_f64().unwrap() > 0.0,
+        "{done}"
+    );
+    assert_eq!(done["embedding_model"], "all-MiniLM-L6-v2", "{done}");
 
     let bot_view = app.get(&format!("/v1/bots/{bot}"), &key).await;
     assert_eq!(bot_view.body["training_status"], "succeeded");
