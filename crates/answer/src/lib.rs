@@ -61,6 +61,7 @@ use std::{collections::HashSet, sync::Arc};
 
 use sitechat_core::{
     model::{BotSettings, Outcome, SourceRef},
+    vector::Quantised,
     BotId,
 };
 use sitechat_search::{Hit, SearchError, SearchIndex, VectorSet};
@@ -83,7 +84,8 @@ pub struct Meaning<'a> {
 /// questions.
 pub trait SentenceEmbedder: Sync {
     /// One vector per sentence, in order; `None` when the model cannot embed now.
-    fn embed(&self, sentences: &[SentenceRef<'_>]) -> Option<Vec<Arc<[f32]>>>;
+    /// (Held quantised, as they are stored.)
+    fn embed(&self, sentences: &[SentenceRef<'_>]) -> Option<Vec<Arc<Quantised>>>;
 }
 
 impl<'a> Meaning<'a> {
@@ -98,11 +100,7 @@ impl<'a> Meaning<'a> {
         Some(
             vectors
                 .iter()
-                .map(|v| {
-                    self.vectors
-                        .scale()
-                        .apply(sitechat_search::dot(v, self.question))
-                })
+                .map(|v| self.vectors.scale().apply(v.dot(self.question)))
                 .collect(),
         )
     }

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod scope;
 pub mod texts;
 pub mod validate;
+pub mod vector;
 
 pub use ids::*;
 pub use plan::Plan;

@@ -1,13 +1,18 @@
 //! Dense (semantic) retrieval: a bot's chunk embeddings in memory, searched exhaustively, and
 //! fused with BM25 by reciprocal rank.
 //!
-//! Exhaustive search is exact and needs no index structure to keep consistent: 100,000 chunks of
-//! 384 dimensions are 150 MB and one query is 38 M multiply-adds, a few milliseconds when
-//! compiled with optimisations. An approximate index would only pay off well beyond that.
+//! Exhaustive search needs no index structure to keep consistent. The vectors are held as one
+//! signed byte per dimension and a scale per vector ([`Quantised`]): 100,000 chunks of 384
+//! dimensions are 39 MB (150 MB as `f32`), and one query is 38 M multiply-adds of a byte by the
+//! question's `f32`, a few milliseconds when compiled with optimisations (`cargo bench -p
+//! sitechat-search --bench scale`). An approximate index would only pay off well beyond that.
 
 use std::{cmp::Ordering, collections::HashMap};
 
-use sitechat_core::ChunkId;
+use sitechat_core::{
+    vector::{dot_i8, quantise_into, Quantised},
+    ChunkId,
+};
 
 /// How a model's cosine similarities read on the scale the answer engine's thresholds and fitted
 /// confidence were set on (all-MiniLM-L6-v2's): `slope * cosine + offset`. A model whose
@@ -47,16 +52,19 @@ impl Default for Scale {
     }
 }
 
-/// The embeddings of one bot's chunks (L2-normalised, all of one dimension), and the [`Scale`]
-/// their model's similarities are read on.
-#[derive(Debug, Default)]
+/// The embeddings of one bot's chunks (L2-normalised, all of one dimension, quantised), and the
+/// [`Scale`] their model's similarities are read on.
+#[derive(Debug, Default, Clone)]
 pub struct VectorSet {
     dim: usize,
     /// The model that made the vectors (vectors of different models are not comparable).
     model: String,
     scale: Scale,
     ids: Vec<ChunkId>,
-    data: Vec<f32>,
+    /// The quantised values, `dim` a row.
+    data: Vec<i8>,
+    /// The quantisation scale of each row.
+    row_scales: Vec<f32>,
     /// Row of each chunk.
     rows: HashMap<ChunkId, usize>,
 }
@@ -86,32 +94,48 @@ impl VectorSet {
         self.scale
     }
 
-    /// Adds vectors; those of another dimension are ignored (a model change re-embeds).
+    /// Adds vectors (quantised); those of another dimension are ignored (a model change
+    /// re-embeds).
     pub fn extend(&mut self, vectors: impl IntoIterator<Item = (ChunkId, Vec<f32>)>) {
+        let mut values = Vec::new();
         for (id, v) in vectors {
-            if self.dim == 0 {
-                self.dim = v.len();
+            values.clear();
+            let scale = quantise_into(&v, &mut values);
+            self.put(id, scale, &values);
+        }
+    }
+
+    /// Adds vectors already quantised (as stored); those of another dimension are ignored.
+    pub fn extend_quantised(&mut self, vectors: impl IntoIterator<Item = (ChunkId, Quantised)>) {
+        for (id, v) in vectors {
+            self.put(id, v.scale(), v.values());
+        }
+    }
+
+    fn put(&mut self, id: ChunkId, scale: f32, values: &[i8]) {
+        if self.dim == 0 {
+            self.dim = values.len();
+        }
+        if values.len() != self.dim || self.dim == 0 {
+            return;
+        }
+        match self.rows.get(&id) {
+            Some(&row) => {
+                self.data[row * self.dim..(row + 1) * self.dim].copy_from_slice(values);
+                self.row_scales[row] = scale;
             }
-            if v.len() != self.dim || self.dim == 0 {
-                continue;
-            }
-            match self.rows.get(&id) {
-                Some(&row) => self.data[row * self.dim..(row + 1) * self.dim].copy_from_slice(&v),
-                None => {
-                    self.rows.insert(id.clone(), self.ids.len());
-                    self.ids.push(id);
-                    self.data.extend_from_slice(&v);
-                }
+            None => {
+                self.rows.insert(id.clone(), self.ids.len());
+                self.ids.push(id);
+                self.data.extend_from_slice(values);
+                self.row_scales.push(scale);
             }
         }
     }
 
-    /// Every vector, with its chunk.
-    pub fn entries(&self) -> impl Iterator<Item = (ChunkId, Vec<f32>)> + '_ {
-        self.ids
-            .iter()
-            .cloned()
-            .zip(self.data.chunks_exact(self.dim.max(1)).map(<[f32]>::to_vec))
+    /// The bytes its vectors take (values and scales).
+    pub fn vector_bytes(&self) -> usize {
+        self.data.len() + self.row_scales.len() * 4
     }
 
     pub fn len(&self) -> usize {
@@ -130,7 +154,7 @@ impl VectorSet {
         }
         let row = *self.rows.get(id)?;
         let v = &self.data[row * self.dim..(row + 1) * self.dim];
-        Some(self.scale.apply(dot(v, query)))
+        Some(self.scale.apply(dot_i8(v, query) * self.row_scales[row]))
     }
 
     /// The `k` chunks most similar to `query` (cosine, as the vectors are normalised, on this
@@ -142,7 +166,8 @@ impl VectorSet {
         let mut scored: Vec<(usize, f32)> = self
             .data
             .chunks_exact(self.dim)
-            .map(|row| dot(row, query))
+            .zip(&self.row_scales)
+            .map(|(row, scale)| dot_i8(row, query) * scale)
             .enumerate()
             .collect();
         let by_score =
@@ -249,8 +274,98 @@ mod tests {
         let top = set.top_k(&[0.0, 1.0], 2);
         assert_eq!(top[0].0, id("chk_b"));
         assert_eq!(top[1].0, id("chk_c"));
-        assert!((top[1].1 - 0.8).abs() < 1e-6);
+        assert!((top[1].1 - 0.8).abs() < 1e-5);
         assert!(set.top_k(&[1.0, 0.0, 0.0], 2).is_empty(), "wrong dimension");
+    }
+
+    /// Deterministic unit vectors in clusters (as embeddings of passages on a few topics are),
+    /// and questions near some of them.
+    fn clustered(count: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut state = seed;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+        };
+        let centres: Vec<Vec<f32>> = (0..20)
+            .map(|_| (0..dim).map(|_| next()).collect())
+            .collect();
+        (0..count)
+            .map(|i| {
+                let v: Vec<f32> = centres[i % centres.len()]
+                    .iter()
+                    .map(|c| c + 0.8 * next())
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.into_iter().map(|x| x / norm).collect()
+            })
+            .collect()
+    }
+
+    /// Exact `f32` search, as the set did before it held bytes.
+    fn exact_top_k(vectors: &[Vec<f32>], query: &[f32], k: usize) -> Vec<(usize, f32)> {
+        let mut scored: Vec<(usize, f32)> =
+            vectors.iter().map(|v| dot(v, query)).enumerate().collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.truncate(k);
+        scored
+    }
+
+    #[test]
+    fn quantised_search_ranks_as_the_f32_search() {
+        let vectors = clustered(2_000, 384, 7);
+        let queries = clustered(60, 384, 99);
+        let mut set = VectorSet::new(384);
+        set.extend(
+            vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (id(&format!("chk_{i}")), v.clone())),
+        );
+        assert_eq!(set.vector_bytes(), 2_000 * (384 + 4));
+        let (mut same_first, mut overlap, mut worst) = (0, 0, 0.0f32);
+        for q in &queries {
+            let exact = exact_top_k(&vectors, q, 10);
+            let quantised = set.top_k(q, 10);
+            if quantised[0].0 == id(&format!("chk_{}", exact[0].0)) {
+                same_first += 1;
+            }
+            for (i, score) in &exact {
+                let chunk = id(&format!("chk_{i}"));
+                overlap += usize::from(quantised.iter().any(|(c, _)| *c == chunk));
+                let similarity = set.similarity(&chunk, q).unwrap();
+                worst = worst.max((similarity - score).abs());
+            }
+        }
+        assert!(worst < 2e-3, "largest similarity error {worst}");
+        assert!(same_first >= 58, "the same first in {same_first} of 60");
+        assert!(overlap >= 590, "{overlap} of 600 of the top 10 kept");
+        // A copy searches the same.
+        let copy = set.clone();
+        assert_eq!(copy.top_k(&queries[0], 5), set.top_k(&queries[0], 5));
+    }
+
+    #[test]
+    fn stored_vectors_join_as_they_are() {
+        let vectors = clustered(3, 8, 1);
+        let mut from_f32 = VectorSet::new(0);
+        from_f32.extend([
+            (id("chk_a"), vectors[0].clone()),
+            (id("chk_b"), vectors[1].clone()),
+        ]);
+        let mut stored = VectorSet::new(0);
+        stored.extend_quantised([
+            (id("chk_a"), Quantised::new(&vectors[0])),
+            (id("chk_b"), Quantised::new(&vectors[1])),
+            (id("chk_c"), Quantised::new(&[1.0, 0.0])),
+        ]);
+        assert_eq!(stored.len(), 2, "another dimension is left out");
+        assert_eq!(from_f32.top_k(&vectors[2], 2), stored.top_k(&vectors[2], 2));
+        // A vector given again replaces the old one.
+        stored.extend([(id("chk_a"), vectors[2].clone())]);
+        assert_eq!(stored.len(), 2);
+        assert_eq!(stored.top_k(&vectors[2], 1)[0].0, id("chk_a"));
     }
 
     #[test]

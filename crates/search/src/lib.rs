@@ -607,11 +607,7 @@ impl SearchIndex {
             return Ok(());
         }
         if let Some(current) = dense.set.take() {
-            let mut set = Arc::try_unwrap(current).unwrap_or_else(|shared| {
-                let mut copy = VectorSet::new(0).of_model(shared.model(), shared.scale());
-                copy.extend(shared.entries());
-                copy
-            });
+            let mut set = Arc::try_unwrap(current).unwrap_or_else(|shared| (*shared).clone());
             set.extend(vectors.iter().cloned());
             dense.set = Some(Arc::new(set));
         }

@@ -12,6 +12,7 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
+use sitechat_core::vector::Quantised;
 use sitechat_embed::{AnyEmbedder, Role};
 use sitechat_local::LocalModel;
 
@@ -141,7 +142,7 @@ pub struct Models {
     queries: Mutex<lru::LruCache<ByModel, Arc<Vec<f32>>>>,
     /// Embeddings of sentences of passages, by model and text: the same passages answer many
     /// questions.
-    sentences: Mutex<lru::LruCache<ByModel, Arc<[f32]>>>,
+    sentences: Mutex<lru::LruCache<ByModel, Arc<Quantised>>>,
 }
 
 /// A text as one model embeds it: the key of the caches of vectors.
@@ -151,7 +152,7 @@ type ByModel = (EmbeddingModel, String);
 /// wordings with each model.
 const QUERY_CACHE: usize = 12_000;
 
-/// Sentence vectors cached (about 31 MB).
+/// Sentence vectors cached (quantised as stored: about 10 MB with their texts).
 const SENTENCE_CACHE: usize = 20_000;
 
 impl Models {
@@ -349,7 +350,7 @@ impl Models {
         &self,
         model: EmbeddingModel,
         sentences: &[&str],
-    ) -> Vec<Option<Arc<[f32]>>> {
+    ) -> Vec<Option<Arc<Quantised>>> {
         let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
         sentences
             .iter()
@@ -361,7 +362,7 @@ impl Models {
     pub fn cache_sentences<'a>(
         &self,
         model: EmbeddingModel,
-        vectors: impl IntoIterator<Item = (&'a str, Arc<[f32]>)>,
+        vectors: impl IntoIterator<Item = (&'a str, Arc<Quantised>)>,
     ) {
         let mut cache = self.sentences.lock().unwrap_or_else(|p| p.into_inner());
         for (text, vector) in vectors {
@@ -375,9 +376,9 @@ impl Models {
         &self,
         model: EmbeddingModel,
         sentences: &[&str],
-    ) -> Option<Vec<Arc<[f32]>>> {
-        let vectors: Vec<Arc<[f32]>> = match self.embed_passages(model, sentences)? {
-            Ok(v) => v.into_iter().map(Into::into).collect(),
+    ) -> Option<Vec<Arc<Quantised>>> {
+        let vectors: Vec<Arc<Quantised>> = match self.embed_passages(model, sentences)? {
+            Ok(v) => v.iter().map(|v| Arc::new(Quantised::new(v))).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not embed sentences: words alone choose them");
                 return None;

@@ -46,7 +46,7 @@ pub use events::EventFilter;
 pub use jobs::{ClaimedJob, PageWrite, ScheduledBot, StoredPage, CRASHED_THE_SERVER};
 pub use knowledge::NewSource;
 pub use users::{LinkPurpose, NewUser, SessionRecord, UserLink};
-pub use vectors::{ChunkToEmbed, SentenceVectors};
+pub use vectors::{ChunkToEmbed, SentenceVectors, StoredSentenceVectors};
 pub use webhooks::{
     AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryState, NewWebhook,
     WebhookPatch, WebhookRecord, WebhookTarget, DELIVERY_PREFIX,

@@ -24,7 +24,7 @@ use std::{
 
 use sha2::{Digest, Sha256};
 use sitechat_answer::{Dense, Meaning, SentenceEmbedder, SentenceRef};
-use sitechat_core::{model::Bot, BotId, ChunkId};
+use sitechat_core::{model::Bot, vector::Quantised, BotId, ChunkId};
 use sitechat_search::VectorSet;
 use sitechat_store::Store;
 
@@ -385,7 +385,7 @@ pub async fn vectors(state: &AppState, bot: &Bot) -> ApiResult<Option<Arc<Vector
             let rows = state.store.bot_vectors(&bot.id, model.name()).await?;
             let mut set =
                 VectorSet::new(sitechat_embed::DIMENSIONS).of_model(model.name(), scale_of(model));
-            set.extend(rows);
+            set.extend_quantised(rows);
             let (index, id, lang) = (state.index.clone(), bot.id.clone(), bot.language.clone());
             blocking(move || Ok(index.set_vectors(&id, &lang, generation, set)?)).await?
         }
@@ -460,7 +460,11 @@ struct SentenceVectors {
 impl SentenceVectors {
     /// The stored vectors of the passages of `sentences` where `out` has none, filled in; how
     /// many were found.
-    fn fill_stored(&self, sentences: &[SentenceRef<'_>], out: &mut [Option<Arc<[f32]>>]) -> usize {
+    fn fill_stored(
+        &self,
+        sentences: &[SentenceRef<'_>],
+        out: &mut [Option<Arc<Quantised>>],
+    ) -> usize {
         let mut chunks: Vec<ChunkId> = Vec::new();
         for (i, (chunk, _)) in sentences.iter().enumerate() {
             if out[i].is_none() && !chunks.contains(chunk) {
@@ -473,11 +477,11 @@ impl SentenceVectors {
         let read = self
             .store
             .sentence_vectors(&self.bot, self.model.name(), &chunks);
-        let stored: HashMap<u64, Arc<[f32]>> = match self.runtime.block_on(read) {
+        let stored: HashMap<u64, Arc<Quantised>> = match self.runtime.block_on(read) {
             Ok(rows) => rows
                 .into_iter()
                 .filter(|(_, v)| v.len() == sitechat_embed::DIMENSIONS)
-                .map(|(key, v)| (key, v.into()))
+                .map(|(key, v)| (key, Arc::new(v)))
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read stored sentence vectors: embedding them");
@@ -501,7 +505,7 @@ impl SentenceVectors {
 }
 
 impl SentenceEmbedder for SentenceVectors {
-    fn embed(&self, sentences: &[SentenceRef<'_>]) -> Option<Vec<Arc<[f32]>>> {
+    fn embed(&self, sentences: &[SentenceRef<'_>]) -> Option<Vec<Arc<Quantised>>> {
         let texts: Vec<&str> = sentences.iter().map(|(_, text)| *text).collect();
         let mut out = self.models.cached_sentences(self.model, &texts);
         let cached = out.iter().flatten().count();
