@@ -4,8 +4,9 @@
 //! Exhaustive search needs no index structure to keep consistent. The vectors are held as one
 //! signed byte per dimension and a scale per vector ([`Quantised`]): 100,000 chunks of 384
 //! dimensions are 39 MB (150 MB as `f32`), and one query is 38 M multiply-adds of a byte by the
-//! question's `f32`, a few milliseconds when compiled with optimisations (`cargo bench -p
-//! sitechat-search --bench scale`). An approximate index would only pay off well beyond that.
+//! question's `f32`: about 13 ms on the 2-core development machine, against 20 ms over `f32`s
+//! (`cargo bench -p sitechat-search --bench dense`; figures in `eval/README.md`). An approximate
+//! index would only pay off well beyond that.
 
 use std::{cmp::Ordering, collections::HashMap};
 
