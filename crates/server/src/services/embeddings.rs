@@ -128,8 +128,7 @@ pub async fn embed_batch(state: &AppState, bot: &Bot, phase: Phase) -> ApiResult
 /// The embedding rates measured in this process, per model and phase: (passages, seconds), each
 /// batch's added to the past's weighed by [`RATE_MEMORY`], so that the latest batches count
 /// most (a machine gets busier or quieter).
-static RATES: LazyLock<Mutex<HashMap<(String, Phase), Measured>>> =
-    LazyLock::new(Default::default);
+static RATES: LazyLock<Mutex<HashMap<(String, Phase), Measured>>> = LazyLock::new(Default::default);
 
 /// Passages embedded and the seconds it took, decayed.
 type Measured = (f64, f64);
