@@ -217,7 +217,7 @@ async fn overview(
                             }
                         }
                         p.hint #f-embedding-hint {
-                            "all-MiniLM-L6-v2 for English, multilingual-e5-small for other languages (a Spanish question finds a French page). A change embeds the knowledge again in the background; the bot answers meanwhile."
+                            "all-MiniLM-L6-v2 for English, multilingual-e5-small for other languages (a Spanish visitor is answered from a French page). A change embeds the knowledge again in the background; the bot answers meanwhile."
                             // While training, its own panel counts what is embedded, live.
                             @if let Some(e) = bot.embedding.filter(|e| e.embedded < e.passages && !training) {
                                 " Embedded with " (bot.embedding_model) ": " (e.embedded) " of " (e.passages) " passages."
