@@ -4,27 +4,15 @@
 #   python3 scripts/bench/training-fairness.py target/debug/sitechat 2 both   (or: alone)
 # A big site (the Python FAQ) starts training; 3 s later a small one (the shop). When does the
 # small one's job finish, and when does it answer on keywords? Against the small one alone.
-import json, os, subprocess, sys, time, urllib.request, tempfile, http.server, threading, functools
+import json, os, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server import Sitechat, serve
+
 BIN = sys.argv[1]; WORKERS = sys.argv[2]; MODE = sys.argv[3]  # both | alone
-KEY = "sk_fair_trace_operator_0123456789"
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a): pass
-def serve(d):
-    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=d))
-    threading.Thread(target=s.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{s.server_address[1]}/"
 big = serve("/usr/share/doc/python3.11/html") + "faq/index.html"
-small = serve(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../eval/") + "shop/site") + "index.html"
-data = tempfile.mkdtemp()
-env = dict(os.environ, SITECHAT_ADMIN_KEY=KEY, SITECHAT_ALLOW_PRIVATE_NETWORKS="true", SITECHAT_CRAWL__DELAY_MS="0", SITECHAT_LOG="warn", SITECHAT_TRAINING_WORKERS=WORKERS)
-srv = subprocess.Popen([BIN, "serve", "--bind", "127.0.0.1:0", "--data-dir", data], env=env, stdout=subprocess.PIPE, text=True)
-for line in srv.stdout:
-    if "listening on " in line:
-        base = line.split("listening on ")[1].split()[0]; break
-def api(method, path, body=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
-    return json.load(urllib.request.urlopen(req))
+small = serve(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../eval/shop/site")) + "index.html"
+sitechat = Sitechat(BIN, training_workers=WORKERS)
+api = sitechat.api
 pyfaq = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../eval/") + "pyfaq/crawl.json"))
 try:
     if MODE == "both":
@@ -44,4 +32,4 @@ try:
         time.sleep(0.5)
     print(f"workers={WORKERS} {MODE}: small site answered after {answered:.1f} s, its training done after {done:.1f} s")
 finally:
-    srv.terminate()
+    sitechat.stop()

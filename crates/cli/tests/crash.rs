@@ -65,6 +65,21 @@ fn start(data_dir: &std::path::Path) -> Running {
     Running { child, base }
 }
 
+/// After how many events a test kills the server: a random point in `range`, or
+/// `SITECHAT_TEST_KILL_AFTER` to repeat a run.
+fn kill_point(range: std::ops::Range<usize>) -> usize {
+    std::env::var("SITECHAT_TEST_KILL_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos() as usize;
+            range.start + nanos % range.len()
+        })
+}
+
 async fn site() -> String {
     use axum::{extract::Path, response::Html, routing::get, Router};
     async fn page(Path(n): Path<usize>) -> Html<String> {
@@ -527,17 +542,8 @@ async fn keyed_chat_requests_killed_mid_answer_are_stored_once_with_one_reply_af
     )
     .await;
 
-    // The kill comes after a random number of responses (SITECHAT_TEST_KILL_AFTER repeats a run).
-    let kill_after = std::env::var("SITECHAT_TEST_KILL_AFTER")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos() as usize;
-            1 + nanos % (CHATS / 2)
-        });
+    // The kill comes after a random number of responses.
+    let kill_after = kill_point(1..1 + CHATS / 2);
     let first_base = first.base.clone();
     let child = std::sync::Arc::new(std::sync::Mutex::new(first));
     let killer = child.clone();
@@ -1269,19 +1275,9 @@ async fn telegram_messages_killed_between_receiving_and_replying_are_each_answer
         .expect("setWebhook carries a secret token")
         .to_owned();
 
-    // The kill comes after a random number of accepted sends (SITECHAT_TEST_KILL_AFTER repeats
-    // a run).
+    // The kill comes after a random number of accepted sends.
     let total = (TELEGRAM_USERS * TELEGRAM_MESSAGES_EACH) as usize;
-    let kill_after = std::env::var("SITECHAT_TEST_KILL_AFTER")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos() as usize;
-            20 + nanos % (total / 2)
-        });
+    let kill_after = kill_point(20..20 + total / 2);
     let base = Arc::new(Mutex::new(first.base.clone()));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))

@@ -14,7 +14,10 @@ use std::{
 };
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use sitechat_core::{vector::Quantised, ChunkId};
+use sitechat_core::{
+    vector::{dot_i8_i8, Quantised},
+    ChunkId,
+};
 use sitechat_search::{dot, VectorSet};
 
 const DIM: usize = 384;
@@ -37,40 +40,23 @@ fn clustered(rng: &mut StdRng, centres: &[Vec<f32>], count: usize) -> Vec<Vec<f3
 
 /// The search as it was over `f32`s: every row's dot product, the best `k`.
 fn f32_top_k(data: &[f32], query: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut scored: Vec<(usize, f32)> = data
-        .chunks_exact(DIM)
-        .map(|row| dot(row, query))
-        .enumerate()
-        .collect();
-    let by_score =
-        |a: &(usize, f32), b: &(usize, f32)| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal);
-    scored.select_nth_unstable_by(k - 1, by_score);
-    scored.truncate(k);
-    scored.sort_by(by_score);
-    scored
-}
-
-/// An integer dot product of two quantised vectors, in sixteen `i32` lanes.
-fn dot_i8_i8(a: &[i8], b: &[i8]) -> i32 {
-    let mut lanes = [0i32; 16];
-    for (x, y) in a.chunks_exact(16).zip(b.chunks_exact(16)) {
-        for i in 0..16 {
-            lanes[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    lanes.iter().sum()
+    best(data.chunks_exact(DIM).map(|row| dot(row, query)), k)
 }
 
 /// The search with the question quantised too, without scoring the best again with the `f32`
 /// question (for comparison).
 fn i8_i8_top_k(data: &[i8], scales: &[f32], query: &[f32], k: usize) -> Vec<(usize, f32)> {
     let q = Quantised::new(query);
-    let mut scored: Vec<(usize, f32)> = data
+    let scores = data
         .chunks_exact(DIM)
         .zip(scales)
-        .map(|(row, s)| dot_i8_i8(row, q.values()) as f32 * s * q.scale())
-        .enumerate()
-        .collect();
+        .map(|(row, s)| dot_i8_i8(row, q.values()) as f32 * s * q.scale());
+    best(scores, k)
+}
+
+/// The `k` best of the scores, by index, best first.
+fn best(scores: impl Iterator<Item = f32>, k: usize) -> Vec<(usize, f32)> {
+    let mut scored: Vec<(usize, f32)> = scores.enumerate().collect();
     let by_score =
         |a: &(usize, f32), b: &(usize, f32)| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal);
     scored.select_nth_unstable_by(k - 1, by_score);

@@ -159,13 +159,8 @@ pub fn estimated_completion(job: &Job, max_pages: usize) -> Option<time::OffsetD
                 (0.0, 1.0)
             };
             let own = rates(job, at);
-            let measured = |phase: Phase| {
-                p.embedding_model
-                    .as_deref()
-                    .and_then(|model| super::embeddings::measured_rate(model, phase))
-            };
-            let passages = measured(Phase::Chunks).or(own.passages_per_second);
-            let sentences = measured(Phase::Sentences)
+            let passages = measured(p, Phase::Chunks).or(own.passages_per_second);
+            let sentences = measured(p, Phase::Sentences)
                 .or(own.sentence_passages_per_second)
                 .or(passages);
             let expected = p.chunks_created as f64 * scale;
@@ -203,18 +198,19 @@ pub fn rates(job: &Job, at: time::OffsetDateTime) -> JobRates {
         let seconds = p.seconds_in(phase, at);
         (count > 0 && seconds > 0.0).then(|| count as f64 / seconds)
     };
-    let measured = |phase: Phase| {
-        p.embedding_model
-            .as_deref()
-            .and_then(|model| super::embeddings::measured_rate(model, phase))
-    };
     JobRates {
         pages_per_second: own(TrainingPhase::Crawl, p.pages_fetched + p.pages_skipped),
         passages_per_second: own(TrainingPhase::EmbedPassages, p.chunks_embedded)
-            .or_else(|| measured(Phase::Chunks)),
+            .or_else(|| measured(p, Phase::Chunks)),
         sentence_passages_per_second: own(TrainingPhase::EmbedSentences, p.sentences_embedded)
-            .or_else(|| measured(Phase::Sentences)),
+            .or_else(|| measured(p, Phase::Sentences)),
     }
+}
+
+/// The rate this process measured for the job's embedding model in `phase`.
+fn measured(p: &JobProgress, phase: Phase) -> Option<f64> {
+    let model = p.embedding_model.as_deref()?;
+    super::embeddings::measured_rate(model, phase)
 }
 
 fn crawl_config(
