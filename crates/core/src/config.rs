@@ -36,6 +36,10 @@ pub struct Config {
     /// How many times a job found running after the process died is resumed before it fails
     /// with `crashed_the_server` (a guard against crash loops).
     pub max_job_resumes: u32,
+    /// How long a worker's claim on a running job lasts without being renewed, in seconds. The
+    /// worker renews it every quarter of that while the job runs, however long one step takes;
+    /// a job whose claim ran out (its process died or froze) is claimed by another worker.
+    pub job_lease_seconds: u64,
     /// How often due re-crawls and idle conversations are looked for, in seconds.
     pub scheduler_interval_seconds: u64,
     /// Conversations without a message for this many seconds are ended; 0 never ends them.
@@ -168,6 +172,7 @@ impl Default for Config {
             allow_private_networks: false,
             training_workers: 2,
             max_job_resumes: 2,
+            job_lease_seconds: 60,
             scheduler_interval_seconds: 60,
             conversation_idle_seconds: 24 * 60 * 60,
             crawl: CrawlLimits::default(),

@@ -9,14 +9,21 @@
 use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
 use futures_util::FutureExt;
-use sitechat_core::model::JobState;
+use sitechat_core::{config::Config, model::JobState};
 use sitechat_store::ClaimedJob;
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{services::training, state::AppState};
 
-/// How long a claimed job stays ours without a progress report.
-pub const LEASE: time::Duration = time::Duration::seconds(60);
+/// How long a claimed job stays this worker's without its lease being renewed
+/// (`job_lease_seconds`). A running job's lease is renewed every quarter of that by a task of
+/// its own, however long one step of the job takes (a batch of passages on a busy machine can
+/// take minutes); only a worker that stopped running (its process died or froze) lets it run
+/// out, and then another worker claims the job.
+pub fn lease(config: &Config) -> time::Duration {
+    time::Duration::seconds(i64::try_from(config.job_lease_seconds.max(1)).unwrap_or(i64::MAX))
+}
+
 const POLL: Duration = Duration::from_secs(2);
 
 /// The running workers.
@@ -60,21 +67,25 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
         }
         match state
             .store
-            .claim_job(LEASE, state.config.max_job_resumes)
+            .claim_job(lease(&state.config), state.config.max_job_resumes)
             .await
         {
             Ok(Some(claimed)) => {
                 tracing::info!(worker, job = %claimed.job.id, bot = %claimed.job.bot_id, attempt = claimed.job.attempts, "job claimed");
                 let job = claimed.job.clone();
+                let keeper = tokio::spawn(keep_lease(state.clone(), job.clone()));
                 // A panic fails this one job; the worker, and the process, go on.
                 let run = AssertUnwindSafe(run(&state, claimed, stop.clone())).catch_unwind();
-                if let Err(panic) = run.await {
+                let outcome = run.await;
+                keeper.abort();
+                if let Err(panic) = outcome {
                     let cause = panic_message(panic.as_ref());
                     tracing::error!(job = %job.id, bot = %job.bot_id, cause, "a job panicked");
                     if let Err(e) = state
                         .store
-                        .finish_job(
+                        .finish_claimed_job(
                             &job.id,
+                            job.attempts,
                             JobState::Failed,
                             &job.progress,
                             Some("an internal error stopped the job; see the server log"),
@@ -99,6 +110,29 @@ async fn work(worker: usize, state: AppState, mut stop: watch::Receiver<bool>) {
                     _ = stop.changed() => {}
                 }
             }
+        }
+    }
+}
+
+/// Renews a running job's lease until the job ends (the caller aborts this task) or the claim is
+/// lost. A lost claim is the job's own report's business: its next progress report tells it to
+/// stop, and its end is not recorded over the new claim's.
+async fn keep_lease(state: AppState, job: sitechat_core::model::Job) {
+    let lease = lease(&state.config);
+    let every = Duration::from_millis(u64::try_from(lease.whole_milliseconds() / 4).unwrap_or(1));
+    loop {
+        tokio::time::sleep(every).await;
+        match state
+            .store
+            .renew_job_lease(&job.id, job.attempts, lease)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(job = %job.id, attempt = job.attempts, "the job is no longer this worker's; its lease is not renewed");
+                break;
+            }
+            Err(e) => tracing::warn!(job = %job.id, error = %e, "could not renew a job's lease"),
         }
     }
 }

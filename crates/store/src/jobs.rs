@@ -249,15 +249,34 @@ impl Store {
             .collect()
     }
 
-    /// Returns every running job to the queue, as a graceful stop does: the job was handed back,
-    /// so this is not a resume after a crash.
-    pub async fn requeue_running_jobs(&self) -> Result<u64> {
+    /// Returns a running job to the queue, as a graceful stop does: the job was handed back, so
+    /// this is not a resume after a crash. Only the claim `attempt` is handed back: a job that
+    /// another worker has claimed since stays with it.
+    pub async fn requeue_job(&self, id: &JobId, attempt: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_expires_at = NULL WHERE state = 'running'",
+            "UPDATE jobs SET state = 'queued', lease_expires_at = NULL
+             WHERE id = ? AND state = 'running' AND attempts = ?",
         )
+        .bind(id.as_str())
+        .bind(attempt)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Keeps a claimed job's lease for another `lease`, if the job is still running under the
+    /// claim `attempt`. Returns false when it no longer is (it finished, was handed back, or its
+    /// lease ran out and another worker claimed it): the claim is lost.
+    pub async fn renew_job_lease(&self, id: &JobId, attempt: i64, lease: Duration) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND state = 'running' AND attempts = ?",
+        )
+        .bind(now() + lease)
+        .bind(id.as_str())
+        .bind(attempt)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// At start-up, the jobs still marked running were running when the process died without
@@ -299,25 +318,29 @@ impl Store {
             .await
     }
 
-    /// Records progress and renews the lease. Returns whether cancellation was requested.
+    /// Records the progress of the claim `attempt` of a job and renews its lease. Returns whether
+    /// the job should stop: cancellation was requested, or the job is no longer running under
+    /// this claim (cancelled while queued, deleted with its bot, or claimed by another worker).
     pub async fn job_progress(
         &self,
         id: &JobId,
+        attempt: i64,
         progress: &JobProgress,
         lease: Duration,
     ) -> Result<bool> {
         let at = now();
         let cancel: Option<i64> = sqlx::query_scalar(
-            "UPDATE jobs SET progress = ?, lease_expires_at = ?, updated_at = ? WHERE id = ? AND state = 'running'
+            "UPDATE jobs SET progress = ?, lease_expires_at = ?, updated_at = ?
+             WHERE id = ? AND state = 'running' AND attempts = ?
              RETURNING cancel_requested",
         )
         .bind(json(progress)?)
         .bind(at + lease)
         .bind(at)
         .bind(id.as_str())
+        .bind(attempt)
         .fetch_optional(&self.pool)
         .await?;
-        // A job no longer running (cancelled while queued, deleted with its bot) stops as well.
         Ok(cancel.is_none_or(|c| c != 0))
     }
 
@@ -361,11 +384,39 @@ impl Store {
         progress: &JobProgress,
         error: Option<&str>,
     ) -> Result<()> {
+        self.finish(id, None, state, progress, error)
+            .await
+            .map(|_| ())
+    }
+
+    /// Finishes a job that its worker claimed as `attempt`, if it still runs under that claim
+    /// (a worker that lost its claim must not overwrite the outcome of the one that has it).
+    /// Returns whether it did.
+    pub async fn finish_claimed_job(
+        &self,
+        id: &JobId,
+        attempt: i64,
+        state: JobState,
+        progress: &JobProgress,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        self.finish(id, Some(attempt), state, progress, error).await
+    }
+
+    async fn finish(
+        &self,
+        id: &JobId,
+        attempt: Option<i64>,
+        state: JobState,
+        progress: &JobProgress,
+        error: Option<&str>,
+    ) -> Result<bool> {
         let at = now();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE jobs SET state = ?, progress = ?, error = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
-             WHERE id = ? RETURNING account_id, bot_id, kind",
+             WHERE id = ? AND (?7 IS NULL OR (state = 'running' AND attempts = ?7))
+             RETURNING account_id, bot_id, kind",
         )
         .bind(state.as_str())
         .bind(json(progress)?)
@@ -373,8 +424,10 @@ impl Store {
         .bind(at)
         .bind(at)
         .bind(id.as_str())
+        .bind(attempt)
         .fetch_optional(&mut *tx)
         .await?;
+        let finished = row.is_some();
         if let Some(row) = row {
             let account = AccountId::from_trusted(row.try_get("account_id")?);
             let bot = BotId::from_trusted(row.try_get("bot_id")?);
@@ -392,7 +445,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(finished)
     }
 
     /// Cancels a job: a queued one at once, a running one at its worker's next progress report.
@@ -598,13 +651,16 @@ mod tests {
     #[tokio::test]
     async fn a_graceful_stop_does_not_count_as_a_crash() {
         let (store, _dir, account, id) = running_job().await;
+        let mut attempt = 1;
         for _ in 0..5 {
-            store.requeue_running_jobs().await.unwrap();
-            store
+            assert!(store.requeue_job(&id, attempt).await.unwrap());
+            attempt = store
                 .claim_job(Duration::seconds(60), 2)
                 .await
                 .unwrap()
-                .unwrap();
+                .unwrap()
+                .job
+                .attempts;
         }
         let (resumed, failed) = store.resume_interrupted_jobs(2).await.unwrap();
         assert_eq!((resumed, failed.len()), (1, 0));
@@ -619,7 +675,7 @@ mod tests {
         let (store, _dir, account, id) = running_job().await;
         // Another node claims it each time the lease runs out (an expired lease: 0 s).
         store
-            .job_progress(&id, &JobProgress::default(), Duration::ZERO)
+            .job_progress(&id, 1, &JobProgress::default(), Duration::ZERO)
             .await
             .unwrap();
         for _ in 0..2 {
@@ -632,5 +688,59 @@ mod tests {
         let job = store.get_job(&account, &id).await.unwrap();
         assert_eq!(job.state, JobState::Failed);
         assert!(job.error.unwrap().starts_with(CRASHED_THE_SERVER));
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_lost_its_claim_neither_reports_nor_finishes_the_job() {
+        let (store, _dir, account, id) = running_job().await;
+        // The first claim's lease runs out (its worker stalled) and another worker claims it.
+        assert!(store.renew_job_lease(&id, 1, Duration::ZERO).await.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let second = store.claim_job(Duration::seconds(60), 2).await.unwrap();
+        assert_eq!(second.unwrap().job.attempts, 2);
+        // Its lease is live: no third worker takes it.
+        assert!(store
+            .claim_job(Duration::seconds(60), 2)
+            .await
+            .unwrap()
+            .is_none());
+        // The first worker is told to stop, and what it says changes nothing.
+        let stale = JobProgress {
+            pages_indexed: 99,
+            ..JobProgress::default()
+        };
+        assert!(!store
+            .renew_job_lease(&id, 1, Duration::seconds(60))
+            .await
+            .unwrap());
+        assert!(store
+            .job_progress(&id, 1, &stale, Duration::seconds(60))
+            .await
+            .unwrap());
+        assert!(!store
+            .finish_claimed_job(&id, 1, JobState::Succeeded, &stale, None)
+            .await
+            .unwrap());
+        assert!(!store.requeue_job(&id, 1).await.unwrap());
+        let job = store.get_job(&account, &id).await.unwrap();
+        assert_eq!(
+            (job.state, job.progress.pages_indexed),
+            (JobState::Running, 0)
+        );
+        // The second worker's claim holds: it reports, renews and finishes.
+        assert!(store
+            .renew_job_lease(&id, 2, Duration::seconds(60))
+            .await
+            .unwrap());
+        assert!(!store
+            .job_progress(&id, 2, &JobProgress::default(), Duration::seconds(60))
+            .await
+            .unwrap());
+        assert!(store
+            .finish_claimed_job(&id, 2, JobState::Succeeded, &JobProgress::default(), None)
+            .await
+            .unwrap());
+        let job = store.get_job(&account, &id).await.unwrap();
+        assert_eq!(job.state, JobState::Succeeded);
     }
 }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
-    jobs::LEASE,
+    jobs,
     services::{blocking, embeddings::Phase},
     state::AppState,
 };
@@ -286,7 +286,12 @@ impl Run<'_> {
         Ok(self
             .state
             .store
-            .job_progress(&self.job.id, &self.progress, LEASE)
+            .job_progress(
+                &self.job.id,
+                self.job.attempts,
+                &self.progress,
+                jobs::lease(&self.state.config),
+            )
             .await?)
     }
 
@@ -348,6 +353,7 @@ impl Run<'_> {
 pub async fn run(state: &AppState, claimed: ClaimedJob, mut stop: watch::Receiver<bool>) {
     let job_id = claimed.job.id.clone();
     let bot_id = claimed.job.bot_id.clone();
+    let attempt = claimed.job.attempts;
     let outcome = execute(state, claimed, &mut stop).await;
     let result = match outcome {
         Ok((state_now, mut progress, error)) => {
@@ -355,19 +361,20 @@ pub async fn run(state: &AppState, claimed: ClaimedJob, mut stop: watch::Receive
             tracing::info!(job = %job_id, bot = %bot_id, state = state_now.as_str(), indexed = progress.pages_indexed, skipped = progress.pages_skipped, "training finished");
             state
                 .store
-                .finish_job(&job_id, state_now, &progress, error.as_deref())
+                .finish_claimed_job(&job_id, attempt, state_now, &progress, error.as_deref())
                 .await
         }
         Err(Interrupted::Shutdown) => {
             tracing::info!(job = %job_id, "training interrupted by shutdown; it resumes at the next start");
-            state.store.requeue_running_jobs().await.map(|_| ())
+            state.store.requeue_job(&job_id, attempt).await
         }
         Err(Interrupted::Failed(e, progress)) => {
             tracing::error!(job = %job_id, error = %e, "training failed");
             state
                 .store
-                .finish_job(
+                .finish_claimed_job(
                     &job_id,
+                    attempt,
                     JobState::Failed,
                     &progress,
                     Some("an internal error stopped the training; see the server log"),
@@ -375,8 +382,12 @@ pub async fn run(state: &AppState, claimed: ClaimedJob, mut stop: watch::Receive
                 .await
         }
     };
-    if let Err(e) = result {
-        tracing::error!(job = %job_id, error = %e, "could not record the end of a job");
+    match result {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(job = %job_id, attempt, "the job was claimed by another worker meanwhile; this run's end is not recorded");
+        }
+        Err(e) => tracing::error!(job = %job_id, error = %e, "could not record the end of a job"),
     }
 }
 

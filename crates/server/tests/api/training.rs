@@ -624,3 +624,33 @@ async fn a_page_with_a_two_thousand_character_word_is_learned() {
         answer.text
     );
 }
+
+/// A step of a training that takes longer than the job's lease (here a page that takes 3 s to
+/// answer, against a 1 s lease) does not let a second worker claim the job and run it again:
+/// the lease is renewed while the job runs, not only when it reports progress.
+#[tokio::test]
+async fn a_training_step_longer_than_the_lease_is_not_run_twice() {
+    let app = TestApp::start_with(|c| {
+        c.job_lease_seconds = 1;
+        c.training_workers = 2;
+        c.allow_private_networks = true;
+    })
+    .await;
+    let key = app.admin_key.clone();
+    let addr = crate::common::site::slow_site(Duration::from_secs(3)).await;
+    let r = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Slow", "website_url": format!("http://{addr}/")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let bot = r.body["id"].as_str().unwrap();
+    let jobs = app.get(&format!("/v1/bots/{bot}/jobs"), &key).await;
+    let job = jobs.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let done = wait_for_job(&app, &key, &job).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["pages_indexed"], 1, "{done}");
+    assert_eq!(done["attempts"], 1, "the job was claimed again: {done}");
+}
