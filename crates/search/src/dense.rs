@@ -1,13 +1,17 @@
 //! Dense (semantic) retrieval: a bot's chunk embeddings in memory, searched exhaustively, and
 //! fused with BM25 by reciprocal rank.
 //!
-//! Exhaustive search needs no index structure to keep consistent. The vectors are held as one
-//! signed byte per dimension and a scale per vector ([`Quantised`]): 100,000 chunks of 384
-//! dimensions are 39 MB (150 MB as `f32`), and one query is 38 M integer multiply-adds of a byte
-//! by a byte of the question quantised too (then the best candidates are scored again with the
-//! question's `f32`s): about 6.4 ms on the 2-core development machine, against 12.5 ms over
-//! `f32`s (`cargo bench -p sitechat-search --bench dense`; figures in `eval/README.md`). An
-//! approximate index would only pay off well beyond that.
+//! Exhaustive search needs no index structure to keep consistent: a vector added is searched at
+//! once, and nothing is rebuilt at start. The vectors are held as one signed byte per dimension
+//! and a scale per vector ([`Quantised`]): 100,000 chunks of 384 dimensions are 39 MB (150 MB as
+//! `f32`), and one query is 38 M integer multiply-adds of a byte by a byte of the question
+//! quantised too (then the best candidates are scored again with the question's `f32`s): about
+//! 4–6 ms on the 2-core development machine, against 12.5–14 ms over `f32`s. From 50,000 vectors
+//! the rows are scanned in several threads at once. From 200,000, reading every row's bytes is
+//! what costs (a million rows are 388 MB: 35 ms at best on two cores), so each row also keeps the
+//! signs of its values, a bit each, and only the rows whose signs agree most with the question's
+//! (1 in 50) are ranked by their bytes. `cargo bench -p sitechat-search --bench dense` measures
+//! each against exact `f32` search; the figures are in `eval/README.md`.
 
 use std::{cmp::Ordering, collections::HashMap};
 
@@ -67,6 +71,9 @@ pub struct VectorSet {
     data: Vec<i8>,
     /// The quantisation scale of each row.
     row_scales: Vec<f32>,
+    /// The sign of each value, a bit each (set when positive), [`VectorSet::words`] `u64`s a
+    /// row: what a very large set shortlists its rows by before ranking them.
+    signs: Vec<u64>,
     /// Row of each chunk.
     rows: HashMap<ChunkId, usize>,
 }
@@ -121,23 +128,95 @@ impl VectorSet {
         if values.len() != self.dim || self.dim == 0 {
             return;
         }
+        let words = self.words();
         match self.rows.get(&id) {
             Some(&row) => {
                 self.data[row * self.dim..(row + 1) * self.dim].copy_from_slice(values);
                 self.row_scales[row] = scale;
+                sign_bits(values, &mut self.signs[row * words..(row + 1) * words]);
             }
             None => {
                 self.rows.insert(id.clone(), self.ids.len());
                 self.ids.push(id);
                 self.data.extend_from_slice(values);
                 self.row_scales.push(scale);
+                let from = self.signs.len();
+                self.signs.resize(from + words, 0);
+                sign_bits(values, &mut self.signs[from..]);
             }
         }
     }
 
-    /// The bytes its vectors take (values and scales).
+    /// `u64`s of sign bits a row.
+    fn words(&self) -> usize {
+        self.dim.div_ceil(64)
+    }
+
+    /// The `n` rows (or a few more) whose values' signs agree most with the question's: the
+    /// smallest Hamming distances between sign bits, counted in `parts` slices at once.
+    /// Distances are small integers, so the `n` closest are found by counting how many rows lie
+    /// at each distance, not by sorting.
+    fn closest_signs(&self, question: &[i8], n: usize, parts: usize) -> Vec<usize> {
+        let (words, rows) = (self.words(), self.row_scales.len());
+        let mut signs = vec![0u64; words];
+        sign_bits(question, &mut signs);
+        let mut distances = vec![0u16; rows];
+        let step = rows.div_ceil(parts.max(1)).max(1);
+        let count = |codes: &[u64], out: &mut [u16]| {
+            let mut at = vec![0usize; self.dim + 1];
+            for (code, d) in codes.chunks_exact(words).zip(out.iter_mut()) {
+                let differ: u32 = code
+                    .iter()
+                    .zip(&signs)
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum();
+                *d = differ as u16;
+                at[differ as usize] += 1;
+            }
+            at
+        };
+        let at = std::thread::scope(|scope| {
+            let mut slices = distances
+                .chunks_mut(step)
+                .zip(self.signs.chunks(step * words));
+            let first = slices.next();
+            let others: Vec<_> = slices
+                .map(|(out, codes)| scope.spawn(move || count(codes, out)))
+                .collect();
+            let mut at = first.map_or_else(Vec::new, |(out, codes)| count(codes, out));
+            for other in others {
+                for (total, c) in at.iter_mut().zip(other.join().unwrap_or_default()) {
+                    *total += c;
+                }
+            }
+            at
+        });
+        // The distance within which the n closest lie: all rows nearer, and rows at it up to n.
+        let (mut within, mut cut) = (0, self.dim);
+        for (d, &c) in at.iter().enumerate() {
+            if within + c >= n {
+                cut = d;
+                break;
+            }
+            within += c;
+        }
+        let mut at_cut = n.saturating_sub(within);
+        let cut = cut as u16;
+        let mut list = Vec::with_capacity(n);
+        for (row, &d) in distances.iter().enumerate() {
+            if d < cut {
+                list.push(row);
+            } else if d == cut && at_cut > 0 {
+                at_cut -= 1;
+                list.push(row);
+            }
+        }
+        list
+    }
+
+    /// The bytes its vectors take (values, scales and sign bits).
     pub fn vector_bytes(&self) -> usize {
-        self.data.len() + self.row_scales.len() * 4
+        self.data.len() + self.row_scales.len() * 4 + self.signs.len() * 8
     }
 
     pub fn len(&self) -> usize {
@@ -165,20 +244,77 @@ impl VectorSet {
         if query.len() != self.dim || k == 0 || self.ids.is_empty() {
             return Vec::new();
         }
-        let by_score =
-            |a: &(usize, f32), b: &(usize, f32)| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal);
         // Every row is ranked by its integer dot product with the question quantised too (about
         // twice as fast as by the question's f32s), then the best candidates are scored again
         // with the f32 question: the scores are those of `similarity`, and a near tie that the
         // question's rounding put just below the first k is caught among the spare ones.
         let question = Quantised::new(query);
-        let mut scored: Vec<(usize, f32)> = self
-            .data
-            .chunks_exact(self.dim)
-            .zip(&self.row_scales)
-            .map(|(row, scale)| dot_i8_i8(row, question.values()) as f32 * scale)
-            .enumerate()
-            .collect();
+        let candidates = k.saturating_mul(2).max(k + RESCORED_SPARE);
+        let rows = self.row_scales.len();
+        let parts = if rows >= PARALLEL_FROM_ROWS {
+            std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .clamp(1, MAX_SCAN_THREADS)
+        } else {
+            1
+        };
+        if rows >= SHORTLIST_FROM_ROWS {
+            // A very large set: only the rows whose signs agree most with the question's are
+            // ranked (a bit a value, an eighth of the bytes to read).
+            let mut best = Best::new(candidates);
+            for row in self.closest_signs(question.values(), shortlist_len(rows), parts) {
+                let values = &self.data[row * self.dim..(row + 1) * self.dim];
+                best.offer(
+                    row,
+                    dot_i8_i8(values, question.values()) as f32 * self.row_scales[row],
+                );
+            }
+            return self.rescored(best.into_best(), query, k);
+        }
+        let scan = |from: usize, to: usize| {
+            let mut best = Best::new(candidates);
+            let data = &self.data[from * self.dim..to * self.dim];
+            for (i, (row, scale)) in data
+                .chunks_exact(self.dim)
+                .zip(&self.row_scales[from..to])
+                .enumerate()
+            {
+                best.offer(from + i, dot_i8_i8(row, question.values()) as f32 * scale);
+            }
+            best.into_best()
+        };
+        let scored: Vec<(usize, f32)> = if parts == 1 {
+            scan(0, rows)
+        } else {
+            // A large set is scanned in `parts` slices at once, each keeping its own best.
+            let step = rows.div_ceil(parts);
+            std::thread::scope(|scope| {
+                let others: Vec<_> = (1..parts)
+                    .map(|p| {
+                        let (from, to) = (p * step, ((p + 1) * step).min(rows));
+                        scope.spawn(move || scan(from, to))
+                    })
+                    .collect();
+                let mut all = scan(0, step.min(rows));
+                for other in others {
+                    all.extend(other.join().unwrap_or_default());
+                }
+                all
+            })
+        };
+        self.rescored(scored, query, k)
+    }
+
+    /// The best `k` of `scored` (candidate rows with their integer scores), scored again with the
+    /// question's `f32`s and put on the set's scale, best first.
+    fn rescored(
+        &self,
+        mut scored: Vec<(usize, f32)>,
+        query: &[f32],
+        k: usize,
+    ) -> Vec<(ChunkId, f32)> {
+        let by_score =
+            |a: &(usize, f32), b: &(usize, f32)| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal);
         let candidates = k.saturating_mul(2).max(k + RESCORED_SPARE);
         if scored.len() > candidates {
             scored.select_nth_unstable_by(candidates - 1, by_score);
@@ -199,6 +335,75 @@ impl VectorSet {
 
 /// At least how many candidates beyond the `k` asked for [`VectorSet::top_k`] scores again.
 const RESCORED_SPARE: usize = 16;
+
+/// From how many vectors [`VectorSet::top_k`] scans in several threads at once: below it a
+/// thread's start costs more than it saves.
+const PARALLEL_FROM_ROWS: usize = 50_000;
+
+/// At most how many threads one search uses.
+const MAX_SCAN_THREADS: usize = 8;
+
+/// From how many vectors [`VectorSet::top_k`] ranks only a shortlist: the rows whose values'
+/// signs agree most with the question's. Below it every row is ranked.
+const SHORTLIST_FROM_ROWS: usize = 200_000;
+
+/// How many rows the shortlist of a set of `rows` holds: 1 in 50 (20,000 of a million), and at
+/// least 4,000. Ranking them costs little next to reading every row's signs; fewer lose true
+/// neighbours where many passages are alike (`cargo bench -p sitechat-search --bench dense`).
+fn shortlist_len(rows: usize) -> usize {
+    (rows / 50).max(4_000)
+}
+
+/// The signs of `values` as bits (set when positive), 64 a word, into `out`.
+fn sign_bits(values: &[i8], out: &mut [u64]) {
+    out.fill(0);
+    for (i, _) in values.iter().enumerate().filter(|(_, &v)| v > 0) {
+        out[i / 64] |= 1 << (i % 64);
+    }
+}
+
+/// The best `n` of a stream of scored rows (and a few more), kept without holding every score:
+/// a row below the worst of the best `n` so far is not kept.
+struct Best {
+    n: usize,
+    kept: Vec<(usize, f32)>,
+    /// Rows scoring at or below this cannot be among the best `n`.
+    floor: f32,
+}
+
+impl Best {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            kept: Vec::with_capacity(2 * n),
+            floor: f32::NEG_INFINITY,
+        }
+    }
+
+    fn offer(&mut self, row: usize, score: f32) {
+        if score <= self.floor {
+            return;
+        }
+        self.kept.push((row, score));
+        if self.kept.len() == 2 * self.n {
+            // Keep the best n; the worst of them is the new floor.
+            self.kept.select_nth_unstable_by(self.n - 1, |a, b| {
+                b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal)
+            });
+            self.kept.truncate(self.n);
+            self.floor = self
+                .kept
+                .iter()
+                .map(|&(_, s)| s)
+                .fold(f32::INFINITY, f32::min);
+        }
+    }
+
+    /// The rows kept: the best `n` among them, in no order.
+    fn into_best(self) -> Vec<(usize, f32)> {
+        self.kept
+    }
+}
 
 /// A dot product in eight independent lanes: the compiler keeps them in one SIMD register (a
 /// single running sum would have to be added in order, one element at a time). For unit
@@ -339,7 +544,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, v)| (id(&format!("chk_{i}")), v.clone())),
         );
-        assert_eq!(set.vector_bytes(), 2_000 * (384 + 4));
+        assert_eq!(set.vector_bytes(), 2_000 * (384 + 4 + 48));
         let (mut same_first, mut overlap, mut worst) = (0, 0, 0.0f32);
         for q in &queries {
             let exact = exact_top_k(&vectors, q, 10);
@@ -360,6 +565,64 @@ mod tests {
         // A copy searches the same.
         let copy = set.clone();
         assert_eq!(copy.top_k(&queries[0], 5), set.top_k(&queries[0], 5));
+    }
+
+    #[test]
+    fn a_large_set_scanned_in_slices_finds_the_best_of_all_of_them() {
+        let count = PARALLEL_FROM_ROWS + 1_234;
+        let vectors = clustered(count, 16, 3);
+        let mut set = VectorSet::new(16);
+        set.extend(
+            vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (id(&format!("chk_{i}")), v.clone())),
+        );
+        for q in clustered(5, 16, 42) {
+            let mut every: Vec<(ChunkId, f32)> = (0..count)
+                .map(|i| {
+                    let chunk = id(&format!("chk_{i}"));
+                    let s = set.similarity(&chunk, &q).unwrap();
+                    (chunk, s)
+                })
+                .collect();
+            every.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let top = set.top_k(&q, 10);
+            assert_eq!(top.len(), 10);
+            // The same scores as one by one, best first (rows that tie may swap).
+            for (got, want) in top.iter().zip(&every) {
+                assert!((got.1 - want.1).abs() < 1e-6, "{got:?} against {want:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_very_large_set_ranks_a_shortlist_by_signs_and_keeps_the_best() {
+        let (count, dim) = (SHORTLIST_FROM_ROWS, 96);
+        // Questions from the same clusters as the passages: the same seed goes on past them.
+        let mut vectors = clustered(count + 10, dim, 5);
+        let questions = vectors.split_off(count);
+        let mut set = VectorSet::new(dim);
+        set.extend(
+            vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (id(&format!("chk_{i}")), v.clone())),
+        );
+        assert_eq!(set.vector_bytes(), count * (dim + 4 + 16));
+        let mut kept = 0;
+        for q in questions {
+            let exact = exact_top_k(&vectors, &q, 10);
+            let top = set.top_k(&q, 10);
+            assert_eq!(top.len(), 10);
+            kept += exact
+                .iter()
+                .filter(|(i, _)| top.iter().any(|(c, _)| *c == id(&format!("chk_{i}"))))
+                .count();
+        }
+        // 96 sign bits tell near vectors apart less well than a model's 384 (the bench keeps
+        // 0.99 of a million such vectors' top 10); a shortlist that missed would keep few.
+        assert!(kept >= 90, "{kept} of the exact top 10s' 100 kept");
     }
 
     #[test]
