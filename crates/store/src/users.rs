@@ -167,7 +167,7 @@ impl Store {
     /// The person, refusing a change that would take away the account's last owner.
     async fn owner_guard(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut crate::WriteTx<'_>,
         account: &AccountId,
         id: &UserId,
     ) -> Result<User> {
