@@ -19,7 +19,9 @@
 //!
 //! Settings (environment variables): `BENCH_CONCURRENCY` (8 concurrent clients),
 //! `BENCH_CHAT_REQUESTS` (2,000 per run), `BENCH_HEALTH_REQUESTS` (5,000 per run) and
-//! `BENCH_RUNS` (3 runs of each workload, alternating). Every run is also cut off after 60 s.
+//! `BENCH_RUNS` (3 runs of each workload, alternating), `BENCH_QUESTIONS` (200 distinct
+//! questions, asked in turn across the warm-up and the runs: with more questions than requests,
+//! every question is new and its embedding is computed, as with real visitors). Every run is also cut off after 60 s.
 //! `BENCH_LOG` (e.g. `error` or `sitechat_server=debug`) shows the server's log on stderr.
 //! `BENCH_WEBHOOK_BACKLOG` (10,000): after the measured runs, that many webhook deliveries are
 //! queued to an endpoint that hangs then fails, and the chat runs are repeated next to it (0
@@ -57,6 +59,8 @@ const SECTIONS_PER_SOURCE: usize = 10;
 const REAL_VECTORS_UP_TO: usize = 5_000;
 /// Sources added at the same time while building the bot.
 const INGEST_CONCURRENCY: usize = 4;
+/// Distinct questions asked, in turn (`BENCH_QUESTIONS`): with more questions than requests,
+/// none is asked twice and every question is embedded afresh.
 const QUESTIONS: usize = 200;
 /// Chat questions asked one by one (outside the measurements) to check that answers come back.
 const ANSWER_CHECK: usize = 20;
@@ -69,6 +73,8 @@ struct Settings {
     chat_requests: usize,
     health_requests: usize,
     runs: usize,
+    /// Distinct questions, asked in turn across the runs.
+    questions: usize,
     /// Webhook deliveries queued to a hanging endpoint before the chat runs are repeated (0: skip).
     webhook_backlog: usize,
     /// Passages in the bot (a multiple of `SECTIONS_PER_SOURCE`).
@@ -96,6 +102,7 @@ impl Settings {
             chat_requests: env_count("BENCH_CHAT_REQUESTS", 2_000),
             health_requests: env_count("BENCH_HEALTH_REQUESTS", 5_000),
             runs: env_count("BENCH_RUNS", 3),
+            questions: env_count("BENCH_QUESTIONS", QUESTIONS),
             webhook_backlog: env_number("BENCH_WEBHOOK_BACKLOG", 10_000, 0),
             passages: {
                 let n = env_count("BENCH_PASSAGES", 1_000);
@@ -514,9 +521,11 @@ fn help_centre(sources: usize) -> Vec<(String, String)> {
 }
 
 /// Visitor questions drawn from the same vocabularies.
-fn questions() -> Vec<String> {
+fn questions(count: usize) -> Vec<String> {
     let mut rng = Lcg::new(7);
-    (0..QUESTIONS)
+    let mut rng2 = Lcg::new(8);
+    let mut seen = std::collections::HashSet::new();
+    (0..count * 20)
         .map(|_| {
             let product = rng.pick(PRODUCTS);
             let place = rng.pick(PLACES);
@@ -538,6 +547,27 @@ fn questions() -> Vec<String> {
                 _ => format!("Which colours does the {product} come in?"),
             }
         })
+        // More than these few hundred wordings: questions that name two or three things at once.
+        .chain((0..count * 20).map(|_| {
+            let product = rng2.pick(PRODUCTS);
+            let place = rng2.pick(PLACES);
+            match rng2.below(3) {
+                0 => format!(
+                    "Can I collect a {product} in {place} on {}?",
+                    rng2.pick(WEEKDAYS)
+                ),
+                1 => format!(
+                    "Can I pay for the {product} with {} in {place}?",
+                    rng2.pick(PAYMENT_METHODS)
+                ),
+                _ => format!(
+                    "How long does shipping a {product} to {} take?",
+                    rng2.pick(COUNTRIES)
+                ),
+            }
+        }))
+        .filter(|q| seen.insert(q.clone()))
+        .take(count)
         .collect()
 }
 
@@ -564,6 +594,8 @@ struct Target {
     health_url: String,
     chat_url: String,
     questions: Vec<String>,
+    /// Questions asked so far, across runs: the next one to ask.
+    asked: AtomicUsize,
 }
 
 /// One measured run.
@@ -649,7 +681,8 @@ async fn run_load(
                             .post(&target.chat_url)
                             .bearer_auth(OPERATOR_KEY)
                             .json(&json!({
-                                "message": target.questions[i % target.questions.len()]
+                                "message": target.questions
+                                    [target.asked.fetch_add(1, Ordering::Relaxed) % target.questions.len()]
                             })),
                     };
                     let sent = Instant::now();
@@ -1056,8 +1089,10 @@ async fn bench(settings: Settings) {
         client: client.clone(),
         health_url: format!("{base}/health"),
         chat_url: format!("{base}/v1/bots/{bot_id}/chat"),
-        questions: questions(),
+        questions: questions(settings.questions),
+        asked: AtomicUsize::new(0),
     });
+    println!("distinct questions: {}", target.questions.len());
 
     // Warm-up, then check (outside any measurement) that questions get real answers.
     for workload in [Workload::Health, Workload::Chat] {
@@ -1074,7 +1109,11 @@ async fn bench(settings: Settings) {
     }
     let mut outcomes: Vec<(String, usize)> = Vec::new();
     let mut example = None;
-    for question in target.questions.iter().step_by(QUESTIONS / ANSWER_CHECK) {
+    for question in target
+        .questions
+        .iter()
+        .step_by((target.questions.len() / ANSWER_CHECK).max(1))
+    {
         let response = client
             .post(&target.chat_url)
             .bearer_auth(OPERATOR_KEY)

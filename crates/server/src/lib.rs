@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod batch;
 pub mod channels;
 pub mod config;
 pub mod dashboard;

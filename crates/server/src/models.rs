@@ -16,6 +16,8 @@ use sitechat_core::vector::Quantised;
 use sitechat_embed::{AnyEmbedder, Role};
 use sitechat_local::LocalModel;
 
+use crate::batch::Batcher;
+
 pub use sitechat_embed::Model as EmbeddingModel;
 
 /// The embedding model a bot's knowledge is embedded with (see
@@ -140,6 +142,8 @@ pub struct Models {
     generator: OnceLock<Result<Arc<LocalModel>, String>>,
     /// Embeddings of recent questions, by model.
     queries: Mutex<lru::LruCache<ByModel, Arc<Vec<f32>>>>,
+    /// Questions asked at the same moment, embedded together.
+    query_batch: Batcher<EmbeddingModel>,
     /// Embeddings of sentences of passages, by model and text: the same passages answer many
     /// questions.
     sentences: Mutex<lru::LruCache<ByModel, Arc<Quantised>>>,
@@ -214,6 +218,7 @@ impl Models {
             queries: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(QUERY_CACHE).unwrap_or(NonZeroUsize::MIN),
             )),
+            query_batch: Batcher::default(),
             sentences: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(SENTENCE_CACHE).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -324,7 +329,19 @@ impl Models {
             .map(|(k, _)| k.1.as_str())
             .collect();
         if !missing.is_empty() {
-            let fresh = match self.embedder(model)?.embed(&missing, Role::Query) {
+            let embedder = self.embedder(model)?;
+            let pass = |model: EmbeddingModel, texts: &[&str]| {
+                let embedder = if model == embedder.model() {
+                    embedder.clone()
+                } else {
+                    self.embedder(model)
+                        .ok_or_else(|| format!("{model} cannot embed now"))?
+                };
+                embedder
+                    .embed(texts, Role::Query)
+                    .map_err(|e| e.to_string())
+            };
+            let fresh = match self.query_batch.embed(model, &missing, pass) {
                 Ok(v) => v,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not embed questions");

@@ -1,0 +1,50 @@
+//! The latency of one short question, alone, for each model: `cargo run --release -p
+//! sitechat-embed --example query_time [-- RUNS]` (needs `make models`). The same figure as the
+//! first line of each model in `cargo bench -p sitechat-embed`, without the bench's other
+//! workloads, for trying a change to the forward pass quickly.
+
+use std::time::{Duration, Instant};
+
+use sitechat_embed::{default_models_dir, locate, locate_e5, E5Embedder, Embedder, Role};
+
+fn median(mut xs: Vec<Duration>) -> f64 {
+    xs.sort();
+    xs[xs.len() / 2].as_secs_f64() * 1e3
+}
+
+fn main() {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50);
+    let dir = default_models_dir();
+    let minilm = Embedder::load(&locate(&dir).expect("MiniLM")).expect("load MiniLM");
+    let e5 = E5Embedder::load(&locate_e5(&dir).expect("e5")).expect("load e5");
+    let questions = [
+        "What are your business hours?",
+        "how long do I have to send something back",
+        "Comment retourner un produit ?",
+        "can I pay with a card at the Bath shop",
+    ];
+    let time = |f: &dyn Fn(&str)| {
+        for q in questions {
+            f(q); // warm-up
+        }
+        median(
+            (0..runs)
+                .map(|i| {
+                    let t = Instant::now();
+                    f(questions[i % questions.len()]);
+                    t.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let m = time(&|q| {
+        minilm.embed(&[q]).unwrap();
+    });
+    let e = time(&|q| {
+        e5.embed(&[q], Role::Query).unwrap();
+    });
+    println!("one question, median of {runs}: all-MiniLM-L6-v2 {m:.1} ms, multilingual-e5-small {e:.1} ms");
+}
