@@ -9,10 +9,11 @@
 //!
 //! `cargo bench -p sitechat-search --bench dense`
 
-use std::{
-    cmp::Ordering,
-    time::{Duration, Instant},
-};
+mod common;
+
+use std::cmp::Ordering;
+
+use common::measure;
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sitechat_core::{
@@ -66,23 +67,6 @@ fn best(scores: impl Iterator<Item = f32>, k: usize) -> Vec<(usize, f32)> {
     scored
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-fn measure(mut f: impl FnMut(usize)) -> (f64, f64) {
-    let mut times: Vec<Duration> = (0..QUESTIONS)
-        .map(|i| {
-            let started = Instant::now();
-            f(i);
-            started.elapsed()
-        })
-        .collect();
-    times.sort();
-    (percentile(&times, 0.5), percentile(&times, 0.99))
-}
-
 fn main() {
     println!("dense top-20 search, {QUESTIONS} questions per figure, {DIM} dimensions");
     println!(
@@ -110,13 +94,13 @@ fn main() {
         let mut set = VectorSet::new(DIM);
         set.extend(ids.iter().cloned().zip(vectors));
 
-        let f32_times = measure(|i| {
+        let f32_times = measure(QUESTIONS, |i| {
             std::hint::black_box(f32_top_k(&data, &questions[i], 20));
         });
-        let int8_times = measure(|i| {
+        let int8_times = measure(QUESTIONS, |i| {
             std::hint::black_box(set.top_k(&questions[i], 20));
         });
-        let i8_times = measure(|i| {
+        let i8_times = measure(QUESTIONS, |i| {
             std::hint::black_box(i8_i8_top_k(&bytes, &scales, &questions[i], 20));
         });
         let (mut kept, mut kept_i8) = (0, 0);

@@ -6,7 +6,11 @@
 //!
 //! `cargo bench -p sitechat-search --bench scale`
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Instant;
+
+use common::measure;
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sitechat_core::{model::Chunk, BotId, ChunkId, SourceId};
@@ -84,23 +88,6 @@ fn unit_vector(rng: &mut StdRng) -> Vec<f32> {
     v.into_iter().map(|x| x / norm).collect()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-fn measure(mut f: impl FnMut(usize)) -> (f64, f64) {
-    let mut times: Vec<Duration> = (0..QUESTIONS)
-        .map(|i| {
-            let started = Instant::now();
-            f(i);
-            started.elapsed()
-        })
-        .collect();
-    times.sort();
-    (percentile(&times, 0.5), percentile(&times, 0.99))
-}
-
 fn main() {
     println!(
         "retrieval at scale: {QUESTIONS} questions per figure, synthetic passages and vectors"
@@ -140,17 +127,17 @@ fn main() {
             .map(|_| (sentence(&mut rng, 6), unit_vector(&mut rng)))
             .collect();
 
-        let bm25 = measure(|i| {
+        let bm25 = measure(QUESTIONS, |i| {
             std::hint::black_box(
                 index
                     .search(&bot, "en", &questions[i].0, 8)
                     .expect("search"),
             );
         });
-        let dense = measure(|i| {
+        let dense = measure(QUESTIONS, |i| {
             std::hint::black_box(vectors.top_k(&questions[i].1, 20));
         });
-        let hybrid = measure(|i| {
+        let hybrid = measure(QUESTIONS, |i| {
             let (q, v) = &questions[i];
             std::hint::black_box(
                 index

@@ -59,11 +59,10 @@ struct Running<'a, K> {
 impl<K> Drop for Running<'_, K> {
     fn drop(&mut self) {
         let mut state = self.batcher.lock();
-        let finished: HashMap<u64, _> = self.outcomes.drain(..).collect();
+        let mut finished: HashMap<u64, _> = self.outcomes.drain(..).collect();
         for ticket in self.taken.drain(..) {
             let outcome = finished
-                .get(&ticket)
-                .cloned()
+                .remove(&ticket)
                 .unwrap_or_else(|| Err("the embedding pass stopped".to_owned()));
             state.done.insert(ticket, outcome);
         }

@@ -646,10 +646,8 @@ async fn a_training_step_longer_than_the_lease_is_not_run_twice() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let bot = r.body["id"].as_str().unwrap();
-    let jobs = app.get(&format!("/v1/bots/{bot}/jobs"), &key).await;
-    let job = jobs.body["data"][0]["id"].as_str().unwrap().to_owned();
-    let done = wait_for_job(&app, &key, &job).await;
+    let job = r.body["last_job_id"].as_str().expect("training started");
+    let done = wait_for_job(&app, &key, job).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["pages_indexed"], 1, "{done}");
     assert_eq!(done["attempts"], 1, "the job was claimed again: {done}");
