@@ -44,6 +44,40 @@ fn interrogatives(language: &str) -> &'static [&'static str] {
             "please",
             "possible",
             "able",
+            // Chat spellings of function words, which the stop-word list knows only with their
+            // apostrophes ("what's", "don't") or in full: left in, "whats" in "whats your phone
+            // number" is a word no page uses and weighs as much as "phone".
+            "whats",
+            "wheres",
+            "whens",
+            "hows",
+            "whos",
+            "whys",
+            "u",
+            "ur",
+            "pls",
+            "plz",
+            "thx",
+            "thanks",
+            "thank you",
+            "hi",
+            "hello",
+            "hey",
+            "ok",
+            "okay",
+            "im",
+            "ive",
+            "dont",
+            "doesnt",
+            "didnt",
+            "isnt",
+            "arent",
+            "hasnt",
+            "havent",
+            "cant",
+            "couldnt",
+            "wouldnt",
+            "shouldnt",
         ],
         "fr" => &[
             "combien de temps",
@@ -62,6 +96,14 @@ fn interrogatives(language: &str) -> &'static [&'static str] {
             "quelle",
             "quels",
             "quelles",
+            // Greetings and politeness, which are not the topic.
+            "bonjour",
+            "salut",
+            "merci",
+            "svp",
+            "stp",
+            "s'il vous plaît",
+            "s'il te plaît",
         ],
         "es" => &[
             "cuánto tiempo",
@@ -72,6 +114,10 @@ fn interrogatives(language: &str) -> &'static [&'static str] {
             "cuál es",
             "cuáles son",
             "es posible",
+            "hola",
+            "gracias",
+            "por favor",
+            "porfa",
         ],
         "de" => &[
             "wie lange",
@@ -80,6 +126,9 @@ fn interrogatives(language: &str) -> &'static [&'static str] {
             "um wie viel uhr",
             "gibt es",
             "ist es möglich",
+            "hallo",
+            "danke",
+            "bitte",
         ],
         "it" => &[
             "quanto tempo",
@@ -349,6 +398,18 @@ mod tests {
         let q = read("fr", "Combien de temps prend la livraison ?");
         assert!(!q.topic.contains("combien"), "{}", q.topic);
         assert!(q.topic.contains("livraison"));
+    }
+
+    #[test]
+    fn chat_spellings_of_function_words_are_not_the_topic() {
+        let q = read("en", "hi, whats ur phone number pls? i cant find it");
+        assert_eq!(
+            q.topic
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>(),
+            ["phone", "number", "i", "find", "it"]
+        );
     }
 
     #[test]
