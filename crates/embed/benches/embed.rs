@@ -1,8 +1,9 @@
 //! Embedding throughput with the real models: `cargo bench -p sitechat-embed` (needs `make models`).
 //!
 //! Both models run the same workloads in the same run: all-MiniLM-L6-v2, then
-//! multilingual-e5-small with its 4-bit weights kept in Q4_0 (quantised matmul, what sitechat
-//! loads) and, for comparison, dequantised to f32 at load. e5 embeds the queries with `query: `
+//! multilingual-e5-small with its 4-bit weights kept in Q4_0 (quantised matmul) and dequantised
+//! to f32 at load (what sitechat loads; one question goes through `few_rows` and
+//! `forward_few` of `e5.rs`, longer inputs through candle's matrix product). e5 embeds the queries with `query: `
 //! and the chunks and sentences with `passage: `. Each figure is the median of several runs after
 //! one warm-up run:
 //! - one short query, alone (latency);

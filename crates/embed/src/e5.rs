@@ -261,11 +261,177 @@ impl<'a> E5S1<'a> {
 struct Linear {
     weight: QMatMul,
     bias: Tensor,
+    /// `bias` as a vector, for [`few_rows`].
+    bias_values: Vec<f32>,
 }
+
+/// Most rows of `x` (tokens of all the texts of a batch) that [`few_rows`] multiplies; more go
+/// through candle's matrix product, which is faster from about 20 rows. Measured on a 384 →
+/// 1,536 layer with its weights in the cache, `few_rows` against candle: 10 rows 0.20 against
+/// 0.32 ms, 16 rows 0.35 against 0.46, 24 rows 0.71 against 0.60, 64 rows 1.6 against 0.96.
+const FEW_ROWS: usize = 24;
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if matches!(self.weight, QMatMul::Tensor(_)) && x.dtype() == DType::F32 {
+            let cols = *x.dims().last().expect("x has dimensions");
+            if x.elem_count() / cols <= FEW_ROWS {
+                let y = self.few(&x.flatten_all()?.to_vec1::<f32>()?)?;
+                let mut dims = x.dims().to_vec();
+                *dims.last_mut().expect("x has dimensions") = self.bias_values.len();
+                return Tensor::from_vec(y, dims, x.device());
+            }
+        }
         self.weight.forward(x)?.broadcast_add(&self.bias)
+    }
+
+    /// `x Wᵀ + b` for a few rows of `x` (row-major) with [`few_rows`]; f32 weights only.
+    fn few(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+        let QMatMul::Tensor(w) = &self.weight else {
+            return Err(candle_core::Error::Msg("few rows need f32 weights".into()));
+        };
+        let (out, cols) = w.dims2()?;
+        let (storage, layout) = w.storage_and_layout();
+        let candle_core::Storage::Cpu(cpu) = &*storage else {
+            return Err(candle_core::Error::Msg("weights not on the CPU".into()));
+        };
+        let start = layout.start_offset();
+        let weights = &cpu.as_slice::<f32>()?[start..start + out * cols];
+        Ok(few_rows(x, weights, cols, &self.bias_values))
+    }
+}
+
+/// A layer norm's weights as plain vectors, for [`E5Model::forward_few`].
+struct Norm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    eps: f32,
+}
+
+impl Norm {
+    fn of(norm: &LayerNorm, eps: f64) -> candle_core::Result<Norm> {
+        Ok(Norm {
+            weight: norm.weight().to_vec1()?,
+            bias: norm
+                .bias()
+                .map(Tensor::to_vec1)
+                .transpose()?
+                .unwrap_or_else(|| vec![0.0; HIDDEN]),
+            eps: eps as f32,
+        })
+    }
+
+    /// Normalises each row of `x` in place (as candle's `LayerNorm`: the population variance).
+    fn apply(&self, x: &mut [f32]) {
+        for row in x.chunks_exact_mut(HIDDEN) {
+            let mean = row.iter().sum::<f32>() / HIDDEN as f32;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / HIDDEN as f32;
+            let scale = 1.0 / (var + self.eps).sqrt();
+            for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+                *v = (*v - mean) * scale * w + b;
+            }
+        }
+    }
+}
+
+/// `x Wᵀ + b` for a few rows of `x` (`rows × cols`, row-major) and `W` (`out × cols`, row-major,
+/// as a linear layer stores it): each weight row is read once, in memory order, and multiplied
+/// with every row of `x` while it is in the cache; the outputs are split among rayon's threads.
+/// A question is a handful of tokens, and a general matrix product (candle's packs `W` into
+/// panels on every call) is built for many.
+fn few_rows(x: &[f32], w: &[f32], cols: usize, bias: &[f32]) -> Vec<f32> {
+    use rayon::prelude::*;
+    let rows = x.len() / cols;
+    let out = bias.len();
+    if rows == 0 {
+        return Vec::new();
+    }
+    // Each thread's outputs, output-major (`out_chunk × rows`), then laid out row-major.
+    const CHUNK: usize = 64;
+    let parts: Vec<Vec<f32>> = (0..out.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let outputs = c * CHUNK..((c + 1) * CHUNK).min(out);
+            let mut part = Vec::with_capacity(outputs.len() * rows);
+            // In the CPU's vector instructions (AVX2 and FMA here), chosen at run time: the
+            // build targets baseline x86-64, whose SSE2 the compiler would otherwise use.
+            pulp::Arch::new().dispatch(Outputs {
+                x,
+                w,
+                cols,
+                bias,
+                outputs,
+                part: &mut part,
+            });
+            part
+        })
+        .collect();
+    let mut y = vec![0f32; rows * out];
+    for (c, part) in parts.iter().enumerate() {
+        for (i, values) in part.chunks_exact(rows).enumerate() {
+            let o = c * CHUNK + i;
+            for (r, &v) in values.iter().enumerate() {
+                y[r * out + o] = v;
+            }
+        }
+    }
+    y
+}
+
+/// The outputs `outputs` of every row of `x`, output-major, appended to `part`.
+struct Outputs<'a> {
+    x: &'a [f32],
+    w: &'a [f32],
+    cols: usize,
+    bias: &'a [f32],
+    outputs: std::ops::Range<usize>,
+    part: &'a mut Vec<f32>,
+}
+
+impl pulp::WithSimd for Outputs<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let Outputs {
+            x,
+            w,
+            cols,
+            bias,
+            outputs,
+            part,
+        } = self;
+        let rows = x.len() / cols;
+        let row = |r: usize| S::as_simd_f32s(&x[r * cols..(r + 1) * cols]);
+        for o in outputs {
+            let (weights, rest) = S::as_simd_f32s(&w[o * cols..(o + 1) * cols]);
+            // Four rows of `x` at a time against one row of weights, each weight loaded once.
+            let mut r = 0;
+            while r + 4 <= rows {
+                let xs = [row(r), row(r + 1), row(r + 2), row(r + 3)];
+                let mut acc = [simd.splat_f32s(0.0); 4];
+                for (c, &wv) in weights.iter().enumerate() {
+                    for (a, (head, _)) in acc.iter_mut().zip(&xs) {
+                        *a = simd.mul_add_e_f32s(wv, head[c], *a);
+                    }
+                }
+                for (a, (_, tail)) in acc.iter().zip(&xs) {
+                    let rest: f32 = rest.iter().zip(*tail).map(|(p, q)| p * q).sum();
+                    part.push(simd.reduce_sum_f32s(*a) + rest + bias[o]);
+                }
+                r += 4;
+            }
+            while r < rows {
+                let (head, tail) = row(r);
+                let mut acc = simd.splat_f32s(0.0);
+                for (&wv, &xv) in weights.iter().zip(head) {
+                    acc = simd.mul_add_e_f32s(wv, xv, acc);
+                }
+                let rest: f32 = rest.iter().zip(tail).map(|(p, q)| p * q).sum();
+                part.push(simd.reduce_sum_f32s(acc) + rest + bias[o]);
+                r += 1;
+            }
+        }
     }
 }
 
@@ -277,6 +443,8 @@ struct Layer {
     intermediate: Linear,
     output: Linear,
     output_norm: LayerNorm,
+    /// `attention_norm` and `output_norm` as vectors, for [`E5Model::forward_few`].
+    norms: [Norm; 2],
 }
 
 /// The BERT encoder of multilingual-e5-small with the E5S1 weights.
@@ -328,9 +496,11 @@ impl E5Model {
             let bytes = image
                 .q4_bytes(&format!("{prefix}.w"), rows, cols)
                 .map_err(fail)?;
+            let bias_values = image.f32s(&format!("{prefix}.b"), rows).map_err(fail)?;
             Ok(Linear {
                 weight: matmul(bytes, rows, cols)?,
-                bias: vector(&format!("{prefix}.b"), rows)?,
+                bias: Tensor::from_vec(bias_values.clone(), rows, device).map_err(&ce)?,
+                bias_values,
             })
         };
 
@@ -362,16 +532,23 @@ impl E5Model {
                 );
                 qkv_bias.extend(image.f32s(&p(&format!("{part}.b")), HIDDEN).map_err(fail)?);
             }
+            let (attention_norm, output_norm) = (norm(&p("aln"))?, norm(&p("oln"))?);
+            let norms = [
+                Norm::of(&attention_norm, h.eps).map_err(&ce)?,
+                Norm::of(&output_norm, h.eps).map_err(&ce)?,
+            ];
             layers.push(Layer {
                 qkv: Linear {
                     weight: matmul(&qkv_bytes, 3 * HIDDEN, HIDDEN)?,
-                    bias: Tensor::from_vec(qkv_bias, 3 * HIDDEN, device).map_err(&ce)?,
+                    bias: Tensor::from_vec(qkv_bias.clone(), 3 * HIDDEN, device).map_err(&ce)?,
+                    bias_values: qkv_bias,
                 },
                 attention_out: linear(&p("ao"), HIDDEN, HIDDEN)?,
-                attention_norm: norm(&p("aln"))?,
+                attention_norm,
                 intermediate: linear(&p("fi"), FEED_FORWARD, HIDDEN)?,
                 output: linear(&p("fo"), HIDDEN, FEED_FORWARD)?,
-                output_norm: norm(&p("oln"))?,
+                output_norm,
+                norms,
             });
         }
         Ok(E5Model {
@@ -382,6 +559,79 @@ impl E5Model {
             layers,
             header: h,
         })
+    }
+
+    /// Whether [`E5Model::forward_few`] can run: the weights are in f32.
+    fn few_rows_apply(&self) -> bool {
+        self.layers
+            .iter()
+            .all(|l| matches!(l.qkv.weight, QMatMul::Tensor(_)))
+    }
+
+    /// The last hidden states `(len, 384)`, row-major, of one text of at most [`FEW_ROWS`]
+    /// tokens: the same computation as [`E5Model::forward`], written out on plain vectors. A
+    /// question is a handful of tokens, for which each of the forward pass's two hundred
+    /// tensor operations costs more in dispatch and allocation than in arithmetic; here the
+    /// linear layers are [`few_rows`] and the rest is a few loops.
+    pub fn forward_few(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
+        let len = ids.len();
+        let head = HIDDEN / HEADS;
+        let scale = 1.0 / (head as f32).sqrt();
+        // The embeddings, as the tensor path makes them.
+        let tensor = Tensor::from_vec(ids.to_vec(), (1, len), self.position.device())?;
+        let x = self
+            .word
+            .embedding(&tensor)?
+            .broadcast_add(&self.position.narrow(0, 0, len)?)?
+            .broadcast_add(&self.token_type)?;
+        let mut x = self
+            .embedding_norm
+            .forward(&x)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let mut context = vec![0f32; len * HIDDEN];
+        let mut scores = vec![0f32; len];
+        for layer in &self.layers {
+            let qkv = layer.qkv.few(&x)?; // (len, 3 × 384): Q, K, V side by side
+            let at = |token: usize, part: usize, h: usize| {
+                let start = token * 3 * HIDDEN + part * HIDDEN + h * head;
+                &qkv[start..start + head]
+            };
+            for h in 0..HEADS {
+                for i in 0..len {
+                    let q = at(i, 0, h);
+                    for (j, score) in scores.iter_mut().enumerate() {
+                        *score = q.iter().zip(at(j, 1, h)).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    }
+                    let top = scores.iter().copied().fold(f32::MIN, f32::max);
+                    let mut total = 0.0;
+                    for score in &mut scores {
+                        *score = (*score - top).exp();
+                        total += *score;
+                    }
+                    let out = &mut context[i * HIDDEN + h * head..i * HIDDEN + (h + 1) * head];
+                    out.fill(0.0);
+                    for (j, &p) in scores.iter().enumerate() {
+                        for (o, v) in out.iter_mut().zip(at(j, 2, h)) {
+                            *o += p / total * v;
+                        }
+                    }
+                }
+            }
+            let attended = layer.attention_out.few(&context)?;
+            x.iter_mut().zip(&attended).for_each(|(a, b)| *a += b);
+            layer.norms[0].apply(&mut x);
+            let mut mid = layer.intermediate.few(&x)?;
+            for v in &mut mid {
+                *v = (candle_core::cpu::erf::erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2) + 1.0)
+                    * 0.5
+                    * *v;
+            }
+            let out = layer.output.few(&mid)?;
+            x.iter_mut().zip(&out).for_each(|(a, b)| *a += b);
+            layer.norms[1].apply(&mut x);
+        }
+        Ok(x)
     }
 
     /// The last hidden states `(n, len, 384)` for token ids `(n, len)`; `mask` `(n, len)` holds 1
@@ -632,6 +882,12 @@ impl E5Embedder {
                 self.model.header.positions
             )));
         }
+        if let [one] = batch {
+            if one.len() <= FEW_ROWS && self.model.few_rows_apply() {
+                let hidden = self.model.forward_few(one).map_err(inference_err)?;
+                return Ok(vec![mean_normalised(&hidden)]);
+            }
+        }
         let uneven = batch.iter().any(|ids| ids.len() != len);
         let (ids, mask) = padded(batch, 1); // <pad>
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
@@ -644,9 +900,69 @@ impl E5Embedder {
     }
 }
 
+/// The mean of the rows of `hidden` (`len × 384`), L2-normalised: what `mean_pool_normalise`
+/// makes of one text without padding.
+fn mean_normalised(hidden: &[f32]) -> Vec<f32> {
+    let rows = (hidden.len() / HIDDEN).max(1) as f32;
+    let mut mean = vec![0f32; HIDDEN];
+    for row in hidden.chunks_exact(HIDDEN) {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / rows);
+    }
+    let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+    mean.iter_mut().for_each(|v| *v /= norm);
+    mean
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn few_rows_is_the_matrix_product() {
+        // Rows not a multiple of 4, outputs not a multiple of the chunk, columns not of 8.
+        let (rows, cols, out) = (7, 37, 131);
+        let value = |i: usize| ((i * 7919) % 113) as f32 / 56.0 - 1.0;
+        let x: Vec<f32> = (0..rows * cols).map(value).collect();
+        let w: Vec<f32> = (0..out * cols).map(|i| value(i + 5)).collect();
+        let bias: Vec<f32> = (0..out).map(|i| value(i + 11)).collect();
+        let y = few_rows(&x, &w, cols, &bias);
+        for r in 0..rows {
+            for o in 0..out {
+                let want: f32 = (0..cols)
+                    .map(|c| x[r * cols + c] * w[o * cols + c])
+                    .sum::<f32>()
+                    + bias[o];
+                assert!((y[r * out + o] - want).abs() < 1e-4, "{r},{o}");
+            }
+        }
+        // And through a linear layer, against candle's product.
+        let device = Device::Cpu;
+        let linear = Linear {
+            weight: QMatMul::Tensor(Tensor::from_vec(w, (out, cols), &device).unwrap()),
+            bias: Tensor::from_vec(bias.clone(), out, &device).unwrap(),
+            bias_values: bias,
+        };
+        let x = Tensor::from_vec(x, (1, rows, cols), &device).unwrap();
+        let few = linear.forward(&x).unwrap();
+        let general = linear
+            .weight
+            .forward(&x)
+            .unwrap()
+            .broadcast_add(&linear.bias)
+            .unwrap();
+        assert_eq!(few.dims(), general.dims());
+        let gap = (few - general)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(gap < 1e-4, "{gap}");
+    }
 
     #[test]
     fn e5_embedder_is_send_and_sync() {
