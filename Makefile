@@ -23,7 +23,8 @@ fuzz: models
 ## Benchmarks: chat against /health over loopback (1,000 and 100,000 passages), crawling a
 ## 2,000-page site against fetching alone, the widget's open-to-first-token in chromium, the dashboard's pages with
 ## 10,000 conversations against the lightest API request, retrieval at 1,000 and 100,000 passages against BM25 alone,
-## dense search over int8 vectors against f32, embedding throughput, and
+## dense search over int8 vectors against f32, embedding throughput against PyTorch's
+## sentence-transformers (installed outside the clone by scripts/bench/torch-setup.sh), and
 ## the local engine's generation speed (Q4_1 as shipped against requantised to Q8_0).
 bench: models browser
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench chat_load
@@ -34,7 +35,8 @@ bench: models browser
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench dashboard
 	$(CARGO) bench -p sitechat-search --bench scale
 	$(CARGO) bench -p sitechat-search --bench dense
-	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-embed --bench embed
+	python="$$(bash scripts/bench/torch-setup.sh)" && SITECHAT_TORCH_PYTHON="$$python" \
+	  SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-embed --bench embed
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-local --bench generate
 
 ## Soak: 30 minutes of 200 simulated widget visitors, agents taking over and webhooks to a local

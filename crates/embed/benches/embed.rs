@@ -11,6 +11,16 @@
 //! - ~225-token chunks, as ingest produces them, in one `embed` call (chunks/s);
 //! - the sentences of the same chunks, in one `embed` call, as ingest embeds them after the
 //!   chunks so that questions need not (chunks/s and sentences/s).
+//!
+//! The allocator is mimalloc, as in the `sitechat` binary (glibc's malloc gives the large
+//! attention buffers back to the kernel and faults them in again: a third slower on chunks).
+//!
+//! With `SITECHAT_TORCH_PYTHON` naming a Python that has CPU PyTorch and sentence-transformers
+//! (`scripts/bench/torch-setup.sh` makes one outside the clone; `make bench` does), the chunks
+//! are also embedded by sentence-transformers with the same all-MiniLM-L6-v2 files
+//! (`scripts/bench/torch-embed.py`), in rounds that alternate with sitechat's, and the bench
+//! prints the ratio of sitechat's chunks/s to PyTorch's in each round and their median
+//! (issue 21's floor: at least 1.0).
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +28,12 @@ use sitechat_embed::{
     default_models_dir, locate, locate_e5, E5Embedder, E5Weights, EmbedError, Embedder, Role,
 };
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RUNS: usize = 7;
+/// Rounds of the side-by-side comparison with PyTorch, each sitechat's median then PyTorch's.
+const TORCH_ROUNDS: usize = 3;
 /// Runs of the one-query latency: a run takes milliseconds, and 7 of them were at the mercy of
 /// the shared machine's noise (three runs of the bench gave e5 47.6, 21.4 and 27.8 ms).
 const QUERY_RUNS: usize = 51;
@@ -234,4 +249,74 @@ fn main() {
             split.as_secs_f64()
         );
     }
+
+    match std::env::var_os("SITECHAT_TORCH_PYTHON") {
+        Some(python) => against_pytorch(&minilm, &files, &chunks, python.as_ref()),
+        None => println!(
+            "\nnot compared with PyTorch: set SITECHAT_TORCH_PYTHON to the python that \
+             scripts/bench/torch-setup.sh prints (make bench does)"
+        ),
+    }
+}
+
+/// sitechat's all-MiniLM-L6-v2 against sentence-transformers on PyTorch, on the same chunks and
+/// the same model files, in alternating rounds so that both see the same machine.
+fn against_pytorch(
+    minilm: &Embedder,
+    files: &sitechat_embed::ModelFiles,
+    chunks: &[&str],
+    python: &std::path::Path,
+) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/bench/torch-embed.py"
+    );
+    let model_dir = files.weights.parent().expect("the model's folder");
+    let texts = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(
+        texts.path(),
+        serde_json::to_vec(chunks).expect("chunks as JSON"),
+    )
+    .expect("write the chunks");
+    println!();
+    println!(
+        "{CHUNKS} chunks of ~225 tokens, one call: sitechat against sentence-transformers \
+         (medians of {CHUNK_RUNS} calls per round)"
+    );
+    let mut ratios = Vec::new();
+    for round in 1..=TORCH_ROUNDS {
+        let ours = time(CHUNK_RUNS, || {
+            minilm.embed(chunks).unwrap();
+        });
+        let out = std::process::Command::new(python)
+            .arg(script)
+            .arg(model_dir)
+            .arg(texts.path())
+            .arg(CHUNK_RUNS.to_string())
+            .output()
+            .expect("run scripts/bench/torch-embed.py");
+        assert!(
+            out.status.success(),
+            "torch-embed.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let torch: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("torch-embed.py prints JSON");
+        let theirs = torch["seconds"].as_f64().expect("seconds");
+        let ours_rate = CHUNKS as f64 / ours.as_secs_f64();
+        let theirs_rate = CHUNKS as f64 / theirs;
+        ratios.push(ours_rate / theirs_rate);
+        println!(
+            "round {round}: sitechat {ours_rate:.1} chunks/s, PyTorch {} ({} threads) \
+             {theirs_rate:.1} chunks/s, ratio {:.2}",
+            torch["torch"].as_str().unwrap_or("?"),
+            torch["threads"],
+            ours_rate / theirs_rate
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "sitechat / PyTorch chunks/s, median of {TORCH_ROUNDS} rounds: {:.2}",
+        ratios[ratios.len() / 2]
+    );
 }
