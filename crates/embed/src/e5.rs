@@ -40,6 +40,7 @@ use candle_nn::LayerNorm;
 use tokenizers::Tokenizer;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::encoder::{self, Int8Rows, Norm, BLOCK, Q4_0_BLOCK_BYTES};
 #[cfg(doc)]
 use crate::DIMENSIONS;
 use crate::{
@@ -52,8 +53,6 @@ const HIDDEN: usize = 384;
 const LAYERS: usize = 12;
 const HEADS: usize = 12;
 const FEED_FORWARD: usize = 1536;
-const BLOCK: usize = 32;
-const Q4_0_BLOCK_BYTES: usize = 18;
 
 /// How the linear layers' 4-bit weights are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,248 +260,25 @@ impl<'a> E5S1<'a> {
 struct Linear {
     weight: QMatMul,
     bias: Tensor,
-    /// `bias` as a vector, for [`few_rows`].
-    bias_values: Vec<f32>,
-    /// The weights again as Q4_0 ships them, one byte a value, for [`few_rows`].
-    rows: Int8Rows,
 }
-
-/// A linear layer's weights (`out × cols`, row-major) as the 4-bit values of their Q4_0
-/// blocks, one signed byte each, and each block's scale: the same numbers as the f32
-/// dequantised weights (`scale × value`), in a quarter of their bytes, for [`few_rows`].
-///
-/// One question reads every weight of the model once (85 MB in f32, which do not stay in the
-/// caches from one question to the next); [`few_rows`] widens each row to f32 in the cache just
-/// before its dot products. `query_time`, medians of 100 questions, three runs each in turn:
-/// f32 rows 24.7–28.8 ms, these rows 22.5–24.4 ms, with the same kernel. (Unpacking the 4-bit
-/// nibbles themselves did not vectorise: 41–47 ms.)
-struct Int8Rows {
-    values: Vec<i8>,
-    /// One per [`BLOCK`] values of a row.
-    scales: Vec<f32>,
-    cols: usize,
-}
-
-impl Int8Rows {
-    /// From GGML Q4_0 blocks: an f16 scale, then 16 bytes whose low nibbles are the block's first
-    /// 16 values and whose high nibbles are the last 16, each stored plus 8.
-    fn from_q4_0(bytes: &[u8], rows: usize, cols: usize) -> Int8Rows {
-        debug_assert!(cols.is_multiple_of(BLOCK));
-        debug_assert_eq!(bytes.len(), rows * cols / BLOCK * Q4_0_BLOCK_BYTES);
-        let blocks = bytes.len() / Q4_0_BLOCK_BYTES;
-        let mut values = vec![0i8; blocks * BLOCK];
-        let mut scales = Vec::with_capacity(blocks);
-        for (block, out) in bytes
-            .chunks_exact(Q4_0_BLOCK_BYTES)
-            .zip(values.chunks_exact_mut(BLOCK))
-        {
-            scales.push(half::f16::from_le_bytes([block[0], block[1]]).to_f32());
-            let (low, high) = out.split_at_mut(BLOCK / 2);
-            for ((&b, l), h) in block[2..].iter().zip(low).zip(high) {
-                *l = (b & 0x0f) as i8 - 8;
-                *h = (b >> 4) as i8 - 8;
-            }
-        }
-        Int8Rows {
-            values,
-            scales,
-            cols,
-        }
-    }
-
-    fn out(&self) -> usize {
-        self.values.len() / self.cols
-    }
-}
-
-/// Most rows of `x` (tokens of all the texts of a batch) that [`few_rows`] multiplies; more go
-/// through candle's matrix product, which is faster from about 20 rows. Measured on a 384 →
-/// 1,536 layer with its weights in the cache, `few_rows` against candle: 10 rows 0.20 against
-/// 0.32 ms, 16 rows 0.35 against 0.46, 24 rows 0.71 against 0.60, 64 rows 1.6 against 0.96.
-const FEW_ROWS: usize = 24;
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        if matches!(self.weight, QMatMul::Tensor(_)) && x.dtype() == DType::F32 {
-            let cols = *x.dims().last().expect("x has dimensions");
-            if x.elem_count() / cols <= FEW_ROWS {
-                let y = self.few(&x.flatten_all()?.to_vec1::<f32>()?)?;
-                let mut dims = x.dims().to_vec();
-                *dims.last_mut().expect("x has dimensions") = self.bias_values.len();
-                return Tensor::from_vec(y, dims, x.device());
-            }
-        }
         self.weight.forward(x)?.broadcast_add(&self.bias)
     }
-
-    /// `x Wᵀ + b` for a few rows of `x` (row-major) with [`few_rows`].
-    fn few(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
-        Ok(few_rows(x, &self.rows, &self.bias_values))
-    }
 }
 
-/// A layer norm's weights as plain vectors, for [`E5Model::forward_few`].
-struct Norm {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    eps: f32,
-}
-
-impl Norm {
-    fn of(norm: &LayerNorm, eps: f64) -> candle_core::Result<Norm> {
-        Ok(Norm {
-            weight: norm.weight().to_vec1()?,
-            bias: norm
-                .bias()
-                .map(Tensor::to_vec1)
-                .transpose()?
-                .unwrap_or_else(|| vec![0.0; HIDDEN]),
-            eps: eps as f32,
-        })
-    }
-
-    /// Normalises each row of `x` in place (as candle's `LayerNorm`: the population variance).
-    fn apply(&self, x: &mut [f32]) {
-        for row in x.chunks_exact_mut(HIDDEN) {
-            let mean = row.iter().sum::<f32>() / HIDDEN as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / HIDDEN as f32;
-            let scale = 1.0 / (var + self.eps).sqrt();
-            for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
-                *v = (*v - mean) * scale * w + b;
-            }
-        }
-    }
-}
-
-/// `x Wᵀ + b` for a few rows of `x` (`rows × cols`, row-major) and `W` (`out × cols`, row-major,
-/// as a linear layer stores it): each weight row is read once, in memory order, and multiplied
-/// with every row of `x` while it is in the cache; the outputs are split among rayon's threads.
-/// A question is a handful of tokens, and a general matrix product (candle's packs `W` into
-/// panels on every call) is built for many.
-fn few_rows(x: &[f32], w: &Int8Rows, bias: &[f32]) -> Vec<f32> {
-    use rayon::prelude::*;
-    let cols = w.cols;
-    let rows = x.len() / cols;
-    let out = w.out();
-    debug_assert_eq!(bias.len(), out);
-    if rows == 0 {
-        return Vec::new();
-    }
-    // Each thread's outputs, output-major (`out_chunk × rows`), then laid out row-major.
-    const CHUNK: usize = 64;
-    let parts: Vec<Vec<f32>> = (0..out.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let outputs = c * CHUNK..((c + 1) * CHUNK).min(out);
-            let mut part = Vec::with_capacity(outputs.len() * rows);
-            // In the CPU's vector instructions (AVX2 and FMA here), chosen at run time: the
-            // build targets baseline x86-64, whose SSE2 the compiler would otherwise use.
-            pulp::Arch::new().dispatch(Outputs {
-                x,
-                w,
-                bias,
-                outputs,
-                part: &mut part,
-            });
-            part
-        })
-        .collect();
-    let mut y = vec![0f32; rows * out];
-    for (c, part) in parts.iter().enumerate() {
-        for (i, values) in part.chunks_exact(rows).enumerate() {
-            let o = c * CHUNK + i;
-            for (r, &v) in values.iter().enumerate() {
-                y[r * out + o] = v;
-            }
-        }
-    }
-    y
-}
-
-/// The outputs `outputs` of every row of `x`, output-major, appended to `part`.
-struct Outputs<'a> {
-    x: &'a [f32],
-    w: &'a Int8Rows,
-    bias: &'a [f32],
-    outputs: std::ops::Range<usize>,
-    part: &'a mut Vec<f32>,
-}
-
-impl pulp::WithSimd for Outputs<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let Outputs {
-            x,
-            w,
-            bias,
-            outputs,
-            part,
-        } = self;
-        let cols = w.cols;
-        let rows = x.len() / cols;
-        let row = |r: usize| S::as_simd_f32s(&x[r * cols..(r + 1) * cols]);
-        let mut widened = vec![0f32; cols];
-        for o in outputs {
-            // The row of weights in f32, block by block (vectorised in the CPU's instructions
-            // like the rest of this function).
-            let values = w.values[o * cols..(o + 1) * cols].chunks_exact(BLOCK);
-            let scales = &w.scales[o * cols / BLOCK..(o + 1) * cols / BLOCK];
-            for ((out, block), &scale) in widened.chunks_exact_mut(BLOCK).zip(values).zip(scales) {
-                // Fixed-size blocks: the compiler then widens eight values an instruction.
-                let out: &mut [f32; BLOCK] = out.try_into().expect("a block");
-                let block: &[i8; BLOCK] = block.try_into().expect("a block");
-                for j in 0..BLOCK {
-                    out[j] = f32::from(block[j]) * scale;
-                }
-            }
-            let (weights, rest) = S::as_simd_f32s(&widened);
-            // Four rows of `x` at a time against one row of weights, each weight loaded once,
-            // each row's sum in two registers: eight independent chains of multiply-adds keep
-            // both of the CPU's FMA units busy. The last one to three rows repeat a row rather
-            // than run alone, which would wait on one chain.
-            let mut r = 0;
-            while r < rows {
-                let take = (rows - r).min(4);
-                let pick = |i: usize| row(r + i.min(take - 1));
-                let ((x0, t0), (x1, t1), (x2, t2), (x3, t3)) = (pick(0), pick(1), pick(2), pick(3));
-                let zero = simd.splat_f32s(0.0);
-                let mut a = [zero; 8];
-                let pairs = weights.chunks_exact(2);
-                let odd = pairs.remainder();
-                for ((((w, v0), v1), v2), v3) in pairs
-                    .zip(x0.chunks_exact(2))
-                    .zip(x1.chunks_exact(2))
-                    .zip(x2.chunks_exact(2))
-                    .zip(x3.chunks_exact(2))
-                {
-                    a[0] = simd.mul_add_e_f32s(w[0], v0[0], a[0]);
-                    a[1] = simd.mul_add_e_f32s(w[0], v1[0], a[1]);
-                    a[2] = simd.mul_add_e_f32s(w[0], v2[0], a[2]);
-                    a[3] = simd.mul_add_e_f32s(w[0], v3[0], a[3]);
-                    a[4] = simd.mul_add_e_f32s(w[1], v0[1], a[4]);
-                    a[5] = simd.mul_add_e_f32s(w[1], v1[1], a[5]);
-                    a[6] = simd.mul_add_e_f32s(w[1], v2[1], a[6]);
-                    a[7] = simd.mul_add_e_f32s(w[1], v3[1], a[7]);
-                }
-                let last = weights.len() - odd.len();
-                for (i, (head, tail)) in [(x0, t0), (x1, t1), (x2, t2), (x3, t3)]
-                    .into_iter()
-                    .take(take)
-                    .enumerate()
-                {
-                    let mut sum = simd.add_f32s(a[i], a[i + 4]);
-                    for (&wv, &xv) in odd.iter().zip(&head[last..]) {
-                        sum = simd.mul_add_e_f32s(wv, xv, sum);
-                    }
-                    let rest: f32 = rest.iter().zip(tail).map(|(p, q)| p * q).sum();
-                    part.push(simd.reduce_sum_f32s(sum) + rest + bias[o]);
-                }
-                r += take;
-            }
-        }
-    }
+/// A layer norm's weights as plain vectors, for the encoder.
+fn norm_values(norm: &LayerNorm, eps: f64) -> candle_core::Result<Norm> {
+    Ok(Norm {
+        weight: norm.weight().to_vec1()?,
+        bias: norm
+            .bias()
+            .map(Tensor::to_vec1)
+            .transpose()?
+            .unwrap_or_else(|| vec![0.0; HIDDEN]),
+        eps: eps as f32,
+    })
 }
 
 struct Layer {
@@ -513,8 +289,6 @@ struct Layer {
     intermediate: Linear,
     output: Linear,
     output_norm: LayerNorm,
-    /// `attention_norm` and `output_norm` as vectors, for [`E5Model::forward_few`].
-    norms: [Norm; 2],
 }
 
 /// The BERT encoder of multilingual-e5-small with the E5S1 weights.
@@ -523,8 +297,25 @@ pub(crate) struct E5Model {
     position: Tensor,
     token_type: Tensor,
     embedding_norm: LayerNorm,
-    layers: Vec<Layer>,
+    engine: Engine,
     pub header: Header,
+}
+
+/// How the layers run.
+enum Engine {
+    /// f32 weights on plain vectors, every batch without padding ([`encoder`]): what sitechat
+    /// loads.
+    Plain(Plain),
+    /// candle's tensors, for the Q4_0 and f16 weights the examples and the bench compare.
+    Candle(Vec<Layer>),
+}
+
+struct Plain {
+    layers: Vec<encoder::Layer>,
+    embedding_norm: Norm,
+    /// `positions × 384` and 384 (the first token type).
+    position: Vec<f32>,
+    token_type: Vec<f32>,
 }
 
 fn candle_err(what: &Path) -> impl Fn(candle_core::Error) -> EmbedError + '_ {
@@ -562,16 +353,19 @@ impl E5Model {
                 E5Weights::F16 => QMatMul::TensorF16(q.dequantize_f16(device).map_err(&ce)?),
             })
         };
-        let linear = |prefix: &str, rows: usize, cols: usize| -> Result<Linear, EmbedError> {
-            let bytes = image
-                .q4_bytes(&format!("{prefix}.w"), rows, cols)
-                .map_err(fail)?;
-            let bias_values = image.f32s(&format!("{prefix}.b"), rows).map_err(fail)?;
-            Ok(Linear {
+        // A linear layer from its Q4_0 bytes and bias: for the plain engine, the weights in f32
+        // for batches and as bytes for a question's few rows; for candle's, as `weights` says.
+        let dense = |bytes: &[u8], bias: Vec<f32>, rows: usize, cols: usize| {
+            let q =
+                qtensor_from_ggml(GgmlDType::Q4_0, bytes, vec![rows, cols], device).map_err(&ce)?;
+            encoder::Dense::new(q.dequantize(device).map_err(&ce)?, bias)
+                .map(|d| d.with_rows(Int8Rows::from_q4_0(bytes, rows, cols)))
+                .map_err(&ce)
+        };
+        let linear = |bytes: &[u8], bias: Vec<f32>, rows: usize, cols: usize| {
+            Ok::<_, EmbedError>(Linear {
                 weight: matmul(bytes, rows, cols)?,
-                bias: Tensor::from_vec(bias_values.clone(), rows, device).map_err(&ce)?,
-                bias_values,
-                rows: Int8Rows::from_q4_0(bytes, rows, cols),
+                bias: Tensor::from_vec(bias, rows, device).map_err(&ce)?,
             })
         };
 
@@ -588,7 +382,9 @@ impl E5Model {
             .narrow(0, 0, HIDDEN)
             .map_err(&ce)?;
 
-        let mut layers = Vec::with_capacity(LAYERS);
+        let embedding_norm = norm("emb.ln")?;
+        let mut plain = Vec::with_capacity(LAYERS);
+        let mut candle = Vec::with_capacity(LAYERS);
         for l in 0..LAYERS {
             let p = |s: &str| format!("l{l}.{s}");
             // Rows of Q, K and V one after the other: the bytes of the three row-major weights
@@ -603,107 +399,86 @@ impl E5Model {
                 );
                 qkv_bias.extend(image.f32s(&p(&format!("{part}.b")), HIDDEN).map_err(fail)?);
             }
+            let part = |name: &str, rows: usize, cols: usize| {
+                Ok::<_, EmbedError>((
+                    image
+                        .q4_bytes(&p(&format!("{name}.w")), rows, cols)
+                        .map_err(fail)?,
+                    image.f32s(&p(&format!("{name}.b")), rows).map_err(fail)?,
+                ))
+            };
+            let ao = part("ao", HIDDEN, HIDDEN)?;
+            let fi = part("fi", FEED_FORWARD, HIDDEN)?;
+            let fo = part("fo", HIDDEN, FEED_FORWARD)?;
             let (attention_norm, output_norm) = (norm(&p("aln"))?, norm(&p("oln"))?);
-            let norms = [
-                Norm::of(&attention_norm, h.eps).map_err(&ce)?,
-                Norm::of(&output_norm, h.eps).map_err(&ce)?,
-            ];
-            layers.push(Layer {
-                qkv: Linear {
-                    weight: matmul(&qkv_bytes, 3 * HIDDEN, HIDDEN)?,
-                    bias: Tensor::from_vec(qkv_bias.clone(), 3 * HIDDEN, device).map_err(&ce)?,
-                    bias_values: qkv_bias,
-                    rows: Int8Rows::from_q4_0(&qkv_bytes, 3 * HIDDEN, HIDDEN),
-                },
-                attention_out: linear(&p("ao"), HIDDEN, HIDDEN)?,
-                attention_norm,
-                intermediate: linear(&p("fi"), FEED_FORWARD, HIDDEN)?,
-                output: linear(&p("fo"), HIDDEN, FEED_FORWARD)?,
-                output_norm,
-                norms,
-            });
+            match weights {
+                E5Weights::F32 => plain.push(encoder::Layer {
+                    qkv: dense(&qkv_bytes, qkv_bias, 3 * HIDDEN, HIDDEN)?,
+                    attention_out: dense(ao.0, ao.1, HIDDEN, HIDDEN)?,
+                    attention_norm: norm_values(&attention_norm, h.eps).map_err(&ce)?,
+                    intermediate: dense(fi.0, fi.1, FEED_FORWARD, HIDDEN)?,
+                    output: dense(fo.0, fo.1, HIDDEN, FEED_FORWARD)?,
+                    output_norm: norm_values(&output_norm, h.eps).map_err(&ce)?,
+                }),
+                E5Weights::Q4 | E5Weights::F16 => candle.push(Layer {
+                    qkv: linear(&qkv_bytes, qkv_bias, 3 * HIDDEN, HIDDEN)?,
+                    attention_out: linear(ao.0, ao.1, HIDDEN, HIDDEN)?,
+                    attention_norm,
+                    intermediate: linear(fi.0, fi.1, FEED_FORWARD, HIDDEN)?,
+                    output: linear(fo.0, fo.1, HIDDEN, FEED_FORWARD)?,
+                    output_norm,
+                }),
+            }
         }
+        let engine = match weights {
+            E5Weights::F32 => Engine::Plain(Plain {
+                layers: plain,
+                embedding_norm: norm_values(&embedding_norm, h.eps).map_err(&ce)?,
+                position: position
+                    .flatten_all()
+                    .and_then(|t| t.to_vec1())
+                    .map_err(&ce)?,
+                token_type: token_type.to_vec1().map_err(&ce)?,
+            }),
+            E5Weights::Q4 | E5Weights::F16 => Engine::Candle(candle),
+        };
         Ok(E5Model {
             word,
             position,
             token_type,
-            embedding_norm: norm("emb.ln")?,
-            layers,
+            embedding_norm,
+            engine,
             header: h,
         })
     }
 
-    /// Whether [`E5Model::forward_few`] can run: the weights are in f32.
-    fn few_rows_apply(&self) -> bool {
-        self.layers
-            .iter()
-            .all(|l| matches!(l.qkv.weight, QMatMul::Tensor(_)))
-    }
-
-    /// The last hidden states `(len, 384)`, row-major, of one text of at most [`FEW_ROWS`]
-    /// tokens: the same computation as [`E5Model::forward`], written out on plain vectors. A
-    /// question is a handful of tokens, for which each of the forward pass's two hundred
-    /// tensor operations costs more in dispatch and allocation than in arithmetic; here the
-    /// linear layers are [`few_rows`] and the rest is a few loops.
-    pub fn forward_few(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
-        let len = ids.len();
-        let head = HIDDEN / HEADS;
-        let scale = 1.0 / (head as f32).sqrt();
-        // The embeddings, as the tensor path makes them.
-        let tensor = Tensor::from_vec(ids.to_vec(), (1, len), self.position.device())?;
-        let x = self
-            .word
-            .embedding(&tensor)?
-            .broadcast_add(&self.position.narrow(0, 0, len)?)?
-            .broadcast_add(&self.token_type)?;
-        let mut x = self
-            .embedding_norm
-            .forward(&x)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        let mut context = vec![0f32; len * HIDDEN];
-        let mut scores = vec![0f32; len];
-        for layer in &self.layers {
-            let qkv = layer.qkv.few(&x)?; // (len, 3 × 384): Q, K, V side by side
-            let at = |token: usize, part: usize, h: usize| {
-                let start = token * 3 * HIDDEN + part * HIDDEN + h * head;
-                &qkv[start..start + head]
-            };
-            for h in 0..HEADS {
-                for i in 0..len {
-                    let q = at(i, 0, h);
-                    for (j, score) in scores.iter_mut().enumerate() {
-                        *score = q.iter().zip(at(j, 1, h)).map(|(a, b)| a * b).sum::<f32>() * scale;
-                    }
-                    let top = scores.iter().copied().fold(f32::MIN, f32::max);
-                    let mut total = 0.0;
-                    for score in &mut scores {
-                        *score = (*score - top).exp();
-                        total += *score;
-                    }
-                    let out = &mut context[i * HIDDEN + h * head..i * HIDDEN + (h + 1) * head];
-                    out.fill(0.0);
-                    for (j, &p) in scores.iter().enumerate() {
-                        for (o, v) in out.iter_mut().zip(at(j, 2, h)) {
-                            *o += p / total * v;
-                        }
+    /// Each text's mean last hidden state, L2-normalised, through [`encoder::encode`] (all
+    /// the texts' tokens as the rows of one matrix, no padding); `None` unless the weights are
+    /// f32.
+    fn forward_plain(&self, batch: &[&[u32]]) -> Option<candle_core::Result<Vec<Vec<f32>>>> {
+        let Engine::Plain(ragged) = &self.engine else {
+            return None;
+        };
+        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+            let lens: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
+            let all: Vec<u32> = batch.iter().flat_map(|ids| ids.iter().copied()).collect();
+            let tokens = all.len();
+            let ids = Tensor::from_vec(all, (1, tokens), self.position.device())?;
+            let mut x = self.word.embedding(&ids)?.flatten_all()?.to_vec1::<f32>()?;
+            let mut rows = x.chunks_exact_mut(HIDDEN);
+            for &len in &lens {
+                for (p, row) in rows.by_ref().take(len).enumerate() {
+                    let position = &ragged.position[p * HIDDEN..(p + 1) * HIDDEN];
+                    for ((v, a), b) in row.iter_mut().zip(position).zip(&ragged.token_type) {
+                        *v += a + b;
                     }
                 }
             }
-            let attended = layer.attention_out.few(&context)?;
-            x.iter_mut().zip(&attended).for_each(|(a, b)| *a += b);
-            layer.norms[0].apply(&mut x);
-            let mut mid = layer.intermediate.few(&x)?;
-            for v in &mut mid {
-                *v = (candle_core::cpu::erf::erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2) + 1.0)
-                    * 0.5
-                    * *v;
-            }
-            let out = layer.output.few(&mid)?;
-            x.iter_mut().zip(&out).for_each(|(a, b)| *a += b);
-            layer.norms[1].apply(&mut x);
-        }
-        Ok(x)
+            ragged.embedding_norm.apply(&mut x);
+            let hidden = encoder::encode(&ragged.layers, x, &lens)?;
+            Ok(encoder::mean_pool(&hidden, &lens))
+        };
+        Some(run())
     }
 
     /// The last hidden states `(n, len, 384)` for token ids `(n, len)`; `mask` `(n, len)` holds 1
@@ -726,7 +501,10 @@ impl E5Model {
             None => None,
         };
         let scale = 1.0 / (head as f64).sqrt();
-        for layer in &self.layers {
+        let Engine::Candle(layers) = &self.engine else {
+            candle_core::bail!("the f32 weights run on plain vectors (forward_plain)");
+        };
+        for layer in layers {
             let qkv = layer.qkv.forward(&x)?; // (n, len, 3 × 384)
             let split = |i: usize| -> candle_core::Result<Tensor> {
                 qkv.narrow(D::Minus1, i * HIDDEN, HIDDEN)?
@@ -954,11 +732,8 @@ impl E5Embedder {
                 self.model.header.positions
             )));
         }
-        if let [one] = batch {
-            if one.len() <= FEW_ROWS && self.model.few_rows_apply() {
-                let hidden = self.model.forward_few(one).map_err(inference_err)?;
-                return Ok(vec![mean_normalised(&hidden)]);
-            }
+        if let Some(vectors) = self.model.forward_plain(batch) {
+            return vectors.map_err(inference_err);
         }
         let uneven = batch.iter().any(|ids| ids.len() != len);
         let (ids, mask) = padded(batch, 1); // <pad>
@@ -972,115 +747,9 @@ impl E5Embedder {
     }
 }
 
-/// The mean of the rows of `hidden` (`len × 384`), L2-normalised: what `mean_pool_normalise`
-/// makes of one text without padding.
-fn mean_normalised(hidden: &[f32]) -> Vec<f32> {
-    let rows = (hidden.len() / HIDDEN).max(1) as f32;
-    let mut mean = vec![0f32; HIDDEN];
-    for row in hidden.chunks_exact(HIDDEN) {
-        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / rows);
-    }
-    let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-    mean.iter_mut().for_each(|v| *v /= norm);
-    mean
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn few_rows_is_the_matrix_product() {
-        // Rows not a multiple of 4, outputs not a multiple of the chunk; three blocks a row.
-        let (rows, cols, out) = (7, 3 * BLOCK, 131);
-        let value = |i: usize| ((i * 7919) % 113) as f32 / 56.0 - 1.0;
-        let x: Vec<f32> = (0..rows * cols).map(value).collect();
-        let int8 = Int8Rows {
-            values: (0..out * cols).map(|i| ((i * 31) % 16) as i8 - 8).collect(),
-            scales: (0..out * cols / BLOCK)
-                .map(|i| value(i + 3) / 8.0)
-                .collect(),
-            cols,
-        };
-        let w: Vec<f32> = (0..out * cols)
-            .map(|i| f32::from(int8.values[i]) * int8.scales[i / BLOCK])
-            .collect();
-        let bias: Vec<f32> = (0..out).map(|i| value(i + 11)).collect();
-        let y = few_rows(&x, &int8, &bias);
-        for r in 0..rows {
-            for o in 0..out {
-                let want: f32 = (0..cols)
-                    .map(|c| x[r * cols + c] * w[o * cols + c])
-                    .sum::<f32>()
-                    + bias[o];
-                assert!((y[r * out + o] - want).abs() < 1e-4, "{r},{o}");
-            }
-        }
-        // And through a linear layer, against candle's product.
-        let device = Device::Cpu;
-        let linear = Linear {
-            weight: QMatMul::Tensor(Tensor::from_vec(w, (out, cols), &device).unwrap()),
-            bias: Tensor::from_vec(bias.clone(), out, &device).unwrap(),
-            bias_values: bias,
-            rows: int8,
-        };
-        let x = Tensor::from_vec(x, (1, rows, cols), &device).unwrap();
-        let few = linear.forward(&x).unwrap();
-        let general = linear
-            .weight
-            .forward(&x)
-            .unwrap()
-            .broadcast_add(&linear.bias)
-            .unwrap();
-        assert_eq!(few.dims(), general.dims());
-        let gap = (few - general)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert!(gap < 1e-4, "{gap}");
-    }
-
-    #[test]
-    fn int8_rows_hold_the_q4_0_values() {
-        // One row of two blocks: scale 0.5 then 2.0 (f16), bytes whose nibbles count up.
-        let mut bytes = Vec::new();
-        for scale in [0.5f32, 2.0] {
-            bytes.extend(half::f16::from_f32(scale).to_le_bytes());
-            bytes.extend((0..16u8).map(|j| j | ((15 - j) << 4)));
-        }
-        let rows = Int8Rows::from_q4_0(&bytes, 1, 2 * BLOCK);
-        assert_eq!(rows.scales, [0.5, 2.0]);
-        assert_eq!(rows.out(), 1);
-        let first: Vec<i8> = (0..16)
-            .map(|j| j - 8)
-            .chain((0..16).map(|j| 7 - j))
-            .collect();
-        assert_eq!(&rows.values[..BLOCK], &first[..]);
-        assert_eq!(&rows.values[BLOCK..], &first[..]);
-        // And the same numbers as candle's dequantisation.
-        let q =
-            qtensor_from_ggml(GgmlDType::Q4_0, &bytes, vec![1, 2 * BLOCK], &Device::Cpu).unwrap();
-        let f: Vec<f32> = q
-            .dequantize(&Device::Cpu)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        for (i, v) in f.iter().enumerate() {
-            assert_eq!(
-                *v,
-                f32::from(rows.values[i]) * rows.scales[i / BLOCK],
-                "{i}"
-            );
-        }
-    }
 
     #[test]
     fn e5_embedder_is_send_and_sync() {

