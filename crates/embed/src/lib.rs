@@ -47,19 +47,20 @@
 //! attention runs per text; GELU and the softmax use an `erf` and an `exp` that the compiler
 //! vectorises. A question's linear layers in e5 read its 4-bit weights as bytes
 //! (`few_rows`). Measured with `cargo bench -p sitechat-embed` on the 2-core AMD EPYC
-//! development machine (AVX2 and FMA, no AVX-512), mimalloc as in the `sitechat` binary, one run
-//! (2026-12-07; `eval/README.md` has the medians and PyTorch beside them):
+//! development machine (AVX2 and FMA, no AVX-512), mimalloc as in the `sitechat` binary,
+//! medians of three runs (2026-12-07; `eval/README.md` has each run and PyTorch beside them):
 //!
 //! | workload | all-MiniLM-L6-v2 | multilingual-e5-small |
 //! |---|---|---|
-//! | one short query | 10.0 ms | 11.8 ms |
-//! | 32 short queries in one call | 276 queries/s | 115 queries/s |
-//! | 32 chunks of ~223 tokens in one call | 14.7 chunks/s | 6.1 chunks/s |
+//! | one short query | 9.3 ms | 13.2 ms |
+//! | 32 short queries in one call | 326 queries/s | 117 queries/s |
+//! | 32 chunks of ~223 tokens in one call | 12.9 chunks/s | 4.7 chunks/s |
 //!
-//! Through candle's BERT (padded batches, two hundred tensor operations a pass) the same run
-//! gave 8.5 chunks/s for MiniLM and 3.6 for e5. glibc's malloc gives large buffers back to the
-//! kernel when they are freed and faults them in again: a program that embeds a lot should use
-//! another global allocator (sitechat uses mimalloc) or run with
+//! Through candle's BERT (padded batches, two hundred tensor operations a pass) the same bench
+//! gave 8.5 chunks/s for MiniLM and 3.6 for e5, and a query 17.6 and 23.5 ms. glibc's malloc
+//! gives large buffers back to the kernel when they are freed and faults them in again: a
+//! program that embeds a lot should use another global allocator (sitechat uses mimalloc) or
+//! run with
 //! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824`.
 //! A library cannot choose that for its program, so this crate does not.
 //!
