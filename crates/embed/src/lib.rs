@@ -96,8 +96,8 @@ const MAX_TOKENS: usize = 256;
 /// Most texts run through the model at once.
 const MAX_BATCH: usize = 32;
 
-/// Most padded tokens (texts × longest text) in one forward pass: keeps the attention tensors of
-/// a sub-batch of long chunks within the caches.
+/// Most tokens (texts × longest text) in one forward pass: bounds the memory of a sub-batch of
+/// long chunks (and, on candle's padded path of e5's Q4_0 and f16 weights, the padding).
 const MAX_BATCH_TOKENS: usize = 16 * MAX_TOKENS;
 
 /// What can go wrong while finding, loading or running the model.
@@ -209,8 +209,8 @@ pub(crate) fn load_err(what: &Path, e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Load(format!("{}: {e}", what.display()))
 }
 
-/// A tokenizer that pads nothing (each sub-batch is padded to its own longest text) and truncates
-/// at `max_tokens`.
+/// A tokenizer that pads nothing (the encoder takes texts of different lengths as they are) and
+/// truncates at `max_tokens`.
 pub(crate) fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer, EmbedError> {
     let mut tokenizer = Tokenizer::from_file(path).map_err(|e| load_err(path, e))?;
     tokenizer.with_padding(None);
@@ -337,8 +337,8 @@ impl Embedder {
     /// Embeds a batch of texts: one unit-length vector of [`DIMENSIONS`] per text, in input
     /// order. Texts over 256 tokens are truncated. An empty slice gives an empty result.
     ///
-    /// Texts are sorted by token count and run in sub-batches of similar length, each padded
-    /// to its longest text only.
+    /// Texts are sorted by token count and run in sub-batches of similar length, without
+    /// padding.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -469,7 +469,7 @@ impl AnyEmbedder {
 }
 
 /// Runs token id sequences through `forward` sorted by length, in sub-batches of at most
-/// [`MAX_BATCH`] texts and [`MAX_BATCH_TOKENS`] padded tokens, and returns the vectors in input
+/// [`MAX_BATCH`] texts and [`MAX_BATCH_TOKENS`] tokens (counted as if padded), and returns the vectors in input
 /// order.
 pub(crate) fn embed_sorted(
     ids: &[&[u32]],
