@@ -294,9 +294,6 @@ struct Layer {
 /// The BERT encoder of multilingual-e5-small with the E5S1 weights.
 pub(crate) struct E5Model {
     word: QTensor,
-    position: Tensor,
-    token_type: Tensor,
-    embedding_norm: LayerNorm,
     engine: Engine,
     pub header: Header,
 }
@@ -305,17 +302,16 @@ pub(crate) struct E5Model {
 enum Engine {
     /// f32 weights on plain vectors, every batch without padding ([`encoder`]): what sitechat
     /// loads.
-    Plain(Plain),
+    Plain(encoder::Encoder),
     /// candle's tensors, for the Q4_0 and f16 weights the examples and the bench compare.
-    Candle(Vec<Layer>),
+    Candle(Candle),
 }
 
-struct Plain {
-    layers: Vec<encoder::Layer>,
-    embedding_norm: Norm,
-    /// `positions × 384` and 384 (the first token type).
-    position: Vec<f32>,
-    token_type: Vec<f32>,
+struct Candle {
+    layers: Vec<Layer>,
+    position: Tensor,
+    token_type: Tensor,
+    embedding_norm: LayerNorm,
 }
 
 fn candle_err(what: &Path) -> impl Fn(candle_core::Error) -> EmbedError + '_ {
@@ -431,7 +427,7 @@ impl E5Model {
             }
         }
         let engine = match weights {
-            E5Weights::F32 => Engine::Plain(Plain {
+            E5Weights::F32 => Engine::Plain(encoder::Encoder {
                 layers: plain,
                 embedding_norm: norm_values(&embedding_norm, h.eps).map_err(&ce)?,
                 position: position
@@ -440,43 +436,32 @@ impl E5Model {
                     .map_err(&ce)?,
                 token_type: token_type.to_vec1().map_err(&ce)?,
             }),
-            E5Weights::Q4 | E5Weights::F16 => Engine::Candle(candle),
+            E5Weights::Q4 | E5Weights::F16 => Engine::Candle(Candle {
+                layers: candle,
+                position,
+                token_type,
+                embedding_norm,
+            }),
         };
         Ok(E5Model {
             word,
-            position,
-            token_type,
-            embedding_norm,
             engine,
             header: h,
         })
     }
 
-    /// Each text's mean last hidden state, L2-normalised, through [`encoder::encode`] (all
-    /// the texts' tokens as the rows of one matrix, no padding); `None` unless the weights are
-    /// f32.
+    /// Each text's mean last hidden state, L2-normalised, through [`encoder::Encoder`] (all the
+    /// texts' tokens as the rows of one matrix, no padding); `None` unless the weights are f32.
     fn forward_plain(&self, batch: &[&[u32]]) -> Option<candle_core::Result<Vec<Vec<f32>>>> {
-        let Engine::Plain(ragged) = &self.engine else {
+        let Engine::Plain(encoder) = &self.engine else {
             return None;
         };
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let lens: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
             let all: Vec<u32> = batch.iter().flat_map(|ids| ids.iter().copied()).collect();
-            let tokens = all.len();
-            let ids = Tensor::from_vec(all, (1, tokens), self.position.device())?;
-            let mut x = self.word.embedding(&ids)?.flatten_all()?.to_vec1::<f32>()?;
-            let mut rows = x.chunks_exact_mut(HIDDEN);
-            for &len in &lens {
-                for (p, row) in rows.by_ref().take(len).enumerate() {
-                    let position = &ragged.position[p * HIDDEN..(p + 1) * HIDDEN];
-                    for ((v, a), b) in row.iter_mut().zip(position).zip(&ragged.token_type) {
-                        *v += a + b;
-                    }
-                }
-            }
-            ragged.embedding_norm.apply(&mut x);
-            let hidden = encoder::encode(&ragged.layers, x, &lens)?;
-            Ok(encoder::mean_pool(&hidden, &lens))
+            let ids = Tensor::from_vec(all, (1, lens.iter().sum::<usize>()), &Device::Cpu)?;
+            let words = self.word.embedding(&ids)?.flatten_all()?.to_vec1::<f32>()?;
+            encoder.vectors(words, &lens)
         };
         Some(run())
     }
@@ -486,11 +471,14 @@ impl E5Model {
     pub fn forward(&self, ids: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
         let (n, len) = ids.dims2()?;
         let head = HIDDEN / HEADS;
+        let Engine::Candle(candle) = &self.engine else {
+            candle_core::bail!("the f32 weights run on plain vectors (forward_plain)");
+        };
         let x = self.word.embedding(ids)?; // (n, len, 384)
         let x = x
-            .broadcast_add(&self.position.narrow(0, 0, len)?)?
-            .broadcast_add(&self.token_type)?;
-        let mut x = self.embedding_norm.forward(&x)?;
+            .broadcast_add(&candle.position.narrow(0, 0, len)?)?
+            .broadcast_add(&candle.token_type)?;
+        let mut x = candle.embedding_norm.forward(&x)?;
         // Padding keys get a large negative score: nothing after the softmax.
         let bias = match mask {
             Some(mask) => Some(
@@ -501,10 +489,7 @@ impl E5Model {
             None => None,
         };
         let scale = 1.0 / (head as f64).sqrt();
-        let Engine::Candle(layers) = &self.engine else {
-            candle_core::bail!("the f32 weights run on plain vectors (forward_plain)");
-        };
-        for layer in layers {
+        for layer in &candle.layers {
             let qkv = layer.qkv.forward(&x)?; // (n, len, 3 × 384)
             let split = |i: usize| -> candle_core::Result<Tensor> {
                 qkv.narrow(D::Minus1, i * HIDDEN, HIDDEN)?

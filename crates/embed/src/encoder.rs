@@ -303,13 +303,55 @@ pub(crate) struct Layer {
     pub(crate) output_norm: Norm,
 }
 
+/// A whole encoder: the embeddings' positions, token type and layer norm, then the layers, then
+/// mean pooling. Each model looks its tokens' word embeddings up its own way (MiniLM from an
+/// f32 table, e5 from its 4-bit one) and hands them to [`Encoder::vectors`].
+pub(crate) struct Encoder {
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) embedding_norm: Norm,
+    /// `positions × 384`.
+    pub(crate) position: Vec<f32>,
+    /// The first token type's embedding (384): every token is of type 0.
+    pub(crate) token_type: Vec<f32>,
+}
+
+impl Encoder {
+    /// One unit-length vector per text, the mean of its last hidden states. `words` holds each
+    /// token's word embedding (`tokens × 384`, row-major), the texts one after the other;
+    /// `lens` their token counts.
+    pub(crate) fn vectors(
+        &self,
+        mut words: Vec<f32>,
+        lens: &[usize],
+    ) -> candle_core::Result<Vec<Vec<f32>>> {
+        if lens.iter().sum::<usize>() * HIDDEN != words.len() {
+            candle_core::bail!("{} values for texts of {lens:?} tokens", words.len());
+        }
+        let positions = self.position.len() / HIDDEN;
+        if let Some(len) = lens.iter().find(|&&len| len > positions) {
+            candle_core::bail!("{len} tokens, more than the model's {positions} positions");
+        }
+        let mut rows = words.chunks_exact_mut(HIDDEN);
+        for &len in lens {
+            for (row, position) in rows
+                .by_ref()
+                .take(len)
+                .zip(self.position.chunks_exact(HIDDEN))
+            {
+                for ((v, p), t) in row.iter_mut().zip(position).zip(&self.token_type) {
+                    *v += p + t;
+                }
+            }
+        }
+        self.embedding_norm.apply(&mut words);
+        let hidden = encode(&self.layers, words, lens)?;
+        Ok(mean_pool(&hidden, lens))
+    }
+}
+
 /// The last hidden states of the texts whose embeddings are the rows of `x` (`tokens × 384`,
 /// row-major, each text's tokens one after the other; `lens` their counts).
-pub(crate) fn encode(
-    layers: &[Layer],
-    mut x: Vec<f32>,
-    lens: &[usize],
-) -> candle_core::Result<Vec<f32>> {
+fn encode(layers: &[Layer], mut x: Vec<f32>, lens: &[usize]) -> candle_core::Result<Vec<f32>> {
     debug_assert_eq!(lens.iter().sum::<usize>() * HIDDEN, x.len());
     for layer in layers {
         if layer.qkv.outputs() != 3 * HIDDEN
@@ -338,7 +380,7 @@ fn add(x: &mut [f32], y: &[f32]) {
 }
 
 /// Each text's mean hidden state, L2-normalised.
-pub(crate) fn mean_pool(hidden: &[f32], lens: &[usize]) -> Vec<Vec<f32>> {
+fn mean_pool(hidden: &[f32], lens: &[usize]) -> Vec<Vec<f32>> {
     let mut start = 0;
     lens.iter()
         .map(|&len| {

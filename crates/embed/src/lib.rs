@@ -190,12 +190,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 /// all-MiniLM-L6-v2 loaded on the CPU in f32. `Send + Sync`: share it behind an `Arc`.
 pub struct Embedder {
-    /// Word, position and first token-type embeddings, `vocab × 384`, `512 × 384` and 384.
+    /// Word embeddings, `vocab × 384`.
     word: Vec<f32>,
-    position: Vec<f32>,
-    token_type: Vec<f32>,
-    embedding_norm: encoder::Norm,
-    layers: Vec<encoder::Layer>,
+    encoder: encoder::Encoder,
     tokenizer: Tokenizer,
 }
 
@@ -323,13 +320,15 @@ impl Embedder {
         )?;
         Ok(Embedder {
             word: values("embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
-            position: values(
-                "embeddings.position_embeddings.weight",
-                &[config.max_position_embeddings, h],
-            )?,
-            token_type: token_types[..h].to_vec(),
-            embedding_norm: norm("embeddings.LayerNorm")?,
-            layers,
+            encoder: encoder::Encoder {
+                layers,
+                embedding_norm: norm("embeddings.LayerNorm")?,
+                position: values(
+                    "embeddings.position_embeddings.weight",
+                    &[config.max_position_embeddings, h],
+                )?,
+                token_type: token_types[..h].to_vec(),
+            },
             tokenizer,
         })
     }
@@ -363,25 +362,16 @@ impl Embedder {
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let h = DIMENSIONS;
         let lens: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
-        let mut x = Vec::with_capacity(lens.iter().sum::<usize>() * h);
-        for ids in batch {
-            for (p, &id) in ids.iter().enumerate() {
-                let (id, p) = (id as usize, p.min(self.position.len() / h - 1));
-                let word = self.word.get(id * h..(id + 1) * h).ok_or_else(|| {
-                    inference_err(format!("token id {id} outside the vocabulary"))
-                })?;
-                let position = &self.position[p * h..(p + 1) * h];
-                x.extend(
-                    word.iter()
-                        .zip(position)
-                        .zip(&self.token_type)
-                        .map(|((w, p), t)| w + p + t),
-                );
-            }
+        let mut words = Vec::with_capacity(lens.iter().sum::<usize>() * h);
+        for &id in batch.iter().flat_map(|ids| ids.iter()) {
+            let id = id as usize;
+            let word = self
+                .word
+                .get(id * h..(id + 1) * h)
+                .ok_or_else(|| inference_err(format!("token id {id} outside the vocabulary")))?;
+            words.extend_from_slice(word);
         }
-        self.embedding_norm.apply(&mut x);
-        let hidden = encoder::encode(&self.layers, x, &lens).map_err(inference_err)?;
-        Ok(encoder::mean_pool(&hidden, &lens))
+        self.encoder.vectors(words, &lens).map_err(inference_err)
     }
 }
 
