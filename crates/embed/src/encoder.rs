@@ -9,7 +9,11 @@
 //! - the tokens of every text of a batch are the rows of one matrix (ragged: no padding, no
 //!   mask), so each linear layer is one matrix product over all of them (candle's, which is
 //!   `gemm`);
-//! - attention runs per text and head on its own tokens, the texts split over rayon's threads;
+//! - attention runs per text, head and query on its own tokens, the texts split over rayon's
+//!   threads: a query's scores, their softmax and the values they weigh in plain arithmetic
+//!   that the compiler vectorises, written straight into the text's rows of the result
+//!   ([`TextAttention`]); a matrix product per text and head wrote and copied the scores of
+//!   every query, and its outputs were copied three times more;
 //! - GELU is bias, `erf` and product in one pass, with a rational `erf` that the compiler
 //!   vectorises ([`erf`]), and layer norm, residuals and pooling are loops over rows.
 //!
@@ -71,12 +75,28 @@ impl Dense {
 
     /// `x` holds `rows` rows of the layer's input width, row-major.
     fn apply(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
-        let (out, cols) = self.weight.dims2()?;
+        let (_, cols) = self.weight.dims2()?;
         let rows = x.len() / cols;
         if let Some(int8) = self.rows.as_ref().filter(|_| rows <= FEW_ROWS) {
             return Ok(few_rows(x, int8, &self.bias));
         }
-        let x = Tensor::from_slice(x, (rows, cols), &Device::Cpu)?;
+        self.product(Tensor::from_slice(x, (rows, cols), &Device::Cpu)?)
+    }
+
+    /// [`Dense::apply`] of an input the caller is done with: a tensor is made of it without
+    /// copying it.
+    fn apply_owned(&self, x: Vec<f32>) -> candle_core::Result<Vec<f32>> {
+        let (_, cols) = self.weight.dims2()?;
+        let rows = x.len() / cols;
+        if rows <= FEW_ROWS && self.rows.is_some() {
+            return self.apply(&x);
+        }
+        self.product(Tensor::from_vec(x, (rows, cols), &Device::Cpu)?)
+    }
+
+    /// `x Wᵀ + b` through candle's matrix product.
+    fn product(&self, x: Tensor) -> candle_core::Result<Vec<f32>> {
+        let (out, _) = self.weight.dims2()?;
         let mut y = x
             .matmul(&self.weight.t()?)?
             .flatten_all()?
@@ -361,12 +381,12 @@ fn encode(layers: &[Layer], mut x: Vec<f32>, lens: &[usize]) -> candle_core::Res
         }
         let qkv = layer.qkv.apply(&x)?;
         let context = attention(&qkv, lens)?;
-        let attended = layer.attention_out.apply(&context)?;
+        let attended = layer.attention_out.apply_owned(context)?;
         add(&mut x, &attended);
         layer.attention_norm.apply(&mut x);
         let mut mid = layer.intermediate.apply(&x)?;
         mid.par_chunks_mut(4096).for_each(gelu);
-        let out = layer.output.apply(&mid)?;
+        let out = layer.output.apply_owned(mid)?;
         add(&mut x, &out);
         layer.output_norm.apply(&mut x);
     }
@@ -401,65 +421,134 @@ fn mean_pool(hidden: &[f32], lens: &[usize]) -> Vec<Vec<f32>> {
 
 /// Self-attention of every text over its own tokens: `qkv` holds each token's query, key and
 /// value side by side (`tokens × 3 × 384`); returns the heads' outputs side by side
-/// (`tokens × 384`). The texts are split over rayon's threads; each text's heads go through
-/// candle's matrix products, and the softmax between them is [`softmax_rows`].
+/// (`tokens × 384`). The texts are split over rayon's threads, each written straight into its
+/// rows of the result by [`TextAttention`].
 fn attention(qkv: &[f32], lens: &[usize]) -> candle_core::Result<Vec<f32>> {
-    let mut starts = Vec::with_capacity(lens.len());
-    let mut start = 0;
+    let tokens: usize = lens.iter().sum();
+    if qkv.len() != tokens * 3 * HIDDEN {
+        candle_core::bail!(
+            "{} values for the queries, keys and values of {tokens} tokens",
+            qkv.len()
+        );
+    }
+    let mut out = vec![0f32; tokens * HIDDEN];
+    let mut texts = Vec::with_capacity(lens.len());
+    let (mut rest, mut start) = (out.as_mut_slice(), 0);
     for &len in lens {
-        starts.push(start);
+        let (text, tail) = rest.split_at_mut(len * HIDDEN);
+        texts.push((&qkv[start * 3 * HIDDEN..(start + len) * 3 * HIDDEN], text));
+        rest = tail;
         start += len;
     }
-    let parts = starts
-        .par_iter()
-        .zip(lens)
-        .map(|(&start, &len)| {
-            text_attention(&qkv[start * 3 * HIDDEN..(start + len) * 3 * HIDDEN], len)
-        })
-        .collect::<candle_core::Result<Vec<Vec<f32>>>>()?;
-    Ok(parts.concat())
+    texts
+        .into_par_iter()
+        .for_each(|(qkv, out)| pulp::Arch::new().dispatch(TextAttention { qkv, out }));
+    Ok(out)
 }
 
-/// One text's attention (see [`attention`]).
-fn text_attention(qkv: &[f32], len: usize) -> candle_core::Result<Vec<f32>> {
-    let all = Tensor::from_slice(qkv, (len, 3, HEADS, HEAD), &Device::Cpu)?;
-    // (heads, len, 32) each.
-    let part = |i: usize| {
-        all.narrow(1, i, 1)?
-            .squeeze(1)?
-            .transpose(0, 1)?
-            .contiguous()
-    };
-    let (q, k, v) = (part(0)?, part(1)?, part(2)?);
-    let mut scores = q.matmul(&k.t()?)?.flatten_all()?.to_vec1::<f32>()?;
-    softmax_rows(&mut scores, len, 1.0 / (HEAD as f32).sqrt());
-    let probs = Tensor::from_vec(scores, (HEADS, len, len), &Device::Cpu)?;
-    probs
-        .matmul(&v)? // (heads, len, 32)
-        .transpose(0, 1)?
-        .contiguous()?
-        .flatten_all()?
-        .to_vec1::<f32>()
+/// One text's attention (see [`attention`]), head by head and query by query, in plain
+/// arithmetic that the compiler vectorises: a query's scores against every key (the head's keys
+/// laid out dimension-major once, so that the scores are sums of whole rows), their softmax,
+/// then the values weighed by it (the head's values gathered once too, one after the other). The scores of one query are all that is held (a row of
+/// `len` values), where a matrix product for all queries at once writes and reads back
+/// `heads × len × len` of them.
+struct TextAttention<'a> {
+    qkv: &'a [f32],
+    out: &'a mut [f32],
 }
 
-/// The softmax of each row of `len` values times `scale`, in place.
-fn softmax_rows(x: &mut [f32], len: usize, scale: f32) {
-    struct Rows<'a>(&'a mut [f32], usize, f32);
-    impl pulp::WithSimd for Rows<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) {
-            let scale = self.2;
-            for row in self.0.chunks_exact_mut(self.1) {
-                let top = row.iter().copied().fold(f32::MIN, f32::max) * scale;
-                // Plain arithmetic again: the compiler vectorises `exp` here.
-                row.iter_mut().for_each(|v| *v = exp(*v * scale - top));
-                let total: f32 = row.iter().sum();
-                row.iter_mut().for_each(|v| *v /= total);
+impl pulp::WithSimd for TextAttention<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        /// Keys scored at once: their sums stay in registers across the head's dimensions.
+        const KEYS: usize = 32;
+        let TextAttention { qkv, out } = self;
+        let len = out.len() / HIDDEN;
+        let scale = 1.0 / (HEAD as f32).sqrt();
+        let mut keys = vec![0f32; HEAD * len];
+        let mut values = vec![0f32; len * HEAD];
+        let mut scores = vec![0f32; len];
+        for h in 0..HEADS {
+            for ((j, token), value) in qkv
+                .chunks_exact(3 * HIDDEN)
+                .enumerate()
+                .zip(values.chunks_exact_mut(HEAD))
+            {
+                for (d, &k) in token[HIDDEN + h * HEAD..][..HEAD].iter().enumerate() {
+                    keys[d * len + j] = k;
+                }
+                value.copy_from_slice(&token[2 * HIDDEN + h * HEAD..][..HEAD]);
+            }
+            for (token, out) in qkv
+                .chunks_exact(3 * HIDDEN)
+                .zip(out.chunks_exact_mut(HIDDEN))
+            {
+                let mut query = [0f32; HEAD];
+                query
+                    .iter_mut()
+                    .zip(&token[h * HEAD..][..HEAD])
+                    .for_each(|(a, q)| *a = q * scale);
+                let whole = len / KEYS * KEYS;
+                for first in (0..whole).step_by(KEYS) {
+                    let mut sums = [0f32; KEYS];
+                    for (d, &q) in query.iter().enumerate() {
+                        let row: &[f32; KEYS] =
+                            keys[d * len + first..][..KEYS].try_into().expect("a block");
+                        for t in 0..KEYS {
+                            sums[t] = q.mul_add(row[t], sums[t]);
+                        }
+                    }
+                    scores[first..first + KEYS].copy_from_slice(&sums);
+                }
+                scores[whole..].fill(0.0);
+                for (d, &q) in query.iter().enumerate() {
+                    for (s, &k) in scores[whole..]
+                        .iter_mut()
+                        .zip(&keys[d * len + whole..(d + 1) * len])
+                    {
+                        *s = q.mul_add(k, *s);
+                    }
+                }
+                let inverse = softmax_unnormalised(&mut scores);
+                let mut context = [0f32; HEAD];
+                for (&p, value) in scores.iter().zip(values.chunks_exact(HEAD)) {
+                    let value: &[f32; HEAD] = value.try_into().expect("a head");
+                    for t in 0..HEAD {
+                        context[t] = p.mul_add(value[t], context[t]);
+                    }
+                }
+                out[h * HEAD..][..HEAD]
+                    .iter_mut()
+                    .zip(&context)
+                    .for_each(|(o, c)| *o = c * inverse);
             }
         }
     }
-    pulp::Arch::new().dispatch(Rows(x, len, scale));
+}
+
+/// The softmax of `scores` but for its normalisation: each becomes `e^(score − max)`, and the
+/// factor that makes them sum to 1 is returned (the caller applies it to what it weighs with
+/// them, once, instead of to every weight). Plain arithmetic, vectorised where it is inlined.
+#[inline(always)]
+fn softmax_unnormalised(scores: &mut [f32]) -> f32 {
+    let top = scores.iter().copied().fold(f32::MIN, f32::max);
+    scores.iter_mut().for_each(|v| *v = exp(*v - top));
+    1.0 / lanes_sum(scores)
+}
+
+/// The sum of `x`, in eight running sums that the compiler keeps in one vector register (a
+/// plain `sum()` must add the values one after the other, in order).
+#[inline(always)]
+fn lanes_sum(x: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        lanes.iter_mut().zip(chunk).for_each(|(l, v)| *l += v);
+    }
+    lanes.iter().sum::<f32>() + rest
 }
 
 /// `e^x` for `x ≤ 88`, within two units in the last place: `2^n · e^r` with `n` the nearest
@@ -469,8 +558,13 @@ fn softmax_rows(x: &mut [f32], len: usize, scale: f32) {
 /// which a softmax cannot tell from 0.
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
+    // 1.5 · 2²³: adding it rounds a float below 2²² to the nearest integer (ties to even),
+    // which then sits in the low bits of the sum's mantissa. This keeps the conversion to an
+    // integer in vector registers, where `as i32` (which saturates) is done value by value.
+    const ROUNDER: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let shifted = x * std::f32::consts::LOG2_E + ROUNDER;
+    let n = shifted - ROUNDER;
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let mut p = 1.987_569_1e-4;
     p = p * r + 1.398_2e-3;
@@ -479,7 +573,10 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 0.166_666_65;
     p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // The low bits of `shifted` hold n (from −126 to 127) plus 2²² (0x40_0000); 2ⁿ is n + 127
+    // in the exponent field.
+    let biased = shifted.to_bits().wrapping_sub(ROUNDER.to_bits() - 127);
+    e * f32::from_bits(biased << 23)
 }
 
 /// GELU (`x Φ(x)`, with `erf`) of every value, in place.
@@ -617,15 +714,18 @@ mod tests {
         }
         assert!(worst < 2.5e-7, "{worst}");
         assert!(exp(-1000.0) < 1e-37);
-        let mut rows = vec![1.0, 2.0, 3.0, -1e9, 0.0, 0.0];
-        softmax_rows(&mut rows, 3, 1.0);
+        let mut row = vec![1.0, 2.0, 3.0];
+        let inverse = softmax_unnormalised(&mut row);
         let e: Vec<f32> = [1f32, 2.0, 3.0].iter().map(|v| v.exp()).collect();
         let total: f32 = e.iter().sum();
-        for (a, b) in rows[..3].iter().zip(&e) {
-            assert!((a - b / total).abs() < 1e-6);
+        for (a, b) in row.iter().zip(&e) {
+            assert!((a * inverse - b / total).abs() < 1e-6);
         }
-        assert!(rows[3] < 1e-37);
-        assert!((rows[4] - 0.5).abs() < 1e-6);
+        // Eleven values: the eight running sums and a remainder of three.
+        let mut row = vec![-1e9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let inverse = softmax_unnormalised(&mut row);
+        assert!(row[0] < 1e-37);
+        assert!((row[1] * inverse - 0.1).abs() < 1e-6);
     }
 
     #[test]
@@ -680,7 +780,8 @@ mod tests {
 
     #[test]
     fn each_text_attends_to_its_own_tokens_only() {
-        let lens = [3, 1, 5];
+        // 70: two whole blocks of keys scored at once and six more.
+        let lens = [3, 1, 70, 5];
         let tokens: usize = lens.iter().sum();
         let qkv: Vec<f32> = (0..tokens * 3 * HIDDEN)
             .map(|i| ((i * 7919) % 113) as f32 / 56.0 - 1.0)
