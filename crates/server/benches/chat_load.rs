@@ -32,7 +32,8 @@
 //! request that got a response, whatever its status. Errors are counted and sampled in the output.
 //!
 //! The server and the load generator share one Tokio runtime (and the machine's cores), so the
-//! numbers are for comparing workloads and versions on one machine, not a capacity figure.
+//! numbers are for comparing workloads and versions on one machine, not a capacity figure. The
+//! allocator is mimalloc, as in the `sitechat` binary (until 2026-12-07 it was glibc's malloc).
 
 use std::{
     path::PathBuf,
@@ -940,6 +941,10 @@ async fn synthetic_vectors(server: &Server, bot_id: &str) -> u64 {
             .expect("save sentence vectors");
     }
 }
+
+/// The allocator of the `sitechat` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let settings = Settings::from_env();
