@@ -3,14 +3,22 @@
 # <= 60 s after the bot is created): the whole PostgreSQL 15 manual from postgresql-doc-15 served
 # on loopback, a bot created on it, then every 2 s the job's phase and a question asked in chat,
 # until the crawl has indexed every page and the question is answered. Embedding goes on after
-# that; this stops the server then (the full training of ~15,000 passages takes hours on 2 cores).
-#   python3 scripts/bench/answerable-after.py target/debug/sitechat [/usr/share/doc/postgresql-doc-15/html]
+# that; this stops the server then, unless `--until-trained SECONDS` is given: then it waits up to
+# that long for the job to end (issue 21's other floor: fully trained, sentences included,
+# <= 10 min) and prints how long each phase took.
+#   python3 scripts/bench/answerable-after.py target/debug/sitechat [DOCS] [--until-trained 3600]
 import json, os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from server import Sitechat, serve
 
-BIN = sys.argv[1]
-DOCS = sys.argv[2] if len(sys.argv) > 2 else "/usr/share/doc/postgresql-doc-15/html"
+args = sys.argv[1:]
+UNTIL_TRAINED = None
+if "--until-trained" in args:
+    i = args.index("--until-trained")
+    UNTIL_TRAINED = float(args[i + 1])
+    del args[i : i + 2]
+BIN = args[0]
+DOCS = args[1] if len(args) > 1 else "/usr/share/doc/postgresql-doc-15/html"
 QUESTION = "how do I make a column auto-increment?"
 site = serve(DOCS) + "index.html"
 # The server caps every crawl at 500 pages by default; the manual has 1,171.
@@ -36,4 +44,14 @@ while time.time() - t0 < 600:
     time.sleep(2)
 print(f"every page indexed after {indexed_at} s; '{QUESTION}' answered after {answered_at} s "
       f"({j['pages_indexed']} pages, {j['chunks_created']} passages)")
+if UNTIL_TRAINED is not None:
+    while time.time() - t0 < UNTIL_TRAINED and j.get("state") not in ("succeeded", "failed", "cancelled"):
+        time.sleep(10)
+        j = api("GET", f"/v1/jobs/{job}")
+        print(f"{time.time() - t0:6.1f} s  state {j.get('state')}  phase {j.get('phase')}  "
+              f"embedded {j['chunks_embedded']}  sentences {j['sentences_embedded']}", flush=True)
+    print(f"job {j.get('state')} after {time.time() - t0:.0f} s ({j['chunks_created']} passages, "
+          f"{j['chunks_embedded']} embedded, {j['sentences_embedded']} with their sentences)")
+    for phase in j.get("phases") or []:
+        print(f"  {phase['phase']:16} {phase['started_at']} → {phase.get('finished_at')}")
 sitechat.stop()
