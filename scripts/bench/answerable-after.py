@@ -15,6 +15,8 @@ args = sys.argv[1:]
 UNTIL_TRAINED = None
 if "--until-trained" in args:
     i = args.index("--until-trained")
+    if i + 1 >= len(args):
+        sys.exit("--until-trained takes the seconds to wait for the job, e.g. --until-trained 3600")
     UNTIL_TRAINED = float(args[i + 1])
     del args[i : i + 2]
 BIN = args[0]

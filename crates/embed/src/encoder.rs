@@ -80,25 +80,29 @@ impl Dense {
         self.bias.len()
     }
 
-    /// `x` holds `rows` rows of the layer's input width, row-major.
-    fn apply(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+    /// The byte rows, when `x` (the layer's input, row-major) has few enough rows for
+    /// [`few_rows`]; and its number of rows and columns.
+    fn shape(&self, x: &[f32]) -> candle_core::Result<(Option<&Int8Rows>, usize, usize)> {
         let (_, cols) = self.weight.dims2()?;
         let rows = x.len() / cols;
-        if let Some(int8) = self.rows.as_ref().filter(|_| rows <= FEW_ROWS) {
-            return Ok(few_rows(x, int8, &self.bias));
+        Ok((self.rows.as_ref().filter(|_| rows <= FEW_ROWS), rows, cols))
+    }
+
+    /// `x` holds `rows` rows of the layer's input width, row-major.
+    fn apply(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+        match self.shape(x)? {
+            (Some(int8), _, _) => Ok(few_rows(x, int8, &self.bias)),
+            (None, rows, cols) => self.product(Tensor::from_slice(x, (rows, cols), &Device::Cpu)?),
         }
-        self.product(Tensor::from_slice(x, (rows, cols), &Device::Cpu)?)
     }
 
     /// [`Dense::apply`] of an input the caller is done with: a tensor is made of it without
     /// copying it.
     fn apply_owned(&self, x: Vec<f32>) -> candle_core::Result<Vec<f32>> {
-        let (_, cols) = self.weight.dims2()?;
-        let rows = x.len() / cols;
-        if rows <= FEW_ROWS && self.rows.is_some() {
-            return self.apply(&x);
+        match self.shape(&x)? {
+            (Some(int8), _, _) => Ok(few_rows(&x, int8, &self.bias)),
+            (None, rows, cols) => self.product(Tensor::from_vec(x, (rows, cols), &Device::Cpu)?),
         }
-        self.product(Tensor::from_vec(x, (rows, cols), &Device::Cpu)?)
     }
 
     /// `x Wᵀ + b` through candle's matrix product.
@@ -459,9 +463,9 @@ fn attention(qkv: &[f32], lens: &[usize]) -> candle_core::Result<Vec<f32>> {
 /// One text's attention (see [`attention`]), head by head and query by query, in plain
 /// arithmetic that the compiler vectorises: a query's scores against every key (the head's keys
 /// laid out dimension-major once, so that the scores are sums of whole rows), their softmax,
-/// then the values weighed by it (the head's values gathered once too, one after the other). The scores of one query are all that is held (a row of
-/// `len` values), where a matrix product for all queries at once writes and reads back
-/// `heads × len × len` of them.
+/// then the values weighed by it (the head's values gathered once too, one after the other).
+/// The scores of one query are all that is held (a row of `len` values), where a matrix product
+/// for all queries at once writes and reads back `heads × len × len` of them.
 struct TextAttention<'a> {
     qkv: &'a [f32],
     out: &'a mut [f32],
