@@ -387,24 +387,67 @@ impl Models {
         }
     }
 
-    /// Embeds sentences of passages in one batch and caches them; `None` when the model cannot
-    /// embed now. Blocks.
+    /// Embeds sentences of passages in one batch, each distinct text once, and caches them;
+    /// `None` when the model cannot embed now. Blocks.
     pub fn embed_sentences(
         &self,
         model: EmbeddingModel,
         sentences: &[&str],
     ) -> Option<Vec<Arc<Quantised>>> {
-        let vectors: Vec<Arc<Quantised>> = match self.embed_passages(model, sentences)? {
+        self.embed_distinct(model, sentences)
+            .map(|(vectors, _)| vectors)
+    }
+
+    /// [`Models::embed_sentences`], and how many distinct texts the model embedded.
+    fn embed_distinct(
+        &self,
+        model: EmbeddingModel,
+        sentences: &[&str],
+    ) -> Option<(Vec<Arc<Quantised>>, usize)> {
+        let mut distinct: Vec<&str> = Vec::new();
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        let slots: Vec<usize> = sentences
+            .iter()
+            .map(|&text| {
+                *first.entry(text).or_insert_with(|| {
+                    distinct.push(text);
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        let vectors: Vec<Arc<Quantised>> = match self.embed_passages(model, &distinct)? {
             Ok(v) => v.iter().map(|v| Arc::new(Quantised::new(v))).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not embed sentences: words alone choose them");
                 return None;
             }
         };
-        self.cache_sentences(
-            model,
-            sentences.iter().copied().zip(vectors.iter().cloned()),
-        );
-        Some(vectors)
+        self.cache_sentences(model, distinct.iter().copied().zip(vectors.iter().cloned()));
+        let out = slots.into_iter().map(|i| vectors[i].clone()).collect();
+        Some((out, distinct.len()))
+    }
+
+    /// The vectors of sentences of passages, for storing them at ingest: those in the cache
+    /// from it, the others embedded, each distinct text once (a site repeats its notes and
+    /// boilerplate: 15 % of the PostgreSQL manual's sentences are repeats). Returns them and
+    /// how many the model embedded; `None` when some are not cached and the model cannot
+    /// embed now. Blocks.
+    pub fn sentence_vectors(
+        &self,
+        model: EmbeddingModel,
+        sentences: &[&str],
+    ) -> Option<(Vec<Arc<Quantised>>, usize)> {
+        let mut out = self.cached_sentences(model, sentences);
+        let missing: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_none()).collect();
+        let mut embedded = 0;
+        if !missing.is_empty() {
+            let texts: Vec<&str> = missing.iter().map(|&i| sentences[i]).collect();
+            let vectors;
+            (vectors, embedded) = self.embed_distinct(model, &texts)?;
+            for (i, vector) in missing.into_iter().zip(vectors) {
+                out[i] = Some(vector);
+            }
+        }
+        Some((out.into_iter().collect::<Option<_>>()?, embedded))
     }
 }

@@ -25,6 +25,7 @@ pub struct Metrics {
     latency: HistogramVec,
     answers: IntCounterVec,
     sentence_vectors: IntCounterVec,
+    sentences_ingested: IntCounterVec,
 }
 
 impl Metrics {
@@ -63,11 +64,21 @@ impl Metrics {
             &["from"],
         )
         .expect("valid metric");
+        let sentences_ingested = IntCounterVec::new(
+            Opts::new(
+                "sitechat_sentences_ingested_total",
+                "Sentences of passages given a vector at ingest, by how: model (embedded) or \
+                 reused (the same text met earlier in the batch or still in memory)",
+            ),
+            &["from"],
+        )
+        .expect("valid metric");
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(answers.clone()),
             Box::new(sentence_vectors.clone()),
+            Box::new(sentences_ingested.clone()),
         ] {
             registry.register(metric).expect("metric registered once");
         }
@@ -77,12 +88,16 @@ impl Metrics {
         for from in SentenceVectorsFrom::ALL {
             sentence_vectors.with_label_values(&[from.as_str()]);
         }
+        for from in ["model", "reused"] {
+            sentences_ingested.with_label_values(&[from]);
+        }
         Self {
             registry,
             requests,
             latency,
             answers,
             sentence_vectors,
+            sentences_ingested,
         }
     }
 
@@ -91,6 +106,18 @@ impl Metrics {
         self.sentence_vectors
             .with_label_values(&[from.as_str()])
             .inc_by(count as u64);
+    }
+
+    /// Counts sentences given a vector at ingest: `embedded` by the model, `reused` from
+    /// another sentence of the same text.
+    pub fn sentences_ingested(&self, embedded: usize, reused: usize) {
+        let count = |from: &str, n: usize| {
+            self.sentences_ingested
+                .with_label_values(&[from])
+                .inc_by(n as u64);
+        };
+        count("model", embedded);
+        count("reused", reused);
     }
 
     pub fn answer(&self, outcome: Outcome) {

@@ -213,24 +213,33 @@ async fn embed_sentences(
         .iter()
         .map(|(_, text)| sitechat_answer::sentence_texts(text))
         .collect();
+    // A sentence met before (in this batch, or recently in the process: a site's repeated notes
+    // and boilerplate) is not embedded again.
     let texts: Vec<String> = sentences.iter().flatten().cloned().collect();
-    let embedded = embed_texts(state.models.clone(), model, texts)
-        .await?
-        .map(|vectors| {
-            let mut vectors = vectors.into_iter();
-            batch
-                .into_iter()
-                .zip(&sentences)
-                .map(|((id, _), texts)| {
-                    let vectors = texts
-                        .iter()
-                        .zip(vectors.by_ref())
-                        .map(|(text, vector)| (sentence_key(text), vector))
-                        .collect();
-                    (id, vectors)
-                })
-                .collect::<Vec<(ChunkId, sitechat_store::SentenceVectors)>>()
-        });
+    let models = state.models.clone();
+    let vectors = blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        Ok(models.sentence_vectors(model, &refs))
+    })
+    .await?;
+    let embedded = vectors.map(|(vectors, embedded)| {
+        state
+            .metrics
+            .sentences_ingested(embedded, vectors.len() - embedded);
+        let mut vectors = vectors.into_iter();
+        batch
+            .into_iter()
+            .zip(&sentences)
+            .map(|((id, _), texts)| {
+                let vectors = texts
+                    .iter()
+                    .zip(vectors.by_ref())
+                    .map(|(text, vector)| (sentence_key(text), vector.to_f32()))
+                    .collect();
+                (id, vectors)
+            })
+            .collect::<Vec<(ChunkId, sitechat_store::SentenceVectors)>>()
+    });
     let Some(keyed) = embedded else {
         return Ok(None);
     };

@@ -249,12 +249,13 @@ async fn sentence_vectors(app: &TestApp, from: &str) -> u64 {
 
 #[tokio::test]
 async fn sentences_embedded_with_their_passages_are_not_embedded_again_for_a_question() {
-    let app = hybrid_app().await;
+    let mut app = hybrid_app().await;
     let key = app.create_account("pro").await;
     let bot = app.create_bot(&key, "Shop").await;
     // A small source is embedded, passages and sentences, before the call returns.
     app.add_text(&key, &bot, "FAQ", SHOP_FAQ).await;
 
+    // Just embedded, its sentences are still in memory.
     let r = app
         .chat(&key, &bot, json!({"message": "How long do refunds take?"}))
         .await;
@@ -267,15 +268,98 @@ async fn sentences_embedded_with_their_passages_are_not_embedded_again_for_a_que
         "{}",
         r.text
     );
+    assert!(sentence_vectors(&app, "cache").await > 0);
+    assert_eq!(sentence_vectors(&app, "model").await, 0);
+
+    // After a restart, they are read from the store, then kept in memory.
+    app.restart().await;
+    let r = app
+        .chat(&key, &bot, json!({"message": "How long do refunds take?"}))
+        .await;
+    assert!(
+        r.body["reply"]
+            .as_str()
+            .unwrap()
+            .contains("5 business days"),
+        "{}",
+        r.text
+    );
     let stored = sentence_vectors(&app, "stored").await;
     assert!(stored > 0, "no stored sentence vector was used");
     assert_eq!(sentence_vectors(&app, "model").await, 0);
-
-    // Asked again, the same sentences come from memory.
     app.chat(&key, &bot, json!({"message": "When is my refund paid?"}))
         .await;
     assert!(sentence_vectors(&app, "cache").await > 0);
     assert_eq!(sentence_vectors(&app, "stored").await, stored);
+    assert_eq!(sentence_vectors(&app, "model").await, 0);
+}
+
+/// The value of `sitechat_sentences_ingested_total{from="…"}` in the server's metrics.
+async fn sentences_ingested(app: &TestApp, from: &str) -> u64 {
+    let metrics = app
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    let line = format!("sitechat_sentences_ingested_total{{from=\"{from}\"}} ");
+    metrics
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .unwrap_or_else(|| panic!("no {line} in\n{}", metrics.text))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sentence_that_a_site_repeats_is_embedded_once() {
+    let mut app = hybrid_app().await;
+    let key = app.create_account("pro").await;
+    let bot = app.create_bot(&key, "Garden centre").await;
+    let note = "Our garden team answers calls on 0161 496 0000 every day until 6 pm.";
+    let sections = [
+        (
+            "Roses",
+            "Bare-root roses are planted between November and March.",
+        ),
+        (
+            "Bulbs",
+            "Tulip bulbs go in the ground in late autumn, 15 cm deep.",
+        ),
+        (
+            "Lawns",
+            "New turf needs watering every day for its first two weeks.",
+        ),
+        (
+            "Hedges",
+            "Beech hedges are trimmed once a year, in late summer.",
+        ),
+    ];
+    let text: String = sections
+        .iter()
+        .map(|(heading, body)| format!("# {heading}\n\n{body} {note}\n\n"))
+        .collect();
+    // Four passages of two sentences each, embedded before the call returns: the note is
+    // embedded for the first and reused for the other three.
+    app.add_text(&key, &bot, "Planting guide", &text).await;
+    assert_eq!(sentences_ingested(&app, "model").await, 5);
+    assert_eq!(sentences_ingested(&app, "reused").await, 3);
+
+    // Every passage's sentences are stored, the reused ones included: after a restart, a
+    // question weighs them without embedding any (the bulbs' note was reused).
+    app.restart().await;
+    let r = app
+        .chat(
+            &key,
+            &bot,
+            json!({"message": "when should I put my tulips in?"}),
+        )
+        .await;
+    assert_eq!(r.body["outcome"], "answered", "{}", r.text);
+    assert!(
+        r.body["reply"].as_str().unwrap().contains("late autumn"),
+        "{}",
+        r.text
+    );
+    assert!(sentence_vectors(&app, "stored").await > 0);
     assert_eq!(sentence_vectors(&app, "model").await, 0);
 }
 
