@@ -53,6 +53,10 @@ pub(crate) struct Dense {
     bias: Vec<f32>,
     /// The same weights as bytes, if they came from Q4_0, for [`few_rows`].
     rows: Option<Int8Rows>,
+    /// The same weights as 16-bit integers for more than [`TRANSPOSED_ROWS`] rows, where the
+    /// CPU has AVX2 ([`crate::wide`]).
+    #[cfg(target_arch = "x86_64")]
+    wide: Option<crate::wide::Packed>,
 }
 
 impl Dense {
@@ -61,10 +65,14 @@ impl Dense {
         if bias.len() != out {
             candle_core::bail!("bias of {} for {out} outputs", bias.len());
         }
+        #[cfg(target_arch = "x86_64")]
+        let wide = crate::wide::Packed::new(&weight.flatten_all()?.to_vec1::<f32>()?, out, &bias);
         Ok(Dense {
             weight,
             bias,
             rows: None,
+            #[cfg(target_arch = "x86_64")]
+            wide,
         })
     }
 
@@ -88,8 +96,24 @@ impl Dense {
         Ok((self.rows.as_ref().filter(|_| rows <= FEW_ROWS), rows, cols))
     }
 
+    /// `x Wᵀ + b` in 16-bit integers ([`crate::wide`]) for more than [`TRANSPOSED_ROWS`] rows,
+    /// where the CPU runs it; `None` otherwise.
+    fn wide(&self, x: &[f32]) -> Option<Vec<f32>> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(wide) = &self.wide {
+            if x.len() / wide.inputs() > TRANSPOSED_ROWS {
+                return Some(wide.apply(x));
+            }
+        }
+        let _ = x;
+        None
+    }
+
     /// `x` holds `rows` rows of the layer's input width, row-major.
     fn apply(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+        if let Some(y) = self.wide(x) {
+            return Ok(y);
+        }
         match self.shape(x)? {
             (Some(int8), _, _) => Ok(few_rows(x, int8, &self.bias)),
             (None, rows, cols) => self.product(Tensor::from_slice(x, (rows, cols), &Device::Cpu)?),
@@ -99,6 +123,9 @@ impl Dense {
     /// [`Dense::apply`] of an input the caller is done with: a tensor is made of it without
     /// copying it.
     fn apply_owned(&self, x: Vec<f32>) -> candle_core::Result<Vec<f32>> {
+        if let Some(y) = self.wide(&x) {
+            return Ok(y);
+        }
         match self.shape(&x)? {
             (Some(int8), _, _) => Ok(few_rows(&x, int8, &self.bias)),
             (None, rows, cols) => self.product(Tensor::from_vec(x, (rows, cols), &Device::Cpu)?),

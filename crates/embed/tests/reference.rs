@@ -155,10 +155,18 @@ fn batch_equals_one_by_one() {
     let e = embedder();
     let batched = e.embed(&refs).unwrap();
     assert_eq!(batched.len(), refs.len());
+    // Where the CPU has AVX2, a batch's many rows go through 16-bit integer products and a
+    // short text alone through f32 ones: the two differ by rounding (up to about 0.002 a
+    // component, a cosine above 0.9999). A text mixed up with another, or one that attends to
+    // padding, lands far below the bound.
     for (text, b) in refs.iter().zip(&batched) {
         let single = e.embed_one(text).unwrap();
-        let what = format!("text {:?}", &text[..text.len().min(30)]);
-        assert_close(b, &single, 1e-4, &what);
+        let similarity = cosine(b, &single);
+        assert!(
+            similarity > 0.9995,
+            "text {:?}: cosine {similarity} to itself embedded alone",
+            &text[..text.len().min(30)]
+        );
     }
 }
 
