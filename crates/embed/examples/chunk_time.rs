@@ -4,7 +4,10 @@
 //! from this crate's own source comments. Prints the median seconds of RUNS calls of `embed` on
 //! all the texts at once, after one warm-up, as chunks/s: the same figure as the bench's chunk
 //! line, quickly, for trying a change to the batch forward pass. `CHUNK_TIME_MODEL=minilm` (or
-//! `e5`) times one model only.
+//! `e5`) times one model only. `CHUNK_TIME_CALL=32` hands the texts to `embed` that many at a
+//! time, in order, as a training job does, instead of all at once. `CHUNK_TIME_VECTORS=file`
+//! writes MiniLM's vectors of the texts there as a JSON list (e5's to `file.e5`), to compare
+//! two builds.
 
 use std::time::Instant;
 
@@ -38,6 +41,11 @@ fn main() {
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let dir = default_models_dir();
     let only = std::env::var("CHUNK_TIME_MODEL").unwrap_or_default();
+    let call: usize = std::env::var("CHUNK_TIME_CALL")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(texts.len())
+        .max(1);
     let time = |f: &dyn Fn()| {
         f();
         let mut xs: Vec<f64> = (0..runs)
@@ -55,15 +63,28 @@ fn main() {
     if only != "e5" {
         let minilm = Embedder::load(&locate(&dir).expect("MiniLM")).expect("load MiniLM");
         let a = time(&|| {
-            minilm.embed(&texts).unwrap();
+            for texts in texts.chunks(call) {
+                minilm.embed(texts).unwrap();
+            }
         });
         println!("  all-MiniLM-L6-v2 {:.1} chunks/s ({a:.2} s)", n / a);
+        if let Ok(file) = std::env::var("CHUNK_TIME_VECTORS") {
+            let vectors = minilm.embed(&texts).unwrap();
+            std::fs::write(file, serde_json::to_vec(&vectors).unwrap()).expect("write the vectors");
+        }
     }
     if only != "minilm" {
         let e5 = E5Embedder::load(&locate_e5(&dir).expect("e5")).expect("load e5");
         let b = time(&|| {
-            e5.embed(&texts, Role::Passage).unwrap();
+            for texts in texts.chunks(call) {
+                e5.embed(texts, Role::Passage).unwrap();
+            }
         });
         println!("  multilingual-e5-small {:.1} chunks/s ({b:.2} s)", n / b);
+        if let Ok(file) = std::env::var("CHUNK_TIME_VECTORS") {
+            let vectors = e5.embed(&texts, Role::Passage).unwrap();
+            std::fs::write(format!("{file}.e5"), serde_json::to_vec(&vectors).unwrap())
+                .expect("write the vectors");
+        }
     }
 }
