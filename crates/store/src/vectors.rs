@@ -254,8 +254,8 @@ impl Store {
         Ok(saved)
     }
 
-    /// Chunks of a bot with a vector of `model` but not the vectors of their sentences yet,
-    /// oldest first, with their text.
+    /// Chunks of a bot with a vector of `model` but not the vectors of their sentences yet, in
+    /// the order their vectors were stored, with their text.
     pub async fn chunks_without_sentences(
         &self,
         bot: &BotId,
@@ -265,7 +265,7 @@ impl Store {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT c.id, c.text FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
              WHERE v.bot_id = ? AND v.model = ? AND v.sentences IS NULL
-             ORDER BY c.seq LIMIT ?",
+             ORDER BY v.rowid LIMIT ?",
         )
         .bind(bot.as_str())
         .bind(model)
