@@ -43,8 +43,9 @@
 //! # Speed
 //!
 //! Both models run on one encoder (src/encoder.rs): the tokens of every text of a batch are the
-//! rows of one matrix, without padding, so each linear layer is one matrix product (candle's;
-//! for a lone question, transposed so that gemm packs the question rather than the weights);
+//! rows of one matrix, without padding, so each linear layer is one matrix product (in 16-bit
+//! integers with AVX2's `vpmaddwd` above 32 rows, src/wide.rs; else candle's, for a lone
+//! question transposed so that gemm packs the question rather than the weights);
 //! attention runs per text and query in vectorised plain arithmetic, written straight into its
 //! rows; GELU and the softmax use an `erf` and an `exp` that the compiler vectorises. A
 //! question's linear layers in e5 read its 4-bit weights as bytes (`few_rows`). Measured with
