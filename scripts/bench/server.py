@@ -26,10 +26,14 @@ class Sitechat:
                    **{f"SITECHAT_{k.upper()}": str(v) for k, v in settings.items()})
         self.process = subprocess.Popen([binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", tempfile.mkdtemp()],
                                         env=env, stdout=subprocess.PIPE, text=True)
+        self.base = None
         for line in self.process.stdout:
             if "listening on " in line:
                 self.base = line.split("listening on ")[1].split()[0]
                 break
+        if self.base is None:
+            raise RuntimeError(f"sitechat serve exited with {self.process.wait()} before listening "
+                               "(its error is above; a SITECHAT_ variable it does not know stops it)")
 
     def api(self, method, path, body=None):
         request = urllib.request.Request(self.base + path, method=method,

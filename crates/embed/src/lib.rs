@@ -49,16 +49,16 @@
 //! attention runs per text and query in vectorised plain arithmetic, written straight into its
 //! rows; GELU and the softmax use an `erf` and an `exp` that the compiler vectorises. A
 //! question's linear layers in e5 read its 4-bit weights as bytes (`few_rows`). Measured with
-//! `cargo bench -p sitechat-embed` on the 2-core AMD EPYC development machine (AVX2 and FMA, no
-//! AVX-512), mimalloc as in the `sitechat` binary, medians of three runs (2026-12-07, main at
-//! 50d7c0b; `eval/README.md` has each run and PyTorch beside them):
+//! `cargo bench -p sitechat-embed` on the 2-core AMD EPYC development machine (Zen 3: AVX2 and
+//! FMA, no AVX-512), mimalloc as in the `sitechat` binary, medians of three runs (2026-12-07,
+//! main at f1b8e50; `eval/README.md` has each run and PyTorch beside them):
 //!
 //! | workload | all-MiniLM-L6-v2 | multilingual-e5-small |
 //! |---|---|---|
-//! | one short query | 6.7 ms | 11.1 ms |
-//! | 32 short queries in one call | 421 queries/s | 165 queries/s |
-//! | 32 chunks of ~223 tokens in one call | 17.7 chunks/s | 6.8 chunks/s |
-//! | sitechat / PyTorch sentence-transformers, MiniLM chunks/s | 1.03 | – |
+//! | one short query | 9.0 ms | 10.6 ms |
+//! | 32 short queries in one call | 594 queries/s | 258 queries/s |
+//! | 32 chunks of ~223 tokens in one call | 21.8 chunks/s | 8.9 chunks/s |
+//! | sitechat / PyTorch sentence-transformers, MiniLM chunks/s | 1.51 | – |
 //!
 //! Through candle's BERT (padded batches, two hundred tensor operations a pass) the same bench
 //! gave 8.5 chunks/s for MiniLM and 3.6 for e5, and a query 17.6 and 23.5 ms. glibc's malloc
