@@ -278,7 +278,7 @@ impl<const R: usize> pulp::NullaryFnOnce for Kernel<'_, R> {
         for (r, sum) in sums.iter().enumerate() {
             let scale = simd.avx._mm256_set1_ps(x_scales[r]);
             let mut out = [0f32; PANEL];
-            let halves: &mut [[f32; 8]; 2] = bytemuck_halves(&mut out);
+            let halves: &mut [[f32; 8]; 2] = halves(&mut out);
             for h in 0..2 {
                 let v = simd.avx._mm256_cvtepi32_ps(sum[h]);
                 let v =
@@ -298,7 +298,7 @@ fn as_panel(values: &[f32]) -> &[f32; PANEL] {
 }
 
 /// A panel's outputs as two halves of 8.
-fn bytemuck_halves(out: &mut [f32; PANEL]) -> &mut [[f32; 8]; 2] {
+fn halves(out: &mut [f32; PANEL]) -> &mut [[f32; 8]; 2] {
     let (halves, _) = pulp::as_arrays_mut::<8, f32>(out);
     <&mut [[f32; 8]; 2]>::try_from(halves).unwrap_or_else(|_| unreachable!("16 is 2 × 8"))
 }
