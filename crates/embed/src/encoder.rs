@@ -101,13 +101,15 @@ impl Dense {
     /// where the CPU runs it; `None` otherwise.
     fn wide(&self, x: &[f32]) -> Option<Vec<f32>> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(wide) = &self.wide {
-            if x.len() / wide.inputs() > TRANSPOSED_ROWS {
-                return Some(wide.apply(x));
-            }
+        {
+            let wide = self.wide.as_ref()?;
+            (x.len() / wide.inputs() > TRANSPOSED_ROWS).then(|| wide.apply(x))
         }
-        let _ = x;
-        None
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = x;
+            None
+        }
     }
 
     /// `x` holds `rows` rows of the layer's input width, row-major.

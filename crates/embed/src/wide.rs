@@ -6,7 +6,8 @@
 //! row of the input is quantised to 13-bit integers (one f32 scale a row) and each output's
 //! weights to 9-bit ones (one scale an output), the products are summed exactly in 32 bits,
 //! and the sum is scaled back to f32 with the bias added. The bounds keep every sum exact:
-//! `4,095 × 255 × 1,536` (the widest input) is below `2³¹`.
+//! `4,095 × 255 × 2,048` (the widest input taken; the models' widest is 1,536) is
+//! below `2³¹`.
 //!
 //! Against f32 the error is that of the rounding: the cosine of a layer's outputs to f32's is
 //! above 0.99999 in the tests, and of the passage vectors above 0.9999 (`eval/README.md`).
@@ -27,7 +28,7 @@ const INPUT_MAX: f32 = 4095.0;
 /// The weights' integers are within ±`WEIGHT_MAX`.
 const WEIGHT_MAX: f32 = 255.0;
 /// Widest input whose sums stay exact in 32 bits.
-pub(crate) const MAX_INPUTS: usize = 2048;
+const MAX_INPUTS: usize = 2048;
 /// Outputs of one panel (two registers of 8 lanes).
 const PANEL: usize = 16;
 /// Rows of the input of one kernel call.

@@ -232,12 +232,12 @@ async fn a_fallback_suggests_what_the_bot_knows_and_offers_a_person() {
     assert_eq!(r.body["status"], "waiting_for_agent", "{}", r.text);
 }
 
-/// The value of `sitechat_sentence_vectors_total{from="…"}` in the server's metrics.
-async fn sentence_vectors(app: &TestApp, from: &str) -> u64 {
+/// The value of the counter `metric{from="…"}` in the server's metrics.
+async fn counted(app: &TestApp, metric: &str, from: &str) -> u64 {
     let metrics = app
         .request(reqwest::Method::GET, "/metrics", None, None)
         .await;
-    let line = format!("sitechat_sentence_vectors_total{{from=\"{from}\"}} ");
+    let line = format!("{metric}{{from=\"{from}\"}} ");
     metrics
         .text
         .lines()
@@ -245,6 +245,16 @@ async fn sentence_vectors(app: &TestApp, from: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {line} in\n{}", metrics.text))
         .parse()
         .unwrap()
+}
+
+/// Sentence vectors weighed for questions, by where they came from.
+async fn sentence_vectors(app: &TestApp, from: &str) -> u64 {
+    counted(app, "sitechat_sentence_vectors_total", from).await
+}
+
+/// Sentences given a vector at ingest, embedded or reused.
+async fn sentences_ingested(app: &TestApp, from: &str) -> u64 {
+    counted(app, "sitechat_sentences_ingested_total", from).await
 }
 
 #[tokio::test]
@@ -292,21 +302,6 @@ async fn sentences_embedded_with_their_passages_are_not_embedded_again_for_a_que
     assert!(sentence_vectors(&app, "cache").await > 0);
     assert_eq!(sentence_vectors(&app, "stored").await, stored);
     assert_eq!(sentence_vectors(&app, "model").await, 0);
-}
-
-/// The value of `sitechat_sentences_ingested_total{from="…"}` in the server's metrics.
-async fn sentences_ingested(app: &TestApp, from: &str) -> u64 {
-    let metrics = app
-        .request(reqwest::Method::GET, "/metrics", None, None)
-        .await;
-    let line = format!("sitechat_sentences_ingested_total{{from=\"{from}\"}} ");
-    metrics
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix(&line))
-        .unwrap_or_else(|| panic!("no {line} in\n{}", metrics.text))
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]
