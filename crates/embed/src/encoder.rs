@@ -27,9 +27,9 @@ use rayon::prelude::*;
 /// Width of both models' hidden states.
 pub(crate) const HIDDEN: usize = 384;
 /// Attention heads.
-const HEADS: usize = 12;
+pub(crate) const HEADS: usize = 12;
 /// Width of one head.
-const HEAD: usize = HIDDEN / HEADS;
+pub(crate) const HEAD: usize = HIDDEN / HEADS;
 
 /// Values in a GGML Q4_0 block, and its bytes: an f16 scale and 16 bytes of 4-bit values.
 pub(crate) const BLOCK: usize = 32;
@@ -97,42 +97,43 @@ impl Dense {
         Ok((self.rows.as_ref().filter(|_| rows <= FEW_ROWS), rows, cols))
     }
 
-    /// `x Wᵀ + b` in 16-bit integers ([`crate::wide`]) for more than [`TRANSPOSED_ROWS`] rows,
-    /// where the CPU runs it; `None` otherwise.
-    fn wide(&self, x: &[f32]) -> Option<Vec<f32>> {
+    /// `x Wᵀ + b` in 16-bit integers ([`crate::wide`]) into `y` for more than
+    /// [`TRANSPOSED_ROWS`] rows, where the CPU runs it; `false` otherwise.
+    fn wide(&self, x: &[f32], y: &mut Vec<f32>) -> bool {
         #[cfg(target_arch = "x86_64")]
+        if let Some(wide) = self
+            .wide
+            .as_ref()
+            .filter(|wide| x.len() / wide.inputs() > TRANSPOSED_ROWS)
         {
-            let wide = self.wide.as_ref()?;
-            (x.len() / wide.inputs() > TRANSPOSED_ROWS).then(|| wide.apply(x))
+            wide.apply_into(x, y);
+            return true;
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = x;
-            None
-        }
+        let _ = (x, y);
+        false
     }
 
     /// `x` holds `rows` rows of the layer's input width, row-major.
+    #[cfg(test)]
     fn apply(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
-        if let Some(y) = self.wide(x) {
-            return Ok(y);
-        }
-        match self.shape(x)? {
-            (Some(int8), _, _) => Ok(few_rows(x, int8, &self.bias)),
-            (None, rows, cols) => self.product(Tensor::from_slice(x, (rows, cols), &Device::Cpu)?),
-        }
+        let mut y = Vec::new();
+        self.apply_into(x, &mut y)?;
+        Ok(y)
     }
 
-    /// [`Dense::apply`] of an input the caller is done with: a tensor is made of it without
-    /// copying it.
-    fn apply_owned(&self, x: Vec<f32>) -> candle_core::Result<Vec<f32>> {
-        if let Some(y) = self.wide(&x) {
-            return Ok(y);
+    /// [`Dense::apply`] into `y`: a buffer of the right length from an earlier layer is
+    /// reused as it is where the products are [`crate::wide`]'s.
+    fn apply_into(&self, x: &[f32], y: &mut Vec<f32>) -> candle_core::Result<()> {
+        if self.wide(x, y) {
+            return Ok(());
         }
-        match self.shape(&x)? {
-            (Some(int8), _, _) => Ok(few_rows(&x, int8, &self.bias)),
-            (None, rows, cols) => self.product(Tensor::from_vec(x, (rows, cols), &Device::Cpu)?),
-        }
+        *y = match self.shape(x)? {
+            (Some(int8), _, _) => few_rows(x, int8, &self.bias),
+            (None, rows, cols) => {
+                self.product(Tensor::from_slice(x, (rows, cols), &Device::Cpu)?)?
+            }
+        };
+        Ok(())
     }
 
     /// `x Wᵀ + b` through candle's matrix product.
@@ -417,20 +418,23 @@ impl Encoder {
 /// row-major, each text's tokens one after the other; `lens` their counts).
 fn encode(layers: &[Layer], mut x: Vec<f32>, lens: &[usize]) -> candle_core::Result<Vec<f32>> {
     debug_assert_eq!(lens.iter().sum::<usize>() * HIDDEN, x.len());
+    // Each layer's intermediate results, in buffers that the next layer reuses.
+    let (mut qkv, mut context, mut attended) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut mid, mut out) = (Vec::new(), Vec::new());
     for layer in layers {
         if layer.qkv.outputs() != 3 * HIDDEN
             || layer.intermediate.outputs() != layer.output.weight.dims2()?.1
         {
             candle_core::bail!("layer shapes are not BERT's at width {HIDDEN}");
         }
-        let qkv = layer.qkv.apply(&x)?;
-        let context = attention(&qkv, lens)?;
-        let attended = layer.attention_out.apply_owned(context)?;
+        layer.qkv.apply_into(&x, &mut qkv)?;
+        attention(&qkv, lens, &mut context)?;
+        layer.attention_out.apply_into(&context, &mut attended)?;
         add(&mut x, &attended);
         layer.attention_norm.apply(&mut x);
-        let mut mid = layer.intermediate.apply(&x)?;
+        layer.intermediate.apply_into(&x, &mut mid)?;
         mid.par_chunks_mut(4096).for_each(gelu);
-        let out = layer.output.apply_owned(mid)?;
+        layer.output.apply_into(&mid, &mut out)?;
         add(&mut x, &out);
         layer.output_norm.apply(&mut x);
     }
@@ -467,7 +471,7 @@ fn mean_pool(hidden: &[f32], lens: &[usize]) -> Vec<Vec<f32>> {
 /// value side by side (`tokens × 3 × 384`); returns the heads' outputs side by side
 /// (`tokens × 384`). The texts are split over rayon's threads, each written straight into its
 /// rows of the result by [`TextAttention`].
-fn attention(qkv: &[f32], lens: &[usize]) -> candle_core::Result<Vec<f32>> {
+fn attention(qkv: &[f32], lens: &[usize], out: &mut Vec<f32>) -> candle_core::Result<()> {
     let tokens: usize = lens.iter().sum();
     if qkv.len() != tokens * 3 * HIDDEN {
         candle_core::bail!(
@@ -475,7 +479,8 @@ fn attention(qkv: &[f32], lens: &[usize]) -> candle_core::Result<Vec<f32>> {
             qkv.len()
         );
     }
-    let mut out = vec![0f32; tokens * HIDDEN];
+    // Every value is written below: a buffer of the right length is reused as it is.
+    out.resize(tokens * HIDDEN, 0.0);
     let mut texts = Vec::with_capacity(lens.len());
     let (mut rest, mut start) = (out.as_mut_slice(), 0);
     for &len in lens {
@@ -484,10 +489,14 @@ fn attention(qkv: &[f32], lens: &[usize]) -> candle_core::Result<Vec<f32>> {
         rest = tail;
         start += len;
     }
-    texts
-        .into_par_iter()
-        .for_each(|(qkv, out)| pulp::Arch::new().dispatch(TextAttention { qkv, out }));
-    Ok(out)
+    texts.into_par_iter().for_each(|(qkv, out)| {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = pulp::x86::V3::try_new() {
+            return crate::heads::attend(simd, qkv, out);
+        }
+        pulp::Arch::new().dispatch(TextAttention { qkv, out })
+    });
+    Ok(())
 }
 
 /// One text's attention (see [`attention`]), head by head and query by query, in plain
@@ -576,7 +585,7 @@ impl pulp::WithSimd for TextAttention<'_> {
 /// factor that makes them sum to 1 is returned (the caller applies it to what it weighs with
 /// them, once, instead of to every weight). Plain arithmetic, vectorised where it is inlined.
 #[inline(always)]
-fn softmax_unnormalised(scores: &mut [f32]) -> f32 {
+pub(crate) fn softmax_unnormalised(scores: &mut [f32]) -> f32 {
     let top = scores.iter().copied().fold(f32::MIN, f32::max);
     scores.iter_mut().for_each(|v| *v = exp(*v - top));
     1.0 / lanes_sum(scores)
@@ -825,19 +834,29 @@ mod tests {
 
     #[test]
     fn each_text_attends_to_its_own_tokens_only() {
-        // 70: two whole blocks of keys scored at once and six more.
-        let lens = [3, 1, 70, 5];
+        // 70: two whole blocks of 32 keys for the portable attention and six more; 17 groups of
+        // four queries and two more, and 5 blocks of 16 keys (the last one padded), for AVX2's.
+        let lens = [3, 1, 70, 5, 6, 16, 17];
         let tokens: usize = lens.iter().sum();
         let qkv: Vec<f32> = (0..tokens * 3 * HIDDEN)
             .map(|i| ((i * 7919) % 113) as f32 / 56.0 - 1.0)
             .collect();
-        let got = attention(&qkv, &lens).unwrap();
+        let mut got = Vec::new();
+        attention(&qkv, &lens, &mut got).unwrap();
         let mut start = 0;
         for len in lens {
-            let want = attention_by_hand(&qkv[start * 3 * HIDDEN..(start + len) * 3 * HIDDEN], len);
+            let text = &qkv[start * 3 * HIDDEN..(start + len) * 3 * HIDDEN];
+            let want = attention_by_hand(text, len);
+            // The portable attention, which `attention` leaves for CPUs without AVX2 here.
+            let mut portable = vec![0f32; len * HIDDEN];
+            pulp::Arch::new().dispatch(TextAttention {
+                qkv: text,
+                out: &mut portable,
+            });
             let part = &got[start * HIDDEN..(start + len) * HIDDEN];
-            for (a, b) in part.iter().zip(&want) {
+            for ((a, p), b) in part.iter().zip(&portable).zip(&want) {
                 assert!((a - b).abs() < 1e-5, "{a} {b}");
+                assert!((p - b).abs() < 1e-5, "{p} {b}");
             }
             start += len;
         }

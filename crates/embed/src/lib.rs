@@ -75,6 +75,8 @@ mod e5;
 mod encoder;
 pub mod groups;
 #[cfg(target_arch = "x86_64")]
+mod heads;
+#[cfg(target_arch = "x86_64")]
 mod wide;
 
 use std::path::{Path, PathBuf};
