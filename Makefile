@@ -25,7 +25,9 @@ fuzz: models
 ## 10,000 conversations against the lightest API request, retrieval at 1,000 and 100,000 passages against BM25 alone,
 ## dense search over int8 vectors against f32, embedding throughput against PyTorch's
 ## sentence-transformers (installed outside the clone by scripts/bench/torch-setup.sh), and
-## the local engine's generation speed (Q4_1 as shipped against requantised to Q8_0).
+## the local engine's generation speed (Q4_1 as shipped against requantised to Q8_0), and the
+## whole PostgreSQL manual (Debian's postgresql-doc-15, 1,167 pages) learnt by a bot three times:
+## when it answers on BM25 and when it is fully trained (about 25 minutes).
 bench: models browser
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-server --bench chat_load
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" BENCH_PASSAGES=100000 BENCH_WEBHOOK_BACKLOG=0 BENCH_CHAT_REQUESTS=1000 \
@@ -38,6 +40,10 @@ bench: models browser
 	python="$$(bash scripts/bench/torch-setup.sh)" && SITECHAT_TORCH_PYTHON="$$python" \
 	  SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-embed --bench embed
 	SITECHAT_MODELS_DIR="$(MODELS_DIR)" $(CARGO) bench -p sitechat-local --bench generate
+	bash scripts/debian-package.sh postgresql-doc-15 /usr/share/doc/postgresql-doc-15/html/index.html
+	$(CARGO) build -p sitechat
+	SITECHAT_MODELS_DIR="$(MODELS_DIR)" python3 scripts/bench/answerable-after.py \
+	  "$${CARGO_TARGET_DIR:-target}/debug/sitechat" --until-trained 1800 --runs 3
 
 ## Soak: 30 minutes of 200 simulated widget visitors, agents taking over and webhooks to a local
 ## receiver, on loopback; prints errors, latency, RSS and open files over time and checks the floors

@@ -7,16 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf '[browser-setup] %s\n' "$*" >&2; }
 
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { log "chromium is missing and neither root nor sudo is available: install Debian's chromium package"; exit 1; }
-    SUDO=sudo
-  fi
-  log "installing chromium"
-  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; then
-    $SUDO apt-get update
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
-  fi
+  bash "$ROOT/scripts/debian-package.sh" chromium /usr/bin/chromium
 fi
 command -v node >/dev/null || { log "Node.js is missing: install Debian's nodejs and npm packages"; exit 1; }
 cd "$ROOT/web/tests"

@@ -186,17 +186,7 @@ free_port() {
 if [ "$CORPUS" != short ]; then
 if [ ! -f "$DOCS_DIR/$START" ]; then
   [ -n "$DOCS_PKG" ] || die "$DOCS_DIR/$START is missing"
-  log "installing $DOCS_PKG"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "$DOCS_PKG is missing and neither root nor sudo is available"
-    SUDO=sudo
-  fi
-  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "$DOCS_PKG"; then
-    $SUDO apt-get update
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "$DOCS_PKG"
-  fi
-  [ -f "$DOCS_DIR/$START" ] || die "$DOCS_DIR/$START is still missing"
+  bash "$ROOT/scripts/debian-package.sh" "$DOCS_PKG" "$DOCS_DIR/$START" || die "could not install $DOCS_PKG"
 fi
 
 DOCS_PORT="$(free_port)"

@@ -1,6 +1,6 @@
 """What the training benchmarks share: a directory served on loopback, and a throw-away sitechat
 server on a temporary data directory with a client for its API."""
-import functools, http.server, json, os, subprocess, tempfile, threading, urllib.request
+import functools, http.server, json, os, shutil, subprocess, tempfile, threading, urllib.request
 
 KEY = "sk_bench_training_operator_0123456789"
 
@@ -21,10 +21,14 @@ class Sitechat:
     """`sitechat serve` on an ephemeral port and a temporary data directory (stop() ends it)."""
 
     def __init__(self, binary, **settings):
-        env = dict(os.environ, SITECHAT_ADMIN_KEY=KEY, SITECHAT_ALLOW_PRIVATE_NETWORKS="true",
+        # SITECHAT_TORCH_PYTHON is the embed bench's (`make bench` sets it for that bench only);
+        # the server refuses SITECHAT_ variables it does not know.
+        env = {k: v for k, v in os.environ.items() if k != "SITECHAT_TORCH_PYTHON"}
+        env = dict(env, SITECHAT_ADMIN_KEY=KEY, SITECHAT_ALLOW_PRIVATE_NETWORKS="true",
                    SITECHAT_CRAWL__DELAY_MS="0", SITECHAT_LOG="warn",
                    **{f"SITECHAT_{k.upper()}": str(v) for k, v in settings.items()})
-        self.process = subprocess.Popen([binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", tempfile.mkdtemp()],
+        self.data = tempfile.mkdtemp()
+        self.process = subprocess.Popen([binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", self.data],
                                         env=env, stdout=subprocess.PIPE, text=True)
         self.base = None
         for line in self.process.stdout:
@@ -44,3 +48,4 @@ class Sitechat:
     def stop(self):
         self.process.terminate()
         self.process.wait()
+        shutil.rmtree(self.data, ignore_errors=True)

@@ -11,11 +11,14 @@
 //!   where the CPU has AVX2 and the matrix more than [`TRANSPOSED_ROWS`] rows ([`crate::wide`]:
 //!   1.35× f32's speed for the whole pass, cosine 0.9999 to its vectors), else candle's
 //!   (`gemm`);
-//! - attention runs per text, head and query on its own tokens, the texts split over rayon's
-//!   threads: a query's scores, their softmax and the values they weigh in plain arithmetic
-//!   that the compiler vectorises, written straight into the text's rows of the result
-//!   ([`TextAttention`]); a matrix product per text and head wrote and copied the scores of
-//!   every query, and its outputs were copied three times more;
+//! - attention runs per text and head on its own tokens, the texts split over rayon's threads:
+//!   queries' scores, their softmax and the values they weigh, written straight into the
+//!   text's rows of the result; where the CPU has AVX2, four queries at a time in registers
+//!   ([`crate::heads`]: 1.10× the whole pass), elsewhere one at a time in plain arithmetic that
+//!   the compiler vectorises ([`TextAttention`]); a matrix product per text and head wrote and
+//!   copied the scores of every query, and its outputs were copied three times more;
+//! - each layer's products go into the buffers of the layer before, which have the right
+//!   length already (zeroing fresh ones took 4 % of a pass);
 //! - GELU is bias, `erf` and product in one pass, with a rational `erf` that the compiler
 //!   vectorises ([`erf`]), and layer norm, residuals and pooling are loops over rows.
 //!

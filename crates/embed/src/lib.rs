@@ -46,8 +46,9 @@
 //! rows of one matrix, without padding, so each linear layer is one matrix product (in 16-bit
 //! integers with AVX2's `vpmaddwd` above 32 rows, src/wide.rs; else candle's, for a lone
 //! question transposed so that gemm packs the question rather than the weights);
-//! attention runs per text and query in vectorised plain arithmetic, written straight into its
-//! rows; GELU and the softmax use an `erf` and an `exp` that the compiler vectorises. A
+//! attention runs per text, four queries against 16 keys at a time in AVX2 registers
+//! (src/heads.rs; elsewhere per query in vectorised plain arithmetic), written straight into
+//! its rows; each layer reuses the previous layer's buffers; GELU and the softmax use an `erf` and an `exp` that the compiler vectorises. A
 //! question's linear layers in e5 read its 4-bit weights as bytes (`few_rows`). Measured with
 //! `cargo bench -p sitechat-embed` on the 2-core AMD EPYC development machine (Zen 3: AVX2 and
 //! FMA, no AVX-512), mimalloc as in the `sitechat` binary, medians of three runs (2026-12-07,
