@@ -73,8 +73,8 @@
 //! AVX-512, where PyTorch (oneDNN) runs about twice as fast as on the Zen 3 above (29.6–33.5
 //! chunks/s against 12–19). There, one bench run each, medians of its three rounds: with
 //! AVX2's products sitechat gave 0.98× PyTorch (30.1 chunks/s); with the AVX-512 kernel of
-//! src/wide.rs **1.20×** (MiniLM 34.0 chunks/s, 873 short queries/s; e5 15.2 chunks/s, 344 queries/s; a lone
-//! question, on the f32 path, 5.5–8.2 ms for MiniLM and 8.8 ms for e5).
+//! src/wide.rs **1.20×** (MiniLM 34.0 chunks/s, 873 short queries/s; e5 15.2 chunks/s,
+//! 344 queries/s; a lone question, on the f32 path, 5.5–8.2 ms for MiniLM and 8.8 ms for e5).
 //!
 //! Texts are sorted by length and run in sub-batches (at most 32 texts and 16 × 256 tokens).
 //! Run model work on one blocking lane, never on an async runtime's worker threads.
