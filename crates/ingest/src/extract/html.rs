@@ -518,6 +518,16 @@ impl Extractor<'_> {
         let depth = self.depth;
         match name {
             "br" => self.inline.line_break(),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if is_admonition_title(el) => {
+                // "Note: …": the title labels the admonition's first paragraph, as a term does.
+                self.flush();
+                self.term_alone();
+                let text = self.inline_text(el, &mut None, depth);
+                let text = strip_permalinks(&text);
+                if !text.is_empty() {
+                    self.term = Some(text.to_owned());
+                }
+            }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.flush();
                 self.term_alone();
@@ -914,6 +924,39 @@ impl Extractor<'_> {
     }
 }
 
+/// Class words of the boxes that set a remark apart from its section (DocBook's `div.note`,
+/// `div.warning`…, and the same names on other sites).
+const ADMONITIONS: &[&str] = &[
+    "admonition",
+    "callout",
+    "caution",
+    "important",
+    "note",
+    "tip",
+    "warning",
+];
+
+/// Whether a heading is an admonition's title ("Note", "Warning"): inside an `aside`, a
+/// `role=note` or a box whose class names an admonition, up to two levels above it. The
+/// PostgreSQL manual puts `<h3 class="title">Note</h3>` in its notes, the level of its
+/// subsections' headings: read as a heading, "Note" took the place of the subsection it sits in
+/// ("8.1.4. Serial Types"), and two notes of one page became one passage across the subsections.
+fn is_admonition_title(heading: ElementRef) -> bool {
+    heading
+        .ancestors()
+        .filter_map(ElementRef::wrap)
+        .take(3)
+        .any(|container| {
+            container.value().name() == "aside"
+                || container.attr("role") == Some("note")
+                || container.attr("class").is_some_and(|class| {
+                    words(class)
+                        .iter()
+                        .any(|w| ADMONITIONS.contains(&w.as_str()))
+                })
+        })
+}
+
 /// The anchor of a heading: its id, else the id or name of an anchor inside it, else the id of
 /// the `section` it opens.
 fn heading_id(heading: ElementRef) -> Option<String> {
@@ -1107,6 +1150,54 @@ mod tests {
     fn page() -> Document {
         let base = Url::parse("https://www.acme.test/help/shipping?ref=nav").unwrap();
         extract(PAGE, Some(&base))
+    }
+
+    #[test]
+    fn an_admonitions_title_labels_its_paragraph_and_keeps_the_section() {
+        // As the PostgreSQL manual marks up its sections and notes (DocBook).
+        let html = r#"<html><body><div class="sect1"><h2 class="title">8.1. Numeric Types</h2>
+            <div class="sect2"><h3 class="title">8.1.3. Floating-Point Types</h3>
+              <p>Values of p outside the allowed range draw an error.</p>
+              <div class="note"><h3 class="title">Note</h3><p>The assumption that real and
+              double precision have exactly 24 and 53 bits is correct.</p></div></div>
+            <div class="sect2" id="DATATYPE-SERIAL"><h3 class="title">8.1.4. Serial Types</h3>
+              <div class="note"><h3 class="title">Note</h3><p>This section describes a
+              PostgreSQL-specific way to create an autoincrementing column.</p></div>
+              <p>The data types serial and bigserial are not true types.</p></div>
+            <div class="warning"><h4>Warning</h4><p>Sequences are not transactional.</p></div>
+            </div></body></html>"#;
+        let doc = extract(html, None);
+        let got: Vec<(Vec<&str>, &str)> = doc
+            .sections
+            .iter()
+            .map(|s| {
+                (
+                    s.headings.iter().map(String::as_str).collect(),
+                    s.text.as_str(),
+                )
+            })
+            .collect();
+        let serial = vec!["8.1. Numeric Types", "8.1.4. Serial Types"];
+        assert!(
+            got.iter().any(|(h, t)| *h == serial
+                && t.starts_with("Note: This section describes")
+                && t.contains("not true types")
+                && t.contains("Warning: Sequences are not transactional.")),
+            "{got:#?}"
+        );
+        assert!(
+            got.iter()
+                .all(|(h, _)| !h.iter().any(|h| *h == "Note" || *h == "Warning")),
+            "{got:#?}"
+        );
+        assert!(
+            got.iter()
+                .filter(|(_, t)| t.contains("Values of p"))
+                .all(|(h, t)| h.last() == Some(&"8.1.3. Floating-Point Types")
+                    && t.contains("Note: The assumption")
+                    && !t.contains("autoincrementing")),
+            "{got:#?}"
+        );
     }
 
     #[test]
