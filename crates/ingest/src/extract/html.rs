@@ -34,8 +34,9 @@
 //!    nothing); its links are still followed. A page that is only such lists yields no passages.
 //! 3. Headings h1–h6 build the heading path, except an admonition's title ("Note" in DocBook's
 //!    `div.note`, warnings, tips…), which labels its paragraph; paragraphs and other blocks
-//!    become paragraphs; lists become one line per item; data tables become one line per row (layout tables —
-//!    `role=presentation`, or holding headings or other tables — are read as ordinary blocks;
+//!    become paragraphs; lists become one line per item; data tables become one line per row
+//!    (layout tables — `role=presentation`, or holding headings or other tables — are read as
+//!    ordinary blocks;
 //!    a one-column table's header is said once above its rows); a defined term (`dt`) opens the
 //!    first paragraph of its definition ("work_mem (integer): Sets the base maximum…"), so that
 //!    no chunk boundary separates a setting, option or FAQ question from what it means;
