@@ -473,7 +473,7 @@ fn mean_pool(hidden: &[f32], lens: &[usize]) -> Vec<Vec<f32>> {
 /// Self-attention of every text over its own tokens: `qkv` holds each token's query, key and
 /// value side by side (`tokens × 3 × 384`); returns the heads' outputs side by side
 /// (`tokens × 384`). The texts are split over rayon's threads, each written straight into its
-/// rows of the result by [`TextAttention`].
+/// rows of the result by [`crate::heads`] where the CPU has AVX2, else by [`TextAttention`].
 fn attention(qkv: &[f32], lens: &[usize], out: &mut Vec<f32>) -> candle_core::Result<()> {
     let tokens: usize = lens.iter().sum();
     if qkv.len() != tokens * 3 * HIDDEN {
@@ -492,9 +492,11 @@ fn attention(qkv: &[f32], lens: &[usize], out: &mut Vec<f32>) -> candle_core::Re
         rest = tail;
         start += len;
     }
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = pulp::x86::V3::try_new();
     texts.into_par_iter().for_each(|(qkv, out)| {
         #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = pulp::x86::V3::try_new() {
+        if let Some(simd) = avx2 {
             return crate::heads::attend(simd, qkv, out);
         }
         pulp::Arch::new().dispatch(TextAttention { qkv, out })

@@ -18,8 +18,8 @@
 //! and the kernel takes two panels of 16 outputs at once (`chunk_time`, MiniLM, on an Intel
 //! Xeon with AVX-512: 29.2–30.3 → 35.6–35.9 chunks/s, the same numbers to the bit). Its VNNI
 //! instruction (`vpdpwssd`, the add fused) has no safe wrapper in `pulp`, and the workspace
-//! forbids `unsafe`. Rows are split among rayon's threads in blocks of 48 that stay in the L2 cache
-//! while every panel of 16 outputs passes over them. Hand-written because the matrix product is
+//! forbids `unsafe`. Rows are split among rayon's threads in blocks of 48 that stay in the L2
+//! cache while every panel of 16 outputs passes over them. Hand-written because the matrix product is
 //! most of the cost of embedding, and the libraries at hand (gemm, candle) multiply integers
 //! only through f32 or, for GGML blocks, one row at a time.
 
@@ -152,9 +152,7 @@ impl Packed {
                 }
             });
     }
-}
 
-impl Packed {
     /// One block of rows (from row `first`, `y` their outputs) with AVX-512's 512-bit
     /// `vpmaddwd`: two panels at a time, each panel's 16 sums of a row in one register.
     fn block_512(&self, simd: V4, pairs: &[i32], scales: &[f32], first: usize, y: &mut [f32]) {

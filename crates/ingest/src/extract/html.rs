@@ -939,7 +939,7 @@ const ADMONITIONS: &[&str] = &[
 ];
 
 /// Whether a heading is an admonition's title ("Note", "Warning"): inside an `aside`, a
-/// `role=note` or a box whose class names an admonition, up to two levels above it. The
+/// `role=note` or a box whose class words all name an admonition, up to two levels above it. The
 /// PostgreSQL manual puts `<h3 class="title">Note</h3>` in its notes, the level of its
 /// subsections' headings: read as a heading, "Note" took the place of the subsection it sits in
 /// ("8.1.4. Serial Types"), and two notes of one page became one passage across the subsections.
@@ -951,10 +951,11 @@ fn is_admonition_title(heading: ElementRef) -> bool {
         .any(|container| {
             container.value().name() == "aside"
                 || container.attr("role") == Some("note")
+                // Every class word an admonition's ("note", "admonition warning"): a
+                // `release-note` section keeps its heading.
                 || container.attr("class").is_some_and(|class| {
-                    words(class)
-                        .iter()
-                        .any(|w| ADMONITIONS.contains(&w.as_str()))
+                    let words = words(class);
+                    !words.is_empty() && words.iter().all(|w| ADMONITIONS.contains(&w.as_str()))
                 })
         })
 }
@@ -1167,6 +1168,7 @@ mod tests {
               PostgreSQL-specific way to create an autoincrementing column.</p></div>
               <p>The data types serial and bigserial are not true types.</p></div>
             <div class="warning"><h4>Warning</h4><p>Sequences are not transactional.</p></div>
+            <section class="release-note"><h2>Version 15</h2><p>Faster sorts.</p></section>
             </div></body></html>"#;
         let doc = extract(html, None);
         let got: Vec<(Vec<&str>, &str)> = doc
@@ -1179,6 +1181,11 @@ mod tests {
                 )
             })
             .collect();
+        // A box whose class only mentions a note is a section like any other.
+        assert!(
+            got.contains(&(vec!["Version 15"], "Faster sorts.")),
+            "{got:#?}"
+        );
         let serial = vec!["8.1. Numeric Types", "8.1.4. Serial Types"];
         assert!(
             got.iter().any(|(h, t)| *h == serial
