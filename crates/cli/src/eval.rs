@@ -29,12 +29,13 @@
 //!   chat answer's `sources`. **First cited**: the first of the chat answer's `sources` is the
 //!   expected page (false when the answer cites nothing). These are over the questions that have
 //!   a `page`.
-//! - **answer contains**: every `answer_contains` string is in the reply, case-insensitively; over
+//! - **answer contains**: every `answer_contains` string is in the reply, compared as [`folded`]
+//!   (case, runs of white space and hyphens between letters do not count); over
 //!   the answerable questions that have `answer_contains`, and only when the outcome is
 //!   `answered` or `curated` (a declined answer contains nothing).
 //! - **answer in passages**: every `answer_contains` string is in one of the passages the chat
 //!   answers from (the first [`CHAT_PASSAGES`] of the search results, their whole `text`),
-//!   case-insensitively; over the same questions as *answer contains*, whatever the outcome. It
+//!   compared the same way; over the same questions as *answer contains*, whatever the outcome. It
 //!   is what the best choice of sentences could reach: the gap between the two is the
 //!   composer's, the rest retrieval's.
 //! - **declined**: the outcome is `fallback` or `handoff`. An unanswerable question is correctly
@@ -96,11 +97,12 @@ Definitions:
   cited            the expected page is among the chat answer's sources.
   first cited      the first of the chat answer's sources is the expected page.
                    (hit@k, MRR, cited and first cited are over the questions that have a page.)
-  answer contains  every answer_contains string is in the reply, case-insensitively; over the
+  answer contains  every answer_contains string is in the reply, ignoring case, runs of white
+                   space and hyphens between letters (\"row level\" is in \"Row-Level\"); over the
                    answerable questions with answer_contains, and only when the outcome is
                    answered or curated (a declined answer contains nothing).
   answer in        every answer_contains string is in one of the passages the chat answers from
-  passages         (the first 8 search results, their whole text), case-insensitively; whatever
+  passages         (the first 8 search results, their whole text), compared the same way; whatever
                    the outcome. The gap to answer contains is the composer's, the rest retrieval's.
   declined         the outcome is fallback or handoff. For answerable questions it is a miss; an
                    unanswerable question is correctly declined when declined, and answered
@@ -371,6 +373,28 @@ fn split_url(url: &str) -> (String, &str) {
     }
 }
 
+/// Text as `answer_contains` compares it: lower-cased, every run of white space one space, and a
+/// hyphen joining two letters a space ("Row-Level Security" holds "row level security"). A
+/// hyphen elsewhere stays ("--jobs", "->>").
+pub fn folded(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let joins_letters = matches!(c, '-' | '\u{2010}' | '\u{2011}')
+            && i > 0
+            && chars[i - 1].is_alphabetic()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+        if c.is_whitespace() || joins_letters {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
 /// Whether a passage's URL is the expected page (see the module documentation).
 pub fn page_matches(url: &str, page: &str) -> bool {
     let trim = |s: &str| s.trim_end_matches('/').to_owned();
@@ -499,20 +523,20 @@ impl Scored {
         });
         let handoff_recognised = question.handoff.then_some(kind == Some("handoff"));
         let contains = (question.answerable && !question.answer_contains.is_empty()).then(|| {
-            let reply = outcome.reply.as_deref().unwrap_or_default().to_lowercase();
+            let reply = folded(outcome.reply.as_deref().unwrap_or_default());
             question
                 .answer_contains
                 .iter()
-                .map(|s| (s.clone(), answered && reply.contains(&s.to_lowercase())))
+                .map(|s| (s.clone(), answered && reply.contains(&folded(s))))
                 .collect::<Vec<_>>()
         });
         let in_passages = contains.as_ref().map(|_| {
             outcome.search_texts.iter().any(|text| {
-                let text = text.to_lowercase();
+                let text = folded(text);
                 question
                     .answer_contains
                     .iter()
-                    .all(|s| text.contains(&s.to_lowercase()))
+                    .all(|s| text.contains(&folded(s)))
             })
         });
         let correct = if !answered {
@@ -1406,6 +1430,19 @@ async fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expected_strings_ignore_case_spacing_and_hyphens_between_letters() {
+        let reply = folded("Also known as Row-Level  Security.\nUse pg_dump --jobs=4 or ->>.");
+        assert!(reply.contains(&folded("ROW LEVEL SECURITY")));
+        assert!(reply.contains(&folded("row-level security")));
+        assert!(reply.contains(&folded("--jobs")));
+        assert!(reply.contains(&folded("->>")));
+        assert!(reply.contains(&folded("security. use")));
+        // A hyphen that does not join two letters is kept: "jobs" is not "--jobs".
+        assert!(!folded("the number of jobs").contains(&folded("--jobs")));
+        assert!(!folded("rowlevel").contains(&folded("row level")));
+    }
 
     #[test]
     fn pages_match_by_path_suffix_or_whole_path() {
