@@ -324,13 +324,37 @@ fn back_references(language: &str) -> &'static [&'static str] {
     }
 }
 
+/// Words that point back to a place named before ("is there parking there?"), in the
+/// languages that have them unambiguously.
+fn place_references(language: &str) -> &'static [&'static str] {
+    match language {
+        "en" => &["there"],
+        "fr" => &["là", "là-bas"],
+        "es" => &["allí", "ahí", "allá"],
+        "de" => &["dort", "dorthin"],
+        "ms" | "id" => &["sana", "situ"],
+        _ => &[],
+    }
+}
+
+/// Words after which "there" only says that something exists ("is there parking?").
+const EXISTENTIAL: &[&str] = &["is", "are", "was", "were", "isn't", "aren't"];
+
+/// Most words, and most words of topic, a question pointing back may have to be read as a
+/// follow-up.
+const SHORT_WORDS: usize = 5;
+const SHORT_TOPIC: usize = 2;
+
 /// Reads a question in the light of the conversation: a follow-up ("and on Saturdays?", "how
 /// much is it?") is understood as the previous question with the follow-up's own words added,
 /// so that retrieval looks for what both ask about. A question that stands on its own is
 /// returned as it is.
 ///
 /// A follow-up opens with a continuation ("and", "what about", "et", "y", "und", "dan"…) or is
-/// short (at most five words) and points back with a pronoun ("it", "that", "ça", "eso"…).
+/// short and points back: with a pronoun ("it", "that", "ça", "eso"…) or a word for a place
+/// ("there", not after "is" or "are"; "là", "allí", "dort"). Short is at most five words, or at
+/// most two words of topic once the asking and the chat spellings are set aside ("whats the
+/// minimum order for that": "minimum order"; "ok how long are they valid?": "valid").
 pub fn in_context(language: &str, text: &str, previous: Option<&str>) -> String {
     let Some(previous) = previous.map(str::trim).filter(|p| !p.is_empty()) else {
         return text.to_owned();
@@ -348,8 +372,17 @@ pub fn in_context(language: &str, text: &str, previous: Option<&str>) -> String 
         let n = o.split(' ').count();
         words.len() > n && words[..n].join(" ") == *o
     });
-    let points_back =
-        words.len() <= 5 && words.iter().any(|w| back_references(primary).contains(w));
+    let pronoun = words.iter().any(|w| back_references(primary).contains(w));
+    let place = words.iter().enumerate().any(|(i, w)| {
+        place_references(primary).contains(w)
+            && !(primary == "en" && i > 0 && EXISTENTIAL.contains(&words[i - 1]))
+    });
+    let short = words.len() <= SHORT_WORDS || {
+        let mut analyzer = sitechat_search::analyzer(primary);
+        let topic = sitechat_search::analyze_with(&mut analyzer, &read(primary, text).topic);
+        topic.len() <= SHORT_TOPIC
+    };
+    let points_back = (pronoun || place) && short;
     if opens || points_back {
         format!("{previous} {text}")
     } else {
@@ -435,6 +468,45 @@ mod tests {
                 .contains("geöffnet")
         );
         assert!(in_context("ms", "dan hari Sabtu?", Some("Bila kedai dibuka?")).contains("dibuka"));
+    }
+
+    #[test]
+    fn a_follow_up_may_point_back_to_a_place_or_say_little_in_many_words() {
+        let bath = Some("where's the Bath shop?");
+        assert!(in_context("en", "is there parking there?", bath).contains("Bath"));
+        assert!(in_context(
+            "es",
+            "¿hay aparcamiento allí?",
+            Some("¿Dónde está la tienda?")
+        )
+        .contains("tienda"));
+        assert!(
+            in_context("de", "gibt es dort Parkplätze?", Some("Wo ist der Laden?"))
+                .contains("Laden")
+        );
+        // "there" after a verb of being says only that something exists.
+        assert_eq!(
+            in_context("en", "is there parking?", bath),
+            "is there parking?"
+        );
+        // Six words, but two of topic.
+        let klarna = Some("can I pay with Klarna?");
+        assert!(in_context("en", "whats the minimum order for that", klarna).contains("Klarna"));
+        assert!(in_context(
+            "en",
+            "ok how long are they valid?",
+            Some("do you do gift cards?")
+        )
+        .contains("gift cards"));
+        // Six words pointing back, but three of topic: a question of its own.
+        assert_eq!(
+            in_context(
+                "en",
+                "does that include delivery to Scotland",
+                Some("When are you open?")
+            ),
+            "does that include delivery to Scotland"
+        );
     }
 
     #[test]
