@@ -31,7 +31,12 @@ async function axe(page, state) {
 }
 
 export async function run(browser) {
-  const shot = (page, name) => page.screenshot({ path: path.join(env.OUT_DIR, `dashboard-${name}.png`), fullPage: true });
+  // From the top: a page scrolled by the test would show its sticky sidebar part-way down the
+  // full-page capture.
+  const shot = async (page, name) => {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(env.OUT_DIR, `dashboard-${name}.png`), fullPage: true });
+  };
   const errors = [];
   const watch = (page) => {
     page.on("pageerror", (e) => errors.push(String(e)));
