@@ -233,6 +233,7 @@ export async function run(browser) {
   const reply = agent.locator("form.reply textarea");
   await reply.waitFor();
   check((await agent.locator("[data-status-line]").textContent()).includes("Arno"), "the conversation is the signed-in agent's");
+  check(await agent.locator("dd", { hasText: "The visitor asked for a person" }).count() === 1, "the agent reads why the conversation was handed over");
   await axe(agent, "inbox with a conversation");
   await reply.fill("Hello, this is Arno from the shop.");
   await reply.press("Enter");

@@ -9,7 +9,7 @@ use axum::{
 use maud::{html, Markup};
 use serde::Deserialize;
 use sitechat_core::{
-    model::{ConversationStatus, Role},
+    model::{ConversationStatus, HandoffReason, Role},
     ConversationId,
 };
 use sitechat_store::{InboxRow, LeadFilter, PageRequest};
@@ -316,7 +316,7 @@ async fn thread(state: &AppState, page: &Page, id: &ConversationId) -> ApiResult
                 dt { "Channel" } dd { (c.channel) }
                 dt { "Started" } dd { (when(c.created_at)) }
                 @if let Some(r) = c.rating { dt { "Rating" } dd { (r) " / 5" } }
-                @if let Some(reason) = c.handoff_reason { dt { "Handed over because" } dd { (reason.as_str()) } }
+                @if let Some(reason) = c.handoff_reason { dt { "Handed over" } dd { (handed_over(reason)) } }
             }
             @if c.variables.as_object().is_some_and(|o| !o.is_empty()) {
                 h3 { "Variables" }
@@ -491,4 +491,14 @@ async fn leads(
         }
     };
     Ok(layout(&page, Section::Leads, "Leads", content))
+}
+
+/// Why a conversation reached an agent, in the agent's words (the API's `handoff_reason` is
+/// `visitor_asked`, `low_confidence` or `api`).
+fn handed_over(reason: HandoffReason) -> &'static str {
+    match reason {
+        HandoffReason::VisitorAsked => "The visitor asked for a person",
+        HandoffReason::LowConfidence => "The bot could not answer",
+        HandoffReason::Api => "By an agent or an integration",
+    }
 }
