@@ -6,6 +6,12 @@
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.content : "";
 
+  // A time as the server's pages write it: "2026-12-07 17:04 UTC".
+  function utc(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? "" : d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+
   function api(method, path, body) {
     var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
     if (csrf) init.headers["X-CSRF-Token"] = csrf;
@@ -338,7 +344,7 @@
         if (!done && j.estimated_completion) {
           var secs = Math.max(0, Math.round((new Date(j.estimated_completion) - new Date()) / 1000));
           eta.textContent = "About " + (secs < 90 ? secs + " s" : Math.round(secs / 60) + " min") + " left";
-        } else eta.textContent = done && j.finished_at ? "Finished " + new Date(j.finished_at).toLocaleString() : "";
+        } else eta.textContent = done && j.finished_at ? "Finished " + utc(j.finished_at) : "";
         if (j.skipped && j.skipped.length) {
           skippedBox.hidden = false;
           var list = skippedBox.querySelector("ul");

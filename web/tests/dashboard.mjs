@@ -71,6 +71,8 @@ export async function run(browser) {
   const indexed = Number(await owner.locator('[data-count="pages_indexed"]').textContent());
   check(indexed >= 2, `the training page counts the indexed pages (got ${indexed})`);
   check((await owner.locator(".bar").getAttribute("aria-valuenow")) === "100", "the progress bar ends full");
+  const finished = await owner.locator(".eta").textContent();
+  check(/^Finished \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/.test(finished), `the finish time is written as the other pages write times (got ${finished})`);
   await axe(owner, "bot overview");
   await shot(owner, "bot-1280x800");
   // A setting saved from the form is what the API then says.
