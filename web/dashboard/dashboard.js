@@ -134,6 +134,10 @@
       // The widget's preview shows the saved branding at once.
       var frame = scope.hasAttribute && scope.hasAttribute("data-preview") ? document.querySelector(".preview iframe") : null;
       if (frame) frame.src = frame.src;
+      // The notice that the widget is not public follows what was saved.
+      var notice = document.querySelector("[data-private-notice]");
+      var saved = result && result.settings;
+      if (notice && saved && typeof saved.public_widget === "boolean") notice.hidden = saved.public_widget;
       return;
     }
     if (how === "clear") { scope.reset(); return; }

@@ -152,9 +152,11 @@ export async function run(browser) {
   // ------------------------------------------------------------ the widget tab: make it public
   await owner.goto(`${BASE}/dashboard/bots/${bot}/widget`);
   check((await owner.locator("#f-snippet").inputValue()).includes(`data-bot="${bot}"`), "the embed snippet names the bot");
+  check(await owner.locator("[data-private-notice]").isVisible(), "a private widget is said not to answer yet");
   await owner.check("#f-public");
   await owner.click("form[data-preview] button[type=submit]");
   await owner.locator("form[data-preview] .form-ok").waitFor();
+  check(!(await owner.locator("[data-private-notice]").isVisible()), "once the widget is public, the notice that it does not answer is gone");
   await axe(owner, "widget settings");
   await shot(owner, "widget-settings-1280x800");
 

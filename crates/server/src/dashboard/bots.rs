@@ -576,9 +576,9 @@ async fn widget(
         (tabs(&bot, Tab::Widget))
         section.panel aria-labelledby="embed" {
             h2 #embed { "Put it on your site" }
-            @if !embed.public_widget {
-                p.notice { "The widget does not answer yet: turn on “Public widget” below." }
-            }
+            // Shown while the widget is not public; the page's script hides or shows it when the
+            // branding is saved.
+            p.notice data-private-notice hidden[embed.public_widget] { "The widget does not answer yet: turn on “Public widget” below." }
             div.field {
                 label for="f-snippet" { "Paste before " code { "</body>" } }
                 textarea #f-snippet readonly rows="2" { (embed.snippet) }
