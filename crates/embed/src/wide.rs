@@ -116,82 +116,43 @@ impl Packed {
         let (rows, (pairs, scales)) = (x.len() / self.inputs, quantise(simd, x, self.inputs));
         y.resize(rows * self.outputs, 0.0);
         let half = self.inputs / 2;
+        // The panels one kernel call takes: AVX-512's two at once, AVX2's one.
+        let step = if wider.is_some() { 2 } else { 1 };
+        let panels = self.outputs / PANEL;
         y.par_chunks_mut(BLOCK_ROWS * self.outputs)
             .enumerate()
             .for_each(|(block, y)| {
                 let first = block * BLOCK_ROWS;
                 let rows = y.len() / self.outputs;
-                if let Some(simd) = wider {
-                    return self.block_512(simd, &pairs, &scales, first, y);
-                }
-                for panel in 0..self.outputs / PANEL {
-                    let mut row = 0;
-                    while row < rows {
+                for panel in (0..panels).step_by(step) {
+                    let p = (panels - panel).min(step);
+                    for row in (0..rows).step_by(ROWS) {
                         let n = (rows - row).min(ROWS);
                         let at = first + row;
-                        let call = Call {
-                            simd,
+                        let tile = Tile {
                             x: &pairs[at * half..(at + n) * half],
                             x_scales: &scales[at..at + n],
-                            weights: &self.pairs[panel * half * PANEL..(panel + 1) * half * PANEL],
-                            scales: &self.scales[panel * PANEL..(panel + 1) * PANEL],
-                            bias: &self.bias[panel * PANEL..(panel + 1) * PANEL],
+                            weights: &self.pairs[panel * half * PANEL..(panel + p) * half * PANEL],
+                            half,
+                            scales: &self.scales[panel * PANEL..(panel + p) * PANEL],
+                            bias: &self.bias[panel * PANEL..(panel + p) * PANEL],
                             y: &mut y[row * self.outputs + panel * PANEL..],
                             stride: self.outputs,
                         };
-                        match n {
-                            6 => simd.vectorize(Kernel::<6>(call)),
-                            5 => simd.vectorize(Kernel::<5>(call)),
-                            4 => simd.vectorize(Kernel::<4>(call)),
-                            3 => simd.vectorize(Kernel::<3>(call)),
-                            2 => simd.vectorize(Kernel::<2>(call)),
-                            _ => simd.vectorize(Kernel::<1>(call)),
+                        match (wider, p) {
+                            (Some(wide), 2) => tile.multiply_512::<2>(wide, n),
+                            (Some(wide), _) => tile.multiply_512::<1>(wide, n),
+                            (None, _) => tile.multiply(simd, n),
                         }
-                        row += n;
                     }
                 }
             });
     }
-
-    /// One block of rows (from row `first`, `y` their outputs) with AVX-512's 512-bit
-    /// `vpmaddwd`: two panels at a time, each panel's 16 sums of a row in one register.
-    fn block_512(&self, simd: V4, pairs: &[i32], scales: &[f32], first: usize, y: &mut [f32]) {
-        let half = self.inputs / 2;
-        let rows = y.len() / self.outputs;
-        let panels = self.outputs / PANEL;
-        let mut panel = 0;
-        while panel < panels {
-            let p = (panels - panel).min(2);
-            let mut row = 0;
-            while row < rows {
-                let n = (rows - row).min(ROWS);
-                let at = first + row;
-                let call = Call512 {
-                    simd,
-                    x: &pairs[at * half..(at + n) * half],
-                    x_scales: &scales[at..at + n],
-                    weights: &self.pairs[panel * half * PANEL..(panel + p) * half * PANEL],
-                    half,
-                    scales: &self.scales[panel * PANEL..(panel + p) * PANEL],
-                    bias: &self.bias[panel * PANEL..(panel + p) * PANEL],
-                    y: &mut y[row * self.outputs + panel * PANEL..],
-                    stride: self.outputs,
-                };
-                if p == 2 {
-                    call.rows::<2>(n);
-                } else {
-                    call.rows::<1>(n);
-                }
-                row += n;
-            }
-            panel += p;
-        }
-    }
 }
 
-/// One call of the 512-bit kernel: up to [`ROWS`] rows of the input against `P` panels.
-struct Call512<'a> {
-    simd: V4,
+/// One kernel call's work: up to [`ROWS`] rows of the input against one panel of outputs
+/// (AVX2's kernel) or `P` panels (AVX-512's).
+struct Tile<'a> {
     /// The rows' pairs, `[pair][row]`.
     x: &'a [i32],
     x_scales: &'a [f32],
@@ -206,38 +167,53 @@ struct Call512<'a> {
     stride: usize,
 }
 
-impl Call512<'_> {
-    fn rows<const P: usize>(self, n: usize) {
-        let simd = self.simd;
+impl Tile<'_> {
+    /// `n` rows against one panel with AVX2's kernel.
+    fn multiply(self, simd: V3, n: usize) {
         match n {
-            6 => simd.vectorize(Kernel512::<6, P>(self)),
-            5 => simd.vectorize(Kernel512::<5, P>(self)),
-            4 => simd.vectorize(Kernel512::<4, P>(self)),
-            3 => simd.vectorize(Kernel512::<3, P>(self)),
-            2 => simd.vectorize(Kernel512::<2, P>(self)),
-            _ => simd.vectorize(Kernel512::<1, P>(self)),
+            6 => simd.vectorize(Kernel::<6>(simd, self)),
+            5 => simd.vectorize(Kernel::<5>(simd, self)),
+            4 => simd.vectorize(Kernel::<4>(simd, self)),
+            3 => simd.vectorize(Kernel::<3>(simd, self)),
+            2 => simd.vectorize(Kernel::<2>(simd, self)),
+            _ => simd.vectorize(Kernel::<1>(simd, self)),
+        }
+    }
+
+    /// `n` rows against `P` panels with AVX-512's 512-bit `vpmaddwd`, each panel's 16 sums of a
+    /// row in one register.
+    fn multiply_512<const P: usize>(self, simd: V4, n: usize) {
+        match n {
+            6 => simd.vectorize(Kernel512::<6, P>(simd, self)),
+            5 => simd.vectorize(Kernel512::<5, P>(simd, self)),
+            4 => simd.vectorize(Kernel512::<4, P>(simd, self)),
+            3 => simd.vectorize(Kernel512::<3, P>(simd, self)),
+            2 => simd.vectorize(Kernel512::<2, P>(simd, self)),
+            _ => simd.vectorize(Kernel512::<1, P>(simd, self)),
         }
     }
 }
 
-struct Kernel512<'a, const R: usize, const P: usize>(Call512<'a>);
+struct Kernel512<'a, const R: usize, const P: usize>(V4, Tile<'a>);
 
 impl<const R: usize, const P: usize> pulp::NullaryFnOnce for Kernel512<'_, R, P> {
     type Output = ();
 
     #[inline(always)]
     fn call(self) {
-        let Call512 {
+        let Kernel512(
             simd,
-            x,
-            x_scales,
-            weights,
-            half,
-            scales,
-            bias,
-            y,
-            stride,
-        } = self.0;
+            Tile {
+                x,
+                x_scales,
+                weights,
+                half,
+                scales,
+                bias,
+                y,
+                stride,
+            },
+        ) = self;
         let mut sums = [[simd.avx512f._mm512_setzero_si512(); P]; R];
         let panels: [&[[i32; PANEL]]; P] = std::array::from_fn(|p| {
             pulp::as_arrays::<PANEL, i32>(&weights[p * half * PANEL..(p + 1) * half * PANEL]).0
@@ -365,38 +341,26 @@ impl pulp::NullaryFnOnce for Quantise<'_> {
     }
 }
 
-/// One kernel call: `R` rows of the input against one panel of outputs.
-struct Call<'a> {
-    simd: V3,
-    /// The rows' pairs, `[pair][row]`.
-    x: &'a [i32],
-    x_scales: &'a [f32],
-    /// The panel's weights, `[pair][output]`.
-    weights: &'a [i32],
-    scales: &'a [f32],
-    bias: &'a [f32],
-    /// The first row's first output of the panel; rows are `stride` apart.
-    y: &'a mut [f32],
-    stride: usize,
-}
-
-struct Kernel<'a, const R: usize>(Call<'a>);
+struct Kernel<'a, const R: usize>(V3, Tile<'a>);
 
 impl<const R: usize> pulp::NullaryFnOnce for Kernel<'_, R> {
     type Output = ();
 
     #[inline(always)]
     fn call(self) {
-        let Call {
+        let Kernel(
             simd,
-            x,
-            x_scales,
-            weights,
-            scales,
-            bias,
-            y,
-            stride,
-        } = self.0;
+            Tile {
+                x,
+                x_scales,
+                weights,
+                scales,
+                bias,
+                y,
+                stride,
+                ..
+            },
+        ) = self;
         let mut sums = [[simd.avx._mm256_setzero_si256(); 2]; R];
         let (weights, _) = pulp::as_arrays::<PANEL, i32>(weights);
         let (x, _) = pulp::as_arrays::<R, i32>(x);
