@@ -329,7 +329,8 @@ fn back_references(language: &str) -> &'static [&'static str] {
 fn place_references(language: &str) -> &'static [&'static str] {
     match language {
         "en" => &["there"],
-        "fr" => &["là", "là-bas"],
+        // "là-bas" is read as "là" and "bas".
+        "fr" => &["là"],
         "es" => &["allí", "ahí", "allá"],
         "de" => &["dort", "dorthin"],
         "ms" | "id" => &["sana", "situ"],
@@ -377,12 +378,15 @@ pub fn in_context(language: &str, text: &str, previous: Option<&str>) -> String 
         place_references(primary).contains(w)
             && !(primary == "en" && i > 0 && EXISTENTIAL.contains(&words[i - 1]))
     });
-    let short = words.len() <= SHORT_WORDS || {
-        let mut analyzer = sitechat_search::analyzer(primary);
-        let topic = sitechat_search::analyze_with(&mut analyzer, &read(primary, text).topic);
-        topic.len() <= SHORT_TOPIC
+    // The topic is analysed only for a question that points back in more than five words.
+    let short = || {
+        words.len() <= SHORT_WORDS || {
+            let mut analyzer = sitechat_search::analyzer(primary);
+            let topic = sitechat_search::analyze_with(&mut analyzer, &read(primary, text).topic);
+            topic.len() <= SHORT_TOPIC
+        }
     };
-    let points_back = (pronoun || place) && short;
+    let points_back = (pronoun || place) && short();
     if opens || points_back {
         format!("{previous} {text}")
     } else {

@@ -520,23 +520,21 @@ impl Extractor<'_> {
         let depth = self.depth;
         match name {
             "br" => self.inline.line_break(),
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if is_admonition_title(el) => {
-                // "Note: …": the title labels the admonition's first paragraph, as a term does.
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.flush();
                 self.term_alone();
                 let text = self.inline_text(el, &mut None, depth);
                 let text = strip_permalinks(&text);
-                if !text.is_empty() {
-                    self.term = Some(text.to_owned());
+                if is_admonition_title(el) {
+                    // "Note: …": the title labels the admonition's first paragraph, as a term
+                    // does.
+                    if !text.is_empty() {
+                        self.term = Some(text.to_owned());
+                    }
+                } else {
+                    let level = name.as_bytes()[1] - b'0';
+                    self.builder.heading(level, text, heading_id(el).as_deref());
                 }
-            }
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                self.flush();
-                self.term_alone();
-                let level = name.as_bytes()[1] - b'0';
-                let text = self.inline_text(el, &mut None, depth);
-                self.builder
-                    .heading(level, strip_permalinks(&text), heading_id(el).as_deref());
             }
             "ul" | "ol" => {
                 self.flush();
@@ -939,7 +937,8 @@ const ADMONITIONS: &[&str] = &[
 ];
 
 /// Whether a heading is an admonition's title ("Note", "Warning"): inside an `aside`, a
-/// `role=note` or a box whose class words all name an admonition, up to two levels above it. The
+/// `role=note` or a box whose class words all name an admonition, among its three nearest
+/// ancestors. The
 /// PostgreSQL manual puts `<h3 class="title">Note</h3>` in its notes, the level of its
 /// subsections' headings: read as a heading, "Note" took the place of the subsection it sits in
 /// ("8.1.4. Serial Types"), and two notes of one page became one passage across the subsections.
