@@ -6,6 +6,8 @@ use sitechat_core::{model::SourceRef, ChunkId};
 use sitechat_search::{analyze_with, Hit, TextAnalyzer};
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::{question::Question, wanted::Wanted};
+
 /// Share of the question's weight in a passage's heading from which the reply starts at the
 /// passage's opening and goes on as far as the length allows: under a heading that asks the
 /// question, the passage is the answer. A heading that is a question ("Why must 'self' be used
@@ -60,6 +62,9 @@ pub const PASSAGE_SHARE: f64 = 0.2;
 /// At 0.2 English gained more, 135 / 131, and the other languages less, 171 / 142; at 0.3
 /// English fell back to 132 on tune.)
 pub const RANK_SHARE: f64 = 0.1;
+/// What giving the contact detail the question wants ([`Wanted`]) adds to a sentence's score,
+/// beside the words naming it that the detail counts for.
+pub const WANTED_SHARE: f64 = 0.1;
 
 /// Most characters of what a sentence ending in a colon announces when it is not a list (a code
 /// sample, an example): the lines beyond are left out.
@@ -116,6 +121,8 @@ struct Sentence {
     terms: HashSet<String>,
     /// Question terms in the sentence itself.
     own: HashSet<String>,
+    /// The sentence gives the contact detail the question wants ([`Wanted`]).
+    gives: bool,
     /// Similarity to the question, for sentences of the best passages.
     similarity: Option<f32>,
 }
@@ -401,7 +408,7 @@ pub fn compose(
     terms: &[String],
     idf: &[f32],
     hits: &[Hit],
-    multi_part: bool,
+    question: &Question,
     analyzer: &mut TextAnalyzer,
     similarities: Option<Similarities<'_>>,
     max_chars: usize,
@@ -410,12 +417,12 @@ pub fn compose(
     if hits.is_empty() {
         return None;
     }
-    let (mut sentences, heading_terms) = split(terms, hits, analyzer);
+    let (mut sentences, heading_terms) = split(terms, hits, question.wants, analyzer);
     let meaning = similarities.and_then(|f| weigh_by_meaning(&mut sentences, hits, f));
     let best = best_sentence(&sentences, hits, &weights, meaning.is_some())?;
     let Picked {
         chosen, covered, ..
-    } = pick(&sentences, best, &weights, multi_part);
+    } = pick(&sentences, best, &weights, question.multi_part);
     let by_heading = weights.of(&heading_terms[sentences[best].hit]) >= HEADING_LEAD;
     let (start, lead) = reply_start(&sentences, hits, best, by_heading);
     let chosen = window(&sentences, start, &chosen, lead, max_chars);
@@ -457,13 +464,22 @@ impl<'a> Weights<'a> {
 }
 
 /// Step 1: the passages' sentences, in order, each with the question terms it has (with its
-/// passage's heading's), and each passage's heading terms.
+/// passage's heading's), and each passage's heading terms. A sentence that gives the contact
+/// detail the question `wants` has the question's words naming it ("phone", "number"): the
+/// number says them.
 fn split(
     terms: &[String],
     hits: &[Hit],
+    wants: Option<Wanted>,
     analyzer: &mut TextAnalyzer,
 ) -> (Vec<Sentence>, Vec<HashSet<String>>) {
     let question: HashSet<&String> = terms.iter().collect();
+    let naming: HashSet<String> = wants
+        .into_iter()
+        .flat_map(Wanted::names)
+        .flat_map(|name| analyze_with(analyzer, name))
+        .filter(|t| question.contains(t))
+        .collect();
     // A passage's heading is context for each of its sentences: under "Business hours", "We are
     // open 9 to 5" answers "what are your business hours?".
     let heading_terms: Vec<HashSet<String>> = hits
@@ -495,10 +511,14 @@ fn split(
                 defines,
                 ..
             } = piece;
-            let own: HashSet<String> = analyze_with(analyzer, &text)
+            let gives = wants.is_some_and(|w| w.given_in(&text));
+            let mut own: HashSet<String> = analyze_with(analyzer, &text)
                 .into_iter()
                 .filter(|t| question.contains(t))
                 .collect();
+            if gives {
+                own.extend(naming.iter().cloned());
+            }
             let mut terms = own.clone();
             terms.extend(heading_terms[hit].iter().cloned());
             Sentence {
@@ -514,6 +534,7 @@ fn split(
                 defines,
                 terms,
                 own,
+                gives,
                 similarity: None,
             }
         })
@@ -592,7 +613,8 @@ fn best_sentence(
         } else {
             closeness(hit.similarity)
         };
-        own + PASSAGE_SHARE * passage
+        let detail = if s.gives { WANTED_SHARE } else { 0.0 };
+        own + PASSAGE_SHARE * passage + detail
     };
     // What the passage's rank adds, once a sentence scores at all (the same holds for a curated
     // answer's rank as for its closeness).
@@ -1093,11 +1115,34 @@ mod tests {
             &terms,
             &weights,
             hits,
-            crate::question::read("en", question).multi_part,
+            &crate::question::read("en", question),
             &mut analyzer,
             similarities,
             sitechat_core::model::BotSettings::DEFAULT_ANSWER_MAX_CHARS as usize,
         )
+    }
+
+    #[test]
+    fn a_question_wanting_a_contact_detail_is_answered_by_one() {
+        let hits = [
+            hit(
+                "Go to My account > Details to change your name, email address, phone number \
+                 or saved addresses.",
+            ),
+            Hit {
+                heading: "Phone and email".into(),
+                ..hit(
+                    "Customer service: 0117 496 0352, Monday to Friday 9am to 5pm. \
+                       Email: hello@shop.example.",
+                )
+            },
+        ];
+        let draft = run("whats your phone number", &[], &hits).unwrap();
+        assert!(draft.text.contains("0117 496 0352"), "{}", draft.text);
+        assert_eq!(draft.passage, 1);
+        // The visitor's own number is not wanted: the page about changing it answers.
+        let draft = run("how do I change my phone number", &[], &hits).unwrap();
+        assert_eq!(draft.passage, 0, "{}", draft.text);
     }
 
     #[test]
@@ -1545,7 +1590,7 @@ mod tests {
                 &terms,
                 &weights,
                 &[hit(text)],
-                false,
+                &crate::question::read("en", question),
                 &mut sitechat_search::analyzer("en"),
                 None,
                 max_chars,

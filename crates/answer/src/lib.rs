@@ -56,6 +56,7 @@ pub mod intents;
 pub mod leads;
 pub mod question;
 pub mod responder;
+pub mod wanted;
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -362,7 +363,7 @@ impl AnswerEngine {
             &terms,
             &idf,
             hits,
-            question.multi_part,
+            question,
             &mut analyzer,
             by_sentence.then_some(&similarities as compose::Similarities<'_>),
             max_chars,

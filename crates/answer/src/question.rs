@@ -227,6 +227,8 @@ pub struct Question {
     /// How sure it is that the question is in another language than the bot's
     /// ([`sitechat_core::language::foreign`]).
     pub foreign: f64,
+    /// The contact detail it asks for, if any.
+    pub wants: Option<crate::wanted::Wanted>,
 }
 
 fn is_boundary(c: Option<char>) -> bool {
@@ -268,6 +270,7 @@ pub fn read(language: &str, text: &str) -> Question {
         topic,
         multi_part,
         foreign: sitechat_core::language::foreign(text, primary),
+        wants: crate::wanted::Wanted::asked(text),
     }
 }
 

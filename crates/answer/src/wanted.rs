@@ -1,0 +1,466 @@
+//! The contact detail a question asks for, and whether a sentence gives one.
+//!
+//! "whats your phone number" is answered by "Customer service: 0117 496 0352, Monday to Friday
+//! 9am to 5pm.", under a heading "Phone and email", not by "Go to My account > Details to change
+//! your name, email address, phone number or saved addresses.", which has both of the question's
+//! words and none of what it wants. Words and meaning cannot tell the two apart; the number can.
+//! The composer counts a sentence that holds the wanted detail as saying the words that name it
+//! (see `compose`).
+//!
+//! Three details are told apart, in the six languages at once (a visitor may ask in another
+//! language than the bot's): a phone number, an email address and a postal address. A question
+//! wants one when it names it as the business's, not the visitor's own: "what is your email
+//! address", "numéro du magasin", "Welche E-Mail-Adresse", but not "how do I change my email
+//! address" or "the password reset email never came". Hand-written rather than learnt: there is
+//! no tagged data for it here, and the rules are few and readable.
+
+/// A contact detail a question can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    Phone,
+    Email,
+    Address,
+}
+
+/// Words that name a phone.
+const PHONE: &[&str] = &[
+    "phone",
+    "telephone",
+    "tel",
+    "téléphone",
+    "tél",
+    "teléfono",
+    "telefono",
+    "telefon",
+    "telefonnummer",
+    "rufnummer",
+    "telepon",
+    "hotline",
+    "helpline",
+];
+
+/// Words for a number, which name a phone number only when the number is a place's or a
+/// service's ("the number for the Bath shop", "nummer vom Laden"), not a count ("the number of
+/// columns") or a value ("a random number").
+const NUMBER: &[&str] = &[
+    "number", "numéro", "numero", "número", "nummer", "nombor", "nomor",
+];
+
+/// Words linking a number to whose it is.
+const OF: &[&str] = &[
+    "for", "of", "to", "pour", "du", "de", "des", "para", "del", "für", "vom", "von", "der",
+    "untuk", "bagi",
+];
+
+/// Places and services that have a phone number.
+const SERVICES: &[&str] = &[
+    "shop",
+    "store",
+    "office",
+    "branch",
+    "showroom",
+    "support",
+    "service",
+    "team",
+    "desk",
+    "helpdesk",
+    "customer",
+    "magasin",
+    "boutique",
+    "agence",
+    "bureau",
+    "tienda",
+    "oficina",
+    "sucursal",
+    "atención",
+    "atencion",
+    "soporte",
+    "laden",
+    "geschäft",
+    "filiale",
+    "büro",
+    "kundenservice",
+    "kundendienst",
+    "kedai",
+    "pejabat",
+    "cawangan",
+    "toko",
+    "kantor",
+    "cabang",
+    "layanan",
+];
+
+/// Words that name email ("e-mail" is read as "e" and "mail").
+const EMAIL: &[&str] = &["email", "mail", "emel", "courriel"];
+
+/// Words that name an address, or a part of one only an address has.
+const ADDRESS: &[&str] = &[
+    "address",
+    "adress",
+    "postcode",
+    "zip",
+    "zipcode",
+    "located",
+    "adresse",
+    "postale",
+    "dirección",
+    "direccion",
+    "anschrift",
+    "postanschrift",
+    "postleitzahl",
+    "plz",
+    "alamat",
+    "poskod",
+];
+
+/// "código postal", "code postal", "kode pos": an address too.
+const POSTAL_PAIRS: &[(&str, &str)] = &[
+    ("code", "postal"),
+    ("código", "postal"),
+    ("codigo", "postal"),
+    ("kode", "pos"),
+];
+
+/// Words asking which one, or naming it as the business's.
+const WHOSE: &[&str] = &[
+    "your", "ur", "what", "which", "votre", "vos", "ton", "quel", "quelle", "vuestro", "vuestra",
+    "su", "tu", "qué", "que", "cuál", "cual", "eure", "euer", "eurer", "ihre", "welche", "welcher",
+    "anda", "awak",
+];
+
+/// Words naming it as the visitor's own.
+const OWN: &[&str] = &[
+    "my", "mon", "ma", "mes", "mi", "mis", "mein", "meine", "meinen", "meiner", "saya", "aku",
+];
+
+/// Words beside "address" that make it another kind of address, or the visitor's.
+const OTHER_ADDRESSES: &[&str] = &[
+    "ip",
+    "delivery",
+    "billing",
+    "shipping",
+    "livraison",
+    "facturation",
+    "entrega",
+    "envío",
+    "envio",
+    "facturación",
+    "facturacion",
+    "penghantaran",
+    "web",
+    "mac",
+    "email",
+    "mail",
+    "courriel",
+    "correo",
+    "electrónico",
+    "electronico",
+    "électronique",
+    "electronique",
+    "emel",
+];
+
+impl Wanted {
+    /// The contact detail the question asks for, if it asks for one.
+    pub fn asked(question: &str) -> Option<Self> {
+        let lower = question.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        // The visitor's own detail ("my email address") is not asked for.
+        let own_before = |i: usize| {
+            words[i.saturating_sub(2)..i]
+                .iter()
+                .any(|w| OWN.contains(w))
+        };
+        // One word before, two after: "email address", "adresse de livraison".
+        let near = |i: usize, list: &[&str]| {
+            let from = i.saturating_sub(1);
+            let to = (i + 3).min(words.len());
+            (from..to).any(|j| j != i && list.contains(&words[j]))
+        };
+        for (i, w) in words.iter().enumerate() {
+            if own_before(i) {
+                continue;
+            }
+            if EMAIL.contains(w) {
+                let addressed = near(i, ADDRESS);
+                let whose = words[i.saturating_sub(2)..i]
+                    .iter()
+                    .any(|w| WHOSE.contains(w));
+                if addressed || whose {
+                    return Some(Self::Email);
+                }
+            }
+            if PHONE.contains(w) {
+                return Some(Self::Phone);
+            }
+            if NUMBER.contains(w) {
+                let of_a_service = words.get(i + 1).is_some_and(|n| OF.contains(n))
+                    && words[i + 2..(i + 5).min(words.len())]
+                        .iter()
+                        .any(|w| SERVICES.contains(w));
+                let whose = i > 0 && WHOSE[..2].contains(&words[i - 1]);
+                if of_a_service || whose {
+                    return Some(Self::Phone);
+                }
+            }
+            let postal = words
+                .get(i + 1)
+                .is_some_and(|n| POSTAL_PAIRS.contains(&(*w, *n)));
+            if (ADDRESS.contains(w) && !near(i, OTHER_ADDRESSES) && !near(i, EMAIL)) || postal {
+                return Some(Self::Address);
+            }
+        }
+        None
+    }
+
+    /// The words that name the detail, in every language: a sentence that gives the detail says
+    /// them, as far as the question's words go.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        let lists: &[&[&'static str]] = match self {
+            Self::Phone => &[PHONE, NUMBER],
+            Self::Email => &[EMAIL, ADDRESS],
+            Self::Address => &[
+                ADDRESS,
+                &["postal", "pos", "code", "código", "codigo", "kode"],
+            ],
+        };
+        lists.iter().flat_map(|l| l.iter().copied())
+    }
+
+    /// Whether `text` gives such a detail.
+    pub fn given_in(self, text: &str) -> bool {
+        match self {
+            Self::Phone => has_phone_number(text),
+            Self::Email => has_email_address(text),
+            Self::Address => has_street_address(text),
+        }
+    }
+}
+
+/// Fewest and most digits of a phone number.
+const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
+
+/// A run of 7 to 15 digits, possibly after a "+", in groups separated by one space, hyphen, dot,
+/// slash or parenthesis: "0117 496 0352", "+33 (0)1 42 68 53 00", "555-0199-42". An ISO date
+/// ("2026-12-05") is not one.
+fn has_phone_number(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit() || (chars[i] == '+' || chars[i] == '(');
+        let after_word = i > 0 && chars[i - 1].is_alphanumeric();
+        if !starts || after_word {
+            i += 1;
+            continue;
+        }
+        let mut digits = 0;
+        let mut run = String::new();
+        let mut j = i;
+        while j < chars.len() {
+            let c = chars[j];
+            if c.is_ascii_digit() {
+                digits += 1;
+            } else if !matches!(c, ' ' | '-' | '.' | '/' | '(' | ')' | '+')
+                || !chars
+                    .get(j + 1)
+                    .is_some_and(|n| n.is_ascii_digit() || *n == '(')
+            {
+                break;
+            }
+            run.push(c);
+            j += 1;
+        }
+        let date = run.len() == 10 && run.as_bytes()[4] == b'-' && run.as_bytes()[7] == b'-';
+        let ends_word = chars.get(j).is_some_and(|c| c.is_alphanumeric());
+        if PHONE_DIGITS.contains(&digits) && !date && !ends_word {
+            return true;
+        }
+        i = j.max(i + 1);
+    }
+    false
+}
+
+/// A word with letters or digits on both sides of an "@" and a dot in its domain.
+fn has_email_address(text: &str) -> bool {
+    text.split_whitespace().any(|word| {
+        let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+        word.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty()
+                && domain.split_once('.').is_some_and(|(name, tld)| {
+                    !name.is_empty() && tld.starts_with(char::is_alphabetic)
+                })
+        })
+    })
+}
+
+/// Words for a street, after or before its number ("212 Gloucester Road", "12 rue de la Paix",
+/// "Calle Mayor 5", "Jalan Ampang 8"). Words that are common in running text as well ("way",
+/// "close", "drive", "court") are left out.
+const STREETS: &[&str] = &[
+    "street",
+    "st",
+    "road",
+    "rd",
+    "avenue",
+    "ave",
+    "lane",
+    "boulevard",
+    "blvd",
+    "square",
+    "crescent",
+    "terrace",
+    "parade",
+    "highway",
+    "rue",
+    "chemin",
+    "allée",
+    "quai",
+    "impasse",
+    "calle",
+    "avenida",
+    "avda",
+    "plaza",
+    "paseo",
+    "camino",
+    "carretera",
+    "straße",
+    "strasse",
+    "str",
+    "weg",
+    "platz",
+    "allee",
+    "gasse",
+    "jalan",
+    "jln",
+    "jl",
+    "lorong",
+    "persiaran",
+    "lebuh",
+];
+
+/// German streets are often one word: "Hauptstraße 5", "Lindenweg 3".
+const STREET_ENDINGS: &[&str] = &["straße", "strasse", "weg", "platz", "allee", "gasse"];
+
+/// A house number (1 to 5 digits, maybe with a letter: "12a") within four words of a word for a
+/// street.
+fn has_street_address(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let is_number = |w: &str| {
+        let digits = w.chars().take_while(char::is_ascii_digit).count();
+        (1..=5).contains(&digits) && w.chars().skip(digits).count() <= 1
+    };
+    let is_street = |w: &str| {
+        STREETS.contains(&w)
+            || STREET_ENDINGS
+                .iter()
+                .any(|e| w.len() > e.len() + 2 && w.ends_with(e))
+    };
+    words.iter().enumerate().any(|(i, w)| {
+        is_number(w)
+            && words[i.saturating_sub(4)..(i + 5).min(words.len())]
+                .iter()
+                .any(|n| is_street(n))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_that_ask_for_a_contact_detail() {
+        for (question, wanted) in [
+            ("whats your phone number", Wanted::Phone),
+            ("what's the number for the bath shop", Wanted::Phone),
+            ("and what hours is the phone line open", Wanted::Phone),
+            ("c'est quoi votre numero de tel", Wanted::Phone),
+            ("numero du magasin de bath ?", Wanted::Phone),
+            ("cual es vuestro telefono", Wanted::Phone),
+            ("nummer vom laden in bath?", Wanted::Phone),
+            ("wie ist eure telefonnummer", Wanted::Phone),
+            (
+                "what is your email address for customer service",
+                Wanted::Email,
+            ),
+            (
+                "Welche E-Mail-Adresse für Fragen zum Datenschutz?",
+                Wanted::Email,
+            ),
+            ("que email uso para reclamar la garantia?", Wanted::Email),
+            ("whats the address of the bath shop", Wanted::Address),
+            (
+                "where is your bristol store exactly? postcode pls",
+                Wanted::Address,
+            ),
+            (
+                "adresse postale pour vous ecrire un courrier",
+                Wanted::Address,
+            ),
+            ("codigo postal de la tienda de bristol", Wanted::Address),
+            (
+                "Wie lautet die Adresse von eurem Laden in Bristol?",
+                Wanted::Address,
+            ),
+            (
+                "postanschrift um euch einen brief zu schreiben",
+                Wanted::Address,
+            ),
+            ("where are you located?", Wanted::Address),
+        ] {
+            assert_eq!(Wanted::asked(question), Some(wanted), "{question}");
+        }
+    }
+
+    #[test]
+    fn questions_that_do_not() {
+        for question in [
+            "how do i change my email adress",
+            "do you sell my email address to other companies",
+            "comment changer mon adresse mail",
+            "como cambio mi email",
+            "wie ändere ich meine email adresse",
+            "the password reset email never came",
+            "how fast do you reply to emails",
+            "how do i send an email from a script",
+            "no me llega el correo para cambiar la contraseña",
+            "la devolucion por correo cuesta algo?",
+            "What's the biggest number I can store in an integer column?",
+            "What's the default maximum number of connections?",
+            "how do I generate a random number",
+            "how do I number the rows of a result 1, 2, 3...?",
+            "What column type is best for storing IP addresses?",
+            "can i change the delivery address after ordering",
+        ] {
+            assert_eq!(Wanted::asked(question), None, "{question}");
+        }
+    }
+
+    #[test]
+    fn sentences_that_give_one() {
+        assert!(Wanted::Phone.given_in("Customer service: 0117 496 0352, Monday to Friday."));
+        assert!(Wanted::Phone.given_in("Appelez le +33 (0)1 42 68 53 00."));
+        assert!(Wanted::Phone.given_in("Bath shop: 01225 496 0711."));
+        assert!(!Wanted::Phone.given_in("Orders placed on 2026-12-24 leave on 2 January."));
+        assert!(!Wanted::Phone.given_in("Orders over £100 ship free; 30 days to return."));
+        assert!(!Wanted::Phone.given_in("Go to My account > Details to change your phone number."));
+        assert!(!Wanted::Phone.given_in("The xr7000123 mower."));
+        assert!(Wanted::Email.given_in("Email: hello@hazelandmoss.co.uk."));
+        assert!(!Wanted::Email.given_in("Follow us on Instagram as @hazelandmoss."));
+        assert!(Wanted::Address.given_in("Hazel & Moss, 41 Walcot Street, Bath BA1 5BN."));
+        assert!(Wanted::Address.given_in("Notre boutique, 12 rue de la Paix, 75002 Paris."));
+        assert!(Wanted::Address.given_in("Besuchen Sie uns in der Hauptstraße 5."));
+        assert!(Wanted::Address.given_in("Calle Mayor, 5, Madrid."));
+        assert!(!Wanted::Address.given_in("Parking: 12 free customer spaces behind the shop."));
+        assert!(!Wanted::Address.given_in("Returns are accepted within 30 days."));
+    }
+}
