@@ -62,9 +62,6 @@ pub const PASSAGE_SHARE: f64 = 0.2;
 /// At 0.2 English gained more, 135 / 131, and the other languages less, 171 / 142; at 0.3
 /// English fell back to 132 on tune.)
 pub const RANK_SHARE: f64 = 0.1;
-/// What giving the contact detail the question wants ([`Wanted`]) adds to a sentence's score,
-/// beside the words naming it that the detail counts for.
-pub const WANTED_SHARE: f64 = 0.1;
 
 /// Most characters of what a sentence ending in a colon announces when it is not a list (a code
 /// sample, an example): the lines beyond are left out.
@@ -613,8 +610,7 @@ fn best_sentence(
         } else {
             closeness(hit.similarity)
         };
-        let detail = if s.gives { WANTED_SHARE } else { 0.0 };
-        own + PASSAGE_SHARE * passage + detail
+        own + PASSAGE_SHARE * passage
     };
     // What the passage's rank adds, once a sentence scores at all (the same holds for a curated
     // answer's rank as for its closeness).
@@ -626,6 +622,10 @@ fn best_sentence(
         }
     };
 
+    // A reply to "whats your phone number" without a phone number does not answer it: when a
+    // sentence gives the contact detail the question wants, the best is one that does.
+    let giving = sentences.iter().any(|s| s.gives && score(s) > 0.0);
+
     // The best sentence: the best score (the question's weight, heading included, meaning, its
     // passage's meaning and rank), then most of the weight in the sentence itself; then the shorter
     // sentence, which says it more directly — or, when only the heading matches, the first
@@ -633,6 +633,7 @@ fn best_sentence(
     sentences
         .iter()
         .enumerate()
+        .filter(|(_, s)| s.gives || !giving)
         .map(|(i, s)| (i, score(s), weights.of(&s.own)))
         .filter(|(_, w, _)| *w > 0.0)
         .map(|(i, w, own)| (i, w + ranked(&sentences[i]), own))
@@ -1143,6 +1144,21 @@ mod tests {
         // The visitor's own number is not wanted: the page about changing it answers.
         let draft = run("how do I change my phone number", &[], &hits).unwrap();
         assert_eq!(draft.passage, 0, "{}", draft.text);
+        // "where's the Bath shop?" wants the address, not the sentence with both its words.
+        let hits = [
+            Hit {
+                heading: "Calling a shop".into(),
+                ..hit("Bristol shop: 0117 496 0350. Bath shop: 01225 496 0711.")
+            },
+            Hit {
+                heading: "Bath – Walcot Street".into(),
+                ..hit(
+                    "Hazel & Moss, 41 Walcot Street, Bath BA1 5BN. A smaller shop for houseplants.",
+                )
+            },
+        ];
+        let draft = run("where's the Bath shop?", &[], &hits).unwrap();
+        assert!(draft.text.contains("41 Walcot Street"), "{}", draft.text);
     }
 
     #[test]

@@ -270,7 +270,7 @@ pub fn read(language: &str, text: &str) -> Question {
         topic,
         multi_part,
         foreign: sitechat_core::language::foreign(text, primary),
-        wants: crate::wanted::Wanted::asked(text),
+        wants: crate::wanted::Wanted::asked(primary, text),
     }
 }
 
@@ -344,6 +344,25 @@ fn place_references(language: &str) -> &'static [&'static str] {
 /// Words after which "there" only says that something exists ("is there parking?").
 const EXISTENTIAL: &[&str] = &["is", "are", "was", "were", "isn't", "aren't"];
 
+/// Whether a question's words (lower-case) open with a continuation ("and on Saturdays?").
+pub fn continues(primary: &str, words: &[&str]) -> bool {
+    follow_up_openings(primary).iter().any(|o| {
+        let n = o.split(' ').count();
+        words.len() > n && words[..n].join(" ") == *o
+    })
+}
+
+/// Whether a question's words (lower-case) point back to something named before: with a pronoun
+/// ("it", "ça", "eso") or a word for a place ("there", not after "is" or "are").
+pub fn points_back(primary: &str, words: &[&str]) -> bool {
+    let pronoun = words.iter().any(|w| back_references(primary).contains(w));
+    let place = words.iter().enumerate().any(|(i, w)| {
+        place_references(primary).contains(w)
+            && !(primary == "en" && i > 0 && EXISTENTIAL.contains(&words[i - 1]))
+    });
+    pronoun || place
+}
+
 /// Most words, and most words of topic, a question pointing back may have to be read as a
 /// follow-up.
 const SHORT_WORDS: usize = 5;
@@ -372,15 +391,7 @@ pub fn in_context(language: &str, text: &str, previous: Option<&str>) -> String 
     if words.is_empty() || words.len() > 8 {
         return text.to_owned();
     }
-    let opens = follow_up_openings(primary).iter().any(|o| {
-        let n = o.split(' ').count();
-        words.len() > n && words[..n].join(" ") == *o
-    });
-    let pronoun = words.iter().any(|w| back_references(primary).contains(w));
-    let place = words.iter().enumerate().any(|(i, w)| {
-        place_references(primary).contains(w)
-            && !(primary == "en" && i > 0 && EXISTENTIAL.contains(&words[i - 1]))
-    });
+    let opens = continues(primary, &words);
     // The topic is analysed only for a question that points back in more than five words.
     let short = || {
         words.len() <= SHORT_WORDS || {
@@ -389,7 +400,7 @@ pub fn in_context(language: &str, text: &str, previous: Option<&str>) -> String 
             topic.len() <= SHORT_TOPIC
         }
     };
-    let points_back = (pronoun || place) && short();
+    let points_back = points_back(primary, &words) && short();
     if opens || points_back {
         format!("{previous} {text}")
     } else {

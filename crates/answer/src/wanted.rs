@@ -4,8 +4,9 @@
 //! 9am to 5pm.", under a heading "Phone and email", not by "Go to My account > Details to change
 //! your name, email address, phone number or saved addresses.", which has both of the question's
 //! words and none of what it wants. Words and meaning cannot tell the two apart; the number can.
-//! The composer counts a sentence that holds the wanted detail as saying the words that name it
-//! (see `compose`).
+//! When a sentence of the retrieved passages gives the wanted detail, the composer builds the
+//! reply around one that does, and counts it as saying the words that name the detail (see
+//! `compose`).
 //!
 //! Three details are told apart, in the six languages at once (a visitor may ask in another
 //! language than the bot's): a phone number, an email address and a postal address. A question
@@ -160,14 +161,51 @@ const OTHER_ADDRESSES: &[&str] = &[
     "emel",
 ];
 
+/// Words asking where something is.
+const WHERE: &[&str] = &["where", "wheres", "où", "dónde", "donde", "wo", "mana"];
+
+/// Words after "ou" that make it "où" written without its accent ("ou est votre magasin").
+const OU_IS: &[&str] = &["est", "sont", "se", "êtes", "etes", "trouve", "trouver"];
+
+/// "are you", "êtes-vous", "seid ihr", "estáis", "r u" after a word asking where: the
+/// business's own place ("where are you?"), not where it delivers ("where do you deliver?").
+fn asks_for_you(after: &[&str]) -> bool {
+    match after {
+        ["estáis" | "estais", ..] => true,
+        [are, you, ..] => {
+            ["are", "r", "êtes", "etes", "seid"].contains(are)
+                && ["you", "u", "vous", "ihr"].contains(you)
+        }
+        _ => false,
+    }
+}
+
 impl Wanted {
-    /// The contact detail the question asks for, if it asks for one.
-    pub fn asked(question: &str) -> Option<Self> {
-        let lower = question.to_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+    /// The contact detail a message asks for, if it asks for one, in the bot's primary
+    /// `language`. Its sentences are read from the last: a follow-up read with the question
+    /// before it ("where's the Bath shop? and the Bristol one?") wants what that question
+    /// wanted ("and for Bath?"), unless it points back to ask something new ("where's the Bath
+    /// shop? is there parking there?").
+    pub fn asked(language: &str, message: &str) -> Option<Self> {
+        let lower = message.to_lowercase();
+        for sentence in lower.rsplit(['?', '!', '¿', '¡', '\n']) {
+            let words: Vec<&str> = sentence
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            if let Some(wanted) = Self::in_words(&words) {
+                return Some(wanted);
+            }
+            let continues = crate::question::continues(language, &words);
+            if crate::question::points_back(language, &words) && !continues {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The contact detail one sentence's words (lower-case) ask for.
+    fn in_words(words: &[&str]) -> Option<Self> {
         // The visitor's own detail ("my email address") is not asked for.
         let own_before = |i: usize| {
             words[i.saturating_sub(2)..i]
@@ -205,6 +243,15 @@ impl Wanted {
                 if of_a_service || whose {
                     return Some(Self::Phone);
                 }
+            }
+            // "where's the Bath shop?", "wo ist der Laden?", "ou est votre magasin ?"
+            let asks_where = WHERE.contains(w)
+                || (*w == "ou" && words.get(i + 1).is_some_and(|n| OU_IS.contains(n)));
+            let after = &words[i + 1..];
+            if asks_where
+                && (after.iter().take(4).any(|w| SERVICES.contains(w)) || asks_for_you(after))
+            {
+                return Some(Self::Address);
             }
             let postal = words
                 .get(i + 1)
@@ -416,8 +463,22 @@ mod tests {
                 Wanted::Address,
             ),
             ("where are you located?", Wanted::Address),
+            ("where's the Bath shop?", Wanted::Address),
+            ("where r u", Wanted::Address),
+            ("où êtes-vous ?", Wanted::Address),
+            ("wo genau ist der laden in bristol?", Wanted::Address),
+            (
+                "ou est votre magasin de bristol exactement?",
+                Wanted::Address,
+            ),
+            ("Hi! What's your phone number? Thanks.", Wanted::Phone),
+            // A follow-up read with the question before it.
+            (
+                "where's the Bath shop? and the Bristol one?",
+                Wanted::Address,
+            ),
         ] {
-            assert_eq!(Wanted::asked(question), Some(wanted), "{question}");
+            assert_eq!(Wanted::asked("en", question), Some(wanted), "{question}");
         }
     }
 
@@ -440,8 +501,14 @@ mod tests {
             "how do I number the rows of a result 1, 2, 3...?",
             "What column type is best for storing IP addresses?",
             "can i change the delivery address after ordering",
+            "where can i park if i come to the bath shop?",
+            "where do your plants come from?",
+            "livraison ou retrait en magasin ?",
+            "where's the Bath shop? is there parking there?",
+            "where do you deliver?",
+            "¿dónde están mis pedidos?",
         ] {
-            assert_eq!(Wanted::asked(question), None, "{question}");
+            assert_eq!(Wanted::asked("en", question), None, "{question}");
         }
     }
 
