@@ -234,6 +234,24 @@
     }
   });
 
+  // On a phone, a wide table shows each row as a block of labelled cells (see the CSS for
+  // table[data-stack]): each cell is labelled with its column's heading, unless the heading is
+  // only for screen readers ("Actions").
+  document.querySelectorAll("table[data-stack]").forEach(function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      var hidden = th.querySelector(".sr-only");
+      var text = th.textContent.trim();
+      return hidden && hidden.textContent.trim() === text ? "" : text;
+    });
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        Array.prototype.forEach.call(row.cells, function (cell, i) {
+          if (heads[i]) cell.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
+  });
+
   // A table that scrolls sideways (on a phone) can be reached and scrolled by keyboard.
   var scrollable = function () {
     document.querySelectorAll("table").forEach(function (table) {

@@ -180,6 +180,9 @@ export async function run(browser) {
   }
   check(await owner.locator("figure.chart svg").count() === 9, "a chart per measure");
   check(await owner.locator("figure.chart details table").count() === 9, "every chart has a table view");
+  // Each question the bot could not answer offers a curated answer for it, in the playground.
+  const fix = owner.locator("#unanswered ~ table a[data-fix]").first();
+  check((await fix.getAttribute("href") ?? "").includes("/playground?q="), "an unanswered question links to the playground to add a curated answer");
   await axe(owner, "analytics");
   await shot(owner, "analytics-1280x800");
 
@@ -262,6 +265,13 @@ export async function run(browser) {
     await small.goto(BASE + route);
     const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `${name} fits a 390 px screen (${overflow} px too wide)`);
+    // Its tables fit too, without scrolling sideways: wide ones show each row as labelled cells.
+    const wide = await small.evaluate(() => [...document.querySelectorAll("table")].filter((t) => t.scrollWidth > t.clientWidth + 1).map((t) => t.caption?.textContent));
+    check(wide.length === 0, `${name}: the tables fit a 390 px screen (too wide: ${wide.join(", ")})`);
+    if (name === "knowledge") {
+      const kind = await small.locator('td[data-label="Kind"]').first().evaluate((td) => getComputedStyle(td, "::before").content);
+      check(kind === '"Kind"', `a source's cells are labelled with their column on a phone (got ${kind})`);
+    }
     await axe(small, `${name} at 390 px`);
     await shot(small, `${name}-390x844`);
   }

@@ -143,7 +143,7 @@ fn chart(index: usize, measure: &Measure, days: &[Day]) -> Markup {
             details {
                 summary { "Table: " (measure.title) }
                 table {
-                    thead { tr { th scope="col" { "Day" } th scope="col" { (measure.title) } } }
+                    thead { tr { th scope="col" { "Day" } th.num scope="col" { (measure.title) } } }
                     tbody {
                         @for (day, value) in days.iter().zip(&values) {
                             tr { td { (day.date) } td.num { (shown(*value, measure.unit)) } }
@@ -156,10 +156,12 @@ fn chart(index: usize, measure: &Measure, days: &[Day]) -> Markup {
 }
 
 fn groups_table(groups: &[QuestionGroup], caption: &str, bot: Option<&BotId>, fix: bool) -> Markup {
+    // "Add a curated answer" sits under the question it answers, not in a column of its own: a
+    // fifth column does not fit a phone's width.
     html! {
         table {
             caption { (caption) }
-            thead { tr { th scope="col" { "Question (most asked wording)" } th scope="col" { "Asked" } th scope="col" { "Answered" } th scope="col" { "Not answered" } @if fix { th scope="col" { span.sr-only { "Actions" } } } } }
+            thead { tr { th scope="col" { "Question (most asked wording)" } th.num scope="col" { "Asked" } th.num scope="col" { "Answered" } th.num scope="col" { "Not answered" } } }
             tbody {
                 @for g in groups {
                     tr {
@@ -168,19 +170,17 @@ fn groups_table(groups: &[QuestionGroup], caption: &str, bot: Option<&BotId>, fi
                             @if !g.examples.is_empty() {
                                 span.muted.small.block { "Also: " (g.examples.join(" · ")) }
                             }
+                            @if fix {
+                                @if let Some(bot) = bot {
+                                    a.block.small data-fix href=(format!("/dashboard/bots/{bot}/playground?q={}", url::form_urlencoded::byte_serialize(g.question.as_bytes()).collect::<String>())) { "Add a curated answer" }
+                                } @else {
+                                    span.muted.small.block { "Choose a bot to answer it" }
+                                }
+                            }
                         }
                         td.num { (g.count) }
                         td.num { (g.answered) }
                         td.num { (g.unanswered) }
-                        @if fix {
-                            td {
-                                @if let Some(bot) = bot {
-                                    a href=(format!("/dashboard/bots/{bot}/playground?q={}", url::form_urlencoded::byte_serialize(g.question.as_bytes()).collect::<String>())) { "Add a curated answer" }
-                                } @else {
-                                    span.muted.small { "Choose a bot to answer it" }
-                                }
-                            }
-                        }
                     }
                 }
             }

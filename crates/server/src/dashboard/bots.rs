@@ -76,7 +76,7 @@ async fn list(State(state): State<AppState>, page: Page) -> Result<Response, Res
         @if bots.is_empty() {
             p.empty { "No bots yet: create one from your website's URL." }
         } @else {
-            table data-sortable {
+            table data-sortable data-stack {
                 caption.sr-only { "Bots of the account" }
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Website" } th scope="col" { "Training" } th scope="col" { "Last trained" } } }
                 tbody {
@@ -440,9 +440,9 @@ async fn sources(
             @if listed.items.is_empty() {
                 p.empty { "Nothing learned yet: train the website or add text, a page or a file above." }
             } @else {
-                table data-sortable {
+                table data-sortable data-stack {
                     caption.sr-only { "Sources" }
-                    thead { tr { th scope="col" { "Title" } th scope="col" { "Kind" } th scope="col" { "Passages" } th scope="col" { "Added" } @if page.manages() { th scope="col" { span.sr-only { "Actions" } } } } }
+                    thead { tr { th scope="col" { "Title" } th scope="col" { "Kind" } th.num scope="col" { "Passages" } th scope="col" { "Added" } @if page.manages() { th scope="col" { span.sr-only { "Actions" } } } } }
                     tbody {
                         @for source in &listed.items {
                             tr {
@@ -492,9 +492,9 @@ async fn sources(
             @if jobs.is_empty() {
                 p.empty { "No training yet." }
             } @else {
-                table {
+                table data-stack {
                     caption.sr-only { "Training runs" }
-                    thead { tr { th scope="col" { "Started" } th scope="col" { "Kind" } th scope="col" { "State" } th scope="col" { "Indexed" } th scope="col" { "Unchanged" } th scope="col" { "Skipped" } th scope="col" { "Removed" } } }
+                    thead { tr { th scope="col" { "Started" } th scope="col" { "Kind" } th scope="col" { "State" } th.num scope="col" { "Indexed" } th.num scope="col" { "Unchanged" } th.num scope="col" { "Skipped" } th.num scope="col" { "Removed" } } }
                     tbody {
                         @for job in &jobs {
                             tr {

@@ -466,7 +466,7 @@ async fn leads(
         @if listed.items.is_empty() {
             p.empty { "No leads yet: visitors who leave an email or phone number appear here." }
         } @else {
-            table data-sortable {
+            table data-sortable data-stack {
                 caption.sr-only { "Leads" }
                 thead { tr { th scope="col" { "Captured" } th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Phone" } th scope="col" { "Bot" } th scope="col" { "Conversation" } } }
                 tbody {

@@ -72,7 +72,7 @@ async fn settings(State(state): State<AppState>, page: Page) -> Result<Response,
         }
         section.panel aria-labelledby="people" {
             h2 #people { "People" }
-            table {
+            table data-stack {
                 caption.sr-only { "People of the account" }
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Since" } @if page.manages() { th scope="col" { span.sr-only { "Actions" } } } } }
                 tbody {
@@ -137,7 +137,7 @@ async fn settings(State(state): State<AppState>, page: Page) -> Result<Response,
                 @if keys.is_empty() {
                     p.empty { "No keys." }
                 } @else {
-                    table {
+                    table data-stack {
                         caption.sr-only { "API keys" }
                         thead { tr { th scope="col" { "Name" } th scope="col" { "Key" } th scope="col" { "Scopes" } th scope="col" { "Last used" } th scope="col" { span.sr-only { "Actions" } } } }
                         tbody {
@@ -242,9 +242,9 @@ async fn webhooks_page(State(state): State<AppState>, page: Page) -> Result<Resp
                 @if deliveries.is_empty() {
                     p.empty { "No deliveries yet." }
                 } @else {
-                    table {
+                    table data-stack {
                         caption { "Latest deliveries" }
-                        thead { tr { th scope="col" { "Event" } th scope="col" { "State" } th scope="col" { "Attempts" } th scope="col" { "Last status" } th scope="col" { "Created" } @if page.manages() { th scope="col" { span.sr-only { "Actions" } } } } }
+                        thead { tr { th scope="col" { "Event" } th scope="col" { "State" } th.num scope="col" { "Attempts" } th scope="col" { "Last status" } th scope="col" { "Created" } @if page.manages() { th scope="col" { span.sr-only { "Actions" } } } } }
                         tbody {
                             @for d in deliveries {
                                 tr {
