@@ -6,8 +6,10 @@
 //! 1. [`Responder::intent`]: a request for a person, a greeting, thanks or a goodbye, or a message
 //!    that only gives contact details, is answered without retrieval.
 //! 2. [`Responder::answer`]: otherwise the engine answers from the bot's knowledge. A follow-up
-//!    ("and on Saturdays?") is read with the visitor's previous message, unless it is answered on
-//!    its own ("And how much is shipping?" after a product's price asks about shipping).
+//!    ("and on Saturdays?") is answered both on its own and read with the visitor's previous
+//!    message, and the surer answer is given: "And how much is shipping?" after a product's price
+//!    asks about shipping; "is there parking there?" after "where's the Bath shop?" asks about
+//!    Bath's parking, not the parking another shop's page mentions.
 //! 3. [`Responder::word`]: a bot with a language-model engine has the answer worded by a
 //!    [`Generator`] from the passages retrieval found; the extractive answer keeps its sources and
 //!    confidence. A model that finds no answer in the passages turns it into a fallback; a model
@@ -154,7 +156,9 @@ impl<'a> Responder<'a> {
         }
     }
 
-    /// Step 2: the engine's answer from the bot's knowledge. Blocks: call from a blocking pool.
+    /// Step 2: the engine's answer from the bot's knowledge. A follow-up is asked twice, on its
+    /// own and read with the previous message ([`question::in_context`]), and the surer answer
+    /// wins (a curated one first). Blocks: call from a blocking pool.
     pub fn answer<S: Semantic>(
         &self,
         engine: &AnswerEngine,
@@ -168,9 +172,19 @@ impl<'a> Responder<'a> {
             })
         };
         let in_context = question::in_context(self.language, &turn.text, turn.previous.as_deref());
+        let with_context = ask(&in_context)?;
         if in_context != turn.text {
             let alone = ask(&turn.text)?;
-            if matches!(alone.outcome, Outcome::Answered | Outcome::Curated) {
+            let surer = match (alone.outcome, with_context.outcome) {
+                (Outcome::Curated, _) => true,
+                (Outcome::Answered, Outcome::Answered) => {
+                    alone.confidence >= with_context.confidence
+                }
+                (Outcome::Answered, Outcome::Curated) => false,
+                (Outcome::Answered, _) => true,
+                _ => false,
+            };
+            if surer {
                 return Ok(Asked {
                     answer: alone,
                     question: turn.text.clone(),
@@ -178,7 +192,7 @@ impl<'a> Responder<'a> {
             }
         }
         Ok(Asked {
-            answer: ask(&in_context)?,
+            answer: with_context,
             question: in_context,
         })
     }
@@ -351,33 +365,39 @@ mod tests {
     }
 
     fn knowledge() -> (AnswerEngine, BotId, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let index = Arc::new(SearchIndex::open(dir.path()).unwrap());
-        let bot = BotId::generate();
-        let source = SourceId::generate();
-        let chunks: Vec<Chunk> = [
+        knowledge_of(&[
             (
                 "Shipping",
                 "Shipping costs £4.95 in the UK and is free on orders over £60.",
             ),
             ("Opening hours", "On weekdays we open from 9am to 6pm."),
             ("Saturdays", "On Saturdays we open from 10am to 4pm."),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, (heading, text))| Chunk {
-            id: ChunkId::generate(),
-            bot_id: bot.clone(),
-            source_id: source.clone(),
-            ordinal: i as i64,
-            title: "Help".into(),
-            heading: heading.into(),
-            anchor: None,
-            url: None,
-            text: text.into(),
-            curated: false,
-        })
-        .collect();
+        ])
+    }
+
+    /// A bot knowing these passages (heading, text), as one source.
+    fn knowledge_of(passages: &[(&str, &str)]) -> (AnswerEngine, BotId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(SearchIndex::open(dir.path()).unwrap());
+        let bot = BotId::generate();
+        let source = SourceId::generate();
+        let chunks: Vec<Chunk> = passages
+            .iter()
+            .copied()
+            .enumerate()
+            .map(|(i, (heading, text))| Chunk {
+                id: ChunkId::generate(),
+                bot_id: bot.clone(),
+                source_id: source.clone(),
+                ordinal: i as i64,
+                title: "Help".into(),
+                heading: heading.into(),
+                anchor: None,
+                url: None,
+                text: text.into(),
+                curated: false,
+            })
+            .collect();
         index.add_chunks(&bot, "en", &chunks).unwrap();
         (AnswerEngine::new(index), bot, dir)
     }
@@ -451,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn a_follow_up_is_read_with_the_question_before_it_only_when_it_needs_it() {
+    fn a_follow_up_gets_the_surer_of_its_answers_alone_and_with_the_question_before_it() {
         let (engine, bot, _dir) = knowledge();
         let settings = BotSettings::default();
         let responder = Responder::new("en", &settings);
@@ -472,6 +492,35 @@ mod tests {
         let asked = responder.answer(&engine, &bot, &own, &Lexical).unwrap();
         assert_eq!(asked.question, "And how much is shipping?");
         assert!(asked.answer.text.contains("£4.95"), "{asked:?}");
+
+        // Answered both ways: the surer answer, here the one read with the question before it.
+        let (engine, bot, _dir) = knowledge_of(&[
+            (
+                "Bristol shop",
+                "Parking: 12 free parking spaces behind the shop.",
+            ),
+            ("Shipping", "Shipping costs £4.95 in the UK."),
+            ("Returns", "Returns are free within 30 days."),
+            (
+                "Bath shop",
+                "The Bath shop is at 41 Walcot Street. It has no car park; the nearest is \
+                 Podium.",
+            ),
+        ]);
+        let question = "is there parking there?";
+        let alone = responder
+            .answer(&engine, &bot, &turn(question), &Lexical)
+            .unwrap();
+        assert!(alone.answer.text.contains("12 free parking"), "{alone:?}");
+        let follow_up = Turn {
+            previous: Some("where's the Bath shop?".into()),
+            ..turn(question)
+        };
+        let asked = responder
+            .answer(&engine, &bot, &follow_up, &Lexical)
+            .unwrap();
+        assert!(asked.answer.text.contains("Podium"), "{asked:?}");
+        assert!(asked.answer.confidence > alone.answer.confidence);
     }
 
     #[test]
