@@ -1,4 +1,4 @@
-//! The contact detail a question asks for, and whether a sentence gives one.
+//! The kind of detail a question asks for, and whether a sentence gives one.
 //!
 //! "whats your phone number" is answered by "Customer service: 0117 496 0352, Monday to Friday
 //! 9am to 5pm.", under a heading "Phone and email", not by "Go to My account > Details to change
@@ -8,19 +8,37 @@
 //! reply around one that does, and counts it as saying the words that name the detail (see
 //! `compose`).
 //!
-//! Three details are told apart, in the six languages at once (a visitor may ask in another
-//! language than the bot's): a phone number, an email address and a postal address. A question
-//! wants one when it names it as the business's, not the visitor's own: "what is your email
-//! address", "numéro du magasin", "Welche E-Mail-Adresse", but not "how do I change my email
-//! address" or "the password reset email never came". Hand-written rather than learnt: there is
-//! no tagged data for it here, and the rules are few and readable.
+//! Six details are told apart, in the six languages at once (a visitor may ask in another
+//! language than the bot's):
+//!
+//! - a phone number, an email address or a postal address, when the question names it as the
+//!   business's, not the visitor's own: "what is your email address", "numéro du magasin",
+//!   "Welche E-Mail-Adresse", "where's the Bath shop?", but not "how do I change my email
+//!   address" or "the password reset email never came";
+//! - a price, when the question asks how much ("how much is shipping?", "combien coûte…", "was
+//!   kostet…", "do I have to pay for…"), not when a price is only its topic ("do your prices
+//!   include VAT?", "can I pay with Klarna?"); "free" gives one too;
+//! - a duration ("how long…", "combien de temps…", "cuánto tarda…", "wie lange…");
+//! - a time of day ("what time…", "à quelle heure…", "wann schließt ihr…").
+//!
+//! Hand-written rather than learnt: there is no tagged data for it here, and the rules are few
+//! and readable.
 
-/// A contact detail a question can ask for.
+/// A detail a question can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wanted {
     Phone,
     Email,
     Address,
+    /// An amount of money, or that something is free: "how much is shipping?", "do I have to pay
+    /// for return postage?", "combien coûte…", "was kostet…".
+    Price,
+    /// How long something takes or lasts: "how long do refunds take?", "combien de temps…",
+    /// "cuánto tarda…", "wie lange…".
+    Duration,
+    /// A time of day: "what time do you close on Saturdays?", "à quelle heure…", "wann schließt
+    /// ihr…".
+    TimeOfDay,
 }
 
 /// Words that name a phone.
@@ -204,8 +222,18 @@ impl Wanted {
         None
     }
 
-    /// The contact detail one sentence's words (lower-case) ask for.
+    /// The detail one sentence's words (lower-case) ask for: a contact detail first ("what
+    /// hours is the phone line open" wants the number, with its hours), then a price, a
+    /// duration or a time of day.
     fn in_words(words: &[&str]) -> Option<Self> {
+        Self::contact_in(words)
+            .or_else(|| asks_price(words).then_some(Self::Price))
+            .or_else(|| asks_duration(words).then_some(Self::Duration))
+            .or_else(|| asks_time_of_day(words).then_some(Self::TimeOfDay))
+    }
+
+    /// The contact detail one sentence's words ask for.
+    fn contact_in(words: &[&str]) -> Option<Self> {
         // The visitor's own detail ("my email address") is not asked for.
         let own_before = |i: usize| {
             words[i.saturating_sub(2)..i]
@@ -273,6 +301,9 @@ impl Wanted {
                 ADDRESS,
                 &["postal", "pos", "code", "código", "codigo", "kode"],
             ],
+            Self::Price => &[PRICE_WORDS],
+            Self::Duration => &[DURATION_WORDS],
+            Self::TimeOfDay => &[TIME_WORDS],
         };
         lists.iter().flat_map(|l| l.iter().copied())
     }
@@ -283,8 +314,402 @@ impl Wanted {
             Self::Phone => has_phone_number(text),
             Self::Email => has_email_address(text),
             Self::Address => has_street_address(text),
+            Self::Price => has_price(text),
+            Self::Duration => has_duration(text),
+            Self::TimeOfDay => has_time_of_day(text),
         }
     }
+}
+
+/// Words asking for a price, or naming one: a reply with an amount says them.
+const PRICE_WORDS: &[&str] = &[
+    "cost",
+    "costs",
+    "price",
+    "prices",
+    "priced",
+    "fee",
+    "fees",
+    "charge",
+    "charges",
+    "coût",
+    "cout",
+    "coûte",
+    "coute",
+    "coûtent",
+    "coutent",
+    "prix",
+    "tarif",
+    "tarifs",
+    "frais",
+    "payant",
+    "payante",
+    "precio",
+    "precios",
+    "coste",
+    "costo",
+    "cuesta",
+    "cuestan",
+    "gastos",
+    "tarifa",
+    "importe",
+    "kostet",
+    "kosten",
+    "preis",
+    "preise",
+    "gebühr",
+    "gebühren",
+    "betrag",
+    "harga",
+    "kos",
+    "biaya",
+    "bayaran",
+];
+
+/// Words for paying, which ask for a price when what is paid for follows ("do I have to pay for
+/// return postage?"), not how ("can I pay with Klarna?").
+const PAY: &[&str] = &["pay", "payer", "pagar", "zahlen", "bezahlen", "bayar"];
+const PAY_FOR: &[&str] = &[
+    "for", "to", "extra", "more", "anything", "pour", "por", "para", "für", "untuk",
+];
+
+/// "how much", "combien", "cuánto", "wie viel", "berapa", and the words after them that make
+/// them ask for a price ("how much is shipping?", not "how much notice do you need?").
+const HOW_MUCH: &[&[&str]] = &[
+    &["how", "much"],
+    &["combien"],
+    &["cuánto"],
+    &["cuanto"],
+    &["wie", "viel"],
+    &["wieviel"],
+    &["berapa"],
+];
+const HOW_MUCH_PRICE: &[&str] = &[
+    "is", "are", "does", "do", "will", "would", "for", "to", "it", "that", "this", "s", "was",
+    "coûte", "coute", "coûtent", "coutent", "ça", "ca", "c", "ce", "pour", "faut", "je", "on",
+    "cuesta", "cuestan", "vale", "valen", "es", "son", "cobráis", "cobrais", "cobran", "cobra",
+    "sale", "pago", "kostet", "kosten", "ist", "sind", "zahle", "bezahle", "verlangt", "harga",
+];
+
+/// Whether `words` sits at `i` in `list`'s phrase form: the phrase's words from `i` on.
+fn phrase_at(words: &[&str], i: usize, phrase: &[&str]) -> bool {
+    words.len() >= i + phrase.len() && words[i..i + phrase.len()] == *phrase
+}
+
+/// Words asking which or how much, before a word for a price that then asks for an amount
+/// ("what's the price of…", "combien coûte…", "was kostet…"), unlike a price that is only the
+/// topic ("do your prices include VAT?", "do you price match?").
+const WHICH: &[&str] = &[
+    "what", "whats", "how", "which", "quel", "quelle", "quels", "combien", "cuál", "cual", "qué",
+    "que", "cuánto", "cuanto", "cuánta", "cuanta", "was", "wie", "welcher", "welche", "welches",
+    "wieviel", "berapa", "apa",
+];
+/// Words after a verb of costing that ask whether it costs at all ("does it cost anything?").
+const ANYTHING: &[&str] = &[
+    "anything",
+    "something",
+    "extra",
+    "algo",
+    "quelque",
+    "rien",
+    "etwas",
+    "apa",
+];
+
+fn asks_price(words: &[&str]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        let how_much = HOW_MUCH
+            .iter()
+            .find(|p| phrase_at(words, i, p))
+            .is_some_and(|p| {
+                words
+                    .get(i + p.len())
+                    .is_none_or(|next| HOW_MUCH_PRICE.contains(next))
+            });
+        let pays = PAY.contains(w) && words.get(i + 1).is_some_and(|next| PAY_FOR.contains(next));
+        let priced = PRICE_WORDS.contains(w)
+            || w.ends_with("kosten")
+            || w.ends_with("gebühr")
+            || w.ends_with("gebühren");
+        let asked = words[i.saturating_sub(3)..i]
+            .iter()
+            .any(|w| WHICH.contains(w))
+            || words.get(i + 1).is_some_and(|next| ANYTHING.contains(next));
+        how_much || pays || (priced && asked)
+    })
+}
+
+/// Currency signs and codes, and words for money.
+const CURRENCY_SIGNS: &[char] = &['£', '$', '€', '¥', '₹'];
+const CURRENCY_WORDS: &[&str] = &[
+    "eur", "usd", "gbp", "chf", "rm", "rp", "myr", "idr", "sgd", "euro", "euros", "dollar",
+    "dollars", "pound", "pounds", "pence", "libras", "pfund", "ringgit", "rupiah",
+];
+/// Words saying that something costs nothing.
+const FREE: &[&str] = &[
+    "free",
+    "gratuit",
+    "gratuite",
+    "gratuits",
+    "gratuites",
+    "gratis",
+    "gratuito",
+    "gratuita",
+    "kostenlos",
+    "kostenfrei",
+    "gebührenfrei",
+    "percuma",
+];
+
+/// An amount with a currency ("£4.95", "4,95 £", "RM 50", "10 euros"), or a word saying that
+/// something is free.
+fn has_price(text: &str) -> bool {
+    let tokens: Vec<String> = tokens(text);
+    let has_digit = |t: &str| t.chars().any(|c| c.is_ascii_digit());
+    tokens.iter().enumerate().any(|(i, t)| {
+        let signed =
+            t.contains(CURRENCY_SIGNS) && (has_digit(t) || neighbours(&tokens, i).any(has_digit));
+        let coded = CURRENCY_WORDS.contains(&t.as_str()) && neighbours(&tokens, i).any(has_digit);
+        signed || coded || FREE.contains(&t.as_str())
+    })
+}
+
+/// The words before and after token `i`.
+fn neighbours(tokens: &[String], i: usize) -> impl Iterator<Item = &str> {
+    [i.checked_sub(1), Some(i + 1)]
+        .into_iter()
+        .flatten()
+        .filter_map(|j| tokens.get(j))
+        .map(String::as_str)
+}
+
+/// `text`'s words, lower-case, split at white space, with the punctuation around them trimmed
+/// (a currency sign is kept: "£4.95", "€").
+fn tokens(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && !CURRENCY_SIGNS.contains(&c))
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Words asking how long, or naming a duration.
+const DURATION_WORDS: &[&str] = &[
+    "time", "take", "takes", "long", "last", "temps", "délai", "delai", "tiempo", "tarda",
+    "tardan", "tardáis", "tardais", "plazo", "dauer", "dauert", "lange", "frist", "lama", "tempoh",
+];
+const HOW_LONG: &[&[&str]] = &[
+    &["how", "long"],
+    &["how", "soon"],
+    &["combien", "de", "temps"],
+    &["cuánto", "tiempo"],
+    &["cuanto", "tiempo"],
+    &["cuánto", "tarda"],
+    &["cuanto", "tarda"],
+    &["cuánto", "tardan"],
+    &["cuanto", "tardan"],
+    &["wie", "lange"],
+    &["berapa", "lama"],
+];
+/// "how many days", "combien de jours", "cuántos días", "wie viele Tage".
+const HOW_MANY: &[&[&str]] = &[
+    &["how", "many"],
+    &["combien", "de"],
+    &["combien", "d"],
+    &["cuántos"],
+    &["cuantos"],
+    &["cuántas"],
+    &["cuantas"],
+    &["wie", "viele"],
+    &["berapa"],
+];
+
+fn asks_duration(words: &[&str]) -> bool {
+    (0..words.len()).any(|i| {
+        let how_many_units = HOW_MANY
+            .iter()
+            .find(|p| phrase_at(words, i, p))
+            .is_some_and(|p| words.get(i + p.len()).is_some_and(|unit| is_unit(unit)));
+        HOW_LONG.iter().any(|p| phrase_at(words, i, p))
+            || how_many_units
+            || [
+                "délai", "delai", "plazo", "tardáis", "tardais", "dauert", "frist", "tempoh",
+            ]
+            .contains(&words[i])
+    })
+}
+
+/// Units of time, singular and plural, in the six languages.
+const UNITS: &[&str] = &[
+    "minute",
+    "minutes",
+    "min",
+    "mins",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "heure",
+    "heures",
+    "jour",
+    "jours",
+    "semaine",
+    "semaines",
+    "mois",
+    "an",
+    "ans",
+    "année",
+    "années",
+    "minuto",
+    "minutos",
+    "hora",
+    "horas",
+    "día",
+    "días",
+    "dia",
+    "dias",
+    "semana",
+    "semanas",
+    "mes",
+    "meses",
+    "año",
+    "años",
+    "minuten",
+    "stunde",
+    "stunden",
+    "tag",
+    "tage",
+    "tagen",
+    "werktag",
+    "werktage",
+    "werktagen",
+    "woche",
+    "wochen",
+    "monat",
+    "monate",
+    "monaten",
+    "jahr",
+    "jahre",
+    "jahren",
+    "minit",
+    "menit",
+    "jam",
+    "hari",
+    "minggu",
+    "bulan",
+    "tahun",
+];
+
+fn is_unit(word: &str) -> bool {
+    UNITS.contains(&word)
+}
+
+/// Numbers written as words, up to twelve, and "a" ("within a day").
+const NUMBER_WORDS: &[&str] = &[
+    "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "un", "une", "deux", "trois", "quatre", "cinq", "sept", "huit", "dix",
+    "uno", "una", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "diez", "ein", "eine",
+    "einen", "einem", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "zehn", "satu",
+    "dua", "tiga", "empat", "lima", "tujuh",
+];
+
+/// A number (in digits or words) with a unit of time at most two words after it: "30 days",
+/// "5 working days", "2 Jahre", "within a day".
+fn has_duration(text: &str) -> bool {
+    let tokens = tokens(text);
+    tokens.iter().enumerate().any(|(i, t)| {
+        let number = t.chars().next().is_some_and(|c| c.is_ascii_digit())
+            || NUMBER_WORDS.contains(&t.as_str());
+        number && tokens[i + 1..].iter().take(2).any(|u| is_unit(u))
+    })
+}
+
+/// Words asking what time, or naming one.
+const TIME_WORDS: &[&str] = &[
+    "time", "hour", "hours", "heure", "hora", "uhr", "pukul", "jam",
+];
+const WHAT_TIME: &[&[&str]] = &[
+    &["what", "time"],
+    &["quelle", "heure"],
+    &["qué", "hora"],
+    &["que", "hora"],
+    &["wie", "viel", "uhr"],
+    &["um", "wie", "viel", "uhr"],
+    &["pukul", "berapa"],
+    &["jam", "berapa"],
+];
+/// Verbs of opening and closing, after which "when" asks for a time of day ("when do you
+/// close?"; "wann schließt ihr?").
+const OPEN_CLOSE: &[&str] = &[
+    "open",
+    "opens",
+    "close",
+    "closes",
+    "öffnet",
+    "öffnen",
+    "schließt",
+    "schliesst",
+    "schließen",
+    "macht",
+    "offen",
+    "geöffnet",
+    "buka",
+    "tutup",
+];
+const WHEN: &[&str] = &["when", "wann", "bila", "kapan", "quand", "cuándo", "cuando"];
+
+fn asks_time_of_day(words: &[&str]) -> bool {
+    (0..words.len()).any(|i| {
+        WHAT_TIME.iter().any(|p| phrase_at(words, i, p))
+            || (WHEN.contains(&words[i])
+                && !words
+                    .get(i + 1)
+                    .is_some_and(|w| ["did", "was", "were", "has", "have"].contains(w))
+                && words[i + 1..]
+                    .iter()
+                    .take(4)
+                    .any(|w| OPEN_CLOSE.contains(w)))
+    })
+}
+
+/// A time of day: "9am", "5:30 pm", "17:30", "17h30", "9h", "18 Uhr".
+fn has_time_of_day(text: &str) -> bool {
+    let tokens = tokens(text);
+    tokens.iter().enumerate().any(|(i, t)| {
+        let digits = t.chars().take_while(char::is_ascii_digit).count();
+        if !(1..=2).contains(&digits) {
+            return false;
+        }
+        let rest = &t[digits..];
+        let minutes = |r: &str| r.len() == 2 && r.chars().all(|c| c.is_ascii_digit());
+        let marked = match rest {
+            "am" | "pm" | "h" => true,
+            "" => tokens
+                .get(i + 1)
+                .is_some_and(|n| matches!(n.as_str(), "am" | "pm" | "uhr" | "h")),
+            _ => {
+                let mut chars = rest.chars();
+                let sep = chars.next();
+                let r = chars.as_str();
+                matches!(sep, Some(':' | 'h'))
+                    && (minutes(r)
+                        || r.strip_suffix("am")
+                            .or(r.strip_suffix("pm"))
+                            .is_some_and(minutes))
+            }
+        };
+        marked
+    })
 }
 
 /// Fewest and most digits of a phone number.
@@ -483,6 +908,73 @@ mod tests {
     }
 
     #[test]
+    fn questions_that_ask_for_a_price_a_duration_or_a_time() {
+        for (question, wanted) in [
+            ("how much is shipping?", Wanted::Price),
+            ("do i have to pay for return postage", Wanted::Price),
+            ("combien coute la livraison ?", Wanted::Price),
+            ("c'est a partir de combien ?", Wanted::Price),
+            ("cuanto cuesta el envio?", Wanted::Price),
+            ("was kostet der versand?", Wanted::Price),
+            ("Was sind die Versandkosten?", Wanted::Price),
+            ("la devolucion por correo cuesta algo?", Wanted::Price),
+            ("what's the price of a gift voucher?", Wanted::Price),
+            ("how much do you charge to come out", Wanted::Price),
+            ("how long do refunds take?", Wanted::Duration),
+            (
+                "le click and collect c'est pret en combien de temps",
+                Wanted::Duration,
+            ),
+            ("cuanto tarda en estar listo un pedido", Wanted::Duration),
+            ("wie lange ist ein gutschein gültig", Wanted::Duration),
+            ("how many days do I have to return it?", Wanted::Duration),
+            ("what time do you close on saturdays", Wanted::TimeOfDay),
+            ("vous fermez a quelle heure le samedi", Wanted::TimeOfDay),
+            ("a que hora cerrais los sabados", Wanted::TimeOfDay),
+            ("wann schließt ihr samstags", Wanted::TimeOfDay),
+        ] {
+            assert_eq!(Wanted::asked("en", question), Some(wanted), "{question}");
+        }
+        for question in [
+            "can I pay with Klarna?",
+            "aceptais apple pay?",
+            "kann ich mit scheck bezahlen",
+            "do your prices include vat?",
+            "do u price match",
+            "los precios llevan iva incluido?",
+            "les frais de port sont rembourses si je renvoie un truc ?",
+            "bekomme ich die versandkosten zurück wenn ich was zurückschicke?",
+            "how much notice do you need to cancel",
+            "vous etes combien dans l'equipe",
+            "how many columns can a table have?",
+            "when did you open the Bath shop?",
+        ] {
+            assert_eq!(Wanted::asked("en", question), None, "{question}");
+        }
+    }
+
+    #[test]
+    fn sentences_that_give_a_price_a_duration_or_a_time() {
+        assert!(Wanted::Price.given_in("Standard delivery costs £4.95."));
+        assert!(Wanted::Price.given_in("La livraison coûte 4,95 £."));
+        assert!(Wanted::Price.given_in("Harga bermula RM 50."));
+        assert!(Wanted::Price.given_in("We collect it free of charge."));
+        assert!(!Wanted::Price.given_in("The Bristol shop is step-free."));
+        assert!(!Wanted::Price.given_in("Orders leave within 2 days."));
+        assert!(Wanted::Duration.given_in("Refunds reach your account within 5 working days."));
+        assert!(Wanted::Duration.given_in("Gutscheine sind 2 Jahre gültig."));
+        assert!(Wanted::Duration.given_in("It is usually ready within a day."));
+        assert!(!Wanted::Duration.given_in("Standard delivery costs £4.95."));
+        assert!(Wanted::TimeOfDay.given_in("Saturday: 9am – 6pm"));
+        assert!(Wanted::TimeOfDay.given_in("Samedi : 9h – 18h"));
+        assert!(Wanted::TimeOfDay.given_in("Sábado: 9:00 – 18:00"));
+        assert!(Wanted::TimeOfDay.given_in("Orders placed before 1 pm leave today."));
+        assert!(Wanted::TimeOfDay.given_in("Samstag 9 bis 18 Uhr"));
+        assert!(!Wanted::TimeOfDay.given_in("Delivery costs £4.95 and takes 2 days."));
+        assert!(!Wanted::TimeOfDay.given_in("Open 9–5, Sundays 10–4."));
+    }
+
+    #[test]
     fn questions_that_do_not() {
         for question in [
             "how do i change my email adress",
@@ -494,7 +986,6 @@ mod tests {
             "how fast do you reply to emails",
             "how do i send an email from a script",
             "no me llega el correo para cambiar la contraseña",
-            "la devolucion por correo cuesta algo?",
             "What's the biggest number I can store in an integer column?",
             "What's the default maximum number of connections?",
             "how do I generate a random number",
