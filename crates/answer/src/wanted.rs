@@ -975,6 +975,53 @@ mod tests {
     }
 
     #[test]
+    fn no_text_trips_the_readers() {
+        let kinds = [
+            Wanted::Phone,
+            Wanted::Email,
+            Wanted::Address,
+            Wanted::Price,
+            Wanted::Duration,
+            Wanted::TimeOfDay,
+        ];
+        for text in [
+            "",
+            " ",
+            "9–5",
+            "9h–",
+            "12:",
+            ":",
+            "h",
+            "1é",
+            "9:3€",
+            "٩:٣٠",
+            "£",
+            "€ ",
+            "@",
+            "a@.b",
+            "+",
+            "(",
+            "9\u{301}h30",
+            "1 ",
+            "12ŝt",
+            "how much",
+            "wie viel",
+            "where",
+            "ou",
+            "combien de",
+            "what time",
+            "my email",
+            "?!¿¡\n",
+        ] {
+            for kind in kinds {
+                let _ = kind.given_in(text);
+            }
+            let _ = Wanted::asked("en", text);
+            let _ = Wanted::asked("fr", text);
+        }
+    }
+
+    #[test]
     fn questions_that_do_not() {
         for question in [
             "how do i change my email adress",
