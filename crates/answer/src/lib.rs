@@ -3,7 +3,9 @@
 //! The default engine is **extractive**: it never writes a word of its own. It retrieves the bot's
 //! best passages (BM25, fused with dense retrieval when the bot's passages are embedded), splits
 //! them into sentences, and returns the sentences that cover the question best, with the passages
-//! they came from as sources.
+//! they came from as sources. A question asking for a detail (a phone number, an address, a
+//! price, a duration, a time of day: [`wanted`]) is answered by a sentence that gives one when
+//! the passages have it.
 //!
 //! ## Confidence
 //!
