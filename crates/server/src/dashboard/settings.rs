@@ -19,7 +19,23 @@ pub fn router() -> Router<AppState> {
 }
 
 fn limit(value: Option<impl std::fmt::Display>) -> String {
-    value.map_or_else(|| "no limit".to_owned(), |v| v.to_string())
+    value.map_or_else(|| "no limit".to_owned(), |v| grouped(v))
+}
+
+/// A whole number with its thousands grouped: "2,000,000".
+fn grouped(value: impl std::fmt::Display) -> String {
+    let digits = value.to_string();
+    let (sign, digits) = digits
+        .strip_prefix('-')
+        .map_or(("", digits.as_str()), |d| ("-", d));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
 }
 
 /// A form whose success shows a secret once, with a copy button.
@@ -64,8 +80,8 @@ async fn settings(State(state): State<AppState>, page: Page) -> Result<Response,
             dl.cards {
                 div { dt { "Account" } dd { (account.name) } }
                 div { dt { "Plan" } dd { (account.plan.to_string()) } }
-                div { dt { "Messages this month" } dd { (usage.messages_this_month) " of " (limit(limits.messages_per_month)) } }
-                div { dt { "Characters uploaded today" } dd { (usage.upload_chars_today) " of " (limit(limits.upload_chars_per_day)) } }
+                div { dt { "Messages this month" } dd { (grouped(usage.messages_this_month)) " of " (limit(limits.messages_per_month)) } }
+                div { dt { "Characters uploaded today" } dd { (grouped(usage.upload_chars_today)) " of " (limit(limits.upload_chars_per_day)) } }
                 div { dt { "Bots allowed" } dd { (limit(limits.bots)) } }
                 div { dt { "API requests an hour" } dd { (limit(limits.requests_per_hour)) } }
             }
@@ -274,4 +290,18 @@ async fn webhooks_page(State(state): State<AppState>, page: Page) -> Result<Resp
         }
     };
     Ok(layout(&page, Section::Webhooks, "Webhooks", content))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(2_000_000_u64), "2,000,000");
+        assert_eq!(grouped(-12345), "-12,345");
+    }
 }
