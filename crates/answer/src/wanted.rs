@@ -847,7 +847,40 @@ fn has_street_address(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    const KINDS: [Wanted; 6] = [
+        Wanted::Phone,
+        Wanted::Email,
+        Wanted::Address,
+        Wanted::Price,
+        Wanted::Duration,
+        Wanted::TimeOfDay,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_sentence_is_read(text in "([0-9]{1,4}|[:h–\\-.,£€$@+()/ ]|am|pm|uhr|road|rue|free|\\PC{0,4}){0,40}") {
+            for kind in KINDS {
+                let _ = kind.given_in(&text);
+            }
+            let _ = Wanted::asked("en", &text);
+        }
+    }
+
+    #[test]
+    fn huge_texts_are_read() {
+        let text = "12 road £4 9:30am, 0117 496 0352, 2 days; ".repeat(20_000);
+        for kind in KINDS {
+            assert_eq!(kind.given_in(&text), kind != Wanted::Email, "{kind:?}");
+        }
+        let question = "how much is your phone number where ".repeat(20_000);
+        assert!(Wanted::asked("en", &question).is_some());
+    }
 
     #[test]
     fn questions_that_ask_for_a_contact_detail() {
@@ -976,14 +1009,6 @@ mod tests {
 
     #[test]
     fn no_text_trips_the_readers() {
-        let kinds = [
-            Wanted::Phone,
-            Wanted::Email,
-            Wanted::Address,
-            Wanted::Price,
-            Wanted::Duration,
-            Wanted::TimeOfDay,
-        ];
         for text in [
             "",
             " ",
@@ -1013,7 +1038,7 @@ mod tests {
             "my email",
             "?!¿¡\n",
         ] {
-            for kind in kinds {
+            for kind in KINDS {
                 let _ = kind.given_in(text);
             }
             let _ = Wanted::asked("en", text);
