@@ -668,17 +668,26 @@ const OPEN_CLOSE: &[&str] = &[
 ];
 const WHEN: &[&str] = &["when", "wann", "bila", "kapan", "quand", "cuándo", "cuando"];
 
+/// Words after "what time" that make it ask something else ("what time zone…").
+const NOT_A_TIME: &[&str] = &[
+    "zone", "zones", "frame", "frames", "format", "limit", "stamp",
+];
+
 fn asks_time_of_day(words: &[&str]) -> bool {
     (0..words.len()).any(|i| {
-        WHAT_TIME.iter().any(|p| phrase_at(words, i, p))
-            || (WHEN.contains(&words[i])
+        WHAT_TIME.iter().any(|p| {
+            phrase_at(words, i, p)
                 && !words
-                    .get(i + 1)
-                    .is_some_and(|w| ["did", "was", "were", "has", "have"].contains(w))
-                && words[i + 1..]
-                    .iter()
-                    .take(4)
-                    .any(|w| OPEN_CLOSE.contains(w)))
+                    .get(i + p.len())
+                    .is_some_and(|next| NOT_A_TIME.contains(next))
+        }) || (WHEN.contains(&words[i])
+            && !words
+                .get(i + 1)
+                .is_some_and(|w| ["did", "was", "were", "has", "have"].contains(w))
+            && words[i + 1..]
+                .iter()
+                .take(4)
+                .any(|w| OPEN_CLOSE.contains(w)))
     })
 }
 
@@ -981,6 +990,7 @@ mod tests {
             "vous etes combien dans l'equipe",
             "how many columns can a table have?",
             "when did you open the Bath shop?",
+            "what time zone are timestamps stored in?",
         ] {
             assert_eq!(Wanted::asked("en", question), None, "{question}");
         }
