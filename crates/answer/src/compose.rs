@@ -62,6 +62,9 @@ pub const PASSAGE_SHARE: f64 = 0.2;
 /// At 0.2 English gained more, 135 / 131, and the other languages less, 171 / 142; at 0.3
 /// English fell back to 132 on tune.)
 pub const RANK_SHARE: f64 = 0.1;
+/// Least share of the best sentence's score that a sentence giving the detail the question
+/// wants must have to be preferred for it (see `best_sentence`).
+pub const WANTED_REACH: f64 = 0.5;
 
 /// Most characters of what a sentence ending in a colon announces when it is not a list (a code
 /// sample, an example): the lines beyond are left out.
@@ -623,8 +626,18 @@ fn best_sentence(
     };
 
     // A reply to "whats your phone number" without a phone number does not answer it: when a
-    // sentence gives the contact detail the question wants, the best is one that does.
-    let giving = sentences.iter().any(|s| s.gives && score(s) > 0.0);
+    // sentence gives the detail the question wants, the best is one that does — one that scores
+    // at least WANTED_REACH of the best sentence's, so that a price or a duration in some other
+    // passage does not displace an answer that says it in words ("it depends on…").
+    let total = |s: &Sentence| score(s) + ranked(s);
+    let best = sentences
+        .iter()
+        .filter(|s| score(s) > 0.0)
+        .map(total)
+        .fold(0.0, f64::max);
+    let giving = sentences
+        .iter()
+        .any(|s| s.gives && score(s) > 0.0 && total(s) >= WANTED_REACH * best);
 
     // The best sentence: the best score (the question's weight, heading included, meaning, its
     // passage's meaning and rank), then most of the weight in the sentence itself; then the shorter
@@ -1124,7 +1137,7 @@ mod tests {
     }
 
     #[test]
-    fn a_question_wanting_a_contact_detail_is_answered_by_one() {
+    fn a_question_wanting_a_detail_is_answered_by_a_sentence_giving_one() {
         let hits = [
             hit(
                 "Go to My account > Details to change your name, email address, phone number \
@@ -1159,6 +1172,20 @@ mod tests {
         ];
         let draft = run("where's the Bath shop?", &[], &hits).unwrap();
         assert!(draft.text.contains("41 Walcot Street"), "{}", draft.text);
+        // A duration far from the question does not displace an answer in words.
+        let hits = [
+            Hit {
+                heading: "Guarantee".into(),
+                ..hit("The guarantee depends on the product: its page says which applies.")
+            },
+            Hit {
+                heading: "Delivery".into(),
+                ..hit("Parcels arrive in 3 days, and the tracking link lasts a week.")
+            },
+        ];
+        let idf = [("guarante", 2.0), ("last", 0.3), ("long", 0.1)];
+        let draft = run("how long does the guarantee last?", &idf, &hits).unwrap();
+        assert_eq!(draft.passage, 0, "{}", draft.text);
     }
 
     #[test]
