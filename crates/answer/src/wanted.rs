@@ -402,7 +402,7 @@ fn phrase_at(words: &[&str], i: usize, phrase: &[&str]) -> bool {
 const WHICH: &[&str] = &[
     "what", "whats", "how", "which", "quel", "quelle", "quels", "combien", "cuál", "cual", "qué",
     "que", "cuánto", "cuanto", "cuánta", "cuanta", "was", "wie", "welcher", "welche", "welches",
-    "wieviel", "berapa", "apa",
+    "welchem", "welchen", "wieviel", "berapa", "apa",
 ];
 /// Words after a verb of costing that ask whether it costs at all ("does it cost anything?").
 const ANYTHING: &[&str] = &[
@@ -962,6 +962,7 @@ mod tests {
             ("la devolucion por correo cuesta algo?", Wanted::Price),
             ("what's the price of a gift voucher?", Wanted::Price),
             ("how much do you charge to come out", Wanted::Price),
+            ("ab welchem Betrag?", Wanted::Price),
             ("how long do refunds take?", Wanted::Duration),
             (
                 "le click and collect c'est pret en combien de temps",
