@@ -391,7 +391,7 @@ const HOW_MUCH_PRICE: &[&str] = &[
     "sale", "pago", "kostet", "kosten", "ist", "sind", "zahle", "bezahle", "verlangt", "harga",
 ];
 
-/// Whether `words` sits at `i` in `list`'s phrase form: the phrase's words from `i` on.
+/// Whether `words` hold `phrase` from `i` on.
 fn phrase_at(words: &[&str], i: usize, phrase: &[&str]) -> bool {
     words.len() >= i + phrase.len() && words[i..i + phrase.len()] == *phrase
 }
