@@ -121,7 +121,7 @@ struct Sentence {
     terms: HashSet<String>,
     /// Question terms in the sentence itself.
     own: HashSet<String>,
-    /// The sentence gives the contact detail the question wants ([`Wanted`]).
+    /// The sentence gives the detail the question wants ([`Wanted`]).
     gives: bool,
     /// Similarity to the question, for sentences of the best passages.
     similarity: Option<f32>,
@@ -464,9 +464,9 @@ impl<'a> Weights<'a> {
 }
 
 /// Step 1: the passages' sentences, in order, each with the question terms it has (with its
-/// passage's heading's), and each passage's heading terms. A sentence that gives the contact
-/// detail the question `wants` has the question's words naming it ("phone", "number"): the
-/// number says them.
+/// passage's heading's), and each passage's heading terms. A sentence that gives the detail the
+/// question `wants` has the question's words naming it ("phone", "number"): the number says
+/// them.
 fn split(
     terms: &[String],
     hits: &[Hit],
@@ -629,15 +629,14 @@ fn best_sentence(
     // sentence gives the detail the question wants, the best is one that does — one that scores
     // at least WANTED_REACH of the best sentence's, so that a price or a duration in some other
     // passage does not displace an answer that says it in words ("it depends on…").
-    let total = |s: &Sentence| score(s) + ranked(s);
-    let best = sentences
-        .iter()
-        .filter(|s| score(s) > 0.0)
+    let scores: Vec<f64> = sentences.iter().map(score).collect();
+    let total = |i: usize| scores[i] + ranked(&sentences[i]);
+    let best = (0..sentences.len())
+        .filter(|&i| scores[i] > 0.0)
         .map(total)
         .fold(0.0, f64::max);
-    let giving = sentences
-        .iter()
-        .any(|s| s.gives && score(s) > 0.0 && total(s) >= WANTED_REACH * best);
+    let giving = (0..sentences.len())
+        .any(|i| sentences[i].gives && scores[i] > 0.0 && total(i) >= WANTED_REACH * best);
 
     // The best sentence: the best score (the question's weight, heading included, meaning, its
     // passage's meaning and rank), then most of the weight in the sentence itself; then the shorter
@@ -647,9 +646,9 @@ fn best_sentence(
         .iter()
         .enumerate()
         .filter(|(_, s)| s.gives || !giving)
-        .map(|(i, s)| (i, score(s), weights.of(&s.own)))
+        .map(|(i, s)| (i, scores[i], weights.of(&s.own)))
         .filter(|(_, w, _)| *w > 0.0)
-        .map(|(i, w, own)| (i, w + ranked(&sentences[i]), own))
+        .map(|(i, _, own)| (i, total(i), own))
         .max_by(|(ia, wa, oa), (ib, wb, ob)| {
             let words = |i: usize| sentences[i].text.unicode_words().count();
             let direct = if *oa > 0.0 {

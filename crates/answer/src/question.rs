@@ -227,7 +227,7 @@ pub struct Question {
     /// How sure it is that the question is in another language than the bot's
     /// ([`sitechat_core::language::foreign`]).
     pub foreign: f64,
-    /// The contact detail it asks for, if any.
+    /// The detail it asks for (a phone number, a price, a time of day…), if any.
     pub wants: Option<crate::wanted::Wanted>,
 }
 

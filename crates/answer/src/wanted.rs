@@ -147,6 +147,9 @@ const WHOSE: &[&str] = &[
     "anda", "awak",
 ];
 
+/// "your number": the business's.
+const YOUR: &[&str] = &["your", "ur"];
+
 /// Words naming it as the visitor's own.
 const OWN: &[&str] = &[
     "my", "mon", "ma", "mes", "mi", "mis", "mein", "meine", "meinen", "meiner", "saya", "aku",
@@ -199,7 +202,7 @@ fn asks_for_you(after: &[&str]) -> bool {
 }
 
 impl Wanted {
-    /// The contact detail a message asks for, if it asks for one, in the bot's primary
+    /// The detail a message asks for, if it asks for one, in the bot's primary
     /// `language`. Its sentences are read from the last: a follow-up read with the question
     /// before it ("where's the Bath shop? and the Bristol one?") wants what that question
     /// wanted ("and for Bath?"), unless it points back to ask something new ("where's the Bath
@@ -267,7 +270,7 @@ impl Wanted {
                     && words[i + 2..(i + 5).min(words.len())]
                         .iter()
                         .any(|w| SERVICES.contains(w));
-                let whose = i > 0 && WHOSE[..2].contains(&words[i - 1]);
+                let whose = i > 0 && YOUR.contains(&words[i - 1]);
                 if of_a_service || whose {
                     return Some(Self::Phone);
                 }
@@ -284,7 +287,7 @@ impl Wanted {
             let postal = words
                 .get(i + 1)
                 .is_some_and(|n| POSTAL_PAIRS.contains(&(*w, *n)));
-            if (ADDRESS.contains(w) && !near(i, OTHER_ADDRESSES) && !near(i, EMAIL)) || postal {
+            if (ADDRESS.contains(w) && !near(i, OTHER_ADDRESSES)) || postal {
                 return Some(Self::Address);
             }
         }
@@ -293,19 +296,19 @@ impl Wanted {
 
     /// The words that name the detail, in every language: a sentence that gives the detail says
     /// them, as far as the question's words go.
-    pub fn names(self) -> impl Iterator<Item = &'static str> {
-        let lists: &[&[&'static str]] = match self {
-            Self::Phone => &[PHONE, NUMBER],
-            Self::Email => &[EMAIL, ADDRESS],
-            Self::Address => &[
-                ADDRESS,
-                &["postal", "pos", "code", "código", "codigo", "kode"],
-            ],
-            Self::Price => &[PRICE_WORDS],
-            Self::Duration => &[DURATION_WORDS],
-            Self::TimeOfDay => &[TIME_WORDS],
-        };
-        lists.iter().flat_map(|l| l.iter().copied())
+    pub fn names(self) -> Vec<&'static str> {
+        match self {
+            Self::Phone => [PHONE, NUMBER].concat(),
+            Self::Email => [EMAIL, ADDRESS].concat(),
+            Self::Address => ADDRESS
+                .iter()
+                .copied()
+                .chain(POSTAL_PAIRS.iter().flat_map(|&(a, b)| [a, b]))
+                .collect(),
+            Self::Price => PRICE_WORDS.to_vec(),
+            Self::Duration => DURATION_WORDS.to_vec(),
+            Self::TimeOfDay => TIME_WORDS.to_vec(),
+        }
     }
 
     /// Whether `text` gives such a detail.
@@ -531,7 +534,11 @@ fn asks_duration(words: &[&str]) -> bool {
         let how_many_units = HOW_MANY
             .iter()
             .find(|p| phrase_at(words, i, p))
-            .is_some_and(|p| words.get(i + p.len()).is_some_and(|unit| is_unit(unit)));
+            .is_some_and(|p| {
+                words
+                    .get(i + p.len())
+                    .is_some_and(|unit| UNITS.contains(unit))
+            });
         HOW_LONG.iter().any(|p| phrase_at(words, i, p))
             || how_many_units
             || [
@@ -610,10 +617,6 @@ const UNITS: &[&str] = &[
     "tahun",
 ];
 
-fn is_unit(word: &str) -> bool {
-    UNITS.contains(&word)
-}
-
 /// Numbers written as words, up to twelve, and "a" ("within a day").
 const NUMBER_WORDS: &[&str] = &[
     "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -630,7 +633,11 @@ fn has_duration(text: &str) -> bool {
     tokens.iter().enumerate().any(|(i, t)| {
         let number = t.chars().next().is_some_and(|c| c.is_ascii_digit())
             || NUMBER_WORDS.contains(&t.as_str());
-        number && tokens[i + 1..].iter().take(2).any(|u| is_unit(u))
+        number
+            && tokens[i + 1..]
+                .iter()
+                .take(2)
+                .any(|u| UNITS.contains(&u.as_str()))
     })
 }
 
@@ -701,7 +708,7 @@ fn has_time_of_day(text: &str) -> bool {
         }
         let rest = &t[digits..];
         let minutes = |r: &str| r.len() == 2 && r.chars().all(|c| c.is_ascii_digit());
-        let marked = match rest {
+        match rest {
             "am" | "pm" | "h" => true,
             "" => tokens
                 .get(i + 1)
@@ -716,8 +723,7 @@ fn has_time_of_day(text: &str) -> bool {
                             .or(r.strip_suffix("pm"))
                             .is_some_and(minutes))
             }
-        };
-        marked
+        }
     })
 }
 
@@ -766,8 +772,7 @@ fn has_phone_number(text: &str) -> bool {
 
 /// A word with letters or digits on both sides of an "@" and a dot in its domain.
 fn has_email_address(text: &str) -> bool {
-    text.split_whitespace().any(|word| {
-        let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+    tokens(text).iter().any(|word| {
         word.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty()
                 && domain.split_once('.').is_some_and(|(name, tld)| {
@@ -828,14 +833,7 @@ const STREET_ENDINGS: &[&str] = &["straße", "strasse", "weg", "platz", "allee",
 /// A house number (1 to 5 digits, maybe with a letter: "12a") within four words of a word for a
 /// street.
 fn has_street_address(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words = tokens(text);
     let is_number = |w: &str| {
         let digits = w.chars().take_while(char::is_ascii_digit).count();
         (1..=5).contains(&digits) && w.chars().skip(digits).count() <= 1

@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn limit(value: Option<impl std::fmt::Display>) -> String {
-    value.map_or_else(|| "no limit".to_owned(), |v| grouped(v))
+    value.map_or_else(|| "no limit".to_owned(), grouped)
 }
 
 /// A whole number with its thousands grouped: "2,000,000".
