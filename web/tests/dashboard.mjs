@@ -255,6 +255,18 @@ export async function run(browser) {
   await shot(agent, "inbox-1280x800");
 
   // ------------------------------------------------------------ every page at phone size
+  // A lead and a webhook delivery first, so that their tables are on the phone's pages too.
+  const made = await owner.evaluate(async ({ bot, hook }) => {
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const post = (path, body) => fetch(path, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf }, body: JSON.stringify(body) })
+      .then(async (r) => ({ status: r.status, body: await r.json() }));
+    const lead = await post(`/v1/bots/${bot}/chat`, { message: "I'm Ana, ana@example.org, when do parcels leave?" });
+    const endpoint = await post("/v1/webhooks", { url: hook, events: ["lead.captured"] });
+    const test = endpoint.body.id ? await post(`/v1/webhooks/${endpoint.body.id}/test`, {}) : null;
+    return { lead: lead.status, endpoint: endpoint.status, detail: JSON.stringify(endpoint.body).slice(0, 200), test: test && test.status };
+  }, { bot, hook: "https://127.0.0.1:9/hook" });
+  // The endpoint does not answer; the delivery is logged all the same.
+  check(made.lead === 200 && made.endpoint === 201 && made.test !== null, `a lead and a webhook delivery for the phone's pages: ${JSON.stringify(made)}`);
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await ownerContext.storageState() });
   const small = await phone.newPage();
   watch(small);
@@ -268,6 +280,9 @@ export async function run(browser) {
     // Its tables fit too, without scrolling sideways: wide ones show each row as labelled cells.
     const wide = await small.evaluate(() => [...document.querySelectorAll("table")].filter((t) => t.scrollWidth > t.clientWidth + 1).map((t) => t.caption?.textContent));
     check(wide.length === 0, `${name}: the tables fit a 390 px screen (too wide: ${wide.join(", ")})`);
+    if (name === "leads" || name === "webhooks") {
+      check(await small.locator("table[data-stack] td[data-label]").count() > 0, `${name}: its table is on the page, its cells labelled`);
+    }
     if (name === "knowledge") {
       const kind = await small.locator('td[data-label="Kind"]').first().evaluate((td) => getComputedStyle(td, "::before").content);
       check(kind === '"Kind"', `a source's cells are labelled with their column on a phone (got ${kind})`);
