@@ -262,23 +262,19 @@
   scrollable();
   window.addEventListener("resize", scrollable);
 
-  // Sortable tables: each column heading becomes a button; numbers sort as numbers.
+  // Sortable tables: each column heading becomes a button; numbers sort as numbers. On a phone a
+  // stacked table's headings are hidden, so it is sorted from a "Sort by" list above it instead.
   document.querySelectorAll("table[data-sortable]").forEach(function (table) {
     var heads = table.querySelectorAll("thead th");
-    heads.forEach(function (th, column) {
-      if (!th.textContent.trim() || th.querySelector(".sr-only")) return;
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "sort";
-      button.textContent = th.textContent;
-      th.textContent = "";
-      th.appendChild(button);
-      button.addEventListener("click", function () {
-        var ascending = th.getAttribute("aria-sort") !== "ascending";
-        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
+    var body = table.tBodies[0];
+    var listed = Array.prototype.slice.call(body.rows);
+    var select = null;
+    // column < 0: the rows as the page listed them.
+    var sortBy = function (column, ascending) {
+      heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      var rows = listed.slice();
+      if (column >= 0) {
+        heads[column].setAttribute("aria-sort", ascending ? "ascending" : "descending");
         var key = function (row) {
           var text = row.cells[column] ? row.cells[column].textContent.trim() : "";
           var number = Number(text.replace(/[%\s]/g, ""));
@@ -289,9 +285,47 @@
           var order = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : typeof x === "number" ? -1 : 1;
           return ascending ? order : -order;
         });
-        rows.forEach(function (row) { body.appendChild(row); });
+      }
+      rows.forEach(function (row) { body.appendChild(row); });
+      if (select) select.value = column < 0 ? "" : column + (ascending ? ":asc" : ":desc");
+    };
+    var columns = [];
+    heads.forEach(function (th, column) {
+      if (!th.textContent.trim() || th.querySelector(".sr-only")) return;
+      var name = th.textContent.trim();
+      columns.push([column, name]);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      button.textContent = th.textContent;
+      th.textContent = "";
+      th.appendChild(button);
+      button.addEventListener("click", function () {
+        sortBy(column, th.getAttribute("aria-sort") !== "ascending");
       });
     });
+    if (!table.hasAttribute("data-stack") || !columns.length || listed.length < 2) return;
+    var label = document.createElement("label");
+    label.className = "sort-by";
+    label.appendChild(document.createTextNode("Sort by "));
+    select = document.createElement("select");
+    var option = function (value, text) {
+      var o = document.createElement("option");
+      o.value = value;
+      o.textContent = text;
+      select.appendChild(o);
+    };
+    option("", "As listed");
+    columns.forEach(function (c) {
+      option(c[0] + ":asc", c[1] + ", ascending");
+      option(c[0] + ":desc", c[1] + ", descending");
+    });
+    select.addEventListener("change", function () {
+      var parts = select.value.split(":");
+      sortBy(select.value ? Number(parts[0]) : -1, parts[1] !== "desc");
+    });
+    label.appendChild(select);
+    table.parentNode.insertBefore(label, table);
   });
 
   // A chart's value, shown beside its title when a bar is hovered or focused.

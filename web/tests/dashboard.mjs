@@ -120,6 +120,7 @@ export async function run(browser) {
   await owner.locator("table[data-sortable] th button", { hasText: "Title" }).click();
   const titles = await owner.locator("table[data-sortable] tbody tr td:first-child").allTextContents();
   check(JSON.stringify(titles) === JSON.stringify([...titles].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1)), `sorted by title: ${titles}`);
+  check(!(await owner.locator("label.sort-by").isVisible()), "on a wide screen the headings sort, and no sort list is shown");
   // The re-sync schedule is set here.
   await owner.fill("#f-recrawl", "24");
   await owner.click("form:has(#f-recrawl) button[type=submit]");
@@ -286,6 +287,12 @@ export async function run(browser) {
     if (name === "knowledge") {
       const kind = await small.locator('td[data-label="Kind"]').first().evaluate((td) => getComputedStyle(td, "::before").content);
       check(kind === '"Kind"', `a source's cells are labelled with their column on a phone (got ${kind})`);
+      // The headings are hidden on a phone: a list above the table sorts it.
+      const sortBy = small.locator("label.sort-by select");
+      check(await sortBy.isVisible(), "on a phone the sources are sorted from a list above them");
+      await sortBy.selectOption({ label: "Title, descending" });
+      const down = await small.locator("table[data-sortable] tbody tr td:first-child").allTextContents();
+      check(JSON.stringify(down) === JSON.stringify([...down].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? 1 : -1)), `sorted by title, descending, on a phone: ${down}`);
     }
     await axe(small, `${name} at 390 px`);
     await shot(small, `${name}-390x844`);
