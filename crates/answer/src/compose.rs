@@ -164,6 +164,13 @@ fn is_record(text: &str) -> bool {
             .all(|l| label(l).is_some_and(|label| labels.insert(label)))
 }
 
+/// The labels of a table's row as the extraction writes it (`Day: Saturday; Hours: 9am – 6pm`):
+/// `None` for a line with fewer than two.
+fn row_labels(line: &str) -> Option<Vec<&str>> {
+    let labels: Option<Vec<&str>> = line.split("; ").map(label).collect();
+    labels.filter(|l| l.len() >= 2)
+}
+
 /// The label of a `Label: value` line: at most 40 characters.
 fn label(line: &str) -> Option<&str> {
     line.split_once(": ")
@@ -241,6 +248,9 @@ struct Picked<'a> {
     covered: HashSet<String>,
     /// Their keys: a sentence said twice in the passages is said once.
     seen: HashSet<&'a str>,
+    /// A row of another passage's table answers as the best one does: each part of the reply
+    /// is told by its heading.
+    parallel: bool,
 }
 
 impl<'a> Picked<'a> {
@@ -397,7 +407,8 @@ fn source_ref(hit: &Hit, used: &str) -> SourceRef {
 /// meaning: a sentence scores [`WORDS_SHARE`] for the question's words it has and the rest for
 /// how close it is in meaning, so "Concatenates the text representations of all the arguments"
 /// can answer "how do I glue two strings together?". Sentences of passages other than the best
-/// sentence's join only a `multi_part` question. `None` when no sentence shares a single term
+/// sentence's join only a `multi_part` question, or as the same row of another table giving the
+/// detail the question wants (one shop's hours and the other's). `None` when no sentence shares a single term
 /// with the question or comes near it in meaning.
 ///
 /// The steps: `split` the passages into sentences with the question terms each has, weigh
@@ -421,12 +432,15 @@ pub fn compose(
     let meaning = similarities.and_then(|f| weigh_by_meaning(&mut sentences, hits, f));
     let best = best_sentence(&sentences, hits, &weights, meaning.is_some())?;
     let Picked {
-        chosen, covered, ..
+        chosen,
+        covered,
+        parallel,
+        ..
     } = pick(&sentences, best, &weights, question.multi_part);
     let by_heading = weights.of(&heading_terms[sentences[best].hit]) >= HEADING_LEAD;
     let (start, lead) = reply_start(&sentences, hits, best, by_heading);
     let chosen = window(&sentences, start, &chosen, lead, max_chars);
-    let (text, sources) = render(&sentences, &chosen, hits);
+    let (text, sources) = render(&sentences, &chosen, hits, parallel);
     Some(Draft {
         text,
         confidence: weights.of(&covered).clamp(0.0, 1.0),
@@ -745,6 +759,36 @@ fn pick<'a>(
         extra += picked.take(sentences, i) - 1;
     }
 
+    // The detail the question wants, given as well by the same row of another passage's table
+    // for all the question's words the best row has: "what time do you close on saturdays" has
+    // one answer for each shop's opening hours, "what time does the Bristol shop close" only
+    // Bristol's.
+    let lead = &sentences[best];
+    let parallel = sentences
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            lead.gives
+                && lead.row
+                && s.gives
+                && s.row
+                && s.hit != lead.hit
+                && !picked.chosen.contains(i)
+                && !picked.seen.contains(s.key.as_str())
+                && s.terms.is_superset(&lead.terms)
+                && row_labels(&s.text).is_some_and(|l| Some(l) == row_labels(&lead.text))
+        })
+        .max_by(|(_, a), (_, b)| {
+            a.similarity
+                .unwrap_or(0.0)
+                .total_cmp(&b.similarity.unwrap_or(0.0))
+        })
+        .map(|(i, _)| i);
+    if let Some(i) = parallel {
+        extra += picked.take(sentences, i) - 1;
+        picked.parallel = true;
+    }
+
     // Then sentences that add question words not yet covered, most added weight first — and,
     // when meaning was weighed, that are not far from the question in meaning.
     while picked.chosen.len() < MAX_SENTENCES + extra {
@@ -990,13 +1034,29 @@ fn window(
 /// The reply's text and its sources, the passage of the first sentence first. Sentences of a line
 /// are joined by a space, lines by a line break (a list, a code sample or a table keeps its
 /// lines, and an announced code sample follows its announcement on the next line), paragraphs
-/// and passages by a blank line.
-fn render(sentences: &[Sentence], chosen: &[usize], hits: &[Hit]) -> (String, Vec<SourceRef>) {
+/// and passages by a blank line. `titled`: each passage's part opens with its heading's
+/// innermost part on a line of its own.
+fn render(
+    sentences: &[Sentence],
+    chosen: &[usize],
+    hits: &[Hit],
+    titled: bool,
+) -> (String, Vec<SourceRef>) {
     let mut text = String::new();
     let mut sources: Vec<SourceRef> = Vec::new();
     let mut previous: Option<&Sentence> = None;
     for &i in chosen {
         let s = &sentences[i];
+        let heading = innermost_heading(&hits[s.hit].heading);
+        let opens_part = previous.is_none_or(|p| p.hit != s.hit);
+        if titled && opens_part && !heading.is_empty() {
+            if previous.is_some() {
+                text.push_str("\n\n");
+            }
+            text.push_str(heading);
+            text.push('\n');
+            previous = None;
+        }
         if let Some(p) = previous {
             let announced = s.announced_by.is_some() && s.hit == p.hit;
             text.push_str(if p.line != s.line && announced {
@@ -1185,6 +1245,63 @@ mod tests {
         let idf = [("guarante", 2.0), ("last", 0.3), ("long", 0.1)];
         let draft = run("how long does the guarantee last?", &idf, &hits).unwrap();
         assert_eq!(draft.passage, 0, "{}", draft.text);
+    }
+
+    #[test]
+    fn the_same_row_of_another_table_answers_too_each_under_its_heading() {
+        let hours = |heading: &str, rows: &str| Hit {
+            heading: heading.into(),
+            ..hit(rows)
+        };
+        let hits = [
+            hours(
+                "Our stores › Bath – Walcot Street",
+                "Day: Monday; Hours: Closed\nDay: Tuesday to Saturday; Hours: 9:30am – 5:30pm\n\
+                 Day: Sunday; Hours: 11am – 4pm",
+            ),
+            hours(
+                "Our stores › Bristol – Gloucester Road",
+                "Day: Monday to Friday; Hours: 8:30am – 6pm\nDay: Saturday; Hours: 9am – 6pm\n\
+                 Day: Sunday; Hours: 10am – 4pm",
+            ),
+        ];
+        let draft = run("what time do you close on saturdays", &[], &hits).unwrap();
+        assert!(
+            draft.text.contains("9:30am – 5:30pm") && draft.text.contains("9am – 6pm"),
+            "{}",
+            draft.text
+        );
+        assert!(
+            draft.text.contains("Bath – Walcot Street\n")
+                && draft.text.contains("Bristol – Gloucester Road\n")
+                && !draft.text.contains("Our stores"),
+            "{}",
+            draft.text
+        );
+        assert_eq!(draft.sources.len(), 2);
+        // Naming a shop asks for its hours alone, and the reply is not titled.
+        let draft = run(
+            "what time does the Bristol shop close on saturdays",
+            &[],
+            &hits,
+        )
+        .unwrap();
+        assert!(draft.text.contains("9am – 6pm"), "{}", draft.text);
+        assert!(
+            !draft.text.contains("5:30pm") && !draft.text.contains("Gloucester Road"),
+            "{}",
+            draft.text
+        );
+        // Rows with other columns are other tables, not another answer.
+        let hits = [
+            hits[0].clone(),
+            hours(
+                "Delivery",
+                "Service: Saturday delivery; Price: £11.50\nService: Express; Price: £8.95",
+            ),
+        ];
+        let draft = run("what time do you close on saturdays", &[], &hits).unwrap();
+        assert!(!draft.text.contains("£11.50"), "{}", draft.text);
     }
 
     #[test]
