@@ -645,6 +645,28 @@ fn has_duration(text: &str) -> bool {
 const TIME_WORDS: &[&str] = &[
     "time", "hour", "hours", "heure", "hora", "uhr", "pukul", "jam",
 ];
+/// Names of a business's opening hours, which are times of day: "what are your hours",
+/// "horaires d'ouverture", "Öffnungszeiten".
+const OPENING_HOURS: &[&[&str]] = &[
+    &["opening", "hours"],
+    &["opening", "times"],
+    &["business", "hours"],
+    &["office", "hours"],
+    &["store", "hours"],
+    &["shop", "hours"],
+    &["your", "hours"],
+    &["heures", "d", "ouverture"],
+    &["horaires", "d", "ouverture"],
+    &["vos", "horaires"],
+    &["horario", "de", "apertura"],
+    &["vuestro", "horario"],
+    &["su", "horario"],
+    &["öffnungszeiten"],
+    &["geschäftszeiten"],
+    &["jam", "buka"],
+    &["waktu", "operasi"],
+    &["jam", "operasi"],
+];
 const WHAT_TIME: &[&[&str]] = &[
     &["what", "time"],
     &["quelle", "heure"],
@@ -682,19 +704,21 @@ const NOT_A_TIME: &[&str] = &[
 
 fn asks_time_of_day(words: &[&str]) -> bool {
     (0..words.len()).any(|i| {
-        WHAT_TIME.iter().any(|p| {
-            phrase_at(words, i, p)
+        OPENING_HOURS.iter().any(|p| phrase_at(words, i, p))
+            || WHAT_TIME.iter().any(|p| {
+                phrase_at(words, i, p)
+                    && !words
+                        .get(i + p.len())
+                        .is_some_and(|next| NOT_A_TIME.contains(next))
+            })
+            || (WHEN.contains(&words[i])
                 && !words
-                    .get(i + p.len())
-                    .is_some_and(|next| NOT_A_TIME.contains(next))
-        }) || (WHEN.contains(&words[i])
-            && !words
-                .get(i + 1)
-                .is_some_and(|w| ["did", "was", "were", "has", "have"].contains(w))
-            && words[i + 1..]
-                .iter()
-                .take(4)
-                .any(|w| OPEN_CLOSE.contains(w)))
+                    .get(i + 1)
+                    .is_some_and(|w| ["did", "was", "were", "has", "have"].contains(w))
+                && words[i + 1..]
+                    .iter()
+                    .take(4)
+                    .any(|w| OPEN_CLOSE.contains(w)))
     })
 }
 
@@ -973,6 +997,14 @@ mod tests {
             ("vous fermez a quelle heure le samedi", Wanted::TimeOfDay),
             ("a que hora cerrais los sabados", Wanted::TimeOfDay),
             ("wann schließt ihr samstags", Wanted::TimeOfDay),
+            // Opening hours are times of day; hours as a length of time are a duration.
+            ("what are your hours", Wanted::TimeOfDay),
+            ("what are your opening hours?", Wanted::TimeOfDay),
+            ("quels sont vos horaires d'ouverture ?", Wanted::TimeOfDay),
+            ("cual es vuestro horario", Wanted::TimeOfDay),
+            ("Was sind eure Öffnungszeiten?", Wanted::TimeOfDay),
+            ("jam buka kedai?", Wanted::TimeOfDay),
+            ("how many hours does the repair take?", Wanted::Duration),
         ] {
             assert_eq!(Wanted::asked("en", question), Some(wanted), "{question}");
         }
