@@ -739,22 +739,13 @@ fn pick<'a>(
     // authentication is only available on operating systems providing…" by its words, "The
     // peer authentication method works by obtaining the client's operating system user name…"
     // by its meaning).
-    let closest = sentences
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| {
-            !picked.chosen.contains(i)
-                && s.hit == sentences[best].hit
-                && !s.in_announcement()
-                && !picked.seen.contains(s.key.as_str())
-                && s.similarity.is_some_and(|x| x >= CLOSEST_SIMILARITY)
-        })
-        .max_by(|(_, a), (_, b)| {
-            a.similarity
-                .unwrap_or(0.0)
-                .total_cmp(&b.similarity.unwrap_or(0.0))
-        })
-        .map(|(i, _)| i);
+    let closest = closest_in_meaning(sentences, |i, s| {
+        !picked.chosen.contains(&i)
+            && s.hit == sentences[best].hit
+            && !s.in_announcement()
+            && !picked.seen.contains(s.key.as_str())
+            && s.similarity.is_some_and(|x| x >= CLOSEST_SIMILARITY)
+    });
     if let Some(i) = closest {
         extra += picked.take(sentences, i) - 1;
     }
@@ -764,26 +755,17 @@ fn pick<'a>(
     // one answer for each shop's opening hours, "what time does the Bristol shop close" only
     // Bristol's.
     let lead = &sentences[best];
-    let parallel = sentences
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| {
-            lead.gives
-                && lead.row
-                && s.gives
-                && s.row
-                && s.hit != lead.hit
-                && !picked.chosen.contains(i)
-                && !picked.seen.contains(s.key.as_str())
-                && s.terms.is_superset(&lead.terms)
-                && row_labels(&s.text).is_some_and(|l| Some(l) == row_labels(&lead.text))
-        })
-        .max_by(|(_, a), (_, b)| {
-            a.similarity
-                .unwrap_or(0.0)
-                .total_cmp(&b.similarity.unwrap_or(0.0))
-        })
-        .map(|(i, _)| i);
+    let parallel = closest_in_meaning(sentences, |i, s| {
+        lead.gives
+            && lead.row
+            && s.gives
+            && s.row
+            && s.hit != lead.hit
+            && !picked.chosen.contains(&i)
+            && !picked.seen.contains(s.key.as_str())
+            && s.terms.is_superset(&lead.terms)
+            && row_labels(&s.text).is_some_and(|l| Some(l) == row_labels(&lead.text))
+    });
     if let Some(i) = parallel {
         extra += picked.take(sentences, i) - 1;
         picked.parallel = true;
@@ -822,6 +804,23 @@ fn pick<'a>(
     }
 
     picked
+}
+
+/// Of the sentences that `may` be taken (by index), the closest to the question in meaning.
+fn closest_in_meaning(
+    sentences: &[Sentence],
+    may: impl Fn(usize, &Sentence) -> bool,
+) -> Option<usize> {
+    sentences
+        .iter()
+        .enumerate()
+        .filter(|&(i, s)| may(i, s))
+        .max_by(|(_, a), (_, b)| {
+            a.similarity
+                .unwrap_or(0.0)
+                .total_cmp(&b.similarity.unwrap_or(0.0))
+        })
+        .map(|(i, _)| i)
 }
 
 /// Step 5: where the reply starts, and whether it is the opening of its passage: under a
