@@ -297,7 +297,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "sort";
-      button.textContent = th.textContent;
+      button.textContent = name;
       th.textContent = "";
       th.appendChild(button);
       button.addEventListener("click", function () {

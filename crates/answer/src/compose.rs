@@ -755,16 +755,19 @@ fn pick<'a>(
     // one answer for each shop's opening hours, "what time does the Bristol shop close" only
     // Bristol's.
     let lead = &sentences[best];
-    let parallel = closest_in_meaning(sentences, |i, s| {
-        lead.gives
-            && lead.row
-            && s.gives
-            && s.row
-            && s.hit != lead.hit
-            && !picked.chosen.contains(&i)
-            && !picked.seen.contains(s.key.as_str())
-            && s.terms.is_superset(&lead.terms)
-            && row_labels(&s.text).is_some_and(|l| Some(l) == row_labels(&lead.text))
+    let lead_labels = (lead.gives && lead.row)
+        .then(|| row_labels(&lead.text))
+        .flatten();
+    let parallel = lead_labels.and_then(|labels| {
+        closest_in_meaning(sentences, |i, s| {
+            s.gives
+                && s.row
+                && s.hit != lead.hit
+                && !picked.chosen.contains(&i)
+                && !picked.seen.contains(s.key.as_str())
+                && s.terms.is_superset(&lead.terms)
+                && row_labels(&s.text).is_some_and(|l| l == labels)
+        })
     });
     if let Some(i) = parallel {
         extra += picked.take(sentences, i) - 1;
@@ -1047,8 +1050,7 @@ fn render(
     for &i in chosen {
         let s = &sentences[i];
         let heading = innermost_heading(&hits[s.hit].heading);
-        let opens_part = previous.is_none_or(|p| p.hit != s.hit);
-        if titled && opens_part && !heading.is_empty() {
+        if titled && !heading.is_empty() && previous.is_none_or(|p| p.hit != s.hit) {
             if previous.is_some() {
                 text.push_str("\n\n");
             }
@@ -1291,16 +1293,19 @@ mod tests {
             "{}",
             draft.text
         );
-        // Rows with other columns are other tables, not another answer.
+        // Rows with other columns are other tables, not another answer, though they give a
+        // time on a Saturday too.
         let hits = [
             hits[0].clone(),
             hours(
                 "Delivery",
-                "Service: Saturday delivery; Price: £11.50\nService: Express; Price: £8.95",
+                "Service: Saturday delivery; Order by: 1pm on Friday\n\
+                 Service: Express; Order by: 1pm",
             ),
         ];
         let draft = run("what time do you close on saturdays", &[], &hits).unwrap();
-        assert!(!draft.text.contains("£11.50"), "{}", draft.text);
+        assert!(draft.text.contains("5:30pm"), "{}", draft.text);
+        assert!(!draft.text.contains("1pm on Friday"), "{}", draft.text);
     }
 
     #[test]
