@@ -285,6 +285,15 @@ impl AnswerEngine {
         if !self.index.knows_all(bot, language, &codes)? {
             return Ok(None);
         }
+        // So is a version the knowledge never names ("python 3.12" in a FAQ written for 3.11):
+        // the index splits "3.12" into "3" and "12", which it knows apart, so it is looked up
+        // as a phrase.
+        for version in question::versions(language, question, &mut analyzer) {
+            let parts = sitechat_search::analyze_with(&mut analyzer, &version);
+            if !self.index.knows_phrase(bot, language, &parts)? {
+                return Ok(None);
+            }
+        }
         let mut idf = self.index.idf(bot, language, &terms)?;
         // A generic word that the bot's knowledge never uses ("take" in "how long do refunds
         // take?") is phrasing, not topic: it weighs a quarter. A specific word the knowledge never
@@ -511,7 +520,8 @@ mod tests {
             ),
             chunk(
                 "Planters",
-                "The PL200 planter holds 20 litres of soil and drains through its base.",
+                "The PL200 planter holds 20 litres of soil and drains through its base. Its \
+                 sensor needs firmware 2.1 or later.",
                 false,
             ),
             chunk(
@@ -657,6 +667,16 @@ mod tests {
             )
             .unwrap();
         assert_eq!(amount.outcome, Outcome::Answered, "{amount:?}");
+        // A version is looked up whole: "2.2" is not known from the "2" and "1" of "2.1".
+        let ask = |question: &str| {
+            engine
+                .answer(&bot, "en", &settings, question, None)
+                .unwrap()
+        };
+        let version = ask("Does the PL200 sensor work with firmware 2.1?");
+        assert_eq!(version.outcome, Outcome::Answered, "{version:?}");
+        let unknown = ask("Does the PL200 sensor work with firmware 2.2?");
+        assert_eq!(unknown.outcome, Outcome::Fallback, "{unknown:?}");
         assert!(is_code("psycopg2") && is_code("xr7000") && is_code("sha256"));
         assert!(!is_code("2nd") && !is_code("9am") && !is_code("255") && !is_code("v2"));
     }

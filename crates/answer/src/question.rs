@@ -217,6 +217,80 @@ pub fn generic_terms(
         .collect()
 }
 
+/// Units a number can measure: "2.5 kg" is an amount, not version 2.5 of something.
+const UNITS: &[&str] = &[
+    "kg", "g", "mg", "lb", "lbs", "oz", "km", "m", "cm", "mm", "mi", "miles", "ft", "inches", "l",
+    "ml", "gb", "mb", "kb", "tb", "%", "percent", "h", "hrs", "hours", "min", "minutes", "days",
+    "weeks", "months", "years", "x", "times", "stars", "eur", "euros", "usd", "dollars", "gbp",
+    "pounds",
+];
+
+/// The version numbers a question names after a name ("python 3.12", "postgres 15.4",
+/// "release v2.1.0"): a number with one or two dots, each part at most three digits, either
+/// written with a leading "v" or right after a word that is not a stop word, not one of the
+/// [`generic_words`] and not a word for a price, and not followed by a unit. Decimals in
+/// arithmetic ("1.1 - 0.9"), amounts ("does it cost 3.50?", "2.5 kg"), prices after a currency
+/// sign and long fractions ("0.20000000000000007") are not versions, nor is any number in a
+/// question that wants a price, a duration or a time of day ("do you close by 5.30?").
+pub fn versions(
+    language: &str,
+    question: &Question,
+    analyzer: &mut sitechat_search::TextAnalyzer,
+) -> Vec<String> {
+    if question.wants.is_some_and(|w| {
+        matches!(
+            w,
+            crate::wanted::Wanted::Price
+                | crate::wanted::Wanted::Duration
+                | crate::wanted::Wanted::TimeOfDay
+        )
+    }) {
+        return Vec::new();
+    }
+    let topic = &question.topic;
+    let primary = language.split('-').next().unwrap_or(language);
+    let generic = generic_words(primary);
+    let words: Vec<&str> = topic
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, '?' | '!' | ',' | ';' | ':' | '(' | ')' | '"'))
+        })
+        .collect();
+    let is_version = |w: &str| {
+        let parts: Vec<&str> = w.split('.').collect();
+        (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut out = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let word = word.trim_end_matches('.');
+        let (number, named) = match word.strip_prefix(['v', 'V']) {
+            Some(rest) => (rest, true),
+            None => (word, false),
+        };
+        if !is_version(number) {
+            continue;
+        }
+        let after_name = i > 0 && {
+            let name = words[i - 1].to_lowercase();
+            name.chars().count() >= 2
+                && name.chars().all(char::is_alphabetic)
+                && !generic.contains(&name.as_str())
+                && !crate::wanted::names_price(&name)
+                && !sitechat_search::analyze_with(analyzer, &name).is_empty()
+        };
+        let unit = words
+            .get(i + 1)
+            .is_some_and(|next| UNITS.contains(&next.to_lowercase().as_str()));
+        if (named || after_name) && !unit && !out.iter().any(|v: &String| v == number) {
+            out.push(number.to_owned());
+        }
+    }
+    out
+}
+
 /// A question as the engine reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Question {
@@ -411,6 +485,36 @@ pub fn in_context(language: &str, text: &str, previous: Option<&str>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_follows_a_name_or_a_v() {
+        let versions = |language: &str, text: &str| {
+            versions(
+                language,
+                &read(language, text),
+                &mut sitechat_search::analyzer(language),
+            )
+        };
+        assert_eq!(versions("en", "What's new in Python 3.12?"), ["3.12"]);
+        assert_eq!(
+            versions("en", "is postgres 15.4 or v16.1.2 supported?"),
+            ["15.4", "16.1.2"]
+        );
+        assert_eq!(versions("fr", "quoi de neuf dans python 3.12 ?"), ["3.12"]);
+        // Arithmetic, amounts, prices and long fractions are not versions.
+        for text in [
+            "why does 1.1 - 0.9 give 0.20000000000000007?",
+            "can I send a parcel of 2.5 kg?",
+            "is delivery £3.95 or $4.50?",
+            "does it cost 3.50?",
+            "do you close by 5.30 on fridays?",
+            "rated 4.5 stars?",
+            "what is 3.12?",
+            "python 3.12.1.4",
+        ] {
+            assert!(versions("en", text).is_empty(), "{text}");
+        }
+    }
 
     #[test]
     fn how_long_is_not_part_of_the_topic() {

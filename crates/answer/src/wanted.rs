@@ -419,6 +419,16 @@ const ANYTHING: &[&str] = &[
     "apa",
 ];
 
+/// Whether a word (lower-case) names a price or paying: a number after it is an amount ("does
+/// it cost 3.50?", "pay 4.99").
+pub(crate) fn names_price(word: &str) -> bool {
+    PRICE_WORDS.contains(&word)
+        || PAY.contains(&word)
+        || word.ends_with("kosten")
+        || word.ends_with("gebühr")
+        || word.ends_with("gebühren")
+}
+
 fn asks_price(words: &[&str]) -> bool {
     words.iter().enumerate().any(|(i, w)| {
         let how_much = HOW_MUCH
@@ -430,10 +440,7 @@ fn asks_price(words: &[&str]) -> bool {
                     .is_none_or(|next| HOW_MUCH_PRICE.contains(next))
             });
         let pays = PAY.contains(w) && words.get(i + 1).is_some_and(|next| PAY_FOR.contains(next));
-        let priced = PRICE_WORDS.contains(w)
-            || w.ends_with("kosten")
-            || w.ends_with("gebühr")
-            || w.ends_with("gebühren");
+        let priced = names_price(w) && !PAY.contains(w);
         let asked = words[i.saturating_sub(3)..i]
             .iter()
             .any(|w| WHICH.contains(w))

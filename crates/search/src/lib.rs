@@ -30,8 +30,8 @@ use std::{
 
 use sitechat_core::{model::Chunk, BotId, ChunkId, SourceId};
 use tantivy::{
-    collector::TopDocs,
-    query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery},
+    collector::{Count, TopDocs},
+    query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery},
     schema::{
         Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
     },
@@ -540,6 +540,30 @@ impl SearchIndex {
         Ok(true)
     }
 
+    /// Whether the bot's passages have these analysed terms side by side, in this order, in a
+    /// text, a heading or a title: "3.12" analysed is `["3", "12"]`, which the index cannot
+    /// tell from "3" and "12" apart. One term is
+    /// [`SearchIndex::knows_all`], and no terms are trivially known.
+    pub fn knows_phrase(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<bool> {
+        if terms.len() < 2 {
+            return self.knows_all(bot, language, terms);
+        }
+        let index = self.bot(bot, language)?;
+        let searcher = index.reader.searcher();
+        for field in [index.fields.text, index.fields.heading, index.fields.title] {
+            let phrase = PhraseQuery::new(
+                terms
+                    .iter()
+                    .map(|t| Term::from_field_text(field, t))
+                    .collect(),
+            );
+            if searcher.search(&phrase, &Count)? > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Inverse document frequencies of terms in a bot's passages (BM25's idf: a term in no passage
     /// gets the highest weight, a term in every passage almost none).
     pub fn idf(&self, bot: &BotId, language: &str, terms: &[String]) -> Result<Vec<f32>> {
@@ -847,6 +871,28 @@ mod tests {
             (right.id.clone(), vec![0.6, 0.8]),
         ]);
         (dir, index, bot, right.id, vectors)
+    }
+
+    #[test]
+    fn a_version_is_known_only_with_its_parts_side_by_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let bot = BotId::generate();
+        let source = SourceId::generate();
+        let mut passage = chunk(
+            &bot,
+            &source,
+            "Python 3.11 runs on 12 platforms, 3 of them new.",
+        );
+        passage.heading = "Changed in version 2.7.18".into();
+        index.add_chunks(&bot, "en", &[passage]).unwrap();
+        let known = |version: &str| {
+            let terms = analyze_with(&mut analyzer("en"), version);
+            index.knows_phrase(&bot, "en", &terms).unwrap()
+        };
+        assert!(known("3.11") && known("2.7.18") && known("python"));
+        // "3" and "12" are both in the text, but not as "3.12"; "11.3" is the wrong order.
+        assert!(!known("3.12") && !known("11.3") && !known("2.7.19"));
     }
 
     #[test]
