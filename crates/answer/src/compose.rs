@@ -1,6 +1,6 @@
 //! The extractive composer: the sentences of the retrieved passages that answer the question.
 
-use std::collections::HashSet;
+use std::{borrow::Cow, collections::HashSet};
 
 use sitechat_core::{model::SourceRef, ChunkId};
 use sitechat_search::{analyze_with, Hit, TextAnalyzer};
@@ -80,6 +80,19 @@ pub type SentenceRef<'a> = (&'a ChunkId, &'a str);
 /// unavailable.
 pub type Similarities<'a> = &'a dyn Fn(&[SentenceRef<'_>]) -> Option<Vec<f32>>;
 
+/// The other passages of a passage's page, in their order on it: where a table parallel to the
+/// one answering may be when retrieval did not find it.
+pub type PageMates<'a> = &'a dyn Fn(&Hit) -> Vec<Hit>;
+
+/// What [`compose`] may look up beside the passages it is given; each is optional.
+#[derive(Clone, Copy, Default)]
+pub struct Lookups<'a> {
+    /// How close in meaning sentences are to the question.
+    pub similarities: Option<Similarities<'a>>,
+    /// The other passages of a page.
+    pub page_mates: Option<PageMates<'a>>,
+}
+
 /// An answer before the bot's threshold is applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
@@ -125,6 +138,9 @@ struct Sentence {
     gives: bool,
     /// Similarity to the question, for sentences of the best passages.
     similarity: Option<f32>,
+    /// From a passage of the best sentence's page that retrieval did not find: it joins only as
+    /// the same row of a parallel table ([`PageMates`]).
+    mate: bool,
 }
 
 impl Sentence {
@@ -403,13 +419,15 @@ fn source_ref(hit: &Hit, used: &str) -> SourceRef {
 
 /// Composes an answer to a question from retrieved passages (best first). `terms` are the
 /// question's distinct analysed terms and `idf` their weights, in the same order. With
-/// `similarities`, the sentences of the [`MEANING_PASSAGES`] best passages are also weighed by
-/// meaning: a sentence scores [`WORDS_SHARE`] for the question's words it has and the rest for
-/// how close it is in meaning, so "Concatenates the text representations of all the arguments"
-/// can answer "how do I glue two strings together?". Sentences of passages other than the best
-/// sentence's join only a `multi_part` question, or as the same row of another table giving the
-/// detail the question wants (one shop's hours and the other's). `None` when no sentence shares a single term
-/// with the question or comes near it in meaning.
+/// `lookups.similarities`, the sentences of the [`MEANING_PASSAGES`] best passages are also
+/// weighed by meaning: a sentence scores [`WORDS_SHARE`] for the question's words it has and
+/// the rest for how close it is in meaning, so "Concatenates the text representations of all
+/// the arguments" can answer "how do I glue two strings together?". Sentences of passages other
+/// than the best sentence's join only a `multi_part` question, or as the same row of another
+/// table giving the detail the question wants (one shop's hours and the other's). When the best
+/// sentence is such a row, `lookups.page_mates` gives the other passages of its page, whose
+/// rows may join it too. `None` when no sentence shares a single term with the question or
+/// comes near it in meaning.
 ///
 /// The steps: `split` the passages into sentences with the question terms each has, weigh
 /// them by meaning (`weigh_by_meaning`), choose the `best_sentence`, `pick` what belongs with
@@ -421,9 +439,13 @@ pub fn compose(
     hits: &[Hit],
     question: &Question,
     analyzer: &mut TextAnalyzer,
-    similarities: Option<Similarities<'_>>,
+    lookups: Lookups<'_>,
     max_chars: usize,
 ) -> Option<Draft> {
+    let Lookups {
+        similarities,
+        page_mates,
+    } = lookups;
     let weights = Weights::new(terms, idf)?;
     if hits.is_empty() {
         return None;
@@ -431,6 +453,28 @@ pub fn compose(
     let (mut sentences, heading_terms) = split(terms, hits, question.wants, analyzer);
     let meaning = similarities.and_then(|f| weigh_by_meaning(&mut sentences, hits, f));
     let best = best_sentence(&sentences, hits, &weights, meaning.is_some())?;
+    let lead = &sentences[best];
+    let mates = page_mates
+        .filter(|_| lead.gives && lead.row)
+        .map(|mates| {
+            let mut found = mates(&hits[lead.hit]);
+            found.retain(|m| !hits.iter().any(|h| h.chunk_id == m.chunk_id));
+            found
+        })
+        .unwrap_or_default();
+    let passages: Cow<'_, [Hit]> = if mates.is_empty() {
+        Cow::Borrowed(hits)
+    } else {
+        let (first_hit, first) = (hits.len(), sentences.len());
+        let (more, _) = split(terms, &mates, question.wants, analyzer);
+        sentences.extend(more.into_iter().map(|mut s| {
+            s.hit += first_hit;
+            s.announced_by = s.announced_by.map(|a| a + first);
+            s.mate = true;
+            s
+        }));
+        Cow::Owned([hits, &mates[..]].concat())
+    };
     let Picked {
         chosen,
         covered,
@@ -440,7 +484,7 @@ pub fn compose(
     let by_heading = weights.of(&heading_terms[sentences[best].hit]) >= HEADING_LEAD;
     let (start, lead) = reply_start(&sentences, hits, best, by_heading);
     let chosen = window(&sentences, start, &chosen, lead, max_chars);
-    let (text, sources) = render(&sentences, &chosen, hits, parallel);
+    let (text, sources) = render(&sentences, &chosen, &passages, parallel);
     Some(Draft {
         text,
         confidence: weights.of(&covered).clamp(0.0, 1.0),
@@ -550,6 +594,7 @@ fn split(
                 own,
                 gives,
                 similarity: None,
+                mate: false,
             }
         })
         .collect();
@@ -783,7 +828,7 @@ fn pick<'a>(
             .enumerate()
             .filter(|(i, s)| !picked.chosen.contains(i) && !picked.seen.contains(s.key.as_str()))
             .filter(|(_, s)| s.similarity.is_none_or(|x| x >= ADDED_SIMILARITY))
-            .filter(|(_, s)| !s.in_announcement())
+            .filter(|(_, s)| !s.in_announcement() && !s.mate)
             .map(|(i, s)| {
                 let mut with = picked.covered.clone();
                 with.extend(s.terms.iter().cloned());
@@ -1177,6 +1222,17 @@ mod tests {
         hits: &[Hit],
         similarities: Option<Similarities<'_>>,
     ) -> Option<Draft> {
+        run_on_page(question, idf, hits, similarities, None)
+    }
+
+    /// [`run_weighed`], with the other passages of the best passage's page.
+    fn run_on_page(
+        question: &str,
+        idf: &[(&str, f32)],
+        hits: &[Hit],
+        similarities: Option<Similarities<'_>>,
+        page_mates: Option<PageMates<'_>>,
+    ) -> Option<Draft> {
         let mut analyzer = sitechat_search::analyzer("en");
         let mut terms = analyze_with(&mut analyzer, question);
         terms.sort();
@@ -1191,7 +1247,10 @@ mod tests {
             hits,
             &crate::question::read("en", question),
             &mut analyzer,
-            similarities,
+            Lookups {
+                similarities,
+                page_mates,
+            },
             sitechat_core::model::BotSettings::DEFAULT_ANSWER_MAX_CHARS as usize,
         )
     }
@@ -1306,6 +1365,59 @@ mod tests {
         let draft = run("what time do you close on saturdays", &[], &hits).unwrap();
         assert!(draft.text.contains("5:30pm"), "{}", draft.text);
         assert!(!draft.text.contains("1pm on Friday"), "{}", draft.text);
+    }
+
+    #[test]
+    fn the_same_row_of_a_table_on_the_same_page_answers_too_though_not_retrieved() {
+        let on_stores = |heading: &str, text: &str| Hit {
+            heading: heading.into(),
+            url: Some("https://shop.example/stores".into()),
+            ..hit(text)
+        };
+        let bath = on_stores(
+            "Our stores › Bath – Walcot Street",
+            "Day: Monday; Hours: Closed\nDay: Tuesday to Saturday; Hours: 9:30am – 5:30pm",
+        );
+        let bristol = on_stores(
+            "Our stores › Bristol – Gloucester Road",
+            "Day: Monday to Friday; Hours: 8:30am – 6pm\nDay: Saturday; Hours: 9am – 6pm",
+        );
+        let workshops = on_stores(
+            "Our stores › Workshops",
+            "Workshops are on Saturday mornings. Day: Saturday; Price: £25",
+        );
+        // Retrieval found Bath's table and an account page; the page has Bristol's too.
+        let hits = [bath.clone(), hit("To close your account, go to Settings.")];
+        let page = [bath.clone(), workshops.clone(), bristol.clone()];
+        let asked = std::cell::Cell::new(0);
+        let mates = |of: &Hit| {
+            asked.set(asked.get() + 1);
+            assert_eq!(of.chunk_id, bath.chunk_id);
+            page.to_vec()
+        };
+        let question = "what time do you close on saturdays";
+        let draft = run_on_page(question, &[], &hits, None, Some(&mates)).unwrap();
+        assert!(
+            draft.text.contains("Bath – Walcot Street\n")
+                && draft.text.contains("9:30am – 5:30pm")
+                && draft
+                    .text
+                    .contains("Bristol – Gloucester Road\nDay: Saturday; Hours: 9am – 6pm"),
+            "{}",
+            draft.text
+        );
+        assert!(!draft.text.contains("Workshops"), "{}", draft.text);
+        assert_eq!(draft.passage, 0);
+        assert_eq!(draft.sources.len(), 2, "{:?}", draft.sources);
+        assert_eq!(draft.sources[1].chunk_id, bristol.chunk_id);
+        // The page is read only when the best sentence is a row giving the detail wanted.
+        assert_eq!(asked.get(), 1);
+        let draft = run_on_page("how do I close my account", &[], &hits, None, Some(&mates));
+        assert!(draft.unwrap().text.contains("Settings"));
+        assert_eq!(asked.get(), 1);
+        // Without the page, Bath's hours alone.
+        let draft = run(question, &[], &hits).unwrap();
+        assert!(!draft.text.contains("9am – 6pm"), "{}", draft.text);
     }
 
     #[test]
@@ -1755,7 +1867,7 @@ mod tests {
                 &[hit(text)],
                 &crate::question::read("en", question),
                 &mut sitechat_search::analyzer("en"),
-                None,
+                Lookups::default(),
                 max_chars,
             )
             .unwrap()

@@ -370,13 +370,22 @@ impl AnswerEngine {
         let similarities =
             |sentences: &[SentenceRef<'_>]| meaning.and_then(|m| m.similarities(sentences));
         let by_sentence = meaning.is_some_and(|m| m.sentences.is_some());
+        // Best effort: a page that cannot be read now only leaves the parallel table out.
+        let page_mates = |hit: &Hit| {
+            self.index
+                .page_passages(bot, language, hit.page(), PAGE_MATES)
+                .unwrap_or_default()
+        };
         let draft = compose(
             &terms,
             &idf,
             hits,
             question,
             &mut analyzer,
-            by_sentence.then_some(&similarities as compose::Similarities<'_>),
+            compose::Lookups {
+                similarities: by_sentence.then_some(&similarities as compose::Similarities<'_>),
+                page_mates: Some(&page_mates),
+            },
             max_chars,
         )
         .map(|mut d| {
@@ -411,6 +420,10 @@ impl AnswerEngine {
         })
     }
 }
+
+/// Most passages of the answering passage's page read for a parallel table
+/// ([`compose::PageMates`]).
+const PAGE_MATES: usize = 64;
 
 /// Whether an analysed term is a code: a letter, then digits among letters ("psycopg2",
 /// "xr7000", "sha256"). Ordinals and amounts ("2nd", "9am", "5gb") start with their digits.
