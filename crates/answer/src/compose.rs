@@ -1368,6 +1368,18 @@ mod tests {
     }
 
     #[test]
+    fn a_time_of_day_says_the_verb_of_opening_or_closing() {
+        // "close" is not in the row, but its time answers "when do you close": the row covers
+        // the whole question.
+        let hits = [hit(
+            "Day: Monday to Saturday; Hours: 9am – 6pm\nDay: Sunday; Hours: 11am – 4pm",
+        )];
+        let draft = run("when do you close on sundays", &[], &hits).unwrap();
+        assert!(draft.text.contains("11am – 4pm"), "{}", draft.text);
+        assert!((draft.confidence - 1.0).abs() < 1e-9, "{draft:?}");
+    }
+
+    #[test]
     fn the_same_row_of_a_table_on_the_same_page_answers_too_though_not_retrieved() {
         let on_stores = |heading: &str, text: &str| Hit {
             heading: heading.into(),

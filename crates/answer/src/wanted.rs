@@ -307,7 +307,7 @@ impl Wanted {
                 .collect(),
             Self::Price => PRICE_WORDS.to_vec(),
             Self::Duration => DURATION_WORDS.to_vec(),
-            Self::TimeOfDay => TIME_WORDS.to_vec(),
+            Self::TimeOfDay => [TIME_WORDS, OPEN_CLOSE].concat(),
         }
     }
 
@@ -685,7 +685,8 @@ const WHAT_TIME: &[&[&str]] = &[
     &["jam", "berapa"],
 ];
 /// Verbs of opening and closing, after which "when" asks for a time of day ("when do you
-/// close?"; "wann schließt ihr?").
+/// close?"; "wann schließt ihr?", "quand ouvrez-vous ?"). A sentence giving a time of day says
+/// them: "wann schließt ihr samstags" is answered by "Samstag: 9:00 – 18:00 Uhr".
 const OPEN_CLOSE: &[&str] = &[
     "open",
     "opens",
@@ -699,6 +700,23 @@ const OPEN_CLOSE: &[&str] = &[
     "macht",
     "offen",
     "geöffnet",
+    "ouvre",
+    "ouvrez",
+    "ouvrent",
+    "ouvert",
+    "ouverts",
+    "ferme",
+    "fermez",
+    "ferment",
+    "abre",
+    "abrís",
+    "abris",
+    "abren",
+    "abierto",
+    "cierra",
+    "cerráis",
+    "cerrais",
+    "cierran",
     "buka",
     "tutup",
 ];
@@ -1011,6 +1029,8 @@ mod tests {
             ("cual es vuestro horario", Wanted::TimeOfDay),
             ("Was sind eure Öffnungszeiten?", Wanted::TimeOfDay),
             ("jam buka kedai?", Wanted::TimeOfDay),
+            ("quand ouvrez-vous le dimanche ?", Wanted::TimeOfDay),
+            ("cuando abre la tienda de bath?", Wanted::TimeOfDay),
             ("how many hours does the repair take?", Wanted::Duration),
         ] {
             assert_eq!(Wanted::asked("en", question), Some(wanted), "{question}");
