@@ -743,9 +743,21 @@ fn asks_time_of_day(words: &[&str]) -> bool {
                 && words[i + 1..]
                     .iter()
                     .take(4)
-                    .any(|w| OPEN_CLOSE.contains(w)))
+                    .position(|w| OPEN_CLOSE.contains(w))
+                    .is_some_and(|at| {
+                        !words[i + 1..=i + at]
+                            .iter()
+                            .any(|w| VISITORS_OWN.contains(w))
+                    }))
     })
 }
+
+/// Words for the visitor and what is theirs: "when I close my account", "quand je ferme mon
+/// compte" ask about the visitor's own doing, not the business's hours.
+const VISITORS_OWN: &[&str] = &[
+    "i", "my", "je", "j", "mon", "ma", "mes", "yo", "mi", "mis", "ich", "mein", "meine", "meinen",
+    "saya", "aku",
+];
 
 /// A time of day: "9am", "5:30 pm", "17:30", "17h30", "9h", "18 Uhr".
 fn has_time_of_day(text: &str) -> bool {
@@ -1048,6 +1060,8 @@ mod tests {
             "vous etes combien dans l'equipe",
             "how many columns can a table have?",
             "when did you open the Bath shop?",
+            "when i close my account is my data deleted?",
+            "quand je ferme mon compte, mes données sont supprimées ?",
             "what time zone are timestamps stored in?",
         ] {
             assert_eq!(Wanted::asked("en", question), None, "{question}");
