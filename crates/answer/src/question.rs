@@ -247,6 +247,7 @@ pub fn versions(
     }) {
         return Vec::new();
     }
+    // The topic is lower-case (see [`read`]).
     let topic = &question.topic;
     let primary = language.split('-').next().unwrap_or(language);
     let generic = generic_words(primary);
@@ -266,7 +267,7 @@ pub fn versions(
     let mut out = Vec::new();
     for (i, word) in words.iter().enumerate() {
         let word = word.trim_end_matches('.');
-        let (number, named) = match word.strip_prefix(['v', 'V']) {
+        let (number, named) = match word.strip_prefix('v') {
             Some(rest) => (rest, true),
             None => (word, false),
         };
@@ -274,16 +275,14 @@ pub fn versions(
             continue;
         }
         let after_name = i > 0 && {
-            let name = words[i - 1].to_lowercase();
+            let name = words[i - 1];
             name.chars().count() >= 2
                 && name.chars().all(char::is_alphabetic)
-                && !generic.contains(&name.as_str())
-                && !crate::wanted::names_price(&name)
-                && !sitechat_search::analyze_with(analyzer, &name).is_empty()
+                && !generic.contains(&name)
+                && !crate::wanted::names_price(name)
+                && !sitechat_search::analyze_with(analyzer, name).is_empty()
         };
-        let unit = words
-            .get(i + 1)
-            .is_some_and(|next| UNITS.contains(&next.to_lowercase().as_str()));
+        let unit = words.get(i + 1).is_some_and(|next| UNITS.contains(next));
         if (named || after_name) && !unit && !out.iter().any(|v: &String| v == number) {
             out.push(number.to_owned());
         }

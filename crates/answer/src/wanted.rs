@@ -419,14 +419,18 @@ const ANYTHING: &[&str] = &[
     "apa",
 ];
 
-/// Whether a word (lower-case) names a price or paying: a number after it is an amount ("does
-/// it cost 3.50?", "pay 4.99").
-pub(crate) fn names_price(word: &str) -> bool {
+/// Whether a word (lower-case) is a word for a price ("cost", "prix", "Versandkosten").
+fn is_price_word(word: &str) -> bool {
     PRICE_WORDS.contains(&word)
-        || PAY.contains(&word)
         || word.ends_with("kosten")
         || word.ends_with("gebühr")
         || word.ends_with("gebühren")
+}
+
+/// Whether a word (lower-case) names a price or paying: a number after it is an amount ("does
+/// it cost 3.50?", "pay 4.99").
+pub(crate) fn names_price(word: &str) -> bool {
+    is_price_word(word) || PAY.contains(&word)
 }
 
 fn asks_price(words: &[&str]) -> bool {
@@ -440,7 +444,7 @@ fn asks_price(words: &[&str]) -> bool {
                     .is_none_or(|next| HOW_MUCH_PRICE.contains(next))
             });
         let pays = PAY.contains(w) && words.get(i + 1).is_some_and(|next| PAY_FOR.contains(next));
-        let priced = names_price(w) && !PAY.contains(w);
+        let priced = is_price_word(w);
         let asked = words[i.saturating_sub(3)..i]
             .iter()
             .any(|w| WHICH.contains(w))
